@@ -1,0 +1,6 @@
+//! sea-orm entities, one module per business module.
+//!
+//! Every tenant-owned entity has a `tenant_id` column; tenant scoping itself lives in the
+//! server's data layer (`bpaas::tenancy`), never in callers.
+
+pub mod platform;

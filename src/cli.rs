@@ -1,0 +1,214 @@
+//! The command line: `serve`, `migrate`, `schema`, `tenant create`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::auth::token::TokenKeys;
+use crate::config::{AuthConfig, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits};
+use crate::platform::{tenants, users};
+use crate::{db, graphql, server};
+
+#[derive(Parser)]
+#[command(name = "bpaas", version, about = "Business Process as a Service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations, then serve the GraphQL API.
+    Serve(ServeArgs),
+    /// Apply migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Print the GraphQL schema (SDL) to stdout.
+    Schema,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    #[arg(long, env = "BPAAS_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[arg(long, env = "BPAAS_BIND", default_value = DEFAULT_BIND)]
+    bind: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Create (once) a demo tenant and print how to sign in to it.
+    #[arg(long)]
+    demo: bool,
+    /// HS256 signing secret (at least 32 bytes). Without it, one is generated and kept in a file.
+    #[arg(long, env = "BPAAS_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// Where the generated secret is kept (default: next to the SQLite file).
+    #[arg(long, env = "BPAAS_JWT_SECRET_FILE")]
+    jwt_secret_file: Option<std::path::PathBuf>,
+    /// PEM public key of an external identity provider (RS256 or ES256 tokens).
+    #[arg(long, env = "BPAAS_JWT_PUBLIC_KEY")]
+    jwt_public_key: Option<String>,
+    /// Lifetime of tokens issued by `login`, in seconds.
+    #[arg(long, env = "BPAAS_TOKEN_TTL_SECONDS", default_value_t = 8 * 3600)]
+    token_ttl_seconds: u64,
+    #[arg(long, env = "BPAAS_MAX_QUERY_DEPTH", default_value_t = Limits::default().query_depth)]
+    max_query_depth: usize,
+    #[arg(long, env = "BPAAS_MAX_QUERY_COMPLEXITY", default_value_t = Limits::default().query_complexity)]
+    max_query_complexity: usize,
+    #[arg(long, env = "BPAAS_MAX_PAGE_SIZE", default_value_t = Limits::default().max_page_size)]
+    max_page_size: u64,
+    #[arg(long, env = "BPAAS_MAX_BODY_BYTES", default_value_t = Limits::default().body_bytes)]
+    max_body_bytes: usize,
+}
+
+impl ServeArgs {
+    fn config(&self) -> Config {
+        let defaults = Limits::default();
+        Config {
+            bind: self.bind.clone(),
+            database_url: self.database.database_url.clone(),
+            auth: AuthConfig {
+                jwt_secret: self.jwt_secret.clone(),
+                jwt_secret_file: self.jwt_secret_file.clone(),
+                jwt_public_key: self.jwt_public_key.clone(),
+                token_ttl: Duration::from_secs(self.token_ttl_seconds),
+            },
+            limits: Limits {
+                query_depth: self.max_query_depth,
+                query_complexity: self.max_query_complexity,
+                max_page_size: self.max_page_size,
+                default_page_size: defaults.default_page_size.min(self.max_page_size),
+                body_bytes: self.max_body_bytes,
+                ..defaults
+            },
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant with its first administrator; prints {"tenantId", "adminUserId"}.
+    Create {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long)]
+        admin_password: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+pub async fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => migrate(&args.database_url).await,
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Tenant {
+            command:
+                TenantCommand::Create {
+                    slug,
+                    name,
+                    admin_email,
+                    admin_password,
+                    database,
+                },
+        } => {
+            let new = tenants::NewTenant {
+                slug,
+                name,
+                admin_email,
+                admin_password,
+            };
+            create_tenant(&database.database_url, new).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn migrate(database_url: &str) -> Result<(), String> {
+    let db = db::connect(database_url).await.map_err(|e| e.to_string())?;
+    db::migrate(&db).await.map_err(|e| e.to_string())?;
+    eprintln!("migrations applied");
+    Ok(())
+}
+
+async fn create_tenant(database_url: &str, new: tenants::NewTenant) -> Result<(), String> {
+    let db = db::connect(database_url).await.map_err(|e| e.to_string())?;
+    db::migrate(&db).await.map_err(|e| e.to_string())?;
+    let (tenant, admin) = tenants::create_tenant(&db, new)
+        .await
+        .map_err(|e| e.message())?;
+    println!(
+        "{}",
+        serde_json::json!({ "tenantId": tenant.id, "adminUserId": admin.id })
+    );
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let config = args.config();
+    let app = server::build_app(&config).await?;
+    let listener = TcpListener::bind(&config.bind)
+        .await
+        .map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, "bpaas listening");
+    if args.demo {
+        print_demo(&app.db, &app.tokens, addr).await?;
+    }
+    server::serve(listener, app, server::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn print_demo(
+    db: &sea_orm::DatabaseConnection,
+    tokens: &TokenKeys,
+    addr: std::net::SocketAddr,
+) -> Result<(), String> {
+    let demo = tenants::ensure_demo(db).await.map_err(|e| e.message())?;
+    let token = tokens
+        .issue(demo.admin.id, demo.tenant.id, &users::roles_of(&demo.admin))
+        .map_err(|e| e.message())?;
+    let password = demo
+        .admin_password
+        .unwrap_or_else(|| format!("{} (unless changed since)", tenants::DEMO_ADMIN_PASSWORD));
+    println!(
+        "\nbpaas demo is ready.\n\n  Playground: http://{addr}/graphql\n  Tenant:     {}\n  E-mail:     {}\n  Password:   {password}\n\n  Bearer token (paste into the playground's Headers tab as {{\"Authorization\": \"Bearer <token>\"}}):\n  {token}\n\n  Or open, with the token filled in: http://{addr}/graphql#token={token}\n",
+        demo.tenant.slug, demo.admin.email,
+    );
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! The GraphQL layer: thin resolvers that read arguments, take the caller from the context,
+//! call one domain service and map the result.
+
+mod error;
+mod pagination;
+mod platform;
+
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder, ID};
+use uuid::Uuid;
+
+use crate::app::SharedApp;
+use crate::auth::Principal;
+use crate::config::Limits;
+use crate::error::AppError;
+
+pub use error::{CODE_PARSE_FAILED, CODE_VALIDATION_FAILED, ensure_error_codes, is_request_error};
+
+#[derive(MergedObject, Default)]
+pub struct Query(platform::PlatformQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(platform::PlatformMutation);
+
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(platform::PlatformSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// Who sent a request: set per request by the HTTP and WebSocket layers.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    principal: Option<Principal>,
+    /// Why a presented token was refused, to tell the client more than "sign in".
+    rejection: Option<&'static str>,
+}
+
+impl Session {
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    pub fn signed_in(principal: Principal) -> Self {
+        Self {
+            principal: Some(principal),
+            rejection: None,
+        }
+    }
+
+    pub fn rejected(reason: &'static str) -> Self {
+        Self {
+            principal: None,
+            rejection: Some(reason),
+        }
+    }
+
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    pub fn rejection(&self) -> Option<&'static str> {
+        self.rejection
+    }
+}
+
+fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .limit_depth(limits.query_depth)
+        .limit_complexity(limits.query_complexity)
+}
+
+/// The schema served to clients.
+pub fn build_schema(app: SharedApp) -> AppSchema {
+    builder(&app.limits).data(app).finish()
+}
+
+/// The SDL, as `bpaas schema` prints it and `schema.graphql` holds it.
+pub fn sdl() -> String {
+    builder(&Limits::default()).finish().sdl()
+}
+
+/// Context accessors every resolver uses.
+pub(crate) trait ContextExt {
+    fn app(&self) -> &SharedApp;
+    /// The verified caller, or UNAUTHENTICATED.
+    fn principal(&self) -> Result<&Principal, AppError>;
+}
+
+impl ContextExt for Context<'_> {
+    fn app(&self) -> &SharedApp {
+        self.data_unchecked::<SharedApp>()
+    }
+
+    fn principal(&self) -> Result<&Principal, AppError> {
+        let session = self.data_opt::<Session>();
+        session.and_then(Session::principal).ok_or_else(|| {
+            AppError::Unauthenticated(
+                session
+                    .and_then(Session::rejection)
+                    .unwrap_or("authentication required: send a bearer token"),
+            )
+        })
+    }
+}
+
+/// Reads a GraphQL `ID` argument as a UUID.
+pub(crate) fn parse_id(field: &str, id: &ID) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "is not a valid id"))
+}
+

@@ -1,0 +1,256 @@
+//! GraphQL over HTTP, following the GraphQL-over-HTTP specification: `Accept` negotiation
+//! (`application/graphql-response+json` and `application/json`), 4xx for requests that are
+//! malformed or fail to parse or validate (for the new media type), and mutations refused
+//! over GET.
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Request, ServerError};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{HttpState, authorization_header, playground, session_for};
+use crate::graphql::{CODE_PARSE_FAILED, ensure_error_codes, is_request_error};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The media type the client accepts for the answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Media::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        })
+    }
+
+    /// Status for a request that failed before execution: the new media type says so with a
+    /// 4xx, the legacy one answers 200.
+    fn request_error_status(self) -> StatusCode {
+        match self {
+            Media::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+            Media::Json => StatusCode::OK,
+        }
+    }
+}
+
+fn media_types(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
+        .map(|part| part.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+}
+
+/// No `Accept` header means `application/json`, as legacy clients expect.
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Media::Json);
+    };
+    let accepted: Vec<String> = media_types(accept).collect();
+    if accepted.iter().any(|m| m == GRAPHQL_RESPONSE_JSON) {
+        Some(Media::GraphqlResponseJson)
+    } else if accepted
+        .iter()
+        .any(|m| m == JSON || m == "application/*" || m == "*/*")
+    {
+        Some(Media::Json)
+    } else {
+        None
+    }
+}
+
+/// A response carrying only request errors (no `data`).
+fn errors_response(status: StatusCode, media: Media, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
+}
+
+fn not_acceptable() -> Response {
+    errors_response(
+        StatusCode::NOT_ACCEPTABLE,
+        Media::Json,
+        "NOT_ACCEPTABLE",
+        "accept application/graphql-response+json or application/json",
+    )
+}
+
+pub async fn get_handler(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    if playground::wanted(&headers, &query) {
+        return playground::page();
+    }
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let mut request = match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => request,
+        Err(err) => {
+            return errors_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                "BAD_REQUEST",
+                &format!("malformed GraphQL request: {err}"),
+            );
+        }
+    };
+    match operation_type(&mut request) {
+        Err(err) => return parse_failed(media, err),
+        Ok(Some(OperationType::Mutation)) => {
+            let mut response = errors_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                "METHOD_NOT_ALLOWED",
+                "mutations are only accepted with POST",
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+        Ok(_) => {}
+    }
+    execute(&state, &headers, request, media).await
+}
+
+pub async fn post_handler(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "request body too large"
+            } else {
+                "could not read the request body"
+            };
+            return errors_response(status, media, "BAD_REQUEST", message);
+        }
+    };
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| media_types(ct).any(|m| m == JSON));
+    if !is_json {
+        return errors_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "BAD_REQUEST",
+            "send the request as application/json",
+        );
+    }
+    let mut request: Request = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return errors_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                "BAD_REQUEST",
+                &format!("malformed GraphQL request body: {err}"),
+            );
+        }
+    };
+    if request.query.trim().is_empty() {
+        return errors_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", "query is required");
+    }
+    if let Err(err) = operation_type(&mut request) {
+        return parse_failed(media, err);
+    }
+    execute(&state, &headers, request, media).await
+}
+
+/// Parses the document (async-graphql keeps the parse) and finds the operation to run.
+fn operation_type(request: &mut Request) -> Result<Option<OperationType>, ServerError> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query()?;
+    Ok(match &document.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match name {
+            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            None => None,
+        },
+    })
+}
+
+fn parse_failed(media: Media, err: ServerError) -> Response {
+    errors_response(
+        media.request_error_status(),
+        media,
+        CODE_PARSE_FAILED,
+        &err.message,
+    )
+}
+
+async fn execute(state: &HttpState, headers: &HeaderMap, request: Request, media: Media) -> Response {
+    let session = match session_for(&state.app, authorization_header(headers)).await {
+        Ok(session) => session,
+        Err(_) => {
+            return errors_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                media,
+                "INTERNAL",
+                "internal server error",
+            );
+        }
+    };
+    let mut response = state.schema.execute(request.data(session)).await;
+    ensure_error_codes(&mut response);
+    // Nothing ran (validation, limits): answer with errors only, no `data`.
+    let (status, body) = if is_request_error(&response) {
+        (
+            media.request_error_status(),
+            json!({ "errors": response.errors }),
+        )
+    } else {
+        (StatusCode::OK, serde_json::to_value(&response).unwrap_or_default())
+    };
+    let mut http = (status, body.to_string()).into_response();
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    http
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn negotiation_prefers_the_graphql_response_type() {
+        assert!(negotiate(&HeaderMap::new()) == Some(Media::Json));
+        assert!(negotiate(&accept("application/json")) == Some(Media::Json));
+        assert!(negotiate(&accept("*/*")) == Some(Media::Json));
+        assert!(
+            negotiate(&accept("application/json;q=0.9, application/graphql-response+json"))
+                == Some(Media::GraphqlResponseJson)
+        );
+        assert!(negotiate(&accept("text/plain")).is_none());
+    }
+}

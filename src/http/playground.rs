@@ -1,0 +1,107 @@
+//! The GraphiQL playground, served entirely from this binary so it works without internet.
+//! The vendored bundles (GraphiQL 3.8.3, React 18.3.1, MIT licensed) sit gzipped in
+//! `assets/playground/`.
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    gzipped: &'static [u8],
+}
+
+const ASSETS: &[Asset] = &[
+    Asset {
+        name: "react.production.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        gzipped: include_bytes!("../../assets/playground/react.production.min.js.gz"),
+    },
+    Asset {
+        name: "react-dom.production.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        gzipped: include_bytes!("../../assets/playground/react-dom.production.min.js.gz"),
+    },
+    Asset {
+        name: "graphiql.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        gzipped: include_bytes!("../../assets/playground/graphiql.min.js.gz"),
+    },
+    Asset {
+        name: "graphiql.min.css",
+        content_type: "text/css; charset=utf-8",
+        gzipped: include_bytes!("../../assets/playground/graphiql.min.css.gz"),
+    },
+];
+
+/// A browser navigating to `/graphql` (HTML accepted, no `query` parameter) gets the playground.
+pub fn wanted(headers: &HeaderMap, query_string: &str) -> bool {
+    let accepts_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let has_query = query_string
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("query"));
+    accepts_html && !has_query
+}
+
+pub fn page() -> Response {
+    Html(PAGE).into_response()
+}
+
+pub async fn asset(Path(name): Path<String>) -> Response {
+    let Some(asset) = ASSETS.iter().find(|a| a.name == name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // Every browser accepts gzip, so the bundles are served as stored.
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+        ],
+        asset.gzipped,
+    )
+        .into_response()
+}
+
+/// Paste a token into the Headers tab, or open `/graphql#token=...` to have it filled in.
+const PAGE: &str = r##"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>bpaas GraphQL playground</title>
+  <link rel="stylesheet" href="/graphql/assets/graphiql.min.css">
+  <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+</head>
+<body>
+  <div id="graphiql">Loading the playground…</div>
+  <script src="/graphql/assets/react.production.min.js"></script>
+  <script src="/graphql/assets/react-dom.production.min.js"></script>
+  <script src="/graphql/assets/graphiql.min.js"></script>
+  <script>
+    const hash = new URLSearchParams(window.location.hash.slice(1));
+    const token = hash.get("token");
+    if (token) {
+      // Keep the token out of the address bar and history.
+      history.replaceState(null, "", window.location.pathname);
+    }
+    const headers = JSON.stringify({ Authorization: "Bearer " + (token || "paste-your-token-here") }, null, 2);
+    const fetcher = GraphiQL.createFetcher({ url: window.location.origin + "/graphql" });
+    ReactDOM.createRoot(document.getElementById("graphiql")).render(
+      React.createElement(GraphiQL, {
+        fetcher,
+        defaultHeaders: headers,
+        headerEditorEnabled: true,
+        shouldPersistHeaders: true,
+        defaultEditorToolsVisibility: "headers",
+        defaultQuery: "# Paste your token in the Headers tab below, then run:\n{\n  me {\n    email\n    roles\n  }\n}\n",
+      })
+    );
+  </script>
+</body>
+</html>
+"##;

@@ -1,0 +1,20 @@
+//! bpaas: Business Process as a Service.
+//!
+//! Data flows one way: HTTP/WebSocket ([`http`]) → GraphQL resolvers ([`graphql`]) → domain
+//! services ([`platform`], …) → sea-orm entities → database. Tenant scoping lives in
+//! [`tenancy`], errors in [`error`], pagination in [`pagination`].
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod pagination;
+pub mod platform;
+pub mod server;
+pub mod tenancy;
+pub mod validation;

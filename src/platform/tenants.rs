@@ -1,0 +1,150 @@
+//! Tenants are created by operators (command line, demo), never through the API.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use entity::platform::{tenant, user};
+
+use crate::auth::{Role, password};
+use crate::error::{AppError, AppResult};
+use crate::tenancy::TenantScope;
+use crate::validation::{Email, required_text};
+
+pub struct NewTenant {
+    pub slug: String,
+    pub name: String,
+    pub admin_email: String,
+    pub admin_password: String,
+}
+
+/// Slugs name tenants at login: short, lower-case, URL-safe.
+fn validate_slug(slug: &str) -> AppResult<String> {
+    let slug = slug.trim().to_owned();
+    let valid_chars = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if slug.len() < 2 || slug.len() > 64 || !valid_chars || slug.starts_with('-') {
+        return Err(AppError::bad_input(
+            "slug",
+            "must be 2 to 64 characters of a-z, 0-9 and '-', not starting with '-'",
+        ));
+    }
+    Ok(slug)
+}
+
+/// Creates a tenant and its first administrator in one transaction.
+pub async fn create_tenant(
+    db: &DatabaseConnection,
+    new: NewTenant,
+) -> AppResult<(tenant::Model, user::Model)> {
+    let slug = validate_slug(&new.slug)?;
+    let name = required_text("name", &new.name, 200)?;
+    let email = Email::parse("adminEmail", &new.admin_email)?;
+    password::validate("adminPassword", &new.admin_password)?;
+    let password_hash = password::hash_blocking(new.admin_password).await?;
+
+    let txn = db.begin().await?;
+    let taken = tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(&slug))
+        .one(&txn)
+        .await?
+        .is_some();
+    if taken {
+        return Err(AppError::Conflict(format!("a tenant with slug '{slug}' already exists")));
+    }
+    let now = Utc::now();
+    let tenant = tenant::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug),
+        name: Set(name),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let scope = TenantScope::new(tenant.id);
+    let admin = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        email: Set(email.into_string()),
+        display_name: Set("Administrator".into()),
+        password_hash: Set(password_hash),
+        roles: Set(Role::join(&[Role::Admin])),
+        active: Set(true),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok((tenant, admin))
+}
+
+pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> AppResult<Option<tenant::Model>> {
+    Ok(tenant::Entity::find()
+        .filter(tenant::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
+}
+
+/// The demo tenant and its administrator, as `--demo` prints them.
+pub struct Demo {
+    pub tenant: tenant::Model,
+    pub admin: user::Model,
+    /// Known only when this call created the tenant.
+    pub admin_password: Option<String>,
+}
+
+pub const DEMO_SLUG: &str = "demo";
+pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.bpaas.dev";
+pub const DEMO_ADMIN_PASSWORD: &str = "demo-admin-password";
+
+/// Creates the demo tenant once; later calls return the existing one.
+pub async fn ensure_demo(db: &DatabaseConnection) -> AppResult<Demo> {
+    if let Some(tenant) = find_by_slug(db, DEMO_SLUG).await? {
+        let scope = TenantScope::new(tenant.id);
+        let admin = scope
+            .select::<user::Entity>()
+            .filter(user::Column::Email.eq(DEMO_ADMIN_EMAIL))
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound("demo administrator"))?;
+        return Ok(Demo {
+            tenant,
+            admin,
+            admin_password: None,
+        });
+    }
+    let (tenant, admin) = create_tenant(
+        db,
+        NewTenant {
+            slug: DEMO_SLUG.into(),
+            name: "Demo Company".into(),
+            admin_email: DEMO_ADMIN_EMAIL.into(),
+            admin_password: DEMO_ADMIN_PASSWORD.into(),
+        },
+    )
+    .await?;
+    Ok(Demo {
+        tenant,
+        admin,
+        admin_password: Some(DEMO_ADMIN_PASSWORD.into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_url_safe() {
+        assert_eq!(validate_slug("acme-2").unwrap(), "acme-2");
+        for bad in ["", "a", "Acme", "-acme", "ac me", "acme_co"] {
+            assert!(validate_slug(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Users of a tenant: sign-in, the caller's identity, and administration by admins.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait,
+};
+use uuid::Uuid;
+
+use entity::platform::user;
+
+use crate::auth::token::TokenKeys;
+use crate::auth::{Principal, Role, password};
+use crate::config::Limits;
+use crate::error::{AppError, AppResult};
+use crate::events::{Change, EventBus};
+use crate::pagination::{Page, PageArgs, paginate};
+use crate::platform::tenants;
+use crate::tenancy::TenantScope;
+use crate::validation::{Email, required_text};
+
+const NAME_MAX: usize = 200;
+
+pub struct NewUser {
+    pub email: String,
+    pub display_name: String,
+    pub password: String,
+    pub roles: Vec<Role>,
+}
+
+/// Fields an administrator may change; `None` leaves a field as it is.
+pub struct UserChanges {
+    /// The version the caller last read; a different current version is a conflict.
+    pub version: i32,
+    pub display_name: Option<String>,
+    pub roles: Option<Vec<Role>>,
+    pub active: Option<bool>,
+    /// Sets a new password (an administrator's reset).
+    pub password: Option<String>,
+}
+
+pub fn roles_of(user: &user::Model) -> Vec<Role> {
+    Role::parse_list(&user.roles)
+}
+
+/// Signs a user in. Unknown tenant, unknown user, inactive user and wrong password are
+/// indistinguishable, in answer and in timing.
+pub async fn login(
+    db: &DatabaseConnection,
+    tokens: &TokenKeys,
+    tenant_slug: &str,
+    email: &str,
+    password: &str,
+) -> AppResult<(String, user::Model)> {
+    let email = email.trim().to_lowercase();
+    let user = match tenants::find_by_slug(db, tenant_slug.trim()).await? {
+        Some(tenant) => {
+            TenantScope::new(tenant.id)
+                .select::<user::Entity>()
+                .filter(user::Column::Email.eq(email))
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    let password = password.to_owned();
+    let verified = tokio::task::spawn_blocking(move || match user {
+        Some(user) if user.active && password::verify(&password, &user.password_hash) => Some(user),
+        Some(_) => None,
+        None => {
+            password::verify_against_nothing(&password);
+            None
+        }
+    })
+    .await
+    .map_err(AppError::internal)?;
+    let user = verified.ok_or(AppError::Unauthenticated("invalid credentials"))?;
+    let token = tokens.issue(user.id, user.tenant_id, &roles_of(&user))?;
+    Ok((token, user))
+}
+
+/// Resolves a bearer token to its principal. The user must still exist and be active; roles
+/// come from the database so that a revoked role takes effect at once.
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    tokens: &TokenKeys,
+    bearer: &str,
+) -> AppResult<Principal> {
+    let claims = tokens.verify(bearer)?;
+    let user = TenantScope::new(claims.tid)
+        .by_id::<user::Entity>(claims.sub)
+        .one(db)
+        .await?
+        .filter(|u| u.active)
+        .ok_or(AppError::Unauthenticated("invalid or expired token"))?;
+    Ok(Principal {
+        user_id: user.id,
+        tenant_id: user.tenant_id,
+        roles: roles_of(&user),
+    })
+}
+
+pub async fn get(db: &impl ConnectionTrait, scope: &TenantScope, id: Uuid) -> AppResult<user::Model> {
+    scope
+        .by_id::<user::Entity>(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("user"))
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<user::Model>> {
+    paginate(db, scope.select::<user::Entity>(), args, limits, |u| u.id).await
+}
+
+fn validate_roles(roles: &[Role]) -> AppResult<String> {
+    if roles.is_empty() {
+        return Err(AppError::bad_input("roles", "give at least one role"));
+    }
+    let mut roles = roles.to_vec();
+    roles.sort();
+    roles.dedup();
+    Ok(Role::join(&roles))
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    actor: &Principal,
+    new: NewUser,
+) -> AppResult<user::Model> {
+    actor.require_admin()?;
+    let email = Email::parse("email", &new.email)?;
+    let display_name = required_text("displayName", &new.display_name, NAME_MAX)?;
+    let roles = validate_roles(&new.roles)?;
+    password::validate("password", &new.password)?;
+    let password_hash = password::hash_blocking(new.password).await?;
+
+    let scope = actor.scope();
+    let taken = scope
+        .select::<user::Entity>()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .count(db)
+        .await?
+        > 0;
+    if taken {
+        return Err(AppError::bad_input("email", "a user with this e-mail already exists"));
+    }
+    let now = Utc::now();
+    let created = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        email: Set(email.into_string()),
+        display_name: Set(display_name),
+        password_hash: Set(password_hash),
+        roles: Set(roles),
+        active: Set(true),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    events.publish(&scope, Change::User(created.id));
+    Ok(created)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    actor: &Principal,
+    id: Uuid,
+    changes: UserChanges,
+) -> AppResult<user::Model> {
+    actor.require_admin()?;
+    // Validate everything before touching the database.
+    let display_name = changes
+        .display_name
+        .as_deref()
+        .map(|n| required_text("displayName", n, NAME_MAX))
+        .transpose()?;
+    let roles = changes.roles.as_deref().map(validate_roles).transpose()?;
+    if let Some(new_password) = &changes.password {
+        password::validate("password", new_password)?;
+    }
+    let password_hash = match changes.password {
+        Some(p) => Some(password::hash_blocking(p).await?),
+        None => None,
+    };
+
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let current = get(&txn, &scope, id).await?;
+    if current.version != changes.version {
+        return Err(stale(current.version));
+    }
+    let was_admin = current.active && roles_of(&current).contains(&Role::Admin);
+    let mut row = current.into_active_model();
+    if let Some(display_name) = display_name {
+        row.display_name = Set(display_name);
+    }
+    if let Some(roles) = &roles {
+        row.roles = Set(roles.clone());
+    }
+    if let Some(active) = changes.active {
+        row.active = Set(active);
+    }
+    if let Some(hash) = password_hash {
+        row.password_hash = Set(hash);
+    }
+    let stays_admin = *row.active.as_ref() && Role::parse_list(row.roles.as_ref()).contains(&Role::Admin);
+    if was_admin && !stays_admin && count_active_admins(&txn, &scope).await? <= 1 {
+        let field = if roles.is_some() { "roles" } else { "active" };
+        return Err(AppError::bad_input(
+            field,
+            "the tenant must keep at least one active administrator",
+        ));
+    }
+    row.version = Set(changes.version + 1);
+    row.updated_at = Set(Utc::now());
+    // The version condition makes a concurrent update that committed first win, and this one fail.
+    let result = scope
+        .update::<user::Entity>()
+        .set(row)
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::Version.eq(changes.version))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(stale(changes.version));
+    }
+    let updated = get(&txn, &scope, id).await?;
+    txn.commit().await?;
+    events.publish(&scope, Change::User(id));
+    Ok(updated)
+}
+
+fn stale(version: i32) -> AppError {
+    AppError::Conflict(format!(
+        "the record was changed by someone else (version {version} is not current); reload and retry"
+    ))
+}
+
+async fn count_active_admins(db: &impl ConnectionTrait, scope: &TenantScope) -> AppResult<usize> {
+    let active = scope
+        .select::<user::Entity>()
+        .filter(user::Column::Active.eq(true))
+        .all(db)
+        .await?;
+    Ok(active
+        .iter()
+        .filter(|u| roles_of(u).contains(&Role::Admin))
+        .count())
+}
+
+/// A user changes their own password, proving they know the current one.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    current_password: String,
+    new_password: String,
+) -> AppResult<()> {
+    password::validate("newPassword", &new_password)?;
+    let scope = actor.scope();
+    let user = get(db, &scope, actor.user_id).await?;
+    let stored = user.password_hash.clone();
+    let matches = tokio::task::spawn_blocking(move || password::verify(&current_password, &stored))
+        .await
+        .map_err(AppError::internal)?;
+    if !matches {
+        return Err(AppError::bad_input("currentPassword", "the current password is wrong"));
+    }
+    let hash = password::hash_blocking(new_password).await?;
+    let version = user.version;
+    let mut row = user.into_active_model();
+    row.password_hash = Set(hash);
+    row.version = Set(version + 1);
+    row.updated_at = Set(Utc::now());
+    let result = scope
+        .update::<user::Entity>()
+        .set(row)
+        .filter(user::Column::Id.eq(actor.user_id))
+        .filter(user::Column::Version.eq(version))
+        .exec(db)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(stale(version));
+    }
+    Ok(())
+}

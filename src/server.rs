@@ -1,0 +1,86 @@
+//! Building the application and serving it until a shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::app::{App, SharedApp};
+use crate::auth::token::TokenKeys;
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::{db, http};
+
+/// Connects to the database, applies migrations and loads the token keys.
+pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
+    let db = db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    db::migrate(&db)
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let tokens = TokenKeys::load(&config.auth, &config.database_url)?;
+    Ok(Arc::new(App {
+        db,
+        tokens,
+        events: EventBus::new(1024),
+        limits: config.limits.clone(),
+        shutdown: watch::channel(false).0,
+    }))
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish and closes WebSockets.
+pub async fn serve(
+    listener: TcpListener,
+    app: SharedApp,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = http::router(app.clone());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            app.shutdown.send_replace(true);
+        })
+        .await
+}
+
+/// Starts a server on `bind` in the background and returns its address (tests, embedding).
+pub async fn spawn(config: &Config) -> Result<(SocketAddr, SharedApp), String> {
+    let app = build_app(config).await?;
+    let listener = TcpListener::bind(&config.bind)
+        .await
+        .map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let served = app.clone();
+    tokio::spawn(async move {
+        if let Err(err) = serve(listener, served, std::future::pending()).await {
+            tracing::error!(%err, "server stopped");
+        }
+    });
+    Ok((addr, app))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}
