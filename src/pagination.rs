@@ -2,8 +2,7 @@
 
 use base64::Engine;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -67,10 +66,21 @@ where
     let first = page_size("first", args.first, limits)?;
     let last = page_size("last", args.last, limits)?;
     if first.is_some() && last.is_some() {
-        return Err(AppError::bad_input("last", "give either first or last, not both"));
+        return Err(AppError::bad_input(
+            "last",
+            "give either first or last, not both",
+        ));
     }
-    let after = args.after.as_deref().map(|c| decode_cursor("after", c)).transpose()?;
-    let before = args.before.as_deref().map(|c| decode_cursor("before", c)).transpose()?;
+    let after = args
+        .after
+        .as_deref()
+        .map(|c| decode_cursor("after", c))
+        .transpose()?;
+    let before = args
+        .before
+        .as_deref()
+        .map(|c| decode_cursor("before", c))
+        .transpose()?;
 
     let total_count = select.clone().count(db).await?;
     let id = E::id_column();
@@ -84,7 +94,11 @@ where
 
     let backwards = last.is_some();
     let size = last.or(first).unwrap_or(limits.default_page_size);
-    let order = if backwards { sea_orm::Order::Desc } else { sea_orm::Order::Asc };
+    let order = if backwards {
+        sea_orm::Order::Desc
+    } else {
+        sea_orm::Order::Asc
+    };
     let mut rows = window.order_by(id, order).limit(size + 1).all(db).await?;
     let has_more = rows.len() as u64 > size;
     rows.truncate(size as usize);

@@ -58,16 +58,31 @@ mod tests {
     #[test]
     fn accepts_ordinary_addresses_and_lowercases_them() {
         assert_eq!(
-            Email::parse("email", " Ana.Maria+crm@Example.co.ID ").unwrap().as_str(),
+            Email::parse("email", " Ana.Maria+crm@Example.co.ID ")
+                .unwrap()
+                .as_str(),
             "ana.maria+crm@example.co.id"
         );
     }
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "plain", "@example.com", "a@", "a@b", "a@@b.com", "a b@c.com", "a@.com", "a@b..com"] {
+        for bad in [
+            "",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@b..com",
+        ] {
             let err = Email::parse("email", bad).unwrap_err();
-            assert!(matches!(err, AppError::BadInput { ref field, .. } if field == "email"), "{bad}");
+            assert!(
+                matches!(err, AppError::BadInput { ref field, .. } if field == "email"),
+                "{bad}"
+            );
         }
     }
 

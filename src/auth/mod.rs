@@ -43,14 +43,21 @@ impl Role {
 
     /// Reads the stored comma-separated form; unknown names are ignored.
     pub fn parse_list(stored: &str) -> Vec<Role> {
-        let mut roles: Vec<Role> = stored.split(',').filter_map(|s| Role::parse(s.trim())).collect();
+        let mut roles: Vec<Role> = stored
+            .split(',')
+            .filter_map(|s| Role::parse(s.trim()))
+            .collect();
         roles.sort();
         roles.dedup();
         roles
     }
 
     pub fn join(roles: &[Role]) -> String {
-        roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+        roles
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -76,7 +83,9 @@ impl Principal {
         if self.has_role(Role::Admin) {
             Ok(())
         } else {
-            Err(AppError::Forbidden("only administrators may do this".into()))
+            Err(AppError::Forbidden(
+                "only administrators may do this".into(),
+            ))
         }
     }
 }

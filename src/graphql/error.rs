@@ -22,24 +22,27 @@ impl From<AppError> for async_graphql::Error {
     }
 }
 
+/// async-graphql's wording for an argument or variable of the wrong type or value.
+const INVALID_ARGUMENT: &str = "Invalid value for argument \"";
+
 /// Gives every error of a response a code. Errors raised by async-graphql itself carry none:
-/// request-level ones (no path) failed validation, field-level ones are input coercion errors.
+/// a bad argument value is BAD_USER_INPUT (with the argument's path as `field`), any other
+/// request-level error failed validation, and field-level ones are input coercion errors.
 pub fn ensure_error_codes(response: &mut Response) {
     for error in &mut response.errors {
-        let has_code = error
-            .extensions
-            .as_ref()
-            .is_some_and(|ext| ext.get("code").is_some());
-        if !has_code {
-            let code = if error.path.is_empty() {
-                CODE_VALIDATION_FAILED
-            } else {
-                "BAD_USER_INPUT"
-            };
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_some() {
+            continue;
+        }
+        if let Some(rest) = error.message.strip_prefix(INVALID_ARGUMENT) {
+            extensions.set("code", "BAD_USER_INPUT");
+            if let Some((field, _)) = rest.split_once('"') {
+                extensions.set("field", field);
+            }
+        } else if error.path.is_empty() {
+            extensions.set("code", CODE_VALIDATION_FAILED);
+        } else {
+            extensions.set("code", "BAD_USER_INPUT");
         }
     }
 }

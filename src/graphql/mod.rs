@@ -5,7 +5,7 @@ mod error;
 mod pagination;
 mod platform;
 
-use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder, ID};
+use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use uuid::Uuid;
 
 use crate::app::SharedApp;
@@ -63,9 +63,13 @@ impl Session {
 }
 
 fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .limit_depth(limits.query_depth)
-        .limit_complexity(limits.query_complexity)
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(limits.query_depth)
+    .limit_complexity(limits.query_complexity)
 }
 
 /// The schema served to clients.
@@ -106,4 +110,3 @@ impl ContextExt for Context<'_> {
 pub(crate) fn parse_id(field: &str, id: &ID) -> Result<Uuid, AppError> {
     Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "is not a valid id"))
 }
-

@@ -119,7 +119,11 @@ impl PlatformQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         let principal = ctx.principal()?;
-        Ok(users::get(&ctx.app().db, &principal.scope(), principal.user_id).await?.into())
+        Ok(
+            users::get(&ctx.app().db, &principal.scope(), principal.user_id)
+                .await?
+                .into(),
+        )
     }
 
     /// A user of the caller's tenant.
@@ -177,7 +181,9 @@ impl PlatformMutation {
             password: input.password,
             roles: domain_roles(input.roles),
         };
-        Ok(users::create(&app.db, &app.events, principal, new).await?.into())
+        Ok(users::create(&app.db, &app.events, principal, new)
+            .await?
+            .into())
     }
 
     /// Changes a user's roles, name, active flag or password (admins only).
@@ -192,7 +198,9 @@ impl PlatformMutation {
             active: input.active,
             password: input.password,
         };
-        Ok(users::update(&app.db, &app.events, principal, id, changes).await?.into())
+        Ok(users::update(&app.db, &app.events, principal, id, changes)
+            .await?
+            .into())
     }
 
     /// Changes the caller's own password.

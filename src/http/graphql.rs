@@ -44,9 +44,13 @@ impl Media {
 }
 
 fn media_types(value: &str) -> impl Iterator<Item = String> + '_ {
-    value
-        .split(',')
-        .map(|part| part.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+    value.split(',').map(|part| {
+        part.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
 }
 
 /// No `Accept` header means `application/json`, as legacy clients expect.
@@ -172,7 +176,12 @@ pub async fn post_handler(
         }
     };
     if request.query.trim().is_empty() {
-        return errors_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", "query is required");
+        return errors_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            "BAD_REQUEST",
+            "query is required",
+        );
     }
     if let Err(err) = operation_type(&mut request) {
         return parse_failed(media, err);
@@ -203,7 +212,12 @@ fn parse_failed(media: Media, err: ServerError) -> Response {
     )
 }
 
-async fn execute(state: &HttpState, headers: &HeaderMap, request: Request, media: Media) -> Response {
+async fn execute(
+    state: &HttpState,
+    headers: &HeaderMap,
+    request: Request,
+    media: Media,
+) -> Response {
     let session = match session_for(&state.app, authorization_header(headers)).await {
         Ok(session) => session,
         Err(_) => {
@@ -224,7 +238,10 @@ async fn execute(state: &HttpState, headers: &HeaderMap, request: Request, media
             json!({ "errors": response.errors }),
         )
     } else {
-        (StatusCode::OK, serde_json::to_value(&response).unwrap_or_default())
+        (
+            StatusCode::OK,
+            serde_json::to_value(&response).unwrap_or_default(),
+        )
     };
     let mut http = (status, body.to_string()).into_response();
     http.headers_mut()
@@ -248,8 +265,9 @@ mod tests {
         assert!(negotiate(&accept("application/json")) == Some(Media::Json));
         assert!(negotiate(&accept("*/*")) == Some(Media::Json));
         assert!(
-            negotiate(&accept("application/json;q=0.9, application/graphql-response+json"))
-                == Some(Media::GraphqlResponseJson)
+            negotiate(&accept(
+                "application/json;q=0.9, application/graphql-response+json"
+            )) == Some(Media::GraphqlResponseJson)
         );
         assert!(negotiate(&accept("text/plain")).is_none());
     }

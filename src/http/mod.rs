@@ -4,10 +4,10 @@ mod graphql;
 mod playground;
 mod ws;
 
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::get;
-use axum::Router;
 
 use crate::app::SharedApp;
 use crate::error::AppError;
@@ -26,7 +26,10 @@ pub fn router(app: SharedApp) -> Router {
         app: app.clone(),
     };
     Router::new()
-        .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
+        .route(
+            "/graphql",
+            get(graphql::get_handler).post(graphql::post_handler),
+        )
         .route("/graphql/ws", get(ws::handler))
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/healthz", get(|| async { "ok" }))

@@ -58,9 +58,15 @@ pub async fn asset(Path(name): Path<String>) -> Response {
     // Every browser accepts gzip, so the bundles are served as stored.
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(asset.content_type),
+            ),
             (header::CONTENT_ENCODING, HeaderValue::from_static("gzip")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
         ],
         asset.gzipped,
     )

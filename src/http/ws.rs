@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use async_graphql::Request;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -38,7 +38,7 @@ enum ClientMessage {
     },
     Subscribe {
         id: String,
-        payload: Request,
+        payload: Box<Request>,
     },
     Complete {
         id: String,
@@ -143,7 +143,9 @@ impl Connection {
             Message::Text(raw) => raw,
             Message::Close(_) => return Next::Close(1000, "Normal closure".into()),
             Message::Ping(_) | Message::Pong(_) => return Next::Continue,
-            Message::Binary(_) => return Next::Close(4400, "Binary messages are not supported".into()),
+            Message::Binary(_) => {
+                return Next::Close(4400, "Binary messages are not supported".into());
+            }
         };
         let message: ClientMessage = match serde_json::from_str(raw.as_str()) {
             Ok(message) => message,
@@ -160,7 +162,7 @@ impl Connection {
                 Next::Continue
             }
             ClientMessage::Pong { .. } => Next::Continue,
-            ClientMessage::Subscribe { id, payload } => self.on_subscribe(id, payload, outgoing),
+            ClientMessage::Subscribe { id, payload } => self.on_subscribe(id, *payload, outgoing),
             ClientMessage::Complete { id } => {
                 if let Some(operation) = self.operations.remove(&id) {
                     operation.abort();
@@ -189,15 +191,23 @@ impl Connection {
             _ => return Next::Close(4403, "Forbidden".into()),
         };
         self.session = Some(session);
-        let _ = outgoing.send(text(json!({ "type": "connection_ack" }))).await;
+        let _ = outgoing
+            .send(text(json!({ "type": "connection_ack" })))
+            .await;
         Next::Continue
     }
 
-    fn on_subscribe(&mut self, id: String, request: Request, outgoing: &mpsc::Sender<Message>) -> Next {
+    fn on_subscribe(
+        &mut self,
+        id: String,
+        request: Request,
+        outgoing: &mpsc::Sender<Message>,
+    ) -> Next {
         let Some(session) = self.session.clone() else {
             return Next::Close(4401, "Unauthorized".into());
         };
-        self.operations.retain(|_, operation| !operation.is_finished());
+        self.operations
+            .retain(|_, operation| !operation.is_finished());
         if self.operations.contains_key(&id) {
             return Next::Close(4409, format!("Subscriber for {id} already exists"));
         }

@@ -54,7 +54,9 @@ pub async fn create_tenant(
         .await?
         .is_some();
     if taken {
-        return Err(AppError::Conflict(format!("a tenant with slug '{slug}' already exists")));
+        return Err(AppError::Conflict(format!(
+            "a tenant with slug '{slug}' already exists"
+        )));
     }
     let now = Utc::now();
     let tenant = tenant::ActiveModel {

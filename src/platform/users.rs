@@ -100,7 +100,11 @@ pub async fn authenticate(
     })
 }
 
-pub async fn get(db: &impl ConnectionTrait, scope: &TenantScope, id: Uuid) -> AppResult<user::Model> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: Uuid,
+) -> AppResult<user::Model> {
     scope
         .by_id::<user::Entity>(id)
         .one(db)
@@ -148,7 +152,10 @@ pub async fn create(
         .await?
         > 0;
     if taken {
-        return Err(AppError::bad_input("email", "a user with this e-mail already exists"));
+        return Err(AppError::bad_input(
+            "email",
+            "a user with this e-mail already exists",
+        ));
     }
     let now = Utc::now();
     let created = user::ActiveModel {
@@ -212,7 +219,8 @@ pub async fn update(
     if let Some(hash) = password_hash {
         row.password_hash = Set(hash);
     }
-    let stays_admin = *row.active.as_ref() && Role::parse_list(row.roles.as_ref()).contains(&Role::Admin);
+    let stays_admin =
+        *row.active.as_ref() && Role::parse_list(row.roles.as_ref()).contains(&Role::Admin);
     if was_admin && !stays_admin && count_active_admins(&txn, &scope).await? <= 1 {
         let field = if roles.is_some() { "roles" } else { "active" };
         return Err(AppError::bad_input(
@@ -272,7 +280,10 @@ pub async fn change_password(
         .await
         .map_err(AppError::internal)?;
     if !matches {
-        return Err(AppError::bad_input("currentPassword", "the current password is wrong"));
+        return Err(AppError::bad_input(
+            "currentPassword",
+            "the current password is wrong",
+        ));
     }
     let hash = password::hash_blocking(new_password).await?;
     let version = user.version;

@@ -1,0 +1,129 @@
+//! The real binary: schema export, tenant creation, graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use crate::common::TestDb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bpaas");
+
+#[test]
+fn schema_graphql_matches_the_served_schema() {
+    let output = Command::new(BIN).arg("schema").output().unwrap();
+    assert!(output.status.success());
+    let current = String::from_utf8(output.stdout).unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert!(
+        current == committed,
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+    );
+}
+
+fn create_tenant(database_url: &str, slug: &str) -> std::process::Output {
+    Command::new(BIN)
+        .args(["tenant", "create", "--slug", slug, "--name", "Acme Ltd"])
+        .args([
+            "--admin-email",
+            "boss@acme.example.com",
+            "--admin-password",
+            "boss-password-1",
+        ])
+        .args(["--database-url", database_url])
+        .env_remove("BPAAS_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn tenant_create_prints_ids_and_refuses_a_duplicate_slug() {
+    let db = TestDb::create().await;
+    let output = create_tenant(db.url(), "acme");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for key in ["tenantId", "adminUserId"] {
+        let id = printed[key].as_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{key}: {id}");
+    }
+
+    let again = create_tenant(db.url(), "acme");
+    assert!(!again.status.success());
+    let message = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        message.contains("acme") && message.contains("already exists"),
+        "{message}"
+    );
+    assert!(again.stdout.is_empty());
+
+    let bad = create_tenant(db.url(), "Not A Slug");
+    assert!(!bad.status.success());
+}
+
+#[tokio::test]
+async fn serve_demo_prints_a_working_token_and_stops_cleanly_on_sigterm() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            db.url(),
+        ])
+        .env("BPAAS_JWT_SECRET_FILE", dir.path().join("secret"))
+        .env_remove("BPAAS_JWT_SECRET")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = stdout.lines().map_while(Result::ok);
+    let playground = lines
+        .by_ref()
+        .find_map(|line| line.trim().strip_prefix("Playground: ").map(str::to_owned))
+        .expect("playground URL printed");
+    let token = lines
+        .by_ref()
+        .skip_while(|line| !line.contains("Bearer token"))
+        .nth(1)
+        .expect("token printed")
+        .trim()
+        .to_owned();
+
+    let response: serde_json::Value = reqwest::Client::new()
+        .post(&playground)
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "query": "{ me { email roles } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        response["data"]["me"]["email"], "admin@demo.bpaas.dev",
+        "{response}"
+    );
+    assert_eq!(
+        response["data"]["me"]["roles"],
+        serde_json::json!(["ADMIN"])
+    );
+
+    let secret = dir.path().join("secret");
+    assert!(secret.exists(), "the generated secret is kept");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+}

@@ -1,0 +1,223 @@
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, ALLOW, CONTENT_ENCODING, CONTENT_TYPE};
+use serde_json::{Value, json};
+
+use crate::common::{TestServer, error_code};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+async fn post(server: &TestServer, accept: &str, body: &str) -> (StatusCode, String, Value) {
+    let response = server
+        .http()
+        .post(server.url("/graphql"))
+        .header(ACCEPT, accept)
+        .header(CONTENT_TYPE, "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let content_type = response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    (
+        status,
+        content_type,
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn queries_run_over_get_and_mutations_do_not() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let response = server
+        .http()
+        .get(server.url("/graphql"))
+        .query(&[("query", "{ me { email } }")])
+        .bearer_auth(&acme.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["data"]["me"]["email"], acme.admin_email);
+
+    let response = server
+        .http()
+        .get(server.url("/graphql"))
+        .query(&[("query", "mutation { changePassword(currentPassword: \"admin-password-1\", newPassword: \"changed-by-get\") }")])
+        .bearer_auth(&acme.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()[ALLOW], "POST");
+    // The password did not change.
+    server
+        .login("acme", &acme.admin_email, "admin-password-1")
+        .await;
+}
+
+#[tokio::test]
+async fn graphql_response_json_uses_4xx_for_requests_that_cannot_run() {
+    let server = TestServer::start().await;
+    let parse_error = r#"{"query": "{ me { "}"#;
+    let validation_error = r#"{"query": "{ noSuchField }"}"#;
+
+    let (status, content_type, body) = post(&server, GRAPHQL_RESPONSE, parse_error).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(content_type.starts_with(GRAPHQL_RESPONSE));
+    assert_eq!(error_code(&body), "GRAPHQL_PARSE_FAILED");
+    assert!(body.get("data").is_none(), "{body}");
+
+    let (status, _, body) = post(&server, GRAPHQL_RESPONSE, validation_error).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+
+    // The legacy media type answers 200 with the same errors.
+    let (status, content_type, body) = post(&server, "application/json", validation_error).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("application/json"));
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+
+    // A field error is still a 200: the request ran.
+    let (status, _, body) = post(
+        &server,
+        GRAPHQL_RESPONSE,
+        r#"{"query": "{ me { email } }"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn malformed_requests_get_clear_4xx_answers() {
+    let server = TestServer::start().await;
+    let (status, _, body) = post(&server, "application/json", "{ this is not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+
+    let (status, _, _) = post(&server, "application/json", r#"{"variables": {}}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let response = server
+        .http()
+        .post(server.url("/graphql"))
+        .header(CONTENT_TYPE, "text/plain")
+        .body("{ me { email } }")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let response = server
+        .http()
+        .post(server.url("/graphql"))
+        .header(ACCEPT, "text/csv")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let server = TestServer::start_with(|config| config.limits.body_bytes = 4096).await;
+    let padding = "x".repeat(8192);
+    let body =
+        json!({ "query": "{ __typename }", "variables": { "padding": padding } }).to_string();
+    let (status, _, body) = post(&server, "application/json", &body).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(&body), "BAD_REQUEST");
+}
+
+#[tokio::test]
+async fn query_depth_and_complexity_are_limited() {
+    let server = TestServer::start_with(|config| {
+        config.limits.query_depth = 3;
+        config.limits.query_complexity = 6;
+    })
+    .await;
+    let acme = server.tenant("acme").await;
+    let deep = server
+        .gql(
+            Some(&acme.token),
+            "{ users { edges { node { email } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&deep), "GRAPHQL_VALIDATION_FAILED", "{deep}");
+    let complex = server
+        .gql(
+            Some(&acme.token),
+            "{ me { id email displayName roles active version createdAt } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&complex),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{complex}"
+    );
+    let fine = server
+        .gql(Some(&acme.token), "{ me { email } }", json!({}))
+        .await;
+    assert_eq!(fine["data"]["me"]["email"], acme.admin_email);
+}
+
+#[tokio::test]
+async fn browsers_get_a_playground_served_without_internet() {
+    let server = TestServer::start().await;
+    let page = server
+        .http()
+        .get(server.url("/graphql"))
+        .header(ACCEPT, "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("GraphiQL"), "not the playground");
+    assert!(
+        html.contains("Authorization"),
+        "no place for the bearer token"
+    );
+    let sources: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|s| s.ends_with(".js") || s.ends_with(".css"))
+        .collect();
+    assert_eq!(sources.len(), 4, "{sources:?}");
+    for source in sources {
+        assert!(
+            source.starts_with("/graphql/assets/"),
+            "{source} is not served by bpaas"
+        );
+        let asset = server.http().get(server.url(source)).send().await.unwrap();
+        assert_eq!(asset.status(), StatusCode::OK, "{source}");
+        assert_eq!(asset.headers()[CONTENT_ENCODING], "gzip");
+        // reqwest here does not decompress: check the gzip magic and a plausible size.
+        let bytes = asset.bytes().await.unwrap();
+        assert_eq!(&bytes[..2], &[0x1f, 0x8b], "{source}");
+        assert!(bytes.len() > 1000, "{source}");
+    }
+    let missing = server
+        .http()
+        .get(server.url("/graphql/assets/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let server = TestServer::start().await;
+    for path in ["/healthz", "/readyz"] {
+        let response = server.http().get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}

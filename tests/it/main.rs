@@ -1,0 +1,10 @@
+//! Integration tests: one binary, many modules, each test with its own server and database.
+
+mod common;
+
+mod auth;
+mod cli;
+mod http;
+mod tenancy;
+mod users;
+mod ws;
