@@ -1,6 +1,7 @@
 //! What every request handler shares: the database, token keys, event bus and limits.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
@@ -16,6 +17,8 @@ pub struct App {
     pub limits: Limits,
     /// Flips to `true` when the server begins to shut down; long-lived connections watch it.
     pub shutdown: watch::Sender<bool>,
+    /// SQL statements run since start: a cheap metric, and how tests catch N+1 queries.
+    pub statements: Arc<AtomicU64>,
 }
 
 pub type SharedApp = Arc<App>;

@@ -13,6 +13,11 @@ pub enum AppError {
     Forbidden(String),
     /// Names the kind of record, e.g. "user".
     NotFound(&'static str),
+    /// An input refers to a record that does not exist (or belongs to another tenant).
+    ReferenceNotFound {
+        field: String,
+        what: &'static str,
+    },
     BadInput {
         field: String,
         message: String,
@@ -30,7 +35,7 @@ impl AppError {
         match self {
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Forbidden(_) => "FORBIDDEN",
-            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::NotFound(_) | AppError::ReferenceNotFound { .. } => "NOT_FOUND",
             AppError::BadInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
             AppError::Internal => "INTERNAL",
@@ -43,15 +48,18 @@ impl AppError {
             AppError::Unauthenticated(m) => (*m).to_owned(),
             AppError::Forbidden(m) | AppError::Conflict(m) => m.clone(),
             AppError::NotFound(what) => format!("{what} not found"),
+            AppError::ReferenceNotFound { field, what } => format!("{field}: no such {what}"),
             AppError::BadInput { field, message } => format!("{field}: {message}"),
             AppError::Internal => "internal server error".to_owned(),
         }
     }
 
-    /// The input field at fault, for BAD_USER_INPUT.
+    /// The input field at fault, for BAD_USER_INPUT and missing references.
     pub fn field(&self) -> Option<&str> {
         match self {
-            AppError::BadInput { field, .. } => Some(field),
+            AppError::BadInput { field, .. } | AppError::ReferenceNotFound { field, .. } => {
+                Some(field)
+            }
             _ => None,
         }
     }

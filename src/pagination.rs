@@ -1,14 +1,12 @@
-//! Relay-style cursor pagination over UUID v7 ids (which sort in creation order).
+//! Relay-style pagination. Cursors are opaque positions in the ordered result, so any order
+//! (`orderBy`) pages the same way; the id breaks ties so that the order is total.
 
 use base64::Engine;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-};
-use uuid::Uuid;
+use sea_orm::{ConnectionTrait, Order, PaginatorTrait, QueryOrder, QuerySelect, Select};
 
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
-use crate::tenancy::TenantOwned;
+use crate::tenancy::Identified;
 
 /// What the client asked for, before validation.
 #[derive(Clone, Debug, Default)]
@@ -26,15 +24,29 @@ pub struct Page<M> {
     pub total_count: u64,
 }
 
-pub fn encode_cursor(id: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id.as_bytes())
+impl<M> Page<M> {
+    pub fn map<N>(self, f: impl Fn(M) -> N) -> Page<N> {
+        Page {
+            items: self.items.into_iter().map(|(c, m)| (c, f(m))).collect(),
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            total_count: self.total_count,
+        }
+    }
 }
 
-fn decode_cursor(field: &str, cursor: &str) -> AppResult<Uuid> {
+const CURSOR_PREFIX: &str = "pos:";
+
+fn encode_cursor(position: u64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{position}"))
+}
+
+fn decode_cursor(field: &str, cursor: &str) -> AppResult<u64> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
-        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix(CURSOR_PREFIX)?.parse().ok())
         .ok_or_else(|| AppError::bad_input(field, "not a valid cursor"))
 }
 
@@ -50,16 +62,17 @@ fn page_size(field: &str, value: Option<i32>, limits: &Limits) -> AppResult<Opti
     }
 }
 
-/// Fetches one page of `select` (already tenant-scoped and filtered), ordered by id.
+/// Fetches one page of `select` (already tenant-scoped and filtered) in the order given,
+/// then by id.
 pub async fn paginate<E, C>(
     db: &C,
     select: Select<E>,
+    order: Option<(E::Column, Order)>,
     args: &PageArgs,
     limits: &Limits,
-    id_of: impl Fn(&E::Model) -> Uuid,
 ) -> AppResult<Page<E::Model>>
 where
-    E: TenantOwned,
+    E: Identified,
     E::Model: Sync,
     C: ConnectionTrait,
 {
@@ -83,40 +96,38 @@ where
         .transpose()?;
 
     let total_count = select.clone().count(db).await?;
-    let id = E::id_column();
-    let mut window = select;
-    if let Some(after) = after {
-        window = window.filter(id.gt(after));
-    }
-    if let Some(before) = before {
-        window = window.filter(id.lt(before));
-    }
-
-    let backwards = last.is_some();
-    let size = last.or(first).unwrap_or(limits.default_page_size);
-    let order = if backwards {
-        sea_orm::Order::Desc
-    } else {
-        sea_orm::Order::Asc
+    // The window [start, end) of positions this page covers.
+    let lowest = after.map_or(0, |a| a + 1);
+    let highest = before.map_or(total_count, |b| b.min(total_count));
+    let (start, end) = match last {
+        Some(last) => (highest.saturating_sub(last).max(lowest), highest),
+        None => {
+            let size = first.unwrap_or(limits.default_page_size);
+            (lowest, lowest.saturating_add(size).min(highest))
+        }
     };
-    let mut rows = window.order_by(id, order).limit(size + 1).all(db).await?;
-    let has_more = rows.len() as u64 > size;
-    rows.truncate(size as usize);
-    if backwards {
-        rows.reverse();
+    let mut query = select;
+    if let Some((column, direction)) = order {
+        query = query.order_by(column, direction);
     }
-    let (has_previous_page, has_next_page) = if backwards {
-        (has_more, before.is_some())
+    let rows = if end > start {
+        query
+            .order_by(E::id_column(), Order::Asc)
+            .offset(start)
+            .limit(end - start)
+            .all(db)
+            .await?
     } else {
-        (after.is_some(), has_more)
+        Vec::new()
     };
     Ok(Page {
         items: rows
             .into_iter()
-            .map(|m| (encode_cursor(id_of(&m)), m))
+            .enumerate()
+            .map(|(i, m)| (encode_cursor(start + i as u64), m))
             .collect(),
-        has_previous_page,
-        has_next_page,
+        has_previous_page: start > 0,
+        has_next_page: end < total_count,
         total_count,
     })
 }
@@ -127,10 +138,11 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let id = Uuid::now_v7();
-        assert_eq!(decode_cursor("after", &encode_cursor(id)).unwrap(), id);
-        let err = decode_cursor("after", "!!not-base64").unwrap_err();
-        assert_eq!(err.code(), "BAD_USER_INPUT");
+        assert_eq!(decode_cursor("after", &encode_cursor(42)).unwrap(), 42);
+        for bad in ["!!not-base64", "cG9zOng", ""] {
+            let err = decode_cursor("after", bad).unwrap_err();
+            assert_eq!(err.code(), "BAD_USER_INPUT", "{bad}");
+        }
     }
 
     #[test]

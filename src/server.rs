@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -15,9 +16,14 @@ use crate::{db, http};
 
 /// Connects to the database, applies migrations and loads the token keys.
 pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
-    let db = db::connect(&config.database_url)
+    let mut db = db::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let statements = Arc::new(AtomicU64::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
     db::migrate(&db)
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
@@ -28,6 +34,7 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         events: EventBus::new(1024),
         limits: config.limits.clone(),
         shutdown: watch::channel(false).0,
+        statements,
     }))
 }
 

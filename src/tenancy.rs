@@ -6,26 +6,55 @@
 //!
 //! [`Principal`]: crate::auth::Principal
 
-use sea_orm::{ActiveValue, ColumnTrait, EntityTrait, QueryFilter, Select, UpdateMany};
+use sea_orm::{ActiveValue, ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 use uuid::Uuid;
 
-use entity::platform::user;
+use entity::crm::{account, contact};
+use entity::platform::{picklist_value, record_history, role_permission, user};
 
 /// An entity whose rows belong to one tenant.
 pub trait TenantOwned: EntityTrait {
     fn tenant_column() -> Self::Column;
-    /// The primary key column; ids are UUIDs everywhere.
-    fn id_column() -> Self::Column;
 }
 
-impl TenantOwned for user::Entity {
-    fn tenant_column() -> Self::Column {
-        user::Column::TenantId
-    }
-    fn id_column() -> Self::Column {
-        user::Column::Id
-    }
+/// A tenant-owned entity with a UUID primary key.
+pub trait Identified: TenantOwned {
+    fn id_column() -> Self::Column;
+    fn id_of(model: &Self::Model) -> Uuid;
 }
+
+macro_rules! tenant_owned {
+    ($($module:ident),* $(,)?) => {$(
+        impl TenantOwned for $module::Entity {
+            fn tenant_column() -> Self::Column {
+                $module::Column::TenantId
+            }
+        }
+    )*};
+}
+
+macro_rules! identified {
+    ($($module:ident),* $(,)?) => {$(
+        impl Identified for $module::Entity {
+            fn id_column() -> Self::Column {
+                $module::Column::Id
+            }
+            fn id_of(model: &Self::Model) -> Uuid {
+                model.id
+            }
+        }
+    )*};
+}
+
+tenant_owned!(
+    user,
+    picklist_value,
+    record_history,
+    role_permission,
+    account,
+    contact
+);
+identified!(user, picklist_value, record_history, account, contact);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TenantScope {
@@ -52,8 +81,13 @@ impl TenantScope {
     }
 
     /// One row by id; another tenant's row is simply not there.
-    pub fn by_id<E: TenantOwned>(&self, id: Uuid) -> Select<E> {
+    pub fn by_id<E: Identified>(&self, id: Uuid) -> Select<E> {
         self.select::<E>().filter(E::id_column().eq(id))
+    }
+
+    /// A delete limited to this tenant's rows.
+    pub fn delete<E: TenantOwned>(&self) -> DeleteMany<E> {
+        E::delete_many().filter(E::tenant_column().eq(self.tenant_id))
     }
 
     /// An update limited to this tenant's rows.

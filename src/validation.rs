@@ -93,3 +93,88 @@ mod tests {
         assert!(required_text("name", "elevenchars", 10).is_err());
     }
 }
+
+/// Trims an optional text; blank becomes `None`. Longer than `max` characters is refused.
+pub fn optional_text(field: &str, value: Option<String>, max: usize) -> AppResult<Option<String>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => required_text(field, text, max).map(Some),
+    }
+}
+
+pub fn optional_email(field: &str, value: Option<String>) -> AppResult<Option<String>> {
+    optional_text(field, value, 254)?
+        .map(|text| Email::parse(field, &text).map(Email::into_string))
+        .transpose()
+}
+
+/// A phone number as people write them: digits, spaces and `+ - ( ) .`, with at least 3 digits.
+pub fn optional_phone(field: &str, value: Option<String>) -> AppResult<Option<String>> {
+    let Some(text) = optional_text(field, value, 40)? else {
+        return Ok(None);
+    };
+    let allowed = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    if !allowed || digits < 3 {
+        return Err(AppError::bad_input(field, "is not a valid phone number"));
+    }
+    Ok(Some(text))
+}
+
+/// A web address; `https://` is assumed when no scheme is given.
+pub fn optional_url(field: &str, value: Option<String>) -> AppResult<Option<String>> {
+    let Some(text) = optional_text(field, value, 255)? else {
+        return Ok(None);
+    };
+    let url = if text.contains("://") {
+        text
+    } else {
+        format!("https://{text}")
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let host = rest
+        .and_then(|r| r.split(['/', '?', '#']).next())
+        .unwrap_or_default();
+    let host_ok = host.contains('.')
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+        && host
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-.:".contains(c));
+    if !host_ok || url.chars().any(char::is_whitespace) {
+        return Err(AppError::bad_input(field, "is not a valid web address"));
+    }
+    Ok(Some(url))
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn urls_get_a_scheme_and_need_a_host() {
+        assert_eq!(
+            optional_url("website", Some("acme.co.id".into()))
+                .unwrap()
+                .as_deref(),
+            Some("https://acme.co.id")
+        );
+        assert!(optional_url("website", Some("ftp://acme.com".into())).is_err());
+        assert!(optional_url("website", Some("not a url".into())).is_err());
+        assert_eq!(optional_url("website", Some("  ".into())).unwrap(), None);
+    }
+
+    #[test]
+    fn phones_are_digits_and_punctuation() {
+        assert!(
+            optional_phone("phone", Some("+62 (22) 123-4567".into()))
+                .unwrap()
+                .is_some()
+        );
+        assert!(optional_phone("phone", Some("call me".into())).is_err());
+    }
+}

@@ -3,4 +3,5 @@
 //! Every tenant-owned entity has a `tenant_id` column; tenant scoping itself lives in the
 //! server's data layer (`bpaas::tenancy`), never in callers.
 
+pub mod crm;
 pub mod platform;

@@ -3,12 +3,18 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_platform;
+mod m20261125_000002_records;
+mod m20261125_000003_accounts_contacts;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_platform::Migration)]
+        vec![
+            Box::new(m20261125_000001_platform::Migration),
+            Box::new(m20261125_000002_records::Migration),
+            Box::new(m20261125_000003_accounts_contacts::Migration),
+        ]
     }
 }

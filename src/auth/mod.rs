@@ -6,6 +6,8 @@ pub mod token;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::modules::Module;
+use crate::permissions::{Access, Grant};
 use crate::tenancy::TenantScope;
 
 /// What a user may do is granted by roles.
@@ -67,6 +69,8 @@ pub struct Principal {
     pub user_id: Uuid,
     pub tenant_id: Uuid,
     pub roles: Vec<Role>,
+    /// What the roles allow, per module, resolved once when the request is authenticated.
+    pub grants: Vec<Grant>,
 }
 
 impl Principal {
@@ -77,6 +81,28 @@ impl Principal {
 
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// Fails with FORBIDDEN unless one of the caller's roles grants `access` to `module`.
+    pub fn require(&self, module: Module, access: Access) -> AppResult<()> {
+        let allowed = self.grants.iter().any(|g| {
+            g.module == module
+                && match access {
+                    Access::Read => g.read,
+                    Access::Write => g.write,
+                }
+        });
+        if allowed {
+            return Ok(());
+        }
+        let verb = match access {
+            Access::Read => "read",
+            Access::Write => "change",
+        };
+        Err(AppError::Forbidden(format!(
+            "your roles may not {verb} {}",
+            module.as_str()
+        )))
     }
 
     pub fn require_admin(&self) -> AppResult<()> {

@@ -1,9 +1,13 @@
 //! The GraphQL layer: thin resolvers that read arguments, take the caller from the context,
 //! call one domain service and map the result.
 
+mod crm;
 mod error;
+mod filters;
+mod loaders;
 mod pagination;
 mod platform;
+mod records;
 
 use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use uuid::Uuid;
@@ -16,10 +20,20 @@ use crate::error::AppError;
 pub use error::{CODE_PARSE_FAILED, CODE_VALIDATION_FAILED, ensure_error_codes, is_request_error};
 
 #[derive(MergedObject, Default)]
-pub struct Query(platform::PlatformQuery);
+pub struct Query(
+    platform::PlatformQuery,
+    records::RecordsQuery,
+    crm::AccountQuery,
+    crm::ContactQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(platform::PlatformMutation);
+pub struct Mutation(
+    platform::PlatformMutation,
+    records::RecordsMutation,
+    crm::AccountMutation,
+    crm::ContactMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(platform::PlatformSubscription);
@@ -82,11 +96,28 @@ pub fn sdl() -> String {
     builder(&Limits::default()).finish().sdl()
 }
 
+/// Attaches the caller's session, and for a signed-in caller the dataloaders of their tenant.
+pub fn prepare(
+    request: async_graphql::Request,
+    app: &SharedApp,
+    session: Session,
+) -> async_graphql::Request {
+    let request = match session.principal() {
+        Some(principal) => loaders::attach(request, &app.db, &principal.scope()),
+        None => request,
+    };
+    request.data(session)
+}
+
 /// Context accessors every resolver uses.
 pub(crate) trait ContextExt {
     fn app(&self) -> &SharedApp;
     /// The verified caller, or UNAUTHENTICATED.
     fn principal(&self) -> Result<&Principal, AppError>;
+    /// A dataloader of the caller's tenant.
+    fn loader<L: async_graphql::dataloader::Loader<Uuid>>(
+        &self,
+    ) -> Result<&async_graphql::dataloader::DataLoader<L>, AppError>;
 }
 
 impl ContextExt for Context<'_> {
@@ -103,6 +134,14 @@ impl ContextExt for Context<'_> {
                     .unwrap_or("authentication required: send a bearer token"),
             )
         })
+    }
+
+    fn loader<L: async_graphql::dataloader::Loader<Uuid>>(
+        &self,
+    ) -> Result<&async_graphql::dataloader::DataLoader<L>, AppError> {
+        self.principal()?;
+        self.data_opt::<async_graphql::dataloader::DataLoader<L>>()
+            .ok_or_else(|| AppError::internal("dataloader missing from the request"))
     }
 }
 

@@ -229,7 +229,8 @@ async fn execute(
             );
         }
     };
-    let mut response = state.schema.execute(request.data(session)).await;
+    let request = crate::graphql::prepare(request, &state.app, session);
+    let mut response = state.schema.execute(request).await;
     ensure_error_codes(&mut response);
     // Nothing ran (validation, limits): answer with errors only, no `data`.
     let (status, body) = if is_request_error(&response) {

@@ -212,10 +212,12 @@ impl Connection {
             return Next::Close(4409, format!("Subscriber for {id} already exists"));
         }
         let schema = self.state.schema.clone();
+        let app = self.state.app.clone();
         let outgoing = outgoing.clone();
         let operation_id = id.clone();
         let task = tokio::spawn(async move {
-            let mut responses = Box::pin(schema.execute_stream(request.data(session)));
+            let request = crate::graphql::prepare(request, &app, session);
+            let mut responses = Box::pin(schema.execute_stream(request));
             let mut first = true;
             while let Some(mut response) = responses.next().await {
                 ensure_error_codes(&mut response);

@@ -15,6 +15,7 @@ use crate::config::Limits;
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, EventBus};
 use crate::pagination::{Page, PageArgs, paginate};
+use crate::permissions;
 use crate::platform::tenants;
 use crate::tenancy::TenantScope;
 use crate::validation::{Email, required_text};
@@ -93,10 +94,13 @@ pub async fn authenticate(
         .await?
         .filter(|u| u.active)
         .ok_or(AppError::Unauthenticated("invalid or expired token"))?;
+    let roles = roles_of(&user);
+    let scope = TenantScope::new(user.tenant_id);
     Ok(Principal {
         user_id: user.id,
         tenant_id: user.tenant_id,
-        roles: roles_of(&user),
+        grants: permissions::grants_for(db, &scope, &roles).await?,
+        roles,
     })
 }
 
@@ -118,7 +122,7 @@ pub async fn list(
     args: &PageArgs,
     limits: &Limits,
 ) -> AppResult<Page<user::Model>> {
-    paginate(db, scope.select::<user::Entity>(), args, limits, |u| u.id).await
+    paginate(db, scope.select::<user::Entity>(), None, args, limits).await
 }
 
 fn validate_roles(roles: &[Role]) -> AppResult<String> {

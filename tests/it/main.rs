@@ -4,6 +4,7 @@ mod common;
 
 mod auth;
 mod cli;
+mod crm;
 mod http;
 mod tenancy;
 mod users;

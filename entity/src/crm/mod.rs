@@ -1,0 +1,4 @@
+//! Customer data: organisations and the people who work there.
+
+pub mod account;
+pub mod contact;

@@ -1,0 +1,325 @@
+//! Accounts: organisations with a number, industry and type from picklists, addresses,
+//! revenue, an owner and a parent (a hierarchy without cycles).
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use uuid::Uuid;
+
+use entity::crm::account::{ActiveModel, Column, Entity, Model};
+
+use super::{Address, Patch, require_owner, text_patch};
+use crate::auth::Principal;
+use crate::config::Limits;
+use crate::error::{AppError, AppResult};
+use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::modules::Module;
+use crate::money;
+use crate::pagination::{Page, PageArgs, paginate};
+use crate::permissions::Access;
+use crate::picklists;
+use crate::records::{self, Record};
+use crate::sequences;
+use crate::tenancy::TenantScope;
+use crate::validation::{optional_email, optional_phone, optional_url, required_text};
+
+impl Record for Entity {
+    const MODULE: Module = Module::Accounts;
+    fn version_column() -> Column {
+        Column::Version
+    }
+    fn updated_at_column() -> Column {
+        Column::UpdatedAt
+    }
+    fn deleted_at_column() -> Column {
+        Column::DeletedAt
+    }
+    fn version_of(model: &Model) -> i32 {
+        model.version
+    }
+    fn label_of(model: &Model) -> String {
+        model.name.clone()
+    }
+}
+
+/// The fields a client sends; on update, only the given ones change.
+#[derive(Default)]
+pub struct AccountFields {
+    pub name: Option<String>,
+    pub industry: Patch<String>,
+    pub account_type: Patch<String>,
+    pub website: Patch<String>,
+    pub phone: Patch<String>,
+    pub email: Patch<String>,
+    pub billing_address: Option<Address>,
+    pub shipping_address: Option<Address>,
+    pub annual_revenue: Patch<Decimal>,
+    pub employees: Patch<i32>,
+    pub parent_id: Patch<Uuid>,
+    pub owner_id: Option<Uuid>,
+    pub description: Patch<String>,
+}
+
+#[derive(Default)]
+pub struct AccountFilter {
+    pub name: Option<TextFilter>,
+    pub account_no: Option<TextFilter>,
+    pub industry: Option<TextFilter>,
+    pub account_type: Option<TextFilter>,
+    pub billing_city: Option<TextFilter>,
+    pub annual_revenue: Option<RangeFilter<Decimal>>,
+    pub employees: Option<RangeFilter<i32>>,
+    pub owner_id: Option<IdFilter>,
+    pub parent_id: Option<IdFilter>,
+    pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+}
+
+#[derive(Clone, Copy)]
+pub enum AccountOrder {
+    Name,
+    AccountNo,
+    Industry,
+    AnnualRevenue,
+    Employees,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl AccountOrder {
+    fn column(self) -> Column {
+        match self {
+            AccountOrder::Name => Column::Name,
+            AccountOrder::AccountNo => Column::AccountNo,
+            AccountOrder::Industry => Column::Industry,
+            AccountOrder::AnnualRevenue => Column::AnnualRevenue,
+            AccountOrder::Employees => Column::Employees,
+            AccountOrder::CreatedAt => Column::CreatedAt,
+            AccountOrder::UpdatedAt => Column::UpdatedAt,
+        }
+    }
+}
+
+/// Validates the given fields and sets them on `row`. `id` is the account being updated.
+async fn apply(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: Option<Uuid>,
+    fields: AccountFields,
+    row: &mut ActiveModel,
+) -> AppResult<()> {
+    if let Some(name) = fields.name {
+        row.name = Set(required_text("name", &name, 255)?);
+    }
+    if let Some(industry) = fields.industry {
+        picklists::check(db, scope, "industry", "industry", industry.as_deref()).await?;
+        row.industry = Set(industry);
+    }
+    if let Some(account_type) = fields.account_type {
+        picklists::check(
+            db,
+            scope,
+            "accountType",
+            "accountType",
+            account_type.as_deref(),
+        )
+        .await?;
+        row.account_type = Set(account_type);
+    }
+    if let Some(website) = fields.website {
+        row.website = Set(optional_url("website", website)?);
+    }
+    if let Some(phone) = fields.phone {
+        row.phone = Set(optional_phone("phone", phone)?);
+    }
+    if let Some(email) = fields.email {
+        row.email = Set(optional_email("email", email)?);
+    }
+    if let Some(address) = fields.billing_address {
+        let a = address.validated("billingAddress")?;
+        row.billing_street = Set(a.street);
+        row.billing_city = Set(a.city);
+        row.billing_state = Set(a.state);
+        row.billing_postal_code = Set(a.postal_code);
+        row.billing_country = Set(a.country);
+    }
+    if let Some(address) = fields.shipping_address {
+        let a = address.validated("shippingAddress")?;
+        row.shipping_street = Set(a.street);
+        row.shipping_city = Set(a.city);
+        row.shipping_state = Set(a.state);
+        row.shipping_postal_code = Set(a.postal_code);
+        row.shipping_country = Set(a.country);
+    }
+    if let Some(revenue) = fields.annual_revenue {
+        if revenue.is_some_and(|r| r.is_sign_negative()) {
+            return Err(AppError::bad_input("annualRevenue", "must not be negative"));
+        }
+        row.annual_revenue = Set(revenue
+            .map(|r| money::to_units("annualRevenue", r))
+            .transpose()?);
+    }
+    if let Some(employees) = fields.employees {
+        if employees.is_some_and(|e| e < 0) {
+            return Err(AppError::bad_input("employees", "must not be negative"));
+        }
+        row.employees = Set(employees);
+    }
+    if let Some(parent_id) = fields.parent_id {
+        if let Some(parent_id) = parent_id {
+            check_parent(db, scope, id, parent_id).await?;
+        }
+        row.parent_id = Set(parent_id);
+    }
+    if let Some(owner_id) = fields.owner_id {
+        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+    }
+    if let Some(description) = text_patch("description", fields.description, 10_000)? {
+        row.description = Set(description);
+    }
+    Ok(())
+}
+
+/// The parent must exist, and the account must not end up above itself.
+async fn check_parent(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    account_id: Option<Uuid>,
+    parent_id: Uuid,
+) -> AppResult<()> {
+    let mut ancestor =
+        Some(records::require_reference::<Entity>(db, scope, "parentId", parent_id).await?);
+    // A hierarchy deeper than this is a data problem, not an organisation chart.
+    for _ in 0..100 {
+        let Some(current) = ancestor else {
+            return Ok(());
+        };
+        if Some(current.id) == account_id {
+            return Err(AppError::bad_input(
+                "parentId",
+                "an account cannot be its own parent or ancestor",
+            ));
+        }
+        ancestor = match current.parent_id {
+            Some(next) => scope.by_id::<Entity>(next).one(db).await?,
+            None => None,
+        };
+    }
+    Err(AppError::bad_input(
+        "parentId",
+        "the account hierarchy is too deep",
+    ))
+}
+
+pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
+    actor.require(Module::Accounts, Access::Read)?;
+    records::get::<Entity>(db, &actor.scope(), id).await
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &AccountFilter,
+    order: Option<(AccountOrder, Order)>,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<Model>> {
+    actor.require(Module::Accounts, Access::Read)?;
+    let mut select = records::live::<Entity>(&actor.scope());
+    select = filters::text(select, Column::Name, filter.name.as_ref());
+    select = filters::text(select, Column::AccountNo, filter.account_no.as_ref());
+    select = filters::text(select, Column::Industry, filter.industry.as_ref());
+    select = filters::text(select, Column::AccountType, filter.account_type.as_ref());
+    select = filters::text(select, Column::BillingCity, filter.billing_city.as_ref());
+    if let Some(range) = &filter.annual_revenue {
+        let units = RangeFilter {
+            min: range
+                .min
+                .map(|v| money::to_units("filter.annualRevenue.min", v))
+                .transpose()?,
+            max: range
+                .max
+                .map(|v| money::to_units("filter.annualRevenue.max", v))
+                .transpose()?,
+        };
+        select = filters::range(select, Column::AnnualRevenue, Some(&units));
+    }
+    select = filters::range(select, Column::Employees, filter.employees.as_ref());
+    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
+    select = filters::id(select, Column::ParentId, filter.parent_id.as_ref());
+    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
+    let order = order.map(|(field, direction)| (field.column(), direction));
+    paginate(db, select, order, args, limits).await
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    fields: AccountFields,
+) -> AppResult<Model> {
+    actor.require(Module::Accounts, Access::Write)?;
+    if fields.name.is_none() {
+        return Err(AppError::bad_input("name", "must not be empty"));
+    }
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut row = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        owner_id: Set(actor.user_id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..empty_row()
+    };
+    apply(&txn, &scope, None, fields, &mut row).await?;
+    row.account_no = Set(sequences::next_number(&txn, &scope, "ACC").await?);
+    let created = records::insert::<Entity>(&txn, actor, row).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Every optional column empty, so that an insert names them all.
+fn empty_row() -> ActiveModel {
+    ActiveModel {
+        industry: Set(None),
+        account_type: Set(None),
+        website: Set(None),
+        phone: Set(None),
+        email: Set(None),
+        billing_street: Set(None),
+        billing_city: Set(None),
+        billing_state: Set(None),
+        billing_postal_code: Set(None),
+        billing_country: Set(None),
+        shipping_street: Set(None),
+        shipping_city: Set(None),
+        shipping_state: Set(None),
+        shipping_postal_code: Set(None),
+        shipping_country: Set(None),
+        annual_revenue: Set(None),
+        employees: Set(None),
+        parent_id: Set(None),
+        description: Set(None),
+        ..Default::default()
+    }
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    fields: AccountFields,
+) -> AppResult<Model> {
+    actor.require(Module::Accounts, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let before = records::get::<Entity>(&txn, &scope, id).await?;
+    let mut changes = ActiveModel::default();
+    apply(&txn, &scope, Some(id), fields, &mut changes).await?;
+    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}

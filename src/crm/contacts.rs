@@ -1,0 +1,284 @@
+//! Contacts: people, usually at an account, with a reporting line and communication
+//! preferences.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use uuid::Uuid;
+
+use entity::crm::account;
+use entity::crm::contact::{ActiveModel, Column, Entity, Model};
+
+use super::{Address, Patch, require_owner, text_patch};
+use crate::auth::Principal;
+use crate::config::Limits;
+use crate::error::{AppError, AppResult};
+use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::modules::Module;
+use crate::pagination::{Page, PageArgs, paginate};
+use crate::permissions::Access;
+use crate::picklists;
+use crate::records::{self, Record};
+use crate::sequences;
+use crate::tenancy::TenantScope;
+use crate::validation::{optional_email, optional_phone, required_text};
+
+impl Record for Entity {
+    const MODULE: Module = Module::Contacts;
+    fn version_column() -> Column {
+        Column::Version
+    }
+    fn updated_at_column() -> Column {
+        Column::UpdatedAt
+    }
+    fn deleted_at_column() -> Column {
+        Column::DeletedAt
+    }
+    fn version_of(model: &Model) -> i32 {
+        model.version
+    }
+    fn label_of(model: &Model) -> String {
+        full_name(model)
+    }
+}
+
+pub fn full_name(contact: &Model) -> String {
+    match &contact.first_name {
+        Some(first) => format!("{first} {}", contact.last_name),
+        None => contact.last_name.clone(),
+    }
+}
+
+/// The fields a client sends; on update, only the given ones change.
+#[derive(Default)]
+pub struct ContactFields {
+    pub first_name: Patch<String>,
+    pub last_name: Option<String>,
+    pub email: Patch<String>,
+    pub phone: Patch<String>,
+    pub mobile: Patch<String>,
+    pub title: Patch<String>,
+    pub department: Patch<String>,
+    pub account_id: Patch<Uuid>,
+    pub reports_to_id: Patch<Uuid>,
+    pub lead_source: Patch<String>,
+    pub mailing_address: Option<Address>,
+    pub birthday: Patch<NaiveDate>,
+    pub email_opt_out: Option<bool>,
+    pub do_not_call: Option<bool>,
+    pub owner_id: Option<Uuid>,
+    pub description: Patch<String>,
+}
+
+#[derive(Default)]
+pub struct ContactFilter {
+    pub name: Option<TextFilter>,
+    pub email: Option<TextFilter>,
+    pub contact_no: Option<TextFilter>,
+    pub lead_source: Option<TextFilter>,
+    pub account_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub birthday: Option<RangeFilter<NaiveDate>>,
+    pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+}
+
+#[derive(Clone, Copy)]
+pub enum ContactOrder {
+    LastName,
+    FirstName,
+    ContactNo,
+    Email,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl ContactOrder {
+    fn column(self) -> Column {
+        match self {
+            ContactOrder::LastName => Column::LastName,
+            ContactOrder::FirstName => Column::FirstName,
+            ContactOrder::ContactNo => Column::ContactNo,
+            ContactOrder::Email => Column::Email,
+            ContactOrder::CreatedAt => Column::CreatedAt,
+            ContactOrder::UpdatedAt => Column::UpdatedAt,
+        }
+    }
+}
+
+async fn apply(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: Option<Uuid>,
+    fields: ContactFields,
+    row: &mut ActiveModel,
+) -> AppResult<()> {
+    if let Some(first_name) = text_patch("firstName", fields.first_name, 255)? {
+        row.first_name = Set(first_name);
+    }
+    if let Some(last_name) = fields.last_name {
+        row.last_name = Set(required_text("lastName", &last_name, 255)?);
+    }
+    if let Some(email) = fields.email {
+        row.email = Set(optional_email("email", email)?);
+    }
+    if let Some(phone) = fields.phone {
+        row.phone = Set(optional_phone("phone", phone)?);
+    }
+    if let Some(mobile) = fields.mobile {
+        row.mobile = Set(optional_phone("mobile", mobile)?);
+    }
+    if let Some(title) = text_patch("title", fields.title, 255)? {
+        row.title = Set(title);
+    }
+    if let Some(department) = text_patch("department", fields.department, 255)? {
+        row.department = Set(department);
+    }
+    if let Some(account_id) = fields.account_id {
+        if let Some(account_id) = account_id {
+            records::require_reference::<account::Entity>(db, scope, "accountId", account_id)
+                .await?;
+        }
+        row.account_id = Set(account_id);
+    }
+    if let Some(reports_to_id) = fields.reports_to_id {
+        if let Some(manager) = reports_to_id {
+            if Some(manager) == id {
+                return Err(AppError::bad_input(
+                    "reportsToId",
+                    "a contact cannot report to itself",
+                ));
+            }
+            records::require_reference::<Entity>(db, scope, "reportsToId", manager).await?;
+        }
+        row.reports_to_id = Set(reports_to_id);
+    }
+    if let Some(lead_source) = fields.lead_source {
+        picklists::check(
+            db,
+            scope,
+            "leadSource",
+            "leadSource",
+            lead_source.as_deref(),
+        )
+        .await?;
+        row.lead_source = Set(lead_source);
+    }
+    if let Some(address) = fields.mailing_address {
+        let a = address.validated("mailingAddress")?;
+        row.mailing_street = Set(a.street);
+        row.mailing_city = Set(a.city);
+        row.mailing_state = Set(a.state);
+        row.mailing_postal_code = Set(a.postal_code);
+        row.mailing_country = Set(a.country);
+    }
+    if let Some(birthday) = fields.birthday {
+        if birthday.is_some_and(|b| b > Utc::now().date_naive()) {
+            return Err(AppError::bad_input("birthday", "must not be in the future"));
+        }
+        row.birthday = Set(birthday);
+    }
+    if let Some(opt_out) = fields.email_opt_out {
+        row.email_opt_out = Set(opt_out);
+    }
+    if let Some(do_not_call) = fields.do_not_call {
+        row.do_not_call = Set(do_not_call);
+    }
+    if let Some(owner_id) = fields.owner_id {
+        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+    }
+    if let Some(description) = text_patch("description", fields.description, 10_000)? {
+        row.description = Set(description);
+    }
+    Ok(())
+}
+
+pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
+    actor.require(Module::Contacts, Access::Read)?;
+    records::get::<Entity>(db, &actor.scope(), id).await
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &ContactFilter,
+    order: Option<(ContactOrder, Order)>,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<Model>> {
+    actor.require(Module::Contacts, Access::Read)?;
+    let mut select = records::live::<Entity>(&actor.scope());
+    select = filters::text(select, Column::LastName, filter.name.as_ref());
+    select = filters::text(select, Column::Email, filter.email.as_ref());
+    select = filters::text(select, Column::ContactNo, filter.contact_no.as_ref());
+    select = filters::text(select, Column::LeadSource, filter.lead_source.as_ref());
+    select = filters::id(select, Column::AccountId, filter.account_id.as_ref());
+    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
+    select = filters::range(select, Column::Birthday, filter.birthday.as_ref());
+    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
+    let order = order.map(|(field, direction)| (field.column(), direction));
+    paginate(db, select, order, args, limits).await
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    fields: ContactFields,
+) -> AppResult<Model> {
+    actor.require(Module::Contacts, Access::Write)?;
+    if fields.last_name.is_none() {
+        return Err(AppError::bad_input("lastName", "must not be empty"));
+    }
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut row = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        first_name: Set(None),
+        email: Set(None),
+        phone: Set(None),
+        mobile: Set(None),
+        title: Set(None),
+        department: Set(None),
+        account_id: Set(None),
+        reports_to_id: Set(None),
+        lead_source: Set(None),
+        mailing_street: Set(None),
+        mailing_city: Set(None),
+        mailing_state: Set(None),
+        mailing_postal_code: Set(None),
+        mailing_country: Set(None),
+        birthday: Set(None),
+        email_opt_out: Set(false),
+        do_not_call: Set(false),
+        owner_id: Set(actor.user_id),
+        description: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    apply(&txn, &scope, None, fields, &mut row).await?;
+    row.contact_no = Set(sequences::next_number(&txn, &scope, "CON").await?);
+    let created = records::insert::<Entity>(&txn, actor, row).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    fields: ContactFields,
+) -> AppResult<Model> {
+    actor.require(Module::Contacts, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let before = records::get::<Entity>(&txn, &scope, id).await?;
+    let mut changes = ActiveModel::default();
+    apply(&txn, &scope, Some(id), fields, &mut changes).await?;
+    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}

@@ -1,0 +1,145 @@
+//! Per-request dataloaders: relation fields batch their lookups into one statement per
+//! relation, whatever the page size. Every loader is built on the caller's tenant scope.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, Select};
+use uuid::Uuid;
+
+use entity::crm::{account, contact};
+use entity::platform::user;
+
+use crate::error::AppError;
+use crate::records;
+use crate::tenancy::{Identified, TenantScope};
+
+/// Records by id, from a base selection (live records only, or all users).
+pub struct ById<E: Identified> {
+    db: DatabaseConnection,
+    base: Select<E>,
+}
+
+impl<E> Loader<Uuid> for ById<E>
+where
+    E: Identified,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    type Value = E::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, Self::Error> {
+        let rows = self
+            .base
+            .clone()
+            .filter(E::id_column().is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(|m| (E::id_of(&m), m)).collect())
+    }
+}
+
+/// A one-to-many relation: which column of `E` points at the parent.
+pub trait Grouping<E: Identified>: Send + Sync + 'static {
+    fn column() -> E::Column;
+    fn order() -> E::Column;
+    fn key(model: &E::Model) -> Option<Uuid>;
+}
+
+/// The live children of each parent id.
+pub struct Children<E: Identified, G> {
+    db: DatabaseConnection,
+    base: Select<E>,
+    grouping: PhantomData<G>,
+}
+
+impl<E, G> Loader<Uuid> for Children<E, G>
+where
+    E: Identified,
+    E::Model: Clone + Send + Sync + 'static,
+    G: Grouping<E>,
+{
+    type Value = Vec<E::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<E::Model>>, Self::Error> {
+        let rows = self
+            .base
+            .clone()
+            .filter(G::column().is_in(keys.iter().copied()))
+            .order_by_asc(G::order())
+            .all(&self.db)
+            .await
+            .map_err(AppError::from)?;
+        let mut groups: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
+        for row in rows {
+            if let Some(key) = G::key(&row) {
+                groups.entry(key).or_default().push(row);
+            }
+        }
+        Ok(groups)
+    }
+}
+
+pub struct ContactsOfAccount;
+impl Grouping<contact::Entity> for ContactsOfAccount {
+    fn column() -> contact::Column {
+        contact::Column::AccountId
+    }
+    fn order() -> contact::Column {
+        contact::Column::LastName
+    }
+    fn key(model: &contact::Model) -> Option<Uuid> {
+        model.account_id
+    }
+}
+
+pub struct ChildAccounts;
+impl Grouping<account::Entity> for ChildAccounts {
+    fn column() -> account::Column {
+        account::Column::ParentId
+    }
+    fn order() -> account::Column {
+        account::Column::Name
+    }
+    fn key(model: &account::Model) -> Option<Uuid> {
+        model.parent_id
+    }
+}
+
+fn spawn<L: Loader<Uuid>>(loader: L) -> DataLoader<L> {
+    DataLoader::new(loader, tokio::spawn)
+}
+
+/// Adds every loader to a request of a signed-in caller.
+pub fn attach(
+    request: async_graphql::Request,
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+) -> async_graphql::Request {
+    request
+        .data(spawn(ById::<user::Entity> {
+            db: db.clone(),
+            base: scope.select::<user::Entity>(),
+        }))
+        .data(spawn(ById::<account::Entity> {
+            db: db.clone(),
+            base: records::live::<account::Entity>(scope),
+        }))
+        .data(spawn(ById::<contact::Entity> {
+            db: db.clone(),
+            base: records::live::<contact::Entity>(scope),
+        }))
+        .data(spawn(Children::<contact::Entity, ContactsOfAccount> {
+            db: db.clone(),
+            base: records::live::<contact::Entity>(scope),
+            grouping: PhantomData,
+        }))
+        .data(spawn(Children::<account::Entity, ChildAccounts> {
+            db: db.clone(),
+            base: records::live::<account::Entity>(scope),
+            grouping: PhantomData,
+        }))
+}

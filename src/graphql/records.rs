@@ -1,0 +1,246 @@
+//! What every module shares: history, picklists and the permission matrix.
+
+use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use entity::platform::{picklist_value, record_history};
+
+use crate::modules::Module;
+use crate::permissions::{self, Grant};
+use crate::picklists;
+use crate::records::{self, FieldChange};
+
+use super::platform::{RoleValue, User};
+use super::{ContextExt, parse_id};
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "Module")]
+pub enum ModuleValue {
+    Accounts,
+    Contacts,
+}
+
+impl From<Module> for ModuleValue {
+    fn from(m: Module) -> Self {
+        match m {
+            Module::Accounts => ModuleValue::Accounts,
+            Module::Contacts => ModuleValue::Contacts,
+        }
+    }
+}
+
+impl From<ModuleValue> for Module {
+    fn from(m: ModuleValue) -> Self {
+        match m {
+            ModuleValue::Accounts => Module::Accounts,
+            ModuleValue::Contacts => Module::Contacts,
+        }
+    }
+}
+
+/// One change of a record: who, when, and each field's old and new value.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct HistoryEntry {
+    pub id: ID,
+    pub record_id: ID,
+    /// CREATED, UPDATED, DELETED or RESTORED, in lower case.
+    pub action: String,
+    pub at: DateTime<Utc>,
+    pub changes: Vec<FieldChangeValue>,
+    #[graphql(skip)]
+    actor_id: uuid::Uuid,
+}
+
+#[async_graphql::ComplexObject]
+impl HistoryEntry {
+    /// Who made the change.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let loader = ctx.loader::<super::loaders::ById<entity::platform::user::Entity>>()?;
+        Ok(loader.load_one(self.actor_id).await?.map(User::from))
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "FieldChange")]
+pub struct FieldChangeValue {
+    pub field: String,
+    pub old: Json<serde_json::Value>,
+    pub new: Json<serde_json::Value>,
+}
+
+impl From<record_history::Model> for HistoryEntry {
+    fn from(entry: record_history::Model) -> Self {
+        let changes: Vec<FieldChange> = serde_json::from_value(entry.changes).unwrap_or_default();
+        Self {
+            id: ID(entry.id.to_string()),
+            record_id: ID(entry.record_id.to_string()),
+            action: entry.action,
+            at: entry.at,
+            actor_id: entry.actor_id,
+            changes: changes
+                .into_iter()
+                .map(|c| FieldChangeValue {
+                    field: c.field,
+                    old: Json(c.old),
+                    new: Json(c.new),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PicklistValue {
+    pub id: ID,
+    pub picklist: String,
+    pub value: String,
+    pub position: i32,
+    /// Retired values stay on old records but cannot be chosen.
+    pub active: bool,
+}
+
+impl From<picklist_value::Model> for PicklistValue {
+    fn from(v: picklist_value::Model) -> Self {
+        Self {
+            id: ID(v.id.to_string()),
+            picklist: v.picklist,
+            value: v.value,
+            position: v.position,
+            active: v.active,
+        }
+    }
+}
+
+/// What one role may do in one module.
+#[derive(SimpleObject)]
+pub struct Permission {
+    pub role: RoleValue,
+    pub module: ModuleValue,
+    pub read: bool,
+    pub write: bool,
+}
+
+impl From<Grant> for Permission {
+    fn from(g: Grant) -> Self {
+        Self {
+            role: g.role.into(),
+            module: g.module.into(),
+            read: g.read,
+            write: g.write,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct RecordsQuery;
+
+#[Object]
+impl RecordsQuery {
+    /// Every change of a record, oldest first.
+    async fn history(&self, ctx: &Context<'_>, record_id: ID) -> Result<Vec<HistoryEntry>> {
+        let principal = ctx.principal()?;
+        let id = parse_id("recordId", &record_id)?;
+        let entries = records::history(&ctx.app().db, principal, id).await?;
+        Ok(entries.into_iter().map(Into::into).collect())
+    }
+
+    /// The values of a picklist (industry, accountType, leadSource) in display order.
+    async fn picklist(&self, ctx: &Context<'_>, name: String) -> Result<Vec<PicklistValue>> {
+        let scope = ctx.principal()?.scope();
+        let values = picklists::values(&ctx.app().db, &scope, &name).await?;
+        Ok(values.into_iter().map(Into::into).collect())
+    }
+
+    /// The role × module matrix of the caller's tenant.
+    async fn permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
+        let scope = ctx.principal()?.scope();
+        let grants = permissions::matrix(&ctx.app().db, &scope).await?;
+        Ok(grants.into_iter().map(Into::into).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct RecordsMutation;
+
+#[Object]
+impl RecordsMutation {
+    /// Adds a value at the end of a picklist (admins only).
+    async fn add_picklist_value(
+        &self,
+        ctx: &Context<'_>,
+        picklist: String,
+        value: String,
+    ) -> Result<PicklistValue> {
+        let principal = ctx.principal()?;
+        Ok(picklists::add(&ctx.app().db, principal, &picklist, &value)
+            .await?
+            .into())
+    }
+
+    /// Renames a picklist value; records keep the text they were saved with (admins only).
+    async fn rename_picklist_value(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        value: String,
+    ) -> Result<PicklistValue> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        Ok(picklists::rename(&ctx.app().db, principal, id, &value)
+            .await?
+            .into())
+    }
+
+    /// Retires a value (`active: false`) or brings it back (admins only).
+    async fn set_picklist_value_active(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        active: bool,
+    ) -> Result<PicklistValue> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        Ok(picklists::set_active(&ctx.app().db, principal, id, active)
+            .await?
+            .into())
+    }
+
+    /// Puts a picklist's values in the given order; name each value once (admins only).
+    async fn reorder_picklist(
+        &self,
+        ctx: &Context<'_>,
+        picklist: String,
+        ids: Vec<ID>,
+    ) -> Result<Vec<PicklistValue>> {
+        let principal = ctx.principal()?;
+        let ids = ids
+            .iter()
+            .map(|id| parse_id("ids", id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let values = picklists::reorder(&ctx.app().db, principal, &picklist, &ids).await?;
+        Ok(values.into_iter().map(Into::into).collect())
+    }
+
+    /// Sets what a role may do in a module of the caller's tenant (admins only).
+    async fn set_permission(
+        &self,
+        ctx: &Context<'_>,
+        role: RoleValue,
+        module: ModuleValue,
+        read: bool,
+        write: bool,
+    ) -> Result<Permission> {
+        let principal = ctx.principal()?;
+        let grant = permissions::set(
+            &ctx.app().db,
+            principal,
+            role.into(),
+            module.into(),
+            read,
+            write,
+        )
+        .await?;
+        Ok(grant.into())
+    }
+}

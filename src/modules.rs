@@ -1,0 +1,31 @@
+//! The business modules whose records roles may read or write.
+
+/// A business module. Its name is what permissions, history and picklists are keyed by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Module {
+    Accounts,
+    Contacts,
+}
+
+impl Module {
+    pub const ALL: [Module; 2] = [Module::Accounts, Module::Contacts];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Module::Accounts => "accounts",
+            Module::Contacts => "contacts",
+        }
+    }
+
+    /// What one record of the module is called in messages.
+    pub fn record_name(self) -> &'static str {
+        match self {
+            Module::Accounts => "account",
+            Module::Contacts => "contact",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Module> {
+        Module::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+}

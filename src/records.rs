@@ -1,0 +1,326 @@
+//! The life of a business record, the same for every module: numbered creation, versioned
+//! updates, the recycle bin (soft delete, restore, purge) and the history of every change
+//! (Vtiger's ModTracker). Module services validate their input, then call these.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, IntoActiveModel,
+    QueryFilter, QueryOrder, Select, TransactionTrait, Value,
+};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use entity::platform::record_history;
+
+use crate::auth::Principal;
+use crate::error::{AppError, AppResult};
+use crate::modules::Module;
+use crate::permissions::Access;
+use crate::tenancy::{Identified, TenantScope};
+
+/// A business record: versioned, soft-deletable, with a history.
+pub trait Record:
+    Identified<
+        Model: Serialize + IntoActiveModel<Self::ActiveModel> + Sync,
+        ActiveModel: ActiveModelTrait<Entity = Self> + Send,
+    >
+{
+    const MODULE: Module;
+    fn version_column() -> Self::Column;
+    fn updated_at_column() -> Self::Column;
+    fn deleted_at_column() -> Self::Column;
+    fn version_of(model: &Self::Model) -> i32;
+    /// How the record is named in lists such as the recycle bin.
+    fn label_of(model: &Self::Model) -> String;
+}
+
+/// Bookkeeping fields that history does not report.
+const UNTRACKED: &[&str] = &[
+    "id",
+    "tenantId",
+    "version",
+    "createdAt",
+    "updatedAt",
+    "deletedAt",
+];
+
+/// The records of a module that are not in the recycle bin.
+pub fn live<E: Record>(scope: &TenantScope) -> Select<E> {
+    scope.select::<E>().filter(E::deleted_at_column().is_null())
+}
+
+/// The records of a module in the recycle bin.
+pub fn recycled<E: Record>(scope: &TenantScope) -> Select<E> {
+    scope
+        .select::<E>()
+        .filter(E::deleted_at_column().is_not_null())
+}
+
+/// A live record, or NOT_FOUND (also for another tenant's record).
+pub async fn get<E: Record>(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: Uuid,
+) -> AppResult<E::Model> {
+    live::<E>(scope)
+        .filter(E::id_column().eq(id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound(E::MODULE.record_name()))
+}
+
+/// Checks that a referenced record exists and is live; `field` names the input that refers to it.
+pub async fn require_reference<E: Record>(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    field: &str,
+    id: Uuid,
+) -> AppResult<E::Model> {
+    get::<E>(db, scope, id).await.map_err(|err| match err {
+        AppError::NotFound(what) => AppError::ReferenceNotFound {
+            field: field.to_owned(),
+            what,
+        },
+        other => other,
+    })
+}
+
+/// Inserts a new record and writes its `created` history entry.
+pub async fn insert<E: Record>(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    row: E::ActiveModel,
+) -> AppResult<E::Model> {
+    let created = row.insert(txn).await?;
+    let changes = diff(&json!({}), &to_json(&created));
+    write_history::<E>(txn, actor, E::id_of(&created), "created", changes).await?;
+    Ok(created)
+}
+
+/// Applies `changes` (only the fields that change are set) if `expected_version` is still
+/// current, and records what changed. A stale version is a CONFLICT.
+pub async fn update<E: Record>(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    before: E::Model,
+    expected_version: i32,
+    mut changes: E::ActiveModel,
+) -> AppResult<E::Model> {
+    let id = E::id_of(&before);
+    if E::version_of(&before) != expected_version {
+        return Err(stale(E::MODULE));
+    }
+    changes.set(E::version_column(), Value::from(expected_version + 1));
+    changes.set(E::updated_at_column(), Value::from(Utc::now()));
+    let scope = actor.scope();
+    let result = scope
+        .update::<E>()
+        .set(changes)
+        .filter(E::id_column().eq(id))
+        .filter(E::version_column().eq(expected_version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(stale(E::MODULE));
+    }
+    let after = scope
+        .by_id::<E>(id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound(E::MODULE.record_name()))?;
+    let changed = diff(&to_json(&before), &to_json(&after));
+    write_history::<E>(txn, actor, id, "updated", changed).await?;
+    Ok(after)
+}
+
+pub fn stale(module: Module) -> AppError {
+    AppError::Conflict(format!(
+        "the {} was changed by someone else since you read it; reload and retry",
+        module.record_name()
+    ))
+}
+
+/// Moves a record to the recycle bin.
+pub async fn delete<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<()> {
+    actor.require(E::MODULE, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let record = get::<E>(&txn, &scope, id).await?;
+    set_deleted::<E>(&txn, actor, &record, Some(Utc::now()), "deleted").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Takes a record out of the recycle bin.
+pub async fn restore<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<E::Model> {
+    actor.require(E::MODULE, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let record = recycled::<E>(&scope)
+        .filter(E::id_column().eq(id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound(E::MODULE.record_name()))?;
+    set_deleted::<E>(&txn, actor, &record, None, "restored").await?;
+    let restored = get::<E>(&txn, &scope, id).await?;
+    txn.commit().await?;
+    Ok(restored)
+}
+
+/// Removes a record from the recycle bin for good (admins only). Its history stays.
+pub async fn purge<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<()> {
+    actor.require_admin()?;
+    let result = actor
+        .scope()
+        .delete::<E>()
+        .filter(E::id_column().eq(id))
+        .filter(E::deleted_at_column().is_not_null())
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound(E::MODULE.record_name()));
+    }
+    Ok(())
+}
+
+async fn set_deleted<E: Record>(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    record: &E::Model,
+    deleted_at: Option<DateTime<Utc>>,
+    action: &str,
+) -> AppResult<()> {
+    let id = E::id_of(record);
+    let version = E::version_of(record);
+    let result = actor
+        .scope()
+        .update::<E>()
+        .col_expr(E::deleted_at_column(), deleted_at.into())
+        .col_expr(E::version_column(), (version + 1).into())
+        .col_expr(E::updated_at_column(), Utc::now().into())
+        .filter(E::id_column().eq(id))
+        .filter(E::version_column().eq(version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(stale(E::MODULE));
+    }
+    write_history::<E>(txn, actor, id, action, Vec::new()).await
+}
+
+/// One field's change, as history reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: serde_json::Value,
+    pub new: serde_json::Value,
+}
+
+fn to_json(model: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(model).unwrap_or_default()
+}
+
+/// The tracked fields whose values differ between two JSON objects.
+pub fn diff(before: &serde_json::Value, after: &serde_json::Value) -> Vec<FieldChange> {
+    let Some(after) = after.as_object() else {
+        return Vec::new();
+    };
+    after
+        .iter()
+        .filter(|(field, _)| !UNTRACKED.contains(&field.as_str()))
+        .filter_map(|(field, new)| {
+            let old = before
+                .get(field)
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            (old != *new).then(|| FieldChange {
+                field: field.clone(),
+                old,
+                new: new.clone(),
+            })
+        })
+        .collect()
+}
+
+async fn write_history<E: Record>(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    record_id: Uuid,
+    action: &str,
+    changes: Vec<FieldChange>,
+) -> AppResult<()> {
+    use sea_orm::ActiveValue::Set;
+    record_history::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: actor.scope().owner(),
+        module: Set(E::MODULE.as_str().to_owned()),
+        record_id: Set(record_id),
+        action: Set(action.to_owned()),
+        actor_id: Set(actor.user_id),
+        at: Set(Utc::now()),
+        changes: Set(serde_json::to_value(changes).unwrap_or_default()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Every change of one record, oldest first. Reading it needs read access to the module.
+pub async fn history(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    record_id: Uuid,
+) -> AppResult<Vec<record_history::Model>> {
+    let entries = actor
+        .scope()
+        .select::<record_history::Entity>()
+        .filter(record_history::Column::RecordId.eq(record_id))
+        .order_by_asc(record_history::Column::At)
+        .order_by_asc(record_history::Column::Id)
+        .all(db)
+        .await?;
+    if let Some(module) = entries.first().and_then(|e| Module::parse(&e.module)) {
+        actor.require(module, Access::Read)?;
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_reports_changed_tracked_fields_only() {
+        let before = json!({ "name": "Acme", "phone": null, "version": 1, "city": "Bandung" });
+        let after =
+            json!({ "name": "Acme Corp", "phone": "+62 22 1234", "version": 2, "city": "Bandung" });
+        assert_eq!(
+            diff(&before, &after),
+            vec![
+                FieldChange {
+                    field: "name".into(),
+                    old: json!("Acme"),
+                    new: json!("Acme Corp")
+                },
+                FieldChange {
+                    field: "phone".into(),
+                    old: json!(null),
+                    new: json!("+62 22 1234")
+                },
+            ]
+        );
+    }
+}
