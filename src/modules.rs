@@ -5,15 +5,24 @@
 pub enum Module {
     Accounts,
     Contacts,
+    Leads,
+    Opportunities,
 }
 
 impl Module {
-    pub const ALL: [Module; 2] = [Module::Accounts, Module::Contacts];
+    pub const ALL: [Module; 4] = [
+        Module::Accounts,
+        Module::Contacts,
+        Module::Leads,
+        Module::Opportunities,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Module::Accounts => "accounts",
             Module::Contacts => "contacts",
+            Module::Leads => "leads",
+            Module::Opportunities => "opportunities",
         }
     }
 
@@ -22,6 +31,8 @@ impl Module {
         match self {
             Module::Accounts => "account",
             Module::Contacts => "contact",
+            Module::Leads => "lead",
+            Module::Opportunities => "opportunity",
         }
     }
 

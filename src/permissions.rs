@@ -30,7 +30,10 @@ pub struct Grant {
 pub fn default_grant(role: Role, module: Module) -> Grant {
     let write = match role {
         Role::Admin | Role::Manager => true,
-        Role::Sales => matches!(module, Module::Accounts | Module::Contacts),
+        Role::Sales => matches!(
+            module,
+            Module::Accounts | Module::Contacts | Module::Leads | Module::Opportunities
+        ),
         Role::Support => false,
         Role::Viewer => false,
     };

@@ -86,6 +86,47 @@ pub const DEFAULTS: &[(&str, &[&str])] = &[
             "Other",
         ],
     ),
+    (
+        "leadStatus",
+        &[
+            "Attempted to Contact",
+            "Cold",
+            "Contact in Future",
+            "Contacted",
+            "Hot",
+            "Junk Lead",
+            "Lost Lead",
+            "Not Contacted",
+            "Pre Qualified",
+            "Qualified",
+            "Warm",
+        ],
+    ),
+    (
+        "rating",
+        &[
+            "Acquired",
+            "Active",
+            "Market Failed",
+            "Project Cancelled",
+            "Shutdown",
+        ],
+    ),
+    (
+        "salesStage",
+        &[
+            "Prospecting",
+            "Qualification",
+            "Needs Analysis",
+            "Value Proposition",
+            "Id. Decision Makers",
+            "Perception Analysis",
+            "Proposal or Price Quote",
+            "Negotiation or Review",
+            "Closed Won",
+            "Closed Lost",
+        ],
+    ),
 ];
 
 fn defaults_of(picklist: &str) -> AppResult<&'static [&'static str]> {

@@ -9,7 +9,7 @@
 use sea_orm::{ActiveValue, ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 use uuid::Uuid;
 
-use entity::crm::{account, contact};
+use entity::crm::{account, contact, lead, opportunity};
 use entity::platform::{picklist_value, record_history, role_permission, user};
 
 /// An entity whose rows belong to one tenant.
@@ -52,9 +52,19 @@ tenant_owned!(
     record_history,
     role_permission,
     account,
-    contact
+    contact,
+    lead,
+    opportunity,
 );
-identified!(user, picklist_value, record_history, account, contact);
+identified!(
+    user,
+    picklist_value,
+    record_history,
+    account,
+    contact,
+    lead,
+    opportunity,
+);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TenantScope {

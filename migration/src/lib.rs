@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_platform;
 mod m20261125_000002_records;
 mod m20261125_000003_accounts_contacts;
+mod m20261125_000004_leads_opportunities;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_platform::Migration),
             Box::new(m20261125_000002_records::Migration),
             Box::new(m20261125_000003_accounts_contacts::Migration),
+            Box::new(m20261125_000004_leads_opportunities::Migration),
         ]
     }
 }

@@ -256,12 +256,23 @@ pub async fn create(
     actor: &Principal,
     fields: AccountFields,
 ) -> AppResult<Model> {
+    let txn = db.begin().await?;
+    let created = create_in(&txn, actor, fields).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Creates the record inside the caller's transaction (lead conversion uses it).
+pub async fn create_in(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    fields: AccountFields,
+) -> AppResult<Model> {
     actor.require(Module::Accounts, Access::Write)?;
     if fields.name.is_none() {
         return Err(AppError::bad_input("name", "must not be empty"));
     }
     let scope = actor.scope();
-    let txn = db.begin().await?;
     let now = Utc::now();
     let mut row = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -273,11 +284,9 @@ pub async fn create(
         deleted_at: Set(None),
         ..empty_row()
     };
-    apply(&txn, &scope, None, fields, &mut row).await?;
-    row.account_no = Set(sequences::next_number(&txn, &scope, "ACC").await?);
-    let created = records::insert::<Entity>(&txn, actor, row).await?;
-    txn.commit().await?;
-    Ok(created)
+    apply(txn, &scope, None, fields, &mut row).await?;
+    row.account_no = Set(sequences::next_number(txn, &scope, "ACC").await?);
+    records::insert::<Entity>(txn, actor, row).await
 }
 
 /// Every optional column empty, so that an insert names them all.

@@ -223,12 +223,23 @@ pub async fn create(
     actor: &Principal,
     fields: ContactFields,
 ) -> AppResult<Model> {
+    let txn = db.begin().await?;
+    let created = create_in(&txn, actor, fields).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Creates the record inside the caller's transaction (lead conversion uses it).
+pub async fn create_in(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    fields: ContactFields,
+) -> AppResult<Model> {
     actor.require(Module::Contacts, Access::Write)?;
     if fields.last_name.is_none() {
         return Err(AppError::bad_input("lastName", "must not be empty"));
     }
     let scope = actor.scope();
-    let txn = db.begin().await?;
     let now = Utc::now();
     let mut row = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -258,11 +269,9 @@ pub async fn create(
         deleted_at: Set(None),
         ..Default::default()
     };
-    apply(&txn, &scope, None, fields, &mut row).await?;
-    row.contact_no = Set(sequences::next_number(&txn, &scope, "CON").await?);
-    let created = records::insert::<Entity>(&txn, actor, row).await?;
-    txn.commit().await?;
-    Ok(created)
+    apply(txn, &scope, None, fields, &mut row).await?;
+    row.contact_no = Set(sequences::next_number(txn, &scope, "CON").await?);
+    records::insert::<Entity>(txn, actor, row).await
 }
 
 pub async fn update(

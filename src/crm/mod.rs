@@ -2,6 +2,8 @@
 
 pub mod accounts;
 pub mod contacts;
+pub mod leads;
+pub mod opportunities;
 
 use uuid::Uuid;
 

@@ -22,36 +22,36 @@ use crate::records;
 use super::filters::{
     DateRange, DateTimeRange, DecimalRange, IdFilterInput, IntRange, OrderDirection, StringFilter,
 };
-use super::loaders::{ById, ChildAccounts, Children, ContactsOfAccount};
+use super::loaders::{ById, ChildAccounts, Children, ContactsOfAccount, OpportunitiesOfAccount};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::records::HistoryEntry;
 use super::{ContextExt, parse_id};
 
-fn id(uuid: Uuid) -> ID {
+pub(super) fn id(uuid: Uuid) -> ID {
     ID(uuid.to_string())
 }
 
-fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
+pub(super) fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
     value.into()
 }
 
-fn patch_id(field: &str, value: MaybeUndefined<ID>) -> Result<Patch<Uuid>, AppError> {
+pub(super) fn patch_id(field: &str, value: MaybeUndefined<ID>) -> Result<Patch<Uuid>, AppError> {
     patch(value)
         .map(|v| v.map(|id| parse_id(field, &id)).transpose())
         .transpose()
 }
 
-fn optional_id(field: &str, value: Option<ID>) -> Result<Option<Uuid>, AppError> {
+pub(super) fn optional_id(field: &str, value: Option<ID>) -> Result<Option<Uuid>, AppError> {
     value.map(|id| parse_id(field, &id)).transpose()
 }
 
-async fn owner(ctx: &Context<'_>, owner_id: Uuid) -> Result<Option<User>> {
+pub(super) async fn owner(ctx: &Context<'_>, owner_id: Uuid) -> Result<Option<User>> {
     let loader = ctx.loader::<ById<user::Entity>>()?;
     Ok(loader.load_one(owner_id).await?.map(User::from))
 }
 
-async fn history(ctx: &Context<'_>, record_id: Uuid) -> Result<Vec<HistoryEntry>> {
+pub(super) async fn history(ctx: &Context<'_>, record_id: Uuid) -> Result<Vec<HistoryEntry>> {
     let entries = records::history(&ctx.app().db, ctx.principal()?, record_id).await?;
     Ok(entries.into_iter().map(Into::into).collect())
 }
@@ -174,6 +174,16 @@ impl Account {
         let loader = ctx.loader::<Children<contact::Entity, ContactsOfAccount>>()?;
         let contacts = loader.load_one(self.model.id).await?.unwrap_or_default();
         Ok(contacts.into_iter().map(Contact::from).collect())
+    }
+
+    /// The deals with this account, by expected close date.
+    async fn opportunities(&self, ctx: &Context<'_>) -> Result<Vec<super::pipeline::Opportunity>> {
+        ctx.principal()?
+            .require(Module::Opportunities, Access::Read)?;
+        let loader =
+            ctx.loader::<Children<entity::crm::opportunity::Entity, OpportunitiesOfAccount>>()?;
+        let deals = loader.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(deals.into_iter().map(Into::into).collect())
     }
 
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {

@@ -8,7 +8,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
-use entity::crm::{account, contact};
+use entity::crm::{account, contact, opportunity};
 use entity::platform::user;
 
 use crate::error::AppError;
@@ -96,6 +96,19 @@ impl Grouping<contact::Entity> for ContactsOfAccount {
     }
 }
 
+pub struct OpportunitiesOfAccount;
+impl Grouping<opportunity::Entity> for OpportunitiesOfAccount {
+    fn column() -> opportunity::Column {
+        opportunity::Column::AccountId
+    }
+    fn order() -> opportunity::Column {
+        opportunity::Column::ExpectedCloseDate
+    }
+    fn key(model: &opportunity::Model) -> Option<Uuid> {
+        model.account_id
+    }
+}
+
 pub struct ChildAccounts;
 impl Grouping<account::Entity> for ChildAccounts {
     fn column() -> account::Column {
@@ -132,9 +145,21 @@ pub fn attach(
             db: db.clone(),
             base: records::live::<contact::Entity>(scope),
         }))
+        .data(spawn(ById::<opportunity::Entity> {
+            db: db.clone(),
+            base: records::live::<opportunity::Entity>(scope),
+        }))
         .data(spawn(Children::<contact::Entity, ContactsOfAccount> {
             db: db.clone(),
             base: records::live::<contact::Entity>(scope),
+            grouping: PhantomData,
+        }))
+        .data(spawn(Children::<
+            opportunity::Entity,
+            OpportunitiesOfAccount,
+        > {
+            db: db.clone(),
+            base: records::live::<opportunity::Entity>(scope),
             grouping: PhantomData,
         }))
         .data(spawn(Children::<account::Entity, ChildAccounts> {

@@ -6,6 +6,7 @@ mod error;
 mod filters;
 mod loaders;
 mod pagination;
+mod pipeline;
 mod platform;
 mod records;
 
@@ -25,6 +26,8 @@ pub struct Query(
     records::RecordsQuery,
     crm::AccountQuery,
     crm::ContactQuery,
+    pipeline::LeadQuery,
+    pipeline::OpportunityQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -33,6 +36,8 @@ pub struct Mutation(
     records::RecordsMutation,
     crm::AccountMutation,
     crm::ContactMutation,
+    pipeline::LeadMutation,
+    pipeline::OpportunityMutation,
 );
 
 #[derive(MergedSubscription, Default)]

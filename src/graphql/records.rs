@@ -18,6 +18,8 @@ use super::{ContextExt, parse_id};
 pub enum ModuleValue {
     Accounts,
     Contacts,
+    Leads,
+    Opportunities,
 }
 
 impl From<Module> for ModuleValue {
@@ -25,6 +27,8 @@ impl From<Module> for ModuleValue {
         match m {
             Module::Accounts => ModuleValue::Accounts,
             Module::Contacts => ModuleValue::Contacts,
+            Module::Leads => ModuleValue::Leads,
+            Module::Opportunities => ModuleValue::Opportunities,
         }
     }
 }
@@ -34,6 +38,8 @@ impl From<ModuleValue> for Module {
         match m {
             ModuleValue::Accounts => Module::Accounts,
             ModuleValue::Contacts => Module::Contacts,
+            ModuleValue::Leads => Module::Leads,
+            ModuleValue::Opportunities => Module::Opportunities,
         }
     }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod crm;
 mod http;
+mod pipeline;
 mod tenancy;
 mod users;
 mod ws;

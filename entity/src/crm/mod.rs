@@ -1,4 +1,7 @@
-//! Customer data: organisations and the people who work there.
+//! Customer data and the sales pipeline: accounts (organisations), contacts (people), leads
+//! (prospects) and opportunities (deals).
 
 pub mod account;
 pub mod contact;
+pub mod lead;
+pub mod opportunity;

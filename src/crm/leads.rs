@@ -1,0 +1,406 @@
+//! Leads: prospects to qualify. Converting a lead, in one transaction, creates (or links) an
+//! account, creates a contact and optionally an opportunity, and marks the lead converted; a
+//! converted lead can be neither converted nor edited again.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use uuid::Uuid;
+
+use entity::crm::lead::{ActiveModel, Column, Entity, Model};
+use entity::crm::{account, contact, opportunity};
+
+use super::accounts::{self, AccountFields};
+use super::contacts::{self, ContactFields};
+use super::opportunities::{self, OpportunityFields};
+use super::{Address, Patch, require_owner, text_patch};
+use crate::auth::Principal;
+use crate::config::Limits;
+use crate::error::{AppError, AppResult};
+use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::modules::Module;
+use crate::money;
+use crate::pagination::{Page, PageArgs, paginate};
+use crate::permissions::Access;
+use crate::picklists;
+use crate::records::{self, Record};
+use crate::sequences;
+use crate::tenancy::TenantScope;
+use crate::validation::{optional_email, optional_phone, optional_url, required_text};
+
+impl Record for Entity {
+    const MODULE: Module = Module::Leads;
+    fn version_column() -> Column {
+        Column::Version
+    }
+    fn updated_at_column() -> Column {
+        Column::UpdatedAt
+    }
+    fn deleted_at_column() -> Column {
+        Column::DeletedAt
+    }
+    fn version_of(model: &Model) -> i32 {
+        model.version
+    }
+    fn label_of(model: &Model) -> String {
+        format!("{} ({})", model.last_name, model.company)
+    }
+}
+
+#[derive(Default)]
+pub struct LeadFields {
+    pub first_name: Patch<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub title: Patch<String>,
+    pub email: Patch<String>,
+    pub phone: Patch<String>,
+    pub mobile: Patch<String>,
+    pub website: Patch<String>,
+    pub lead_source: Patch<String>,
+    pub lead_status: Patch<String>,
+    pub rating: Patch<String>,
+    pub industry: Patch<String>,
+    pub annual_revenue: Patch<Decimal>,
+    pub employees: Patch<i32>,
+    pub address: Option<Address>,
+    pub owner_id: Option<Uuid>,
+    pub description: Patch<String>,
+}
+
+#[derive(Default)]
+pub struct LeadFilter {
+    pub name: Option<TextFilter>,
+    pub company: Option<TextFilter>,
+    pub email: Option<TextFilter>,
+    pub lead_status: Option<TextFilter>,
+    pub lead_source: Option<TextFilter>,
+    pub rating: Option<TextFilter>,
+    pub owner_id: Option<IdFilter>,
+    /// `true`: converted leads only; `false`: open leads only.
+    pub converted: Option<bool>,
+    pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+}
+
+#[derive(Clone, Copy)]
+pub enum LeadOrder {
+    LastName,
+    Company,
+    LeadNo,
+    LeadStatus,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl LeadOrder {
+    fn column(self) -> Column {
+        match self {
+            LeadOrder::LastName => Column::LastName,
+            LeadOrder::Company => Column::Company,
+            LeadOrder::LeadNo => Column::LeadNo,
+            LeadOrder::LeadStatus => Column::LeadStatus,
+            LeadOrder::CreatedAt => Column::CreatedAt,
+            LeadOrder::UpdatedAt => Column::UpdatedAt,
+        }
+    }
+}
+
+async fn apply(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    fields: LeadFields,
+    row: &mut ActiveModel,
+) -> AppResult<()> {
+    if let Some(first_name) = text_patch("firstName", fields.first_name, 255)? {
+        row.first_name = Set(first_name);
+    }
+    if let Some(last_name) = fields.last_name {
+        row.last_name = Set(required_text("lastName", &last_name, 255)?);
+    }
+    if let Some(company) = fields.company {
+        row.company = Set(required_text("company", &company, 255)?);
+    }
+    if let Some(title) = text_patch("title", fields.title, 255)? {
+        row.title = Set(title);
+    }
+    if let Some(email) = fields.email {
+        row.email = Set(optional_email("email", email)?);
+    }
+    if let Some(phone) = fields.phone {
+        row.phone = Set(optional_phone("phone", phone)?);
+    }
+    if let Some(mobile) = fields.mobile {
+        row.mobile = Set(optional_phone("mobile", mobile)?);
+    }
+    if let Some(website) = fields.website {
+        row.website = Set(optional_url("website", website)?);
+    }
+    for (picklist, field, value, column) in [
+        (
+            "leadSource",
+            "leadSource",
+            fields.lead_source,
+            &mut row.lead_source,
+        ),
+        (
+            "leadStatus",
+            "leadStatus",
+            fields.lead_status,
+            &mut row.lead_status,
+        ),
+        ("rating", "rating", fields.rating, &mut row.rating),
+        ("industry", "industry", fields.industry, &mut row.industry),
+    ] {
+        if let Some(value) = value {
+            picklists::check(db, scope, picklist, field, value.as_deref()).await?;
+            *column = Set(value);
+        }
+    }
+    if let Some(revenue) = fields.annual_revenue {
+        if revenue.is_some_and(|r| r.is_sign_negative()) {
+            return Err(AppError::bad_input("annualRevenue", "must not be negative"));
+        }
+        row.annual_revenue = Set(revenue
+            .map(|r| money::to_units("annualRevenue", r))
+            .transpose()?);
+    }
+    if let Some(employees) = fields.employees {
+        if employees.is_some_and(|e| e < 0) {
+            return Err(AppError::bad_input("employees", "must not be negative"));
+        }
+        row.employees = Set(employees);
+    }
+    if let Some(address) = fields.address {
+        let a = address.validated("address")?;
+        row.street = Set(a.street);
+        row.city = Set(a.city);
+        row.state = Set(a.state);
+        row.postal_code = Set(a.postal_code);
+        row.country = Set(a.country);
+    }
+    if let Some(owner_id) = fields.owner_id {
+        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+    }
+    if let Some(description) = text_patch("description", fields.description, 10_000)? {
+        row.description = Set(description);
+    }
+    Ok(())
+}
+
+pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
+    actor.require(Module::Leads, Access::Read)?;
+    records::get::<Entity>(db, &actor.scope(), id).await
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &LeadFilter,
+    order: Option<(LeadOrder, Order)>,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<Model>> {
+    actor.require(Module::Leads, Access::Read)?;
+    let mut select = records::live::<Entity>(&actor.scope());
+    select = filters::text(select, Column::LastName, filter.name.as_ref());
+    select = filters::text(select, Column::Company, filter.company.as_ref());
+    select = filters::text(select, Column::Email, filter.email.as_ref());
+    select = filters::text(select, Column::LeadStatus, filter.lead_status.as_ref());
+    select = filters::text(select, Column::LeadSource, filter.lead_source.as_ref());
+    select = filters::text(select, Column::Rating, filter.rating.as_ref());
+    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
+    if let Some(converted) = filter.converted {
+        let is_null = IdFilter {
+            is_null: Some(!converted),
+            ..Default::default()
+        };
+        select = filters::id(select, Column::ConvertedContactId, Some(&is_null));
+    }
+    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
+    let order = order.map(|(field, direction)| (field.column(), direction));
+    paginate(db, select, order, args, limits).await
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    fields: LeadFields,
+) -> AppResult<Model> {
+    actor.require(Module::Leads, Access::Write)?;
+    if fields.last_name.is_none() {
+        return Err(AppError::bad_input("lastName", "must not be empty"));
+    }
+    if fields.company.is_none() {
+        return Err(AppError::bad_input("company", "must not be empty"));
+    }
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut row = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        first_name: Set(None),
+        title: Set(None),
+        email: Set(None),
+        phone: Set(None),
+        mobile: Set(None),
+        website: Set(None),
+        lead_source: Set(None),
+        lead_status: Set(None),
+        rating: Set(None),
+        industry: Set(None),
+        annual_revenue: Set(None),
+        employees: Set(None),
+        street: Set(None),
+        city: Set(None),
+        state: Set(None),
+        postal_code: Set(None),
+        country: Set(None),
+        owner_id: Set(actor.user_id),
+        description: Set(None),
+        converted_at: Set(None),
+        converted_account_id: Set(None),
+        converted_contact_id: Set(None),
+        converted_opportunity_id: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    apply(&txn, &scope, fields, &mut row).await?;
+    row.lead_no = Set(sequences::next_number(&txn, &scope, "LEA").await?);
+    let created = records::insert::<Entity>(&txn, actor, row).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+fn refuse_if_converted(lead: &Model) -> AppResult<()> {
+    if lead.converted_at.is_some() {
+        return Err(AppError::Conflict(
+            "the lead is converted; work with its account, contact and opportunity instead".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    fields: LeadFields,
+) -> AppResult<Model> {
+    actor.require(Module::Leads, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let before = records::get::<Entity>(&txn, &scope, id).await?;
+    refuse_if_converted(&before)?;
+    let mut changes = ActiveModel::default();
+    apply(&txn, &scope, fields, &mut changes).await?;
+    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// How to convert a lead.
+#[derive(Default)]
+pub struct Conversion {
+    /// Link the contact to this existing account instead of creating one from the company.
+    pub account_id: Option<Uuid>,
+    /// Also open an opportunity with these fields (account, contact and owner are filled in).
+    pub opportunity: Option<OpportunityFields>,
+}
+
+pub struct Converted {
+    pub lead: Model,
+    pub account: account::Model,
+    pub contact: contact::Model,
+    pub opportunity: Option<opportunity::Model>,
+}
+
+/// Converts a lead, all or nothing.
+pub async fn convert(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    conversion: Conversion,
+) -> AppResult<Converted> {
+    actor.require(Module::Leads, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let lead = records::get::<Entity>(&txn, &scope, id).await?;
+    refuse_if_converted(&lead)?;
+    if lead.version != version {
+        return Err(records::stale(Module::Leads));
+    }
+    let address = Address {
+        street: lead.street.clone(),
+        city: lead.city.clone(),
+        state: lead.state.clone(),
+        postal_code: lead.postal_code.clone(),
+        country: lead.country.clone(),
+    };
+    let account = match conversion.account_id {
+        Some(account_id) => {
+            records::require_reference::<account::Entity>(&txn, &scope, "accountId", account_id)
+                .await?
+        }
+        None => {
+            let fields = AccountFields {
+                name: Some(lead.company.clone()),
+                industry: Some(lead.industry.clone()),
+                website: Some(lead.website.clone()),
+                phone: Some(lead.phone.clone()),
+                billing_address: Some(address.clone()),
+                annual_revenue: Some(lead.annual_revenue.map(money::from_units)),
+                employees: Some(lead.employees),
+                owner_id: Some(lead.owner_id),
+                ..Default::default()
+            };
+            accounts::create_in(&txn, actor, fields).await?
+        }
+    };
+    let contact_fields = ContactFields {
+        first_name: Some(lead.first_name.clone()),
+        last_name: Some(lead.last_name.clone()),
+        email: Some(lead.email.clone()),
+        phone: Some(lead.phone.clone()),
+        mobile: Some(lead.mobile.clone()),
+        title: Some(lead.title.clone()),
+        account_id: Some(Some(account.id)),
+        lead_source: Some(lead.lead_source.clone()),
+        mailing_address: Some(address),
+        owner_id: Some(lead.owner_id),
+        ..Default::default()
+    };
+    let contact = contacts::create_in(&txn, actor, contact_fields).await?;
+    let opportunity = match conversion.opportunity {
+        Some(mut fields) => {
+            fields.account_id = Some(Some(account.id));
+            fields.contact_id = Some(Some(contact.id));
+            if fields.lead_source.as_ref().is_none_or(Option::is_none) {
+                fields.lead_source = Some(lead.lead_source.clone());
+            }
+            fields.owner_id.get_or_insert(lead.owner_id);
+            Some(opportunities::create_in(&txn, actor, fields).await?)
+        }
+        None => None,
+    };
+    let changes = ActiveModel {
+        converted_at: Set(Some(Utc::now())),
+        converted_account_id: Set(Some(account.id)),
+        converted_contact_id: Set(Some(contact.id)),
+        converted_opportunity_id: Set(opportunity.as_ref().map(|o| o.id)),
+        ..Default::default()
+    };
+    let lead = records::update::<Entity>(&txn, actor, lead, version, changes).await?;
+    txn.commit().await?;
+    Ok(Converted {
+        lead,
+        account,
+        contact,
+        opportunity,
+    })
+}

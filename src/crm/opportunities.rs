@@ -1,0 +1,327 @@
+//! Opportunities (Vtiger's potentials): deals moving through sales stages, each stage with a
+//! default probability.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use uuid::Uuid;
+
+use entity::crm::opportunity::{ActiveModel, Column, Entity, Model};
+use entity::crm::{account, contact};
+
+use super::{Patch, require_owner, text_patch};
+use crate::auth::Principal;
+use crate::config::Limits;
+use crate::error::{AppError, AppResult};
+use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::modules::Module;
+use crate::money;
+use crate::pagination::{Page, PageArgs, paginate};
+use crate::permissions::Access;
+use crate::picklists;
+use crate::records::{self, Record};
+use crate::sequences;
+use crate::tenancy::TenantScope;
+use crate::validation::required_text;
+
+impl Record for Entity {
+    const MODULE: Module = Module::Opportunities;
+    fn version_column() -> Column {
+        Column::Version
+    }
+    fn updated_at_column() -> Column {
+        Column::UpdatedAt
+    }
+    fn deleted_at_column() -> Column {
+        Column::DeletedAt
+    }
+    fn version_of(model: &Model) -> i32 {
+        model.version
+    }
+    fn label_of(model: &Model) -> String {
+        model.name.clone()
+    }
+}
+
+pub const FIRST_STAGE: &str = "Prospecting";
+pub const DEFAULT_CURRENCY: &str = "USD";
+
+/// Vtiger's default probability of each default sales stage.
+pub fn default_probability(stage: &str) -> Option<i32> {
+    Some(match stage {
+        "Prospecting" => 10,
+        "Qualification" => 20,
+        "Needs Analysis" => 25,
+        "Value Proposition" => 30,
+        "Id. Decision Makers" => 40,
+        "Perception Analysis" => 50,
+        "Proposal or Price Quote" => 65,
+        "Negotiation or Review" => 80,
+        "Closed Won" => 100,
+        "Closed Lost" => 0,
+        _ => return None,
+    })
+}
+
+#[derive(Default)]
+pub struct OpportunityFields {
+    pub name: Option<String>,
+    pub account_id: Patch<Uuid>,
+    pub contact_id: Patch<Uuid>,
+    pub amount: Patch<Decimal>,
+    pub currency: Option<String>,
+    pub expected_close_date: Patch<NaiveDate>,
+    pub sales_stage: Option<String>,
+    /// Without it, a stage change takes the stage's default probability.
+    pub probability: Option<i32>,
+    pub lead_source: Patch<String>,
+    pub next_step: Patch<String>,
+    pub owner_id: Option<Uuid>,
+    pub description: Patch<String>,
+}
+
+#[derive(Default)]
+pub struct OpportunityFilter {
+    pub name: Option<TextFilter>,
+    pub sales_stage: Option<TextFilter>,
+    pub account_id: Option<IdFilter>,
+    pub contact_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    pub amount: Option<RangeFilter<Decimal>>,
+    pub expected_close_date: Option<RangeFilter<NaiveDate>>,
+    pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+}
+
+#[derive(Clone, Copy)]
+pub enum OpportunityOrder {
+    Name,
+    OpportunityNo,
+    Amount,
+    ExpectedCloseDate,
+    SalesStage,
+    Probability,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl OpportunityOrder {
+    fn column(self) -> Column {
+        match self {
+            OpportunityOrder::Name => Column::Name,
+            OpportunityOrder::OpportunityNo => Column::OpportunityNo,
+            OpportunityOrder::Amount => Column::Amount,
+            OpportunityOrder::ExpectedCloseDate => Column::ExpectedCloseDate,
+            OpportunityOrder::SalesStage => Column::SalesStage,
+            OpportunityOrder::Probability => Column::Probability,
+            OpportunityOrder::CreatedAt => Column::CreatedAt,
+            OpportunityOrder::UpdatedAt => Column::UpdatedAt,
+        }
+    }
+}
+
+fn currency(value: &str) -> AppResult<String> {
+    let code = value.trim().to_ascii_uppercase();
+    if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(AppError::bad_input(
+            "currency",
+            "must be a three-letter ISO 4217 code",
+        ));
+    }
+    Ok(code)
+}
+
+async fn apply(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    fields: OpportunityFields,
+    row: &mut ActiveModel,
+) -> AppResult<()> {
+    if let Some(name) = fields.name {
+        row.name = Set(required_text("name", &name, 255)?);
+    }
+    if let Some(account_id) = fields.account_id {
+        if let Some(id) = account_id {
+            records::require_reference::<account::Entity>(db, scope, "accountId", id).await?;
+        }
+        row.account_id = Set(account_id);
+    }
+    if let Some(contact_id) = fields.contact_id {
+        if let Some(id) = contact_id {
+            records::require_reference::<contact::Entity>(db, scope, "contactId", id).await?;
+        }
+        row.contact_id = Set(contact_id);
+    }
+    if let Some(amount) = fields.amount {
+        if amount.is_some_and(|a| a.is_sign_negative()) {
+            return Err(AppError::bad_input("amount", "must not be negative"));
+        }
+        row.amount = Set(amount.map(|a| money::to_units("amount", a)).transpose()?);
+    }
+    if let Some(code) = fields.currency {
+        row.currency = Set(currency(&code)?);
+    }
+    if let Some(date) = fields.expected_close_date {
+        row.expected_close_date = Set(date);
+    }
+    if let Some(stage) = fields.sales_stage {
+        picklists::check(db, scope, "salesStage", "salesStage", Some(&stage)).await?;
+        if fields.probability.is_none()
+            && let Some(probability) = default_probability(&stage)
+        {
+            row.probability = Set(probability);
+        }
+        row.sales_stage = Set(stage);
+    }
+    if let Some(probability) = fields.probability {
+        if !(0..=100).contains(&probability) {
+            return Err(AppError::bad_input(
+                "probability",
+                "must be between 0 and 100",
+            ));
+        }
+        row.probability = Set(probability);
+    }
+    if let Some(source) = fields.lead_source {
+        picklists::check(db, scope, "leadSource", "leadSource", source.as_deref()).await?;
+        row.lead_source = Set(source);
+    }
+    if let Some(next_step) = text_patch("nextStep", fields.next_step, 255)? {
+        row.next_step = Set(next_step);
+    }
+    if let Some(owner_id) = fields.owner_id {
+        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+    }
+    if let Some(description) = text_patch("description", fields.description, 10_000)? {
+        row.description = Set(description);
+    }
+    Ok(())
+}
+
+pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
+    actor.require(Module::Opportunities, Access::Read)?;
+    records::get::<Entity>(db, &actor.scope(), id).await
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &OpportunityFilter,
+    order: Option<(OpportunityOrder, Order)>,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<Model>> {
+    actor.require(Module::Opportunities, Access::Read)?;
+    let mut select = records::live::<Entity>(&actor.scope());
+    select = filters::text(select, Column::Name, filter.name.as_ref());
+    select = filters::text(select, Column::SalesStage, filter.sales_stage.as_ref());
+    select = filters::id(select, Column::AccountId, filter.account_id.as_ref());
+    select = filters::id(select, Column::ContactId, filter.contact_id.as_ref());
+    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
+    if let Some(range) = &filter.amount {
+        let units = RangeFilter {
+            min: range
+                .min
+                .map(|v| money::to_units("filter.amount.min", v))
+                .transpose()?,
+            max: range
+                .max
+                .map(|v| money::to_units("filter.amount.max", v))
+                .transpose()?,
+        };
+        select = filters::range(select, Column::Amount, Some(&units));
+    }
+    select = filters::range(
+        select,
+        Column::ExpectedCloseDate,
+        filter.expected_close_date.as_ref(),
+    );
+    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
+    let order = order.map(|(field, direction)| (field.column(), direction));
+    paginate(db, select, order, args, limits).await
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    fields: OpportunityFields,
+) -> AppResult<Model> {
+    let txn = db.begin().await?;
+    let created = create_in(&txn, actor, fields).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Creates the record inside the caller's transaction (lead conversion uses it).
+pub async fn create_in(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    mut fields: OpportunityFields,
+) -> AppResult<Model> {
+    actor.require(Module::Opportunities, Access::Write)?;
+    if fields.name.is_none() {
+        return Err(AppError::bad_input("name", "must not be empty"));
+    }
+    let scope = actor.scope();
+    let now = Utc::now();
+    fields
+        .sales_stage
+        .get_or_insert_with(|| FIRST_STAGE.to_owned());
+    let mut row = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        account_id: Set(None),
+        contact_id: Set(None),
+        amount: Set(None),
+        currency: Set(DEFAULT_CURRENCY.to_owned()),
+        expected_close_date: Set(None),
+        probability: Set(0),
+        lead_source: Set(None),
+        next_step: Set(None),
+        owner_id: Set(actor.user_id),
+        description: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    apply(txn, &scope, fields, &mut row).await?;
+    row.opportunity_no = Set(sequences::next_number(txn, &scope, "POT").await?);
+    records::insert::<Entity>(txn, actor, row).await
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    fields: OpportunityFields,
+) -> AppResult<Model> {
+    actor.require(Module::Opportunities, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let before = records::get::<Entity>(&txn, &scope, id).await?;
+    let mut changes = ActiveModel::default();
+    apply(&txn, &scope, fields, &mut changes).await?;
+    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_stage_has_a_probability() {
+        let (_, stages) = picklists::DEFAULTS
+            .iter()
+            .find(|(name, _)| *name == "salesStage")
+            .unwrap();
+        for stage in stages.iter() {
+            assert!(default_probability(stage).is_some(), "{stage}");
+        }
+        assert_eq!(default_probability("Closed Won"), Some(100));
+        assert_eq!(default_probability("Our own stage"), None);
+    }
+}

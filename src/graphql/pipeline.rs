@@ -1,0 +1,750 @@
+//! The sales pipeline: leads (and their conversion) and opportunities.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use entity::crm::{account, contact, lead, opportunity};
+
+use crate::crm::leads::{self, Conversion, LeadFields, LeadFilter, LeadOrder};
+use crate::crm::opportunities::{self, OpportunityFields, OpportunityFilter, OpportunityOrder};
+use crate::error::AppError;
+use crate::modules::Module;
+use crate::money;
+use crate::permissions::Access;
+use crate::records;
+
+use super::crm::{
+    Account, AddressValue, Contact, history, id, optional_id, owner, patch, patch_id,
+};
+use super::filters::{
+    DateRange, DateTimeRange, DecimalRange, IdFilterInput, OrderDirection, StringFilter,
+};
+use super::loaders::ById;
+use super::pagination::{Connected, connection, page_args};
+use super::platform::User;
+use super::records::HistoryEntry;
+use super::{ContextExt, parse_id};
+
+// ---------------------------------------------------------------------------------------------
+// Opportunities
+
+/// A deal in the pipeline (Vtiger's "potential").
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Opportunity {
+    pub id: ID,
+    /// POT-00001, given by the server.
+    pub opportunity_no: String,
+    pub name: String,
+    pub account_id: Option<ID>,
+    pub contact_id: Option<ID>,
+    pub amount: Option<Decimal>,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub expected_close_date: Option<NaiveDate>,
+    /// A value of the `salesStage` picklist.
+    pub sales_stage: String,
+    /// Percent; follows the stage's default unless set.
+    pub probability: i32,
+    pub lead_source: Option<String>,
+    pub next_step: Option<String>,
+    pub owner_id: ID,
+    pub description: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: opportunity::Model,
+}
+
+impl From<opportunity::Model> for Opportunity {
+    fn from(m: opportunity::Model) -> Self {
+        Self {
+            id: id(m.id),
+            opportunity_no: m.opportunity_no.clone(),
+            name: m.name.clone(),
+            account_id: m.account_id.map(id),
+            contact_id: m.contact_id.map(id),
+            amount: m.amount.map(money::from_units),
+            currency: m.currency.clone(),
+            expected_close_date: m.expected_close_date,
+            sales_stage: m.sales_stage.clone(),
+            probability: m.probability,
+            lead_source: m.lead_source.clone(),
+            next_step: m.next_step.clone(),
+            owner_id: id(m.owner_id),
+            description: m.description.clone(),
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Opportunity {
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(account_id) = self.model.account_id else {
+            return Ok(None);
+        };
+        ctx.principal()?.require(Module::Accounts, Access::Read)?;
+        let loader = ctx.loader::<ById<account::Entity>>()?;
+        Ok(loader.load_one(account_id).await?.map(Account::from))
+    }
+
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(contact_id) = self.model.contact_id else {
+            return Ok(None);
+        };
+        ctx.principal()?.require(Module::Contacts, Access::Read)?;
+        let loader = ctx.loader::<ById<contact::Entity>>()?;
+        Ok(loader.load_one(contact_id).await?.map(Contact::from))
+    }
+
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        owner(ctx, self.model.owner_id).await
+    }
+
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateOpportunityInput {
+    pub name: String,
+    pub account_id: Option<ID>,
+    pub contact_id: Option<ID>,
+    pub amount: Option<Decimal>,
+    /// Defaults to USD.
+    pub currency: Option<String>,
+    pub expected_close_date: Option<NaiveDate>,
+    /// Defaults to Prospecting.
+    pub sales_stage: Option<String>,
+    /// Defaults to the stage's probability.
+    pub probability: Option<i32>,
+    pub lead_source: Option<String>,
+    pub next_step: Option<String>,
+    pub owner_id: Option<ID>,
+    pub description: Option<String>,
+}
+
+impl CreateOpportunityInput {
+    fn into_fields(self) -> Result<OpportunityFields, AppError> {
+        Ok(OpportunityFields {
+            name: Some(self.name),
+            account_id: Some(optional_id("accountId", self.account_id)?),
+            contact_id: Some(optional_id("contactId", self.contact_id)?),
+            amount: Some(self.amount),
+            currency: self.currency,
+            expected_close_date: Some(self.expected_close_date),
+            sales_stage: self.sales_stage,
+            probability: self.probability,
+            lead_source: Some(self.lead_source),
+            next_step: Some(self.next_step),
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: Some(self.description),
+        })
+    }
+}
+
+/// Only the fields given change; `null` clears a field.
+#[derive(InputObject)]
+pub struct UpdateOpportunityInput {
+    pub version: i32,
+    pub name: Option<String>,
+    pub account_id: MaybeUndefined<ID>,
+    pub contact_id: MaybeUndefined<ID>,
+    pub amount: MaybeUndefined<Decimal>,
+    pub currency: Option<String>,
+    pub expected_close_date: MaybeUndefined<NaiveDate>,
+    /// Changing the stage resets the probability to the stage's default unless one is given.
+    pub sales_stage: Option<String>,
+    pub probability: Option<i32>,
+    pub lead_source: MaybeUndefined<String>,
+    pub next_step: MaybeUndefined<String>,
+    pub owner_id: Option<ID>,
+    pub description: MaybeUndefined<String>,
+}
+
+impl UpdateOpportunityInput {
+    fn into_fields(self) -> Result<OpportunityFields, AppError> {
+        Ok(OpportunityFields {
+            name: self.name,
+            account_id: patch_id("accountId", self.account_id)?,
+            contact_id: patch_id("contactId", self.contact_id)?,
+            amount: patch(self.amount),
+            currency: self.currency,
+            expected_close_date: patch(self.expected_close_date),
+            sales_stage: self.sales_stage,
+            probability: self.probability,
+            lead_source: patch(self.lead_source),
+            next_step: patch(self.next_step),
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: patch(self.description),
+        })
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct OpportunityFilterInput {
+    pub name: Option<StringFilter>,
+    pub sales_stage: Option<StringFilter>,
+    pub account_id: Option<IdFilterInput>,
+    pub contact_id: Option<IdFilterInput>,
+    pub owner_id: Option<IdFilterInput>,
+    pub amount: Option<DecimalRange>,
+    pub expected_close_date: Option<DateRange>,
+    pub created_at: Option<DateTimeRange>,
+}
+
+impl OpportunityFilterInput {
+    fn into_domain(self) -> Result<OpportunityFilter, AppError> {
+        Ok(OpportunityFilter {
+            name: self.name.map(Into::into),
+            sales_stage: self.sales_stage.map(Into::into),
+            account_id: self
+                .account_id
+                .map(|f| f.into_domain("filter.accountId"))
+                .transpose()?,
+            contact_id: self
+                .contact_id
+                .map(|f| f.into_domain("filter.contactId"))
+                .transpose()?,
+            owner_id: self
+                .owner_id
+                .map(|f| f.into_domain("filter.ownerId"))
+                .transpose()?,
+            amount: self.amount.map(Into::into),
+            expected_close_date: self.expected_close_date.map(Into::into),
+            created_at: self.created_at.map(Into::into),
+        })
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OpportunityOrderField {
+    Name,
+    OpportunityNo,
+    Amount,
+    ExpectedCloseDate,
+    SalesStage,
+    Probability,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject)]
+pub struct OpportunityOrderBy {
+    pub field: OpportunityOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl OpportunityOrderBy {
+    fn into_domain(self) -> (OpportunityOrder, sea_orm::Order) {
+        let field = match self.field {
+            OpportunityOrderField::Name => OpportunityOrder::Name,
+            OpportunityOrderField::OpportunityNo => OpportunityOrder::OpportunityNo,
+            OpportunityOrderField::Amount => OpportunityOrder::Amount,
+            OpportunityOrderField::ExpectedCloseDate => OpportunityOrder::ExpectedCloseDate,
+            OpportunityOrderField::SalesStage => OpportunityOrder::SalesStage,
+            OpportunityOrderField::Probability => OpportunityOrder::Probability,
+            OpportunityOrderField::CreatedAt => OpportunityOrder::CreatedAt,
+            OpportunityOrderField::UpdatedAt => OpportunityOrder::UpdatedAt,
+        };
+        (field, self.direction.into())
+    }
+}
+
+#[derive(Default)]
+pub struct OpportunityQuery;
+
+#[Object]
+impl OpportunityQuery {
+    async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Opportunity> {
+        let id = parse_id("id", &id)?;
+        Ok(opportunities::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OpportunityFilterInput>,
+        order_by: Option<OpportunityOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connected<Opportunity>> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let order = order_by.map(OpportunityOrderBy::into_domain);
+        let args = page_args(first, after, last, before);
+        let page =
+            opportunities::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
+        Ok(connection(page, Opportunity::from))
+    }
+}
+
+#[derive(Default)]
+pub struct OpportunityMutation;
+
+#[Object]
+impl OpportunityMutation {
+    async fn create_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOpportunityInput,
+    ) -> Result<Opportunity> {
+        let principal = ctx.principal()?;
+        Ok(
+            opportunities::create(&ctx.app().db, principal, input.into_fields()?)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn update_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateOpportunityInput,
+    ) -> Result<Opportunity> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        let version = input.version;
+        let fields = input.into_fields()?;
+        Ok(
+            opportunities::update(&ctx.app().db, principal, id, version, fields)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn delete_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::delete::<opportunity::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
+    async fn restore_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Opportunity> {
+        let id = parse_id("id", &id)?;
+        Ok(
+            records::restore::<opportunity::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn purge_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<opportunity::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leads
+
+/// A prospect to qualify.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Lead {
+    pub id: ID,
+    /// LEA-00001, given by the server.
+    pub lead_no: String,
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub company: String,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub website: Option<String>,
+    pub lead_source: Option<String>,
+    /// A value of the `leadStatus` picklist.
+    pub lead_status: Option<String>,
+    /// A value of the `rating` picklist.
+    pub rating: Option<String>,
+    pub industry: Option<String>,
+    pub annual_revenue: Option<Decimal>,
+    pub employees: Option<i32>,
+    pub address: AddressValue,
+    pub owner_id: ID,
+    pub description: Option<String>,
+    pub converted: bool,
+    pub converted_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: lead::Model,
+}
+
+impl From<lead::Model> for Lead {
+    fn from(m: lead::Model) -> Self {
+        Self {
+            id: id(m.id),
+            lead_no: m.lead_no.clone(),
+            first_name: m.first_name.clone(),
+            last_name: m.last_name.clone(),
+            company: m.company.clone(),
+            title: m.title.clone(),
+            email: m.email.clone(),
+            phone: m.phone.clone(),
+            mobile: m.mobile.clone(),
+            website: m.website.clone(),
+            lead_source: m.lead_source.clone(),
+            lead_status: m.lead_status.clone(),
+            rating: m.rating.clone(),
+            industry: m.industry.clone(),
+            annual_revenue: m.annual_revenue.map(money::from_units),
+            employees: m.employees,
+            address: AddressValue {
+                street: m.street.clone(),
+                city: m.city.clone(),
+                state: m.state.clone(),
+                postal_code: m.postal_code.clone(),
+                country: m.country.clone(),
+            },
+            owner_id: id(m.owner_id),
+            description: m.description.clone(),
+            converted: m.converted_at.is_some(),
+            converted_at: m.converted_at,
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Lead {
+    /// What the lead became, once converted.
+    async fn converted_account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(account_id) = self.model.converted_account_id else {
+            return Ok(None);
+        };
+        let loader = ctx.loader::<ById<account::Entity>>()?;
+        Ok(loader.load_one(account_id).await?.map(Account::from))
+    }
+
+    async fn converted_contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(contact_id) = self.model.converted_contact_id else {
+            return Ok(None);
+        };
+        let loader = ctx.loader::<ById<contact::Entity>>()?;
+        Ok(loader.load_one(contact_id).await?.map(Contact::from))
+    }
+
+    async fn converted_opportunity(&self, ctx: &Context<'_>) -> Result<Option<Opportunity>> {
+        let Some(opportunity_id) = self.model.converted_opportunity_id else {
+            return Ok(None);
+        };
+        let loader = ctx.loader::<ById<opportunity::Entity>>()?;
+        Ok(loader
+            .load_one(opportunity_id)
+            .await?
+            .map(Opportunity::from))
+    }
+
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        owner(ctx, self.model.owner_id).await
+    }
+
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateLeadInput {
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub company: String,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub website: Option<String>,
+    pub lead_source: Option<String>,
+    pub lead_status: Option<String>,
+    pub rating: Option<String>,
+    pub industry: Option<String>,
+    pub annual_revenue: Option<Decimal>,
+    pub employees: Option<i32>,
+    pub address: Option<AddressValue>,
+    pub owner_id: Option<ID>,
+    pub description: Option<String>,
+}
+
+impl CreateLeadInput {
+    fn into_fields(self) -> Result<LeadFields, AppError> {
+        Ok(LeadFields {
+            first_name: Some(self.first_name),
+            last_name: Some(self.last_name),
+            company: Some(self.company),
+            title: Some(self.title),
+            email: Some(self.email),
+            phone: Some(self.phone),
+            mobile: Some(self.mobile),
+            website: Some(self.website),
+            lead_source: Some(self.lead_source),
+            lead_status: Some(self.lead_status),
+            rating: Some(self.rating),
+            industry: Some(self.industry),
+            annual_revenue: Some(self.annual_revenue),
+            employees: Some(self.employees),
+            address: self.address.map(Into::into),
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: Some(self.description),
+        })
+    }
+}
+
+/// Only the fields given change; `null` clears a field.
+#[derive(InputObject)]
+pub struct UpdateLeadInput {
+    pub version: i32,
+    pub first_name: MaybeUndefined<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
+    pub title: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+    pub phone: MaybeUndefined<String>,
+    pub mobile: MaybeUndefined<String>,
+    pub website: MaybeUndefined<String>,
+    pub lead_source: MaybeUndefined<String>,
+    pub lead_status: MaybeUndefined<String>,
+    pub rating: MaybeUndefined<String>,
+    pub industry: MaybeUndefined<String>,
+    pub annual_revenue: MaybeUndefined<Decimal>,
+    pub employees: MaybeUndefined<i32>,
+    pub address: Option<AddressValue>,
+    pub owner_id: Option<ID>,
+    pub description: MaybeUndefined<String>,
+}
+
+impl UpdateLeadInput {
+    fn into_fields(self) -> Result<LeadFields, AppError> {
+        Ok(LeadFields {
+            first_name: patch(self.first_name),
+            last_name: self.last_name,
+            company: self.company,
+            title: patch(self.title),
+            email: patch(self.email),
+            phone: patch(self.phone),
+            mobile: patch(self.mobile),
+            website: patch(self.website),
+            lead_source: patch(self.lead_source),
+            lead_status: patch(self.lead_status),
+            rating: patch(self.rating),
+            industry: patch(self.industry),
+            annual_revenue: patch(self.annual_revenue),
+            employees: patch(self.employees),
+            address: self.address.map(Into::into),
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: patch(self.description),
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct ConvertLeadInput {
+    /// The `version` of the lead you last read.
+    pub version: i32,
+    /// Link the new contact to this account instead of creating one from the lead's company.
+    pub account_id: Option<ID>,
+    /// Also open an opportunity for the new account and contact.
+    pub opportunity: Option<CreateOpportunityInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct ConvertLeadPayload {
+    pub lead: Lead,
+    pub account: Account,
+    pub contact: Contact,
+    pub opportunity: Option<Opportunity>,
+}
+
+#[derive(InputObject, Default)]
+pub struct LeadFilterInput {
+    /// On the last name.
+    pub name: Option<StringFilter>,
+    pub company: Option<StringFilter>,
+    pub email: Option<StringFilter>,
+    pub lead_status: Option<StringFilter>,
+    pub lead_source: Option<StringFilter>,
+    pub rating: Option<StringFilter>,
+    pub owner_id: Option<IdFilterInput>,
+    /// `true`: converted leads only; `false`: open leads only.
+    pub converted: Option<bool>,
+    pub created_at: Option<DateTimeRange>,
+}
+
+impl LeadFilterInput {
+    fn into_domain(self) -> Result<LeadFilter, AppError> {
+        Ok(LeadFilter {
+            name: self.name.map(Into::into),
+            company: self.company.map(Into::into),
+            email: self.email.map(Into::into),
+            lead_status: self.lead_status.map(Into::into),
+            lead_source: self.lead_source.map(Into::into),
+            rating: self.rating.map(Into::into),
+            owner_id: self
+                .owner_id
+                .map(|f| f.into_domain("filter.ownerId"))
+                .transpose()?,
+            converted: self.converted,
+            created_at: self.created_at.map(Into::into),
+        })
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum LeadOrderField {
+    LastName,
+    Company,
+    LeadNo,
+    LeadStatus,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject)]
+pub struct LeadOrderBy {
+    pub field: LeadOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl LeadOrderBy {
+    fn into_domain(self) -> (LeadOrder, sea_orm::Order) {
+        let field = match self.field {
+            LeadOrderField::LastName => LeadOrder::LastName,
+            LeadOrderField::Company => LeadOrder::Company,
+            LeadOrderField::LeadNo => LeadOrder::LeadNo,
+            LeadOrderField::LeadStatus => LeadOrder::LeadStatus,
+            LeadOrderField::CreatedAt => LeadOrder::CreatedAt,
+            LeadOrderField::UpdatedAt => LeadOrder::UpdatedAt,
+        };
+        (field, self.direction.into())
+    }
+}
+
+#[derive(Default)]
+pub struct LeadQuery;
+
+#[Object]
+impl LeadQuery {
+    async fn lead(&self, ctx: &Context<'_>, id: ID) -> Result<Lead> {
+        let id = parse_id("id", &id)?;
+        Ok(leads::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn leads(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<LeadFilterInput>,
+        order_by: Option<LeadOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connected<Lead>> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let order = order_by.map(LeadOrderBy::into_domain);
+        let args = page_args(first, after, last, before);
+        let page = leads::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
+        Ok(connection(page, Lead::from))
+    }
+}
+
+#[derive(Default)]
+pub struct LeadMutation;
+
+#[Object]
+impl LeadMutation {
+    async fn create_lead(&self, ctx: &Context<'_>, input: CreateLeadInput) -> Result<Lead> {
+        let principal = ctx.principal()?;
+        Ok(
+            leads::create(&ctx.app().db, principal, input.into_fields()?)
+                .await?
+                .into(),
+        )
+    }
+
+    /// A converted lead cannot be changed (CONFLICT).
+    async fn update_lead(&self, ctx: &Context<'_>, id: ID, input: UpdateLeadInput) -> Result<Lead> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        let version = input.version;
+        let fields = input.into_fields()?;
+        Ok(leads::update(&ctx.app().db, principal, id, version, fields)
+            .await?
+            .into())
+    }
+
+    /// Turns a lead into an account (or links one), a contact and optionally an opportunity,
+    /// all at once or not at all.
+    async fn convert_lead(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: ConvertLeadInput,
+    ) -> Result<ConvertLeadPayload> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        let conversion = Conversion {
+            account_id: optional_id("accountId", input.account_id)?,
+            opportunity: input
+                .opportunity
+                .map(CreateOpportunityInput::into_fields)
+                .transpose()?,
+        };
+        let converted =
+            leads::convert(&ctx.app().db, principal, id, input.version, conversion).await?;
+        Ok(ConvertLeadPayload {
+            lead: converted.lead.into(),
+            account: converted.account.into(),
+            contact: converted.contact.into(),
+            opportunity: converted.opportunity.map(Into::into),
+        })
+    }
+
+    async fn delete_lead(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::delete::<lead::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
+    async fn restore_lead(&self, ctx: &Context<'_>, id: ID) -> Result<Lead> {
+        let id = parse_id("id", &id)?;
+        Ok(
+            records::restore::<lead::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn purge_lead(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<lead::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+}
