@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use crate::auth::token::TokenKeys;
 use crate::config::{AuthConfig, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits};
 use crate::platform::{tenants, users};
-use crate::{db, graphql, server};
+use crate::{db, demo, graphql, server};
 
 #[derive(Parser)]
 #[command(name = "bpaas", version, about = "Business Process as a Service")]
@@ -199,7 +199,7 @@ async fn print_demo(
     tokens: &TokenKeys,
     addr: std::net::SocketAddr,
 ) -> Result<(), String> {
-    let demo = tenants::ensure_demo(db).await.map_err(|e| e.message())?;
+    let demo = demo::ensure(db).await.map_err(|e| e.message())?;
     let token = tokens
         .issue(demo.admin.id, demo.tenant.id, &users::roles_of(&demo.admin))
         .map_err(|e| e.message())?;

@@ -35,6 +35,13 @@ fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// `column` contains `part`, ignoring case (SQLite's LIKE ignores case, PostgreSQL's does not).
+pub fn contains_ci<E: EntityTrait>(column: E::Column, part: &str) -> Expr {
+    let pattern = format!("%{}%", escape_like(&part.to_lowercase()));
+    Expr::expr(Func::lower(Expr::col((E::default(), column))))
+        .like(LikeExpr::new(pattern).escape('\\'))
+}
+
 pub fn text<E: EntityTrait>(
     mut select: Select<E>,
     column: E::Column,
@@ -47,11 +54,7 @@ pub fn text<E: EntityTrait>(
         select = select.filter(column.eq(value.as_str()));
     }
     if let Some(part) = &filter.contains {
-        let pattern = format!("%{}%", escape_like(&part.to_lowercase()));
-        select = select.filter(
-            Expr::expr(Func::lower(Expr::col((E::default(), column))))
-                .like(LikeExpr::new(pattern).escape('\\')),
-        );
+        select = select.filter(contains_ci::<E>(column, part));
     }
     if let Some(values) = &filter.any_of {
         select = select.filter(column.is_in(values.iter().map(String::as_str)));

@@ -7,8 +7,8 @@ use entity::platform::{picklist_value, record_history};
 
 use crate::modules::Module;
 use crate::permissions::{self, Grant};
-use crate::picklists;
 use crate::records::{self, FieldChange};
+use crate::{picklists, search};
 
 use super::platform::{RoleValue, User};
 use super::{ContextExt, parse_id};
@@ -138,6 +138,17 @@ impl From<Grant> for Permission {
     }
 }
 
+/// A record found by `search`.
+#[derive(SimpleObject)]
+pub struct SearchHit {
+    pub module: ModuleValue,
+    pub id: ID,
+    /// The record's name as lists show it.
+    pub label: String,
+    /// 100 exact, 50 word prefix, 10 substring.
+    pub score: i32,
+}
+
 #[derive(Default)]
 pub struct RecordsQuery;
 
@@ -156,6 +167,38 @@ impl RecordsQuery {
         let scope = ctx.principal()?.scope();
         let values = picklists::values(&ctx.app().db, &scope, &name).await?;
         Ok(values.into_iter().map(Into::into).collect())
+    }
+
+    /// Records of the caller's tenant whose name, e-mail, phone or number contains `text`,
+    /// best matches first. Modules the caller may not read are skipped.
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        text: String,
+        modules: Option<Vec<ModuleValue>>,
+        #[graphql(default = 20)] first: i32,
+    ) -> Result<Vec<SearchHit>> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let modules = modules.map(|m| m.into_iter().map(Into::into).collect());
+        let hits = search::search(
+            &app.db,
+            principal,
+            &text,
+            modules,
+            first,
+            app.limits.max_page_size,
+        )
+        .await?;
+        Ok(hits
+            .into_iter()
+            .map(|h| SearchHit {
+                module: h.module.into(),
+                id: ID(h.id.to_string()),
+                label: h.label,
+                score: h.score,
+            })
+            .collect())
     }
 
     /// The role × module matrix of the caller's tenant.

@@ -830,3 +830,85 @@ async fn listing_contacts_with_relations_runs_a_fixed_number_of_statements() {
         "too many statements for one page: {counts:?}"
     );
 }
+
+#[tokio::test]
+async fn search_ranks_matches_across_modules_within_the_tenant() {
+    let server = TestServer::start().await;
+    let a = server.tenant("tenant-a").await;
+    let b = server.tenant("tenant-b").await;
+    account_id(&server, &a, "Acme Corp").await;
+    account_id(&server, &a, "Acme").await;
+    account_id(&server, &a, "Megacme").await;
+    account_id(&server, &b, "Acme").await;
+    contact_id(
+        &server,
+        &a.token,
+        json!({ "lastName": "Budi", "email": "budi@ACME.example" }),
+    )
+    .await;
+    server
+        .gql(
+            Some(&a.token),
+            "mutation { createLead(input: { lastName: \"Lee\", company: \"Acme Labs\" }) { id } }",
+            json!({}),
+        )
+        .await;
+
+    const SEARCH: &str = "query($text: String!, $modules: [Module!]) { search(text: $text, modules: $modules) { module label score } }";
+    let found = server
+        .gql(Some(&a.token), SEARCH, json!({ "text": "ACME" }))
+        .await;
+    let hits = found["data"]["search"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{found}"));
+    let labels: Vec<&str> = hits.iter().map(|h| h["label"].as_str().unwrap()).collect();
+    assert_eq!(
+        labels,
+        ["Acme", "Acme Corp", "Lee (Acme Labs)", "Budi", "Megacme"],
+        "{found}"
+    );
+    assert_eq!(
+        hits[0],
+        json!({ "module": "ACCOUNTS", "label": "Acme", "score": 100 })
+    );
+
+    let only_contacts = server
+        .gql(
+            Some(&a.token),
+            SEARCH,
+            json!({ "text": "acme", "modules": ["CONTACTS"] }),
+        )
+        .await;
+    assert_eq!(
+        only_contacts["data"]["search"],
+        json!([{ "module": "CONTACTS", "label": "Budi", "score": 10 }])
+    );
+
+    let b_found = server
+        .gql(Some(&b.token), SEARCH, json!({ "text": "acme" }))
+        .await;
+    assert_eq!(
+        b_found["data"]["search"],
+        json!([{ "module": "ACCOUNTS", "label": "Acme", "score": 100 }])
+    );
+
+    server
+        .gql(Some(&a.token), "mutation { setPermission(role: VIEWER, module: LEADS, read: false, write: false) { read } }", json!({}))
+        .await;
+    let (_, viewer) = server.user(&a, "vic@a.example.com", &["VIEWER"]).await;
+    let viewer_found = server
+        .gql(Some(&viewer), SEARCH, json!({ "text": "acme" }))
+        .await;
+    let modules: Vec<&str> = viewer_found["data"]["search"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["module"].as_str().unwrap())
+        .collect();
+    assert!(!modules.contains(&"LEADS"), "{viewer_found}");
+
+    let short = server
+        .gql(Some(&a.token), SEARCH, json!({ "text": " a " }))
+        .await;
+    assert_eq!(error_field(&short), "text");
+}

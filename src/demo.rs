@@ -1,0 +1,219 @@
+//! `serve --demo`: a believable small company to explore: accounts and their people, leads in
+//! several statuses and an opportunity pipeline. Seeded once, when the demo tenant is created.
+
+use chrono::{Duration, Utc};
+use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Principal;
+use crate::crm::Address;
+use crate::crm::accounts::{self, AccountFields};
+use crate::crm::contacts::{self, ContactFields};
+use crate::crm::leads::{self, LeadFields};
+use crate::crm::opportunities::{self, OpportunityFields};
+use crate::error::AppResult;
+use crate::permissions;
+use crate::platform::{tenants, users};
+use crate::tenancy::TenantScope;
+
+const ACCOUNTS: &[(&str, &str, &str, &str, i64)] = &[
+    (
+        "PT Nusantara Retail",
+        "Retail",
+        "Customer",
+        "Jakarta",
+        12_500_000,
+    ),
+    (
+        "CV Sinar Logistik",
+        "Transportation",
+        "Customer",
+        "Surabaya",
+        3_200_000,
+    ),
+    (
+        "Bandung Tech Labs",
+        "Technology",
+        "Prospect",
+        "Bandung",
+        850_000,
+    ),
+    ("Bank Merdeka", "Banking", "Customer", "Jakarta", 95_000_000),
+    (
+        "Medan Agro Mandiri",
+        "Food & Beverage",
+        "Prospect",
+        "Medan",
+        4_700_000,
+    ),
+    (
+        "Bali Hospitality Group",
+        "Hospitality",
+        "Partner",
+        "Denpasar",
+        7_900_000,
+    ),
+    (
+        "Makassar Energi",
+        "Energy",
+        "Competitor",
+        "Makassar",
+        22_000_000,
+    ),
+    (
+        "Yogya Edu Foundation",
+        "Education",
+        "Customer",
+        "Yogyakarta",
+        600_000,
+    ),
+];
+
+const PEOPLE: &[(&str, &str, &str)] = &[
+    ("Ayu", "Lestari", "Purchasing Manager"),
+    ("Budi", "Santoso", "CEO"),
+    ("Citra", "Wijaya", "CFO"),
+    ("Dimas", "Pratama", "IT Director"),
+    ("Eka", "Saputra", "Operations Lead"),
+    ("Fitri", "Handayani", "Office Manager"),
+    ("Gilang", "Ramadhan", "Head of Sales"),
+    ("Hana", "Kusuma", "Procurement Officer"),
+];
+
+const LEADS: &[(&str, &str, &str, &str)] = &[
+    ("Indra", "Gunawan", "Solo Printing", "Not Contacted"),
+    (
+        "Joko",
+        "Susilo",
+        "Semarang Textiles",
+        "Attempted to Contact",
+    ),
+    ("Kartika", "Dewi", "Malang Coffee Roasters", "Contacted"),
+    ("Lukas", "Halim", "Batam Shipyards", "Hot"),
+    ("Maya", "Anggraini", "Palembang Foods", "Warm"),
+    ("Nanda", "Putri", "Pontianak Timber", "Cold"),
+    ("Oki", "Firmansyah", "Lombok Resorts", "Pre Qualified"),
+    ("Putra", "Wibowo", "Bogor Clinics", "Junk Lead"),
+];
+
+const STAGES: &[&str] = &[
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Proposal or Price Quote",
+    "Negotiation or Review",
+    "Closed Won",
+    "Closed Lost",
+];
+
+/// Creates the demo tenant if it does not exist yet, with its sample data.
+pub async fn ensure(db: &DatabaseConnection) -> AppResult<tenants::Demo> {
+    let demo = tenants::ensure_demo(db).await?;
+    if demo.admin_password.is_some() {
+        seed(db, &demo).await?;
+    }
+    Ok(demo)
+}
+
+async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
+    let roles = users::roles_of(&demo.admin);
+    let admin = Principal {
+        user_id: demo.admin.id,
+        tenant_id: demo.tenant.id,
+        grants: permissions::grants_for(db, &TenantScope::new(demo.tenant.id), &roles).await?,
+        roles,
+    };
+    let today = Utc::now().date_naive();
+    for (n, (name, industry, kind, city, revenue)) in ACCOUNTS.iter().enumerate() {
+        let slug: String = name
+            .to_lowercase()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join("");
+        let account = accounts::create(
+            db,
+            &admin,
+            AccountFields {
+                name: Some((*name).into()),
+                industry: Some(Some((*industry).into())),
+                account_type: Some(Some((*kind).into())),
+                website: Some(Some(format!("{slug}.example.id"))),
+                phone: Some(Some(format!("+62 21 555 01{n:02}"))),
+                billing_address: Some(Address {
+                    city: Some((*city).into()),
+                    country: Some("Indonesia".into()),
+                    ..Default::default()
+                }),
+                annual_revenue: Some(Some(Decimal::from(*revenue))),
+                employees: Some(Some(20 + 35 * n as i32)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        for offset in 0..2 {
+            let (first, last, title) = PEOPLE[(n + offset * 3) % PEOPLE.len()];
+            contacts::create(
+                db,
+                &admin,
+                ContactFields {
+                    first_name: Some(Some(first.into())),
+                    last_name: Some(last.into()),
+                    title: Some(Some(title.into())),
+                    email: Some(Some(format!(
+                        "{}.{}@{slug}.example.id",
+                        first.to_lowercase(),
+                        last.to_lowercase()
+                    ))),
+                    account_id: Some(Some(account.id)),
+                    lead_source: Some(Some("Existing Customer".into())),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+        let stage = STAGES[n % STAGES.len()];
+        opportunities::create(
+            db,
+            &admin,
+            OpportunityFields {
+                name: Some(format!(
+                    "{name} – {}",
+                    if n % 2 == 0 {
+                        "annual contract"
+                    } else {
+                        "pilot"
+                    }
+                )),
+                account_id: Some(Some(account.id)),
+                amount: Some(Some(Decimal::from(revenue / 40))),
+                currency: Some("IDR".into()),
+                expected_close_date: Some(Some(today + Duration::days(7 * (n as i64 + 1)))),
+                sales_stage: Some(stage.into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    for (first, last, company, status) in LEADS {
+        leads::create(
+            db,
+            &admin,
+            LeadFields {
+                first_name: Some(Some((*first).into())),
+                last_name: Some((*last).into()),
+                company: Some((*company).into()),
+                lead_status: Some(Some((*status).into())),
+                lead_source: Some(Some("Web Site".into())),
+                email: Some(Some(format!(
+                    "{}@{}.example.id",
+                    first.to_lowercase(),
+                    company.split(' ').next().unwrap_or("lead").to_lowercase()
+                ))),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
