@@ -35,6 +35,32 @@ pub trait Record:
     fn label_of(model: &Self::Model) -> String;
 }
 
+/// Implements [`Record`] for an entity with the usual `version`, `updated_at` and `deleted_at`
+/// columns: `record!(entity::crm::account, Module::Accounts, |m| m.name.clone())`.
+#[macro_export]
+macro_rules! record {
+    ($($entity:ident)::+, $module:expr, |$model:ident| $label:expr) => {
+        impl $crate::records::Record for $($entity)::+::Entity {
+            const MODULE: $crate::modules::Module = $module;
+            fn version_column() -> $($entity)::+::Column {
+                $($entity)::+::Column::Version
+            }
+            fn updated_at_column() -> $($entity)::+::Column {
+                $($entity)::+::Column::UpdatedAt
+            }
+            fn deleted_at_column() -> $($entity)::+::Column {
+                $($entity)::+::Column::DeletedAt
+            }
+            fn version_of(model: &$($entity)::+::Model) -> i32 {
+                model.version
+            }
+            fn label_of($model: &$($entity)::+::Model) -> String {
+                $label
+            }
+        }
+    };
+}
+
 /// Bookkeeping fields that history does not report.
 const UNTRACKED: &[&str] = &[
     "id",

@@ -18,29 +18,12 @@ use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::records::{self, Record};
+use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::{optional_email, optional_phone, optional_url, required_text};
 
-impl Record for Entity {
-    const MODULE: Module = Module::Accounts;
-    fn version_column() -> Column {
-        Column::Version
-    }
-    fn updated_at_column() -> Column {
-        Column::UpdatedAt
-    }
-    fn deleted_at_column() -> Column {
-        Column::DeletedAt
-    }
-    fn version_of(model: &Model) -> i32 {
-        model.version
-    }
-    fn label_of(model: &Model) -> String {
-        model.name.clone()
-    }
-}
+crate::record!(entity::crm::account, Module::Accounts, |m| m.name.clone());
 
 /// The fields a client sends; on update, only the given ones change.
 #[derive(Default)]

@@ -17,29 +17,12 @@ use crate::modules::Module;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::records::{self, Record};
+use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::{optional_email, optional_phone, required_text};
 
-impl Record for Entity {
-    const MODULE: Module = Module::Contacts;
-    fn version_column() -> Column {
-        Column::Version
-    }
-    fn updated_at_column() -> Column {
-        Column::UpdatedAt
-    }
-    fn deleted_at_column() -> Column {
-        Column::DeletedAt
-    }
-    fn version_of(model: &Model) -> i32 {
-        model.version
-    }
-    fn label_of(model: &Model) -> String {
-        full_name(model)
-    }
-}
+crate::record!(entity::crm::contact, Module::Contacts, |m| full_name(m));
 
 pub fn full_name(contact: &Model) -> String {
     match &contact.first_name {

@@ -23,29 +23,15 @@ use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::records::{self, Record};
+use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::{optional_email, optional_phone, optional_url, required_text};
 
-impl Record for Entity {
-    const MODULE: Module = Module::Leads;
-    fn version_column() -> Column {
-        Column::Version
-    }
-    fn updated_at_column() -> Column {
-        Column::UpdatedAt
-    }
-    fn deleted_at_column() -> Column {
-        Column::DeletedAt
-    }
-    fn version_of(model: &Model) -> i32 {
-        model.version
-    }
-    fn label_of(model: &Model) -> String {
-        format!("{} ({})", model.last_name, model.company)
-    }
-}
+crate::record!(entity::crm::lead, Module::Leads, |m| format!(
+    "{} ({})",
+    m.last_name, m.company
+));
 
 #[derive(Default)]
 pub struct LeadFields {

@@ -19,29 +19,14 @@ use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::records::{self, Record};
+use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 
-impl Record for Entity {
-    const MODULE: Module = Module::Opportunities;
-    fn version_column() -> Column {
-        Column::Version
-    }
-    fn updated_at_column() -> Column {
-        Column::UpdatedAt
-    }
-    fn deleted_at_column() -> Column {
-        Column::DeletedAt
-    }
-    fn version_of(model: &Model) -> i32 {
-        model.version
-    }
-    fn label_of(model: &Model) -> String {
-        model.name.clone()
-    }
-}
+crate::record!(entity::crm::opportunity, Module::Opportunities, |m| m
+    .name
+    .clone());
 
 pub const FIRST_STAGE: &str = "Prospecting";
 pub const DEFAULT_CURRENCY: &str = "USD";
