@@ -26,5 +26,6 @@ pub mod records;
 pub mod search;
 pub mod sequences;
 pub mod server;
+pub mod service;
 pub mod tenancy;
 pub mod validation;

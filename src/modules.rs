@@ -7,14 +7,18 @@ pub enum Module {
     Contacts,
     Leads,
     Opportunities,
+    Tickets,
+    Faq,
 }
 
 impl Module {
-    pub const ALL: [Module; 4] = [
+    pub const ALL: [Module; 6] = [
         Module::Accounts,
         Module::Contacts,
         Module::Leads,
         Module::Opportunities,
+        Module::Tickets,
+        Module::Faq,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -23,6 +27,8 @@ impl Module {
             Module::Contacts => "contacts",
             Module::Leads => "leads",
             Module::Opportunities => "opportunities",
+            Module::Tickets => "tickets",
+            Module::Faq => "faq",
         }
     }
 
@@ -33,6 +39,8 @@ impl Module {
             Module::Contacts => "contact",
             Module::Leads => "lead",
             Module::Opportunities => "opportunity",
+            Module::Tickets => "ticket",
+            Module::Faq => "FAQ entry",
         }
     }
 

@@ -34,7 +34,7 @@ pub fn default_grant(role: Role, module: Module) -> Grant {
             module,
             Module::Accounts | Module::Contacts | Module::Leads | Module::Opportunities
         ),
-        Role::Support => false,
+        Role::Support => matches!(module, Module::Tickets | Module::Faq),
         Role::Viewer => false,
     };
     Grant {

@@ -127,6 +127,18 @@ pub const DEFAULTS: &[(&str, &[&str])] = &[
             "Closed Lost",
         ],
     ),
+    ("ticketPriority", &["Low", "Normal", "High", "Urgent"]),
+    ("ticketSeverity", &["Minor", "Major", "Feature", "Critical"]),
+    (
+        "ticketCategory",
+        &["Big Problem", "Small Problem", "Other Problem"],
+    ),
+    (
+        "ticketStatus",
+        &["Open", "In Progress", "Wait For Response", "Closed"],
+    ),
+    ("faqCategory", &["General"]),
+    ("faqStatus", &["Draft", "Published", "Obsolete"]),
 ];
 
 fn defaults_of(picklist: &str) -> AppResult<&'static [&'static str]> {

@@ -6,6 +6,7 @@ use sea_orm::{DatabaseConnection, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use entity::crm::{account, contact, lead, opportunity};
+use entity::service::{faq, ticket};
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
@@ -138,6 +139,16 @@ pub async fn search(
                 use opportunity::Column as C;
                 let columns = [(C::Name, "name"), (C::OpportunityNo, "opportunityNo")];
                 search_in::<opportunity::Entity>(db, actor, &columns, &text, limit).await?
+            }
+            Module::Tickets => {
+                use ticket::Column as C;
+                let columns = [(C::Title, "title"), (C::TicketNo, "ticketNo")];
+                search_in::<ticket::Entity>(db, actor, &columns, &text, limit).await?
+            }
+            Module::Faq => {
+                use faq::Column as C;
+                let columns = [(C::Question, "question"), (C::FaqNo, "faqNo")];
+                search_in::<faq::Entity>(db, actor, &columns, &text, limit).await?
             }
         };
         hits.extend(found);

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use entity::crm::{account, contact, lead, opportunity};
 use entity::platform::{picklist_value, record_history, role_permission, user};
+use entity::service::{faq, ticket};
 
 /// An entity whose rows belong to one tenant.
 pub trait TenantOwned: EntityTrait {
@@ -55,6 +56,8 @@ tenant_owned!(
     contact,
     lead,
     opportunity,
+    ticket,
+    faq,
 );
 identified!(
     user,
@@ -64,6 +67,8 @@ identified!(
     contact,
     lead,
     opportunity,
+    ticket,
+    faq,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

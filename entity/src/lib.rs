@@ -5,3 +5,4 @@
 
 pub mod crm;
 pub mod platform;
+pub mod service;

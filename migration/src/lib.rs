@@ -6,6 +6,7 @@ mod m20261125_000001_platform;
 mod m20261125_000002_records;
 mod m20261125_000003_accounts_contacts;
 mod m20261125_000004_leads_opportunities;
+mod m20261125_000005_service;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_records::Migration),
             Box::new(m20261125_000003_accounts_contacts::Migration),
             Box::new(m20261125_000004_leads_opportunities::Migration),
+            Box::new(m20261125_000005_service::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use entity::crm::{account, contact};
 use entity::platform::user;
+use entity::service::ticket;
 
 use crate::crm::accounts::{self, AccountFields, AccountFilter, AccountOrder};
 use crate::crm::contacts::{self, ContactFields, ContactFilter, ContactOrder};
@@ -18,11 +19,15 @@ use crate::modules::Module;
 use crate::money;
 use crate::permissions::Access;
 use crate::records;
+use crate::service::tickets;
 
 use super::filters::{
     DateRange, DateTimeRange, DecimalRange, IdFilterInput, IntRange, OrderDirection, StringFilter,
 };
-use super::loaders::{ById, ChildAccounts, Children, ContactsOfAccount, OpportunitiesOfAccount};
+use super::loaders::{
+    ById, ChildAccounts, Children, ContactsOfAccount, Grouping, OpportunitiesOfAccount,
+    TicketsOfAccount, TicketsOfContact,
+};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::records::HistoryEntry;
@@ -54,6 +59,21 @@ pub(super) async fn owner(ctx: &Context<'_>, owner_id: Uuid) -> Result<Option<Us
 pub(super) async fn history(ctx: &Context<'_>, record_id: Uuid) -> Result<Vec<HistoryEntry>> {
     let entries = records::history(&ctx.app().db, ctx.principal()?, record_id).await?;
     Ok(entries.into_iter().map(Into::into).collect())
+}
+
+async fn related_tickets<G: Grouping<ticket::Entity>>(
+    ctx: &Context<'_>,
+    parent: Uuid,
+    open: Option<bool>,
+) -> Result<Vec<super::service::Ticket>> {
+    ctx.principal()?.require(Module::Tickets, Access::Read)?;
+    let loader = ctx.loader::<Children<ticket::Entity, G>>()?;
+    let tickets = loader.load_one(parent).await?.unwrap_or_default();
+    Ok(tickets
+        .into_iter()
+        .filter(|t| open.is_none_or(|open| open == (t.status != tickets::CLOSED)))
+        .map(Into::into)
+        .collect())
 }
 
 /// A postal address.
@@ -174,6 +194,15 @@ impl Account {
         let loader = ctx.loader::<Children<contact::Entity, ContactsOfAccount>>()?;
         let contacts = loader.load_one(self.model.id).await?.unwrap_or_default();
         Ok(contacts.into_iter().map(Contact::from).collect())
+    }
+
+    /// Tickets about this account, oldest first; `open: true` leaves out closed ones.
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        open: Option<bool>,
+    ) -> Result<Vec<super::service::Ticket>> {
+        related_tickets::<TicketsOfAccount>(ctx, self.model.id, open).await
     }
 
     /// The deals with this account, by expected close date.
@@ -520,6 +549,15 @@ impl Contact {
         ctx.principal()?.require(Module::Accounts, Access::Read)?;
         let loader = ctx.loader::<ById<account::Entity>>()?;
         Ok(loader.load_one(account_id).await?.map(Account::from))
+    }
+
+    /// Tickets this contact raised, oldest first; `open: true` leaves out closed ones.
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        open: Option<bool>,
+    ) -> Result<Vec<super::service::Ticket>> {
+        related_tickets::<TicketsOfContact>(ctx, self.model.id, open).await
     }
 
     /// The contact's manager.

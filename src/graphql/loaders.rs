@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use entity::crm::{account, contact, opportunity};
 use entity::platform::user;
+use entity::service::ticket;
 
 use crate::error::AppError;
 use crate::records;
@@ -109,6 +110,32 @@ impl Grouping<opportunity::Entity> for OpportunitiesOfAccount {
     }
 }
 
+pub struct TicketsOfContact;
+impl Grouping<ticket::Entity> for TicketsOfContact {
+    fn column() -> ticket::Column {
+        ticket::Column::ContactId
+    }
+    fn order() -> ticket::Column {
+        ticket::Column::CreatedAt
+    }
+    fn key(model: &ticket::Model) -> Option<Uuid> {
+        model.contact_id
+    }
+}
+
+pub struct TicketsOfAccount;
+impl Grouping<ticket::Entity> for TicketsOfAccount {
+    fn column() -> ticket::Column {
+        ticket::Column::AccountId
+    }
+    fn order() -> ticket::Column {
+        ticket::Column::CreatedAt
+    }
+    fn key(model: &ticket::Model) -> Option<Uuid> {
+        model.account_id
+    }
+}
+
 pub struct ChildAccounts;
 impl Grouping<account::Entity> for ChildAccounts {
     fn column() -> account::Column {
@@ -160,6 +187,16 @@ pub fn attach(
         > {
             db: db.clone(),
             base: records::live::<opportunity::Entity>(scope),
+            grouping: PhantomData,
+        }))
+        .data(spawn(Children::<ticket::Entity, TicketsOfContact> {
+            db: db.clone(),
+            base: records::live::<ticket::Entity>(scope),
+            grouping: PhantomData,
+        }))
+        .data(spawn(Children::<ticket::Entity, TicketsOfAccount> {
+            db: db.clone(),
+            base: records::live::<ticket::Entity>(scope),
             grouping: PhantomData,
         }))
         .data(spawn(Children::<account::Entity, ChildAccounts> {

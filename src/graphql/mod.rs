@@ -9,6 +9,7 @@ mod pagination;
 mod pipeline;
 mod platform;
 mod records;
+mod service;
 
 use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use uuid::Uuid;
@@ -28,6 +29,8 @@ pub struct Query(
     crm::ContactQuery,
     pipeline::LeadQuery,
     pipeline::OpportunityQuery,
+    service::TicketQuery,
+    service::FaqQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -38,6 +41,8 @@ pub struct Mutation(
     crm::ContactMutation,
     pipeline::LeadMutation,
     pipeline::OpportunityMutation,
+    service::TicketMutation,
+    service::FaqMutation,
 );
 
 #[derive(MergedSubscription, Default)]

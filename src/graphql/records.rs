@@ -20,6 +20,8 @@ pub enum ModuleValue {
     Contacts,
     Leads,
     Opportunities,
+    Tickets,
+    Faq,
 }
 
 impl From<Module> for ModuleValue {
@@ -29,6 +31,8 @@ impl From<Module> for ModuleValue {
             Module::Contacts => ModuleValue::Contacts,
             Module::Leads => ModuleValue::Leads,
             Module::Opportunities => ModuleValue::Opportunities,
+            Module::Tickets => ModuleValue::Tickets,
+            Module::Faq => ModuleValue::Faq,
         }
     }
 }
@@ -40,6 +44,8 @@ impl From<ModuleValue> for Module {
             ModuleValue::Contacts => Module::Contacts,
             ModuleValue::Leads => Module::Leads,
             ModuleValue::Opportunities => Module::Opportunities,
+            ModuleValue::Tickets => Module::Tickets,
+            ModuleValue::Faq => Module::Faq,
         }
     }
 }

@@ -7,6 +7,7 @@ mod cli;
 mod crm;
 mod http;
 mod pipeline;
+mod service;
 mod tenancy;
 mod users;
 mod ws;

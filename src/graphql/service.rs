@@ -1,0 +1,542 @@
+//! Customer service: tickets and the FAQ.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
+use chrono::{DateTime, Utc};
+
+use entity::crm::{account, contact};
+use entity::service::{faq, ticket};
+
+use crate::error::AppError;
+use crate::modules::Module;
+use crate::permissions::Access;
+use crate::records;
+use crate::service::faq::{self as faqs, FaqFields, FaqFilter, FaqOrder};
+use crate::service::tickets::{self, TicketFields, TicketFilter, TicketOrder};
+
+use super::crm::{Account, Contact, history, id, optional_id, owner, patch, patch_id};
+use super::filters::{DateTimeRange, IdFilterInput, OrderDirection, StringFilter};
+use super::loaders::ById;
+use super::pagination::{Connected, connection, page_args};
+use super::platform::User;
+use super::records::HistoryEntry;
+use super::{ContextExt, parse_id};
+
+// ---------------------------------------------------------------------------------------------
+// Tickets
+
+/// A complaint or service request.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Ticket {
+    pub id: ID,
+    /// TT-00001, given by the server.
+    pub ticket_no: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub account_id: Option<ID>,
+    pub contact_id: Option<ID>,
+    pub product: Option<String>,
+    /// A value of the `ticketPriority` picklist.
+    pub priority: Option<String>,
+    /// A value of the `ticketSeverity` picklist.
+    pub severity: Option<String>,
+    /// A value of the `ticketCategory` picklist.
+    pub category: Option<String>,
+    /// A value of the `ticketStatus` picklist: Open, In Progress, Wait For Response, Closed.
+    pub status: String,
+    /// The user working on it.
+    pub owner_id: ID,
+    pub resolution: Option<String>,
+    pub opened_at: DateTime<Utc>,
+    /// When it was closed; cleared when it is reopened.
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: ticket::Model,
+}
+
+impl From<ticket::Model> for Ticket {
+    fn from(m: ticket::Model) -> Self {
+        Self {
+            id: id(m.id),
+            ticket_no: m.ticket_no.clone(),
+            title: m.title.clone(),
+            description: m.description.clone(),
+            account_id: m.account_id.map(id),
+            contact_id: m.contact_id.map(id),
+            product: m.product.clone(),
+            priority: m.priority.clone(),
+            severity: m.severity.clone(),
+            category: m.category.clone(),
+            status: m.status.clone(),
+            owner_id: id(m.owner_id),
+            resolution: m.resolution.clone(),
+            opened_at: m.created_at,
+            resolved_at: m.resolved_at,
+            version: m.version,
+            updated_at: m.updated_at,
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Ticket {
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(account_id) = self.model.account_id else {
+            return Ok(None);
+        };
+        ctx.principal()?.require(Module::Accounts, Access::Read)?;
+        let loader = ctx.loader::<ById<account::Entity>>()?;
+        Ok(loader.load_one(account_id).await?.map(Account::from))
+    }
+
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(contact_id) = self.model.contact_id else {
+            return Ok(None);
+        };
+        ctx.principal()?.require(Module::Contacts, Access::Read)?;
+        let loader = ctx.loader::<ById<contact::Entity>>()?;
+        Ok(loader.load_one(contact_id).await?.map(Contact::from))
+    }
+
+    /// The user working on it.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        owner(ctx, self.model.owner_id).await
+    }
+
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateTicketInput {
+    pub title: String,
+    pub description: Option<String>,
+    pub account_id: Option<ID>,
+    pub contact_id: Option<ID>,
+    pub product: Option<String>,
+    pub priority: Option<String>,
+    pub severity: Option<String>,
+    pub category: Option<String>,
+    /// Defaults to Open.
+    pub status: Option<String>,
+    /// Defaults to the caller.
+    pub owner_id: Option<ID>,
+    pub resolution: Option<String>,
+}
+
+impl CreateTicketInput {
+    fn into_fields(self) -> Result<TicketFields, AppError> {
+        Ok(TicketFields {
+            title: Some(self.title),
+            description: Some(self.description),
+            account_id: Some(optional_id("accountId", self.account_id)?),
+            contact_id: Some(optional_id("contactId", self.contact_id)?),
+            product: Some(self.product),
+            priority: Some(self.priority),
+            severity: Some(self.severity),
+            category: Some(self.category),
+            status: self.status,
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            resolution: Some(self.resolution),
+        })
+    }
+}
+
+/// Only the fields given change; `null` clears a field.
+#[derive(InputObject)]
+pub struct UpdateTicketInput {
+    pub version: i32,
+    pub title: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub account_id: MaybeUndefined<ID>,
+    pub contact_id: MaybeUndefined<ID>,
+    pub product: MaybeUndefined<String>,
+    pub priority: MaybeUndefined<String>,
+    pub severity: MaybeUndefined<String>,
+    pub category: MaybeUndefined<String>,
+    pub status: Option<String>,
+    pub owner_id: Option<ID>,
+    pub resolution: MaybeUndefined<String>,
+}
+
+impl UpdateTicketInput {
+    fn into_fields(self) -> Result<TicketFields, AppError> {
+        Ok(TicketFields {
+            title: self.title,
+            description: patch(self.description),
+            account_id: patch_id("accountId", self.account_id)?,
+            contact_id: patch_id("contactId", self.contact_id)?,
+            product: patch(self.product),
+            priority: patch(self.priority),
+            severity: patch(self.severity),
+            category: patch(self.category),
+            status: self.status,
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            resolution: patch(self.resolution),
+        })
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct TicketFilterInput {
+    pub title: Option<StringFilter>,
+    pub ticket_no: Option<StringFilter>,
+    pub status: Option<StringFilter>,
+    pub priority: Option<StringFilter>,
+    pub severity: Option<StringFilter>,
+    pub category: Option<StringFilter>,
+    pub account_id: Option<IdFilterInput>,
+    pub contact_id: Option<IdFilterInput>,
+    pub owner_id: Option<IdFilterInput>,
+    /// `true`: tickets not closed; `false`: closed ones.
+    pub open: Option<bool>,
+    pub opened_at: Option<DateTimeRange>,
+}
+
+impl TicketFilterInput {
+    fn into_domain(self) -> Result<TicketFilter, AppError> {
+        Ok(TicketFilter {
+            title: self.title.map(Into::into),
+            ticket_no: self.ticket_no.map(Into::into),
+            status: self.status.map(Into::into),
+            priority: self.priority.map(Into::into),
+            severity: self.severity.map(Into::into),
+            category: self.category.map(Into::into),
+            account_id: self
+                .account_id
+                .map(|f| f.into_domain("filter.accountId"))
+                .transpose()?,
+            contact_id: self
+                .contact_id
+                .map(|f| f.into_domain("filter.contactId"))
+                .transpose()?,
+            owner_id: self
+                .owner_id
+                .map(|f| f.into_domain("filter.ownerId"))
+                .transpose()?,
+            open: self.open,
+            created_at: self.opened_at.map(Into::into),
+        })
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum TicketOrderField {
+    TicketNo,
+    Title,
+    Priority,
+    Status,
+    OpenedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject)]
+pub struct TicketOrderBy {
+    pub field: TicketOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl TicketOrderBy {
+    fn into_domain(self) -> (TicketOrder, sea_orm::Order) {
+        let field = match self.field {
+            TicketOrderField::TicketNo => TicketOrder::TicketNo,
+            TicketOrderField::Title => TicketOrder::Title,
+            TicketOrderField::Priority => TicketOrder::Priority,
+            TicketOrderField::Status => TicketOrder::Status,
+            TicketOrderField::OpenedAt => TicketOrder::CreatedAt,
+            TicketOrderField::UpdatedAt => TicketOrder::UpdatedAt,
+        };
+        (field, self.direction.into())
+    }
+}
+
+#[derive(Default)]
+pub struct TicketQuery;
+
+#[Object]
+impl TicketQuery {
+    async fn ticket(&self, ctx: &Context<'_>, id: ID) -> Result<Ticket> {
+        let id = parse_id("id", &id)?;
+        Ok(tickets::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TicketFilterInput>,
+        order_by: Option<TicketOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connected<Ticket>> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let order = order_by.map(TicketOrderBy::into_domain);
+        let args = page_args(first, after, last, before);
+        let page = tickets::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
+        Ok(connection(page, Ticket::from))
+    }
+}
+
+#[derive(Default)]
+pub struct TicketMutation;
+
+#[Object]
+impl TicketMutation {
+    async fn create_ticket(&self, ctx: &Context<'_>, input: CreateTicketInput) -> Result<Ticket> {
+        let principal = ctx.principal()?;
+        Ok(
+            tickets::create(&ctx.app().db, principal, input.into_fields()?)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Setting `status: "Closed"` stamps `resolvedAt`; any other status clears it.
+    async fn update_ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateTicketInput,
+    ) -> Result<Ticket> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        let version = input.version;
+        let fields = input.into_fields()?;
+        Ok(
+            tickets::update(&ctx.app().db, principal, id, version, fields)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn delete_ticket(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::delete::<ticket::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
+    async fn restore_ticket(&self, ctx: &Context<'_>, id: ID) -> Result<Ticket> {
+        let id = parse_id("id", &id)?;
+        Ok(
+            records::restore::<ticket::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn purge_ticket(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<ticket::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// FAQ
+
+/// A question customers ask, with its answer.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Faq {
+    pub id: ID,
+    /// FAQ-00001, given by the server.
+    pub faq_no: String,
+    pub question: String,
+    pub answer: String,
+    /// A value of the `faqCategory` picklist.
+    pub category: Option<String>,
+    /// A value of the `faqStatus` picklist: Draft, Published, Obsolete.
+    pub status: String,
+    pub owner_id: ID,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: faq::Model,
+}
+
+impl From<faq::Model> for Faq {
+    fn from(m: faq::Model) -> Self {
+        Self {
+            id: id(m.id),
+            faq_no: m.faq_no.clone(),
+            question: m.question.clone(),
+            answer: m.answer.clone(),
+            category: m.category.clone(),
+            status: m.status.clone(),
+            owner_id: id(m.owner_id),
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Faq {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        owner(ctx, self.model.owner_id).await
+    }
+
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateFaqInput {
+    pub question: String,
+    pub answer: String,
+    pub category: Option<String>,
+    /// Defaults to Draft.
+    pub status: Option<String>,
+    pub owner_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateFaqInput {
+    pub version: i32,
+    pub question: Option<String>,
+    pub answer: Option<String>,
+    pub category: MaybeUndefined<String>,
+    pub status: Option<String>,
+    pub owner_id: Option<ID>,
+}
+
+#[derive(InputObject, Default)]
+pub struct FaqFilterInput {
+    pub question: Option<StringFilter>,
+    pub category: Option<StringFilter>,
+    pub status: Option<StringFilter>,
+    pub created_at: Option<DateTimeRange>,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum FaqOrderField {
+    FaqNo,
+    Question,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject)]
+pub struct FaqOrderBy {
+    pub field: FaqOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct FaqQuery;
+
+#[Object]
+impl FaqQuery {
+    async fn faq(&self, ctx: &Context<'_>, id: ID) -> Result<Faq> {
+        let id = parse_id("id", &id)?;
+        Ok(faqs::get(&ctx.app().db, ctx.principal()?, id).await?.into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn faqs(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FaqFilterInput>,
+        order_by: Option<FaqOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connected<Faq>> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let filter = filter.unwrap_or_default();
+        let filter = FaqFilter {
+            question: filter.question.map(Into::into),
+            category: filter.category.map(Into::into),
+            status: filter.status.map(Into::into),
+            created_at: filter.created_at.map(Into::into),
+        };
+        let order = order_by.map(|o| {
+            let field = match o.field {
+                FaqOrderField::FaqNo => FaqOrder::FaqNo,
+                FaqOrderField::Question => FaqOrder::Question,
+                FaqOrderField::CreatedAt => FaqOrder::CreatedAt,
+                FaqOrderField::UpdatedAt => FaqOrder::UpdatedAt,
+            };
+            (field, o.direction.into())
+        });
+        let args = page_args(first, after, last, before);
+        let page = faqs::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
+        Ok(connection(page, Faq::from))
+    }
+}
+
+#[derive(Default)]
+pub struct FaqMutation;
+
+#[Object]
+impl FaqMutation {
+    async fn create_faq(&self, ctx: &Context<'_>, input: CreateFaqInput) -> Result<Faq> {
+        let principal = ctx.principal()?;
+        let fields = FaqFields {
+            question: Some(input.question),
+            answer: Some(input.answer),
+            category: Some(input.category),
+            status: input.status,
+            owner_id: optional_id("ownerId", input.owner_id)?,
+        };
+        Ok(faqs::create(&ctx.app().db, principal, fields).await?.into())
+    }
+
+    async fn update_faq(&self, ctx: &Context<'_>, id: ID, input: UpdateFaqInput) -> Result<Faq> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        let fields = FaqFields {
+            question: input.question,
+            answer: input.answer,
+            category: patch(input.category),
+            status: input.status,
+            owner_id: optional_id("ownerId", input.owner_id)?,
+        };
+        Ok(
+            faqs::update(&ctx.app().db, principal, id, input.version, fields)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn delete_faq(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::delete::<faq::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
+    async fn restore_faq(&self, ctx: &Context<'_>, id: ID) -> Result<Faq> {
+        let id = parse_id("id", &id)?;
+        Ok(
+            records::restore::<faq::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn purge_faq(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<faq::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,161 @@
+//! The FAQ: questions with their answers, drafted, published and retired.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use uuid::Uuid;
+
+use entity::service::faq::{ActiveModel, Column, Entity, Model};
+
+use crate::auth::Principal;
+use crate::config::Limits;
+use crate::crm::{Patch, require_owner};
+use crate::error::{AppError, AppResult};
+use crate::filters::{self, RangeFilter, TextFilter};
+use crate::modules::Module;
+use crate::pagination::{Page, PageArgs, paginate};
+use crate::permissions::Access;
+use crate::picklists;
+use crate::records;
+use crate::sequences;
+use crate::tenancy::TenantScope;
+use crate::validation::required_text;
+
+crate::record!(entity::service::faq, Module::Faq, |m| m.question.clone());
+
+pub const DRAFT: &str = "Draft";
+
+#[derive(Default)]
+pub struct FaqFields {
+    pub question: Option<String>,
+    pub answer: Option<String>,
+    pub category: Patch<String>,
+    pub status: Option<String>,
+    pub owner_id: Option<Uuid>,
+}
+
+#[derive(Default)]
+pub struct FaqFilter {
+    pub question: Option<TextFilter>,
+    pub category: Option<TextFilter>,
+    pub status: Option<TextFilter>,
+    pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+}
+
+#[derive(Clone, Copy)]
+pub enum FaqOrder {
+    FaqNo,
+    Question,
+    CreatedAt,
+    UpdatedAt,
+}
+
+async fn apply(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    fields: FaqFields,
+    row: &mut ActiveModel,
+) -> AppResult<()> {
+    if let Some(question) = fields.question {
+        row.question = Set(required_text("question", &question, 2_000)?);
+    }
+    if let Some(answer) = fields.answer {
+        row.answer = Set(required_text("answer", &answer, 20_000)?);
+    }
+    if let Some(category) = fields.category {
+        picklists::check(db, scope, "faqCategory", "category", category.as_deref()).await?;
+        row.category = Set(category);
+    }
+    if let Some(status) = fields.status {
+        picklists::check(db, scope, "faqStatus", "status", Some(&status)).await?;
+        row.status = Set(status);
+    }
+    if let Some(owner_id) = fields.owner_id {
+        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+    }
+    Ok(())
+}
+
+pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
+    actor.require(Module::Faq, Access::Read)?;
+    records::get::<Entity>(db, &actor.scope(), id).await
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &FaqFilter,
+    order: Option<(FaqOrder, Order)>,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<Model>> {
+    actor.require(Module::Faq, Access::Read)?;
+    let mut select = records::live::<Entity>(&actor.scope());
+    select = filters::text(select, Column::Question, filter.question.as_ref());
+    select = filters::text(select, Column::Category, filter.category.as_ref());
+    select = filters::text(select, Column::Status, filter.status.as_ref());
+    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
+    let order = order.map(|(field, direction)| {
+        let column = match field {
+            FaqOrder::FaqNo => Column::FaqNo,
+            FaqOrder::Question => Column::Question,
+            FaqOrder::CreatedAt => Column::CreatedAt,
+            FaqOrder::UpdatedAt => Column::UpdatedAt,
+        };
+        (column, direction)
+    });
+    paginate(db, select, order, args, limits).await
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    mut fields: FaqFields,
+) -> AppResult<Model> {
+    actor.require(Module::Faq, Access::Write)?;
+    if fields.question.is_none() || fields.answer.is_none() {
+        let field = if fields.question.is_none() {
+            "question"
+        } else {
+            "answer"
+        };
+        return Err(AppError::bad_input(field, "must not be empty"));
+    }
+    fields.status.get_or_insert_with(|| DRAFT.to_owned());
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut row = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        category: Set(None),
+        owner_id: Set(actor.user_id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    apply(&txn, &scope, fields, &mut row).await?;
+    row.faq_no = Set(sequences::next_number(&txn, &scope, "FAQ").await?);
+    let created = records::insert::<Entity>(&txn, actor, row).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    fields: FaqFields,
+) -> AppResult<Model> {
+    actor.require(Module::Faq, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let before = records::get::<Entity>(&txn, &scope, id).await?;
+    let mut changes = ActiveModel::default();
+    apply(&txn, &scope, fields, &mut changes).await?;
+    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}

@@ -1,0 +1,4 @@
+//! Customer service: tickets and the FAQ.
+
+pub mod faq;
+pub mod tickets;

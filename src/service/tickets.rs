@@ -1,0 +1,251 @@
+//! Tickets: complaints and service requests, from opening to resolution. Closing a ticket
+//! stamps when it was resolved; reopening clears it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, Order, QueryFilter,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use entity::crm::{account, contact};
+use entity::service::ticket::{ActiveModel, Column, Entity, Model};
+
+use crate::auth::Principal;
+use crate::config::Limits;
+use crate::crm::{Patch, require_owner, text_patch};
+use crate::error::{AppError, AppResult};
+use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::modules::Module;
+use crate::pagination::{Page, PageArgs, paginate};
+use crate::permissions::Access;
+use crate::picklists;
+use crate::records;
+use crate::sequences;
+use crate::tenancy::TenantScope;
+use crate::validation::required_text;
+
+crate::record!(entity::service::ticket, Module::Tickets, |m| m
+    .title
+    .clone());
+
+pub const OPEN: &str = "Open";
+pub const CLOSED: &str = "Closed";
+
+#[derive(Default)]
+pub struct TicketFields {
+    pub title: Option<String>,
+    pub description: Patch<String>,
+    pub account_id: Patch<Uuid>,
+    pub contact_id: Patch<Uuid>,
+    pub product: Patch<String>,
+    pub priority: Patch<String>,
+    pub severity: Patch<String>,
+    pub category: Patch<String>,
+    pub status: Option<String>,
+    /// The user working on it.
+    pub owner_id: Option<Uuid>,
+    pub resolution: Patch<String>,
+}
+
+#[derive(Default)]
+pub struct TicketFilter {
+    pub title: Option<TextFilter>,
+    pub ticket_no: Option<TextFilter>,
+    pub status: Option<TextFilter>,
+    pub priority: Option<TextFilter>,
+    pub severity: Option<TextFilter>,
+    pub category: Option<TextFilter>,
+    pub account_id: Option<IdFilter>,
+    pub contact_id: Option<IdFilter>,
+    pub owner_id: Option<IdFilter>,
+    /// `true`: not closed; `false`: closed.
+    pub open: Option<bool>,
+    pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+}
+
+#[derive(Clone, Copy)]
+pub enum TicketOrder {
+    TicketNo,
+    Title,
+    Priority,
+    Status,
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl TicketOrder {
+    fn column(self) -> Column {
+        match self {
+            TicketOrder::TicketNo => Column::TicketNo,
+            TicketOrder::Title => Column::Title,
+            TicketOrder::Priority => Column::Priority,
+            TicketOrder::Status => Column::Status,
+            TicketOrder::CreatedAt => Column::CreatedAt,
+            TicketOrder::UpdatedAt => Column::UpdatedAt,
+        }
+    }
+}
+
+async fn apply(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    was_closed: bool,
+    fields: TicketFields,
+    row: &mut ActiveModel,
+) -> AppResult<()> {
+    if let Some(title) = fields.title {
+        row.title = Set(required_text("title", &title, 255)?);
+    }
+    if let Some(description) = text_patch("description", fields.description, 20_000)? {
+        row.description = Set(description);
+    }
+    if let Some(account_id) = fields.account_id {
+        if let Some(id) = account_id {
+            records::require_reference::<account::Entity>(db, scope, "accountId", id).await?;
+        }
+        row.account_id = Set(account_id);
+    }
+    if let Some(contact_id) = fields.contact_id {
+        if let Some(id) = contact_id {
+            records::require_reference::<contact::Entity>(db, scope, "contactId", id).await?;
+        }
+        row.contact_id = Set(contact_id);
+    }
+    if let Some(product) = text_patch("product", fields.product, 255)? {
+        row.product = Set(product);
+    }
+    for (picklist, field, value, column) in [
+        (
+            "ticketPriority",
+            "priority",
+            fields.priority,
+            &mut row.priority,
+        ),
+        (
+            "ticketSeverity",
+            "severity",
+            fields.severity,
+            &mut row.severity,
+        ),
+        (
+            "ticketCategory",
+            "category",
+            fields.category,
+            &mut row.category,
+        ),
+    ] {
+        if let Some(value) = value {
+            picklists::check(db, scope, picklist, field, value.as_deref()).await?;
+            *column = Set(value);
+        }
+    }
+    if let Some(status) = fields.status {
+        picklists::check(db, scope, "ticketStatus", "status", Some(&status)).await?;
+        let closing = status == CLOSED;
+        if closing && !was_closed {
+            row.resolved_at = Set(Some(Utc::now()));
+        } else if !closing && was_closed {
+            row.resolved_at = Set(None);
+        }
+        row.status = Set(status);
+    }
+    if let Some(owner_id) = fields.owner_id {
+        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+    }
+    if let Some(resolution) = text_patch("resolution", fields.resolution, 20_000)? {
+        row.resolution = Set(resolution);
+    }
+    Ok(())
+}
+
+pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
+    actor.require(Module::Tickets, Access::Read)?;
+    records::get::<Entity>(db, &actor.scope(), id).await
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &TicketFilter,
+    order: Option<(TicketOrder, Order)>,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<Model>> {
+    actor.require(Module::Tickets, Access::Read)?;
+    let mut select = records::live::<Entity>(&actor.scope());
+    select = filters::text(select, Column::Title, filter.title.as_ref());
+    select = filters::text(select, Column::TicketNo, filter.ticket_no.as_ref());
+    select = filters::text(select, Column::Status, filter.status.as_ref());
+    select = filters::text(select, Column::Priority, filter.priority.as_ref());
+    select = filters::text(select, Column::Severity, filter.severity.as_ref());
+    select = filters::text(select, Column::Category, filter.category.as_ref());
+    select = filters::id(select, Column::AccountId, filter.account_id.as_ref());
+    select = filters::id(select, Column::ContactId, filter.contact_id.as_ref());
+    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
+    select = match filter.open {
+        Some(true) => select.filter(Column::Status.ne(CLOSED)),
+        Some(false) => select.filter(Column::Status.eq(CLOSED)),
+        None => select,
+    };
+    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
+    let order = order.map(|(field, direction)| (field.column(), direction));
+    paginate(db, select, order, args, limits).await
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    mut fields: TicketFields,
+) -> AppResult<Model> {
+    actor.require(Module::Tickets, Access::Write)?;
+    if fields.title.is_none() {
+        return Err(AppError::bad_input("title", "must not be empty"));
+    }
+    fields.status.get_or_insert_with(|| OPEN.to_owned());
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut row = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        description: Set(None),
+        account_id: Set(None),
+        contact_id: Set(None),
+        product: Set(None),
+        priority: Set(None),
+        severity: Set(None),
+        category: Set(None),
+        owner_id: Set(actor.user_id),
+        resolution: Set(None),
+        resolved_at: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    apply(&txn, &scope, false, fields, &mut row).await?;
+    row.ticket_no = Set(sequences::next_number(&txn, &scope, "TT").await?);
+    let created = records::insert::<Entity>(&txn, actor, row).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    fields: TicketFields,
+) -> AppResult<Model> {
+    actor.require(Module::Tickets, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let before = records::get::<Entity>(&txn, &scope, id).await?;
+    let mut changes = ActiveModel::default();
+    apply(&txn, &scope, before.status == CLOSED, fields, &mut changes).await?;
+    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
