@@ -18,6 +18,7 @@ pub mod graphql;
 pub mod http;
 pub mod modules;
 pub mod money;
+pub mod news;
 pub mod pagination;
 pub mod permissions;
 pub mod picklists;

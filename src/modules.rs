@@ -9,16 +9,18 @@ pub enum Module {
     Opportunities,
     Tickets,
     Faq,
+    Notes,
 }
 
 impl Module {
-    pub const ALL: [Module; 6] = [
+    pub const ALL: [Module; 7] = [
         Module::Accounts,
         Module::Contacts,
         Module::Leads,
         Module::Opportunities,
         Module::Tickets,
         Module::Faq,
+        Module::Notes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +31,7 @@ impl Module {
             Module::Opportunities => "opportunities",
             Module::Tickets => "tickets",
             Module::Faq => "faq",
+            Module::Notes => "notes",
         }
     }
 
@@ -41,6 +44,7 @@ impl Module {
             Module::Opportunities => "opportunity",
             Module::Tickets => "ticket",
             Module::Faq => "FAQ entry",
+            Module::Notes => "note",
         }
     }
 

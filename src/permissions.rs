@@ -32,9 +32,13 @@ pub fn default_grant(role: Role, module: Module) -> Grant {
         Role::Admin | Role::Manager => true,
         Role::Sales => matches!(
             module,
-            Module::Accounts | Module::Contacts | Module::Leads | Module::Opportunities
+            Module::Accounts
+                | Module::Contacts
+                | Module::Leads
+                | Module::Opportunities
+                | Module::Notes
         ),
-        Role::Support => matches!(module, Module::Tickets | Module::Faq),
+        Role::Support => matches!(module, Module::Tickets | Module::Faq | Module::Notes),
         Role::Viewer => false,
     };
     Grant {

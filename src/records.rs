@@ -112,6 +112,43 @@ pub async fn require_reference<E: Record>(
     })
 }
 
+/// Checks that a live record of `module` with `id` exists in the caller's tenant, for inputs
+/// that may point at a record of any module (notes, comments, calendar entries).
+pub async fn require_related(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    field: &str,
+    module: Module,
+    id: Uuid,
+) -> AppResult<()> {
+    use entity::crm::{account, contact, lead, opportunity};
+    use entity::news::note;
+    use entity::service::{faq, ticket};
+    match module {
+        Module::Accounts => require_reference::<account::Entity>(db, scope, field, id)
+            .await
+            .map(drop),
+        Module::Contacts => require_reference::<contact::Entity>(db, scope, field, id)
+            .await
+            .map(drop),
+        Module::Leads => require_reference::<lead::Entity>(db, scope, field, id)
+            .await
+            .map(drop),
+        Module::Opportunities => require_reference::<opportunity::Entity>(db, scope, field, id)
+            .await
+            .map(drop),
+        Module::Tickets => require_reference::<ticket::Entity>(db, scope, field, id)
+            .await
+            .map(drop),
+        Module::Faq => require_reference::<faq::Entity>(db, scope, field, id)
+            .await
+            .map(drop),
+        Module::Notes => require_reference::<note::Entity>(db, scope, field, id)
+            .await
+            .map(drop),
+    }
+}
+
 /// Inserts a new record and writes its `created` history entry.
 pub async fn insert<E: Record>(
     txn: &impl ConnectionTrait,

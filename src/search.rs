@@ -6,6 +6,7 @@ use sea_orm::{DatabaseConnection, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use entity::crm::{account, contact, lead, opportunity};
+use entity::news::note;
 use entity::service::{faq, ticket};
 
 use crate::auth::Principal;
@@ -149,6 +150,11 @@ pub async fn search(
                 use faq::Column as C;
                 let columns = [(C::Question, "question"), (C::FaqNo, "faqNo")];
                 search_in::<faq::Entity>(db, actor, &columns, &text, limit).await?
+            }
+            Module::Notes => {
+                use note::Column as C;
+                let columns = [(C::Title, "title"), (C::Body, "body")];
+                search_in::<note::Entity>(db, actor, &columns, &text, limit).await?
             }
         };
         hits.extend(found);

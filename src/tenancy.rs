@@ -10,6 +10,7 @@ use sea_orm::{ActiveValue, ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Se
 use uuid::Uuid;
 
 use entity::crm::{account, contact, lead, opportunity};
+use entity::news::{comment, note};
 use entity::platform::{picklist_value, record_history, role_permission, user};
 use entity::service::{faq, ticket};
 
@@ -58,6 +59,8 @@ tenant_owned!(
     opportunity,
     ticket,
     faq,
+    note,
+    comment,
 );
 identified!(
     user,
@@ -69,6 +72,8 @@ identified!(
     opportunity,
     ticket,
     faq,
+    note,
+    comment,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,5 +4,6 @@
 //! server's data layer (`bpaas::tenancy`), never in callers.
 
 pub mod crm;
+pub mod news;
 pub mod platform;
 pub mod service;

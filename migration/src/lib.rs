@@ -7,6 +7,7 @@ mod m20261125_000002_records;
 mod m20261125_000003_accounts_contacts;
 mod m20261125_000004_leads_opportunities;
 mod m20261125_000005_service;
+mod m20261125_000006_news;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_accounts_contacts::Migration),
             Box::new(m20261125_000004_leads_opportunities::Migration),
             Box::new(m20261125_000005_service::Migration),
+            Box::new(m20261125_000006_news::Migration),
         ]
     }
 }

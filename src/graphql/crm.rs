@@ -172,6 +172,16 @@ impl From<account::Model> for Account {
 
 #[ComplexObject]
 impl Account {
+    /// Memos about this record, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Note>> {
+        super::news::notes_of(ctx, self.model.id).await
+    }
+
+    /// The comment thread on this record, oldest first.
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Comment>> {
+        super::news::comments_of(ctx, self.model.id).await
+    }
+
     /// The account this one belongs to.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(parent_id) = self.model.parent_id else {
@@ -541,6 +551,16 @@ impl From<contact::Model> for Contact {
 
 #[ComplexObject]
 impl Contact {
+    /// Memos about this record, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Note>> {
+        super::news::notes_of(ctx, self.model.id).await
+    }
+
+    /// The comment thread on this record, oldest first.
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Comment>> {
+        super::news::comments_of(ctx, self.model.id).await
+    }
+
     /// The account the contact works at.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(account_id) = self.model.account_id else {

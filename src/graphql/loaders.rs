@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
 use entity::crm::{account, contact, opportunity};
+use entity::news::{comment, note};
 use entity::platform::user;
 use entity::service::ticket;
 
@@ -136,6 +137,32 @@ impl Grouping<ticket::Entity> for TicketsOfAccount {
     }
 }
 
+pub struct NotesOfRecord;
+impl Grouping<note::Entity> for NotesOfRecord {
+    fn column() -> note::Column {
+        note::Column::RelatedId
+    }
+    fn order() -> note::Column {
+        note::Column::CreatedAt
+    }
+    fn key(model: &note::Model) -> Option<Uuid> {
+        model.related_id
+    }
+}
+
+pub struct CommentsOfRecord;
+impl Grouping<comment::Entity> for CommentsOfRecord {
+    fn column() -> comment::Column {
+        comment::Column::RelatedId
+    }
+    fn order() -> comment::Column {
+        comment::Column::CreatedAt
+    }
+    fn key(model: &comment::Model) -> Option<Uuid> {
+        Some(model.related_id)
+    }
+}
+
 pub struct ChildAccounts;
 impl Grouping<account::Entity> for ChildAccounts {
     fn column() -> account::Column {
@@ -197,6 +224,16 @@ pub fn attach(
         .data(spawn(Children::<ticket::Entity, TicketsOfAccount> {
             db: db.clone(),
             base: records::live::<ticket::Entity>(scope),
+            grouping: PhantomData,
+        }))
+        .data(spawn(Children::<note::Entity, NotesOfRecord> {
+            db: db.clone(),
+            base: records::live::<note::Entity>(scope),
+            grouping: PhantomData,
+        }))
+        .data(spawn(Children::<comment::Entity, CommentsOfRecord> {
+            db: db.clone(),
+            base: scope.select::<comment::Entity>(),
             grouping: PhantomData,
         }))
         .data(spawn(Children::<account::Entity, ChildAccounts> {

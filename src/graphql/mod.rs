@@ -5,6 +5,7 @@ mod crm;
 mod error;
 mod filters;
 mod loaders;
+mod news;
 mod pagination;
 mod pipeline;
 mod platform;
@@ -31,6 +32,7 @@ pub struct Query(
     pipeline::OpportunityQuery,
     service::TicketQuery,
     service::FaqQuery,
+    news::NewsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -43,6 +45,7 @@ pub struct Mutation(
     pipeline::OpportunityMutation,
     service::TicketMutation,
     service::FaqMutation,
+    news::NewsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

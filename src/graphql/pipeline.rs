@@ -87,6 +87,16 @@ impl From<opportunity::Model> for Opportunity {
 
 #[ComplexObject]
 impl Opportunity {
+    /// Memos about this record, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Note>> {
+        super::news::notes_of(ctx, self.model.id).await
+    }
+
+    /// The comment thread on this record, oldest first.
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Comment>> {
+        super::news::comments_of(ctx, self.model.id).await
+    }
+
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(account_id) = self.model.account_id else {
             return Ok(None);
@@ -430,6 +440,16 @@ impl From<lead::Model> for Lead {
 
 #[ComplexObject]
 impl Lead {
+    /// Memos about this record, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Note>> {
+        super::news::notes_of(ctx, self.model.id).await
+    }
+
+    /// The comment thread on this record, oldest first.
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Comment>> {
+        super::news::comments_of(ctx, self.model.id).await
+    }
+
     /// What the lead became, once converted.
     async fn converted_account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(account_id) = self.model.converted_account_id else {

@@ -22,6 +22,7 @@ pub enum ModuleValue {
     Opportunities,
     Tickets,
     Faq,
+    Notes,
 }
 
 impl From<Module> for ModuleValue {
@@ -33,6 +34,7 @@ impl From<Module> for ModuleValue {
             Module::Opportunities => ModuleValue::Opportunities,
             Module::Tickets => ModuleValue::Tickets,
             Module::Faq => ModuleValue::Faq,
+            Module::Notes => ModuleValue::Notes,
         }
     }
 }
@@ -46,6 +48,7 @@ impl From<ModuleValue> for Module {
             ModuleValue::Opportunities => Module::Opportunities,
             ModuleValue::Tickets => Module::Tickets,
             ModuleValue::Faq => Module::Faq,
+            ModuleValue::Notes => Module::Notes,
         }
     }
 }

@@ -85,6 +85,16 @@ impl From<ticket::Model> for Ticket {
 
 #[ComplexObject]
 impl Ticket {
+    /// Memos about this record, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Note>> {
+        super::news::notes_of(ctx, self.model.id).await
+    }
+
+    /// The comment thread on this record, oldest first.
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Comment>> {
+        super::news::comments_of(ctx, self.model.id).await
+    }
+
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(account_id) = self.model.account_id else {
             return Ok(None);

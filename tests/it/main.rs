@@ -6,6 +6,7 @@ mod auth;
 mod cli;
 mod crm;
 mod http;
+mod news;
 mod pipeline;
 mod service;
 mod tenancy;

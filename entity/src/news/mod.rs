@@ -1,0 +1,4 @@
+//! The news service: memos on records, tenant-wide announcements, and comment threads.
+
+pub mod comment;
+pub mod note;
