@@ -10,10 +10,11 @@ pub enum Module {
     Tickets,
     Faq,
     Notes,
+    Calendar,
 }
 
 impl Module {
-    pub const ALL: [Module; 7] = [
+    pub const ALL: [Module; 8] = [
         Module::Accounts,
         Module::Contacts,
         Module::Leads,
@@ -21,6 +22,7 @@ impl Module {
         Module::Tickets,
         Module::Faq,
         Module::Notes,
+        Module::Calendar,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -32,6 +34,7 @@ impl Module {
             Module::Tickets => "tickets",
             Module::Faq => "faq",
             Module::Notes => "notes",
+            Module::Calendar => "calendar",
         }
     }
 
@@ -45,6 +48,7 @@ impl Module {
             Module::Tickets => "ticket",
             Module::Faq => "FAQ entry",
             Module::Notes => "note",
+            Module::Calendar => "calendar entry",
         }
     }
 

@@ -37,8 +37,12 @@ pub fn default_grant(role: Role, module: Module) -> Grant {
                 | Module::Leads
                 | Module::Opportunities
                 | Module::Notes
+                | Module::Calendar
         ),
-        Role::Support => matches!(module, Module::Tickets | Module::Faq | Module::Notes),
+        Role::Support => matches!(
+            module,
+            Module::Tickets | Module::Faq | Module::Notes | Module::Calendar
+        ),
         Role::Viewer => false,
     };
     Grant {

@@ -139,6 +139,20 @@ pub const DEFAULTS: &[(&str, &[&str])] = &[
     ),
     ("faqCategory", &["General"]),
     ("faqStatus", &["Draft", "Published", "Obsolete"]),
+    ("eventType", &["Meeting", "Call"]),
+    ("eventStatus", &["Planned", "Held", "Not Held"]),
+    ("taskPriority", &["High", "Medium", "Low"]),
+    (
+        "taskStatus",
+        &[
+            "Not Started",
+            "In Progress",
+            "Completed",
+            "Pending Input",
+            "Deferred",
+            "Planned",
+        ],
+    ),
 ];
 
 fn defaults_of(picklist: &str) -> AppResult<&'static [&'static str]> {

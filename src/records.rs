@@ -146,6 +146,16 @@ pub async fn require_related(
         Module::Notes => require_reference::<note::Entity>(db, scope, field, id)
             .await
             .map(drop),
+        // Calendar entries are events or tasks.
+        Module::Calendar => {
+            use entity::calendar::{event, task};
+            if get::<event::Entity>(db, scope, id).await.is_ok() {
+                return Ok(());
+            }
+            require_reference::<task::Entity>(db, scope, field, id)
+                .await
+                .map(drop)
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use sea_orm::sea_query::Condition;
 use sea_orm::{DatabaseConnection, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
+use entity::calendar::{event, task};
 use entity::crm::{account, contact, lead, opportunity};
 use entity::news::note;
 use entity::service::{faq, ticket};
@@ -155,6 +156,22 @@ pub async fn search(
                 use note::Column as C;
                 let columns = [(C::Title, "title"), (C::Body, "body")];
                 search_in::<note::Entity>(db, actor, &columns, &text, limit).await?
+            }
+            Module::Calendar => {
+                let mut found = search_in::<event::Entity>(
+                    db,
+                    actor,
+                    &[
+                        (event::Column::Subject, "subject"),
+                        (event::Column::Location, "location"),
+                    ],
+                    &text,
+                    limit,
+                )
+                .await?;
+                let columns = [(task::Column::Subject, "subject")];
+                found.extend(search_in::<task::Entity>(db, actor, &columns, &text, limit).await?);
+                found
             }
         };
         hits.extend(found);

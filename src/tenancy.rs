@@ -9,6 +9,7 @@
 use sea_orm::{ActiveValue, ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 use uuid::Uuid;
 
+use entity::calendar::{event, event_invitee, task};
 use entity::crm::{account, contact, lead, opportunity};
 use entity::news::{comment, note};
 use entity::platform::{picklist_value, record_history, role_permission, user};
@@ -61,6 +62,9 @@ tenant_owned!(
     faq,
     note,
     comment,
+    event,
+    event_invitee,
+    task,
 );
 identified!(
     user,
@@ -74,6 +78,9 @@ identified!(
     faq,
     note,
     comment,
+    event,
+    event_invitee,
+    task,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

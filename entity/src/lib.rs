@@ -3,6 +3,7 @@
 //! Every tenant-owned entity has a `tenant_id` column; tenant scoping itself lives in the
 //! server's data layer (`bpaas::tenancy`), never in callers.
 
+pub mod calendar;
 pub mod crm;
 pub mod news;
 pub mod platform;

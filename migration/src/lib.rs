@@ -8,6 +8,7 @@ mod m20261125_000003_accounts_contacts;
 mod m20261125_000004_leads_opportunities;
 mod m20261125_000005_service;
 mod m20261125_000006_news;
+mod m20261125_000007_calendar;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_leads_opportunities::Migration),
             Box::new(m20261125_000005_service::Migration),
             Box::new(m20261125_000006_news::Migration),
+            Box::new(m20261125_000007_calendar::Migration),
         ]
     }
 }

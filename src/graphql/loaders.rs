@@ -8,6 +8,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
+use entity::calendar::event_invitee;
 use entity::crm::{account, contact, opportunity};
 use entity::news::{comment, note};
 use entity::platform::user;
@@ -163,6 +164,19 @@ impl Grouping<comment::Entity> for CommentsOfRecord {
     }
 }
 
+pub struct InviteesOfEvent;
+impl Grouping<event_invitee::Entity> for InviteesOfEvent {
+    fn column() -> event_invitee::Column {
+        event_invitee::Column::EventId
+    }
+    fn order() -> event_invitee::Column {
+        event_invitee::Column::Id
+    }
+    fn key(model: &event_invitee::Model) -> Option<Uuid> {
+        Some(model.event_id)
+    }
+}
+
 pub struct ChildAccounts;
 impl Grouping<account::Entity> for ChildAccounts {
     fn column() -> account::Column {
@@ -234,6 +248,11 @@ pub fn attach(
         .data(spawn(Children::<comment::Entity, CommentsOfRecord> {
             db: db.clone(),
             base: scope.select::<comment::Entity>(),
+            grouping: PhantomData,
+        }))
+        .data(spawn(Children::<event_invitee::Entity, InviteesOfEvent> {
+            db: db.clone(),
+            base: scope.select::<event_invitee::Entity>(),
             grouping: PhantomData,
         }))
         .data(spawn(Children::<account::Entity, ChildAccounts> {

@@ -1,6 +1,7 @@
 //! The GraphQL layer: thin resolvers that read arguments, take the caller from the context,
 //! call one domain service and map the result.
 
+mod calendar;
 mod crm;
 mod error;
 mod filters;
@@ -33,6 +34,7 @@ pub struct Query(
     service::TicketQuery,
     service::FaqQuery,
     news::NewsQuery,
+    calendar::CalendarQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -46,6 +48,7 @@ pub struct Mutation(
     service::TicketMutation,
     service::FaqMutation,
     news::NewsMutation,
+    calendar::CalendarMutation,
 );
 
 #[derive(MergedSubscription, Default)]

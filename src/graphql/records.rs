@@ -23,6 +23,7 @@ pub enum ModuleValue {
     Tickets,
     Faq,
     Notes,
+    Calendar,
 }
 
 impl From<Module> for ModuleValue {
@@ -35,6 +36,7 @@ impl From<Module> for ModuleValue {
             Module::Tickets => ModuleValue::Tickets,
             Module::Faq => ModuleValue::Faq,
             Module::Notes => ModuleValue::Notes,
+            Module::Calendar => ModuleValue::Calendar,
         }
     }
 }
@@ -49,6 +51,7 @@ impl From<ModuleValue> for Module {
             ModuleValue::Tickets => Module::Tickets,
             ModuleValue::Faq => Module::Faq,
             ModuleValue::Notes => Module::Notes,
+            ModuleValue::Calendar => Module::Calendar,
         }
     }
 }

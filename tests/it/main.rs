@@ -3,6 +3,7 @@
 mod common;
 
 mod auth;
+mod calendar;
 mod cli;
 mod crm;
 mod http;

@@ -1,0 +1,524 @@
+//! The corporate calendar: events (meetings and calls, with invitees, a related record, a
+//! reminder and an optional RFC 5545 recurrence rule) and tasks. `occurrences` expands
+//! recurring events over a window.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use rrule::{RRule, Tz, Unvalidated};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    QueryFilter, QueryOrder, TransactionTrait,
+};
+use uuid::Uuid;
+
+use entity::calendar::{event, event_invitee, task};
+use entity::crm::contact;
+use entity::platform::user;
+
+use crate::auth::Principal;
+use crate::crm::{Patch, require_owner, text_patch};
+use crate::error::{AppError, AppResult};
+use crate::modules::Module;
+use crate::news::RelatedRecord;
+use crate::permissions::Access;
+use crate::picklists;
+use crate::records;
+use crate::tenancy::TenantScope;
+use crate::validation::required_text;
+
+crate::record!(entity::calendar::event, Module::Calendar, |m| m
+    .subject
+    .clone());
+crate::record!(entity::calendar::task, Module::Calendar, |m| m
+    .subject
+    .clone());
+
+/// More occurrences than this in one window means the window is too wide.
+pub const MAX_OCCURRENCES: u16 = 1000;
+/// A week: the longest reminder that makes sense.
+const MAX_REMINDER_MINUTES: i32 = 7 * 24 * 60;
+
+/// Who is invited: users of the tenant and contacts.
+#[derive(Clone, Debug, Default)]
+pub struct Invitees {
+    pub users: Vec<Uuid>,
+    pub contacts: Vec<Uuid>,
+}
+
+#[derive(Default)]
+pub struct EventFields {
+    pub subject: Option<String>,
+    pub event_type: Option<String>,
+    pub start_at: Option<DateTime<Utc>>,
+    pub end_at: Option<DateTime<Utc>>,
+    pub all_day: Option<bool>,
+    pub location: Patch<String>,
+    pub status: Option<String>,
+    pub related: Patch<RelatedRecord>,
+    pub reminder_minutes: Patch<i32>,
+    pub recurrence: Patch<String>,
+    pub owner_id: Option<Uuid>,
+    pub description: Patch<String>,
+    /// Replaces the invitees when given.
+    pub invitees: Option<Invitees>,
+}
+
+#[derive(Default)]
+pub struct TaskFields {
+    pub subject: Option<String>,
+    pub due_date: Patch<NaiveDate>,
+    pub priority: Patch<String>,
+    pub status: Option<String>,
+    pub related: Patch<RelatedRecord>,
+    pub owner_id: Option<Uuid>,
+    pub description: Patch<String>,
+}
+
+/// Parses an RRULE value against the event's start; refuses what the RFC does not allow.
+fn rule(recurrence: &str, start: DateTime<Utc>) -> AppResult<rrule::RRuleSet> {
+    let invalid =
+        |e: rrule::RRuleError| AppError::bad_input("recurrence", format!("not a valid RRULE: {e}"));
+    let text = recurrence.trim().trim_start_matches("RRULE:");
+    let parsed: RRule<Unvalidated> = text.parse().map_err(invalid)?;
+    // RFC 5545: INTERVAL is a positive integer; the crate lets 0 through.
+    if parsed.get_interval() == 0 {
+        return Err(AppError::bad_input(
+            "recurrence",
+            "INTERVAL must be at least 1",
+        ));
+    }
+    parsed.build(start.with_timezone(&Tz::UTC)).map_err(invalid)
+}
+
+async fn check_related(
+    db: &impl ConnectionTrait,
+    actor: &Principal,
+    related: Option<RelatedRecord>,
+) -> AppResult<()> {
+    if let Some(r) = related {
+        actor.require(r.module, Access::Read)?;
+        records::require_related(db, &actor.scope(), "relatedId", r.module, r.id).await?;
+    }
+    Ok(())
+}
+
+async fn replace_invitees(
+    txn: &impl ConnectionTrait,
+    scope: &TenantScope,
+    event_id: Uuid,
+    invitees: Invitees,
+) -> AppResult<()> {
+    for id in &invitees.users {
+        let active = scope
+            .by_id::<user::Entity>(*id)
+            .filter(user::Column::Active.eq(true))
+            .one(txn)
+            .await?
+            .is_some();
+        if !active {
+            return Err(AppError::ReferenceNotFound {
+                field: "invitees.users".into(),
+                what: "active user",
+            });
+        }
+    }
+    for id in &invitees.contacts {
+        records::require_reference::<contact::Entity>(txn, scope, "invitees.contacts", *id).await?;
+    }
+    scope
+        .delete::<event_invitee::Entity>()
+        .filter(event_invitee::Column::EventId.eq(event_id))
+        .exec(txn)
+        .await?;
+    let users = invitees.users.iter().map(|id| (Some(*id), None));
+    let contacts = invitees.contacts.iter().map(|id| (None, Some(*id)));
+    for (user_id, contact_id) in users.chain(contacts) {
+        event_invitee::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: scope.owner(),
+            event_id: Set(event_id),
+            user_id: Set(user_id),
+            contact_id: Set(contact_id),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Validates the fields of an event; `current` is the stored event on update.
+async fn apply_event(
+    db: &impl ConnectionTrait,
+    actor: &Principal,
+    current: Option<&event::Model>,
+    fields: EventFields,
+    row: &mut event::ActiveModel,
+) -> AppResult<()> {
+    let scope = actor.scope();
+    if let Some(subject) = fields.subject {
+        row.subject = Set(required_text("subject", &subject, 255)?);
+    }
+    if let Some(kind) = fields.event_type {
+        picklists::check(db, &scope, "eventType", "eventType", Some(&kind)).await?;
+        row.event_type = Set(kind);
+    }
+    if let Some(status) = fields.status {
+        picklists::check(db, &scope, "eventStatus", "status", Some(&status)).await?;
+        row.status = Set(status);
+    }
+    let start = fields.start_at.or(current.map(|e| e.start_at));
+    let end = fields.end_at.or(current.map(|e| e.end_at));
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(AppError::bad_input(
+            "startAt",
+            "an event needs a start and an end",
+        ));
+    };
+    if end < start {
+        return Err(AppError::bad_input("endAt", "must not be before startAt"));
+    }
+    row.start_at = Set(start);
+    row.end_at = Set(end);
+    if let Some(all_day) = fields.all_day {
+        row.all_day = Set(all_day);
+    }
+    if let Some(location) = text_patch("location", fields.location, 255)? {
+        row.location = Set(location);
+    }
+    if let Some(related) = fields.related {
+        check_related(db, actor, related).await?;
+        row.related_module = Set(related.map(|r| r.module.as_str().to_owned()));
+        row.related_id = Set(related.map(|r| r.id));
+    }
+    if let Some(minutes) = fields.reminder_minutes {
+        if minutes.is_some_and(|m| !(0..=MAX_REMINDER_MINUTES).contains(&m)) {
+            return Err(AppError::bad_input(
+                "reminderMinutes",
+                format!("must be between 0 and {MAX_REMINDER_MINUTES}"),
+            ));
+        }
+        row.reminder_minutes = Set(minutes);
+    }
+    let recurrence = match fields.recurrence {
+        Some(value) => text_patch("recurrence", Some(value), 500)?.flatten(),
+        None => current.and_then(|e| e.recurrence.clone()),
+    };
+    // Checked against the (possibly new) start, whichever of the two changed.
+    if let Some(rrule) = &recurrence {
+        rule(rrule, start)?;
+    }
+    row.recurrence = Set(recurrence);
+    if let Some(owner_id) = fields.owner_id {
+        row.owner_id = Set(require_owner(db, &scope, owner_id).await?);
+    }
+    if let Some(description) = text_patch("description", fields.description, 10_000)? {
+        row.description = Set(description);
+    }
+    Ok(())
+}
+
+pub async fn get_event(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<event::Model> {
+    actor.require(Module::Calendar, Access::Read)?;
+    records::get::<event::Entity>(db, &actor.scope(), id).await
+}
+
+pub async fn create_event(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    mut fields: EventFields,
+) -> AppResult<event::Model> {
+    actor.require(Module::Calendar, Access::Write)?;
+    if fields.subject.is_none() {
+        return Err(AppError::bad_input("subject", "must not be empty"));
+    }
+    fields
+        .event_type
+        .get_or_insert_with(|| "Meeting".to_owned());
+    fields.status.get_or_insert_with(|| "Planned".to_owned());
+    let invitees = fields.invitees.take();
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut row = event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        all_day: Set(false),
+        location: Set(None),
+        related_module: Set(None),
+        related_id: Set(None),
+        reminder_minutes: Set(None),
+        owner_id: Set(actor.user_id),
+        description: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    apply_event(&txn, actor, None, fields, &mut row).await?;
+    let created = records::insert::<event::Entity>(&txn, actor, row).await?;
+    if let Some(invitees) = invitees {
+        replace_invitees(&txn, &scope, created.id, invitees).await?;
+    }
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn update_event(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    mut fields: EventFields,
+) -> AppResult<event::Model> {
+    actor.require(Module::Calendar, Access::Write)?;
+    let invitees = fields.invitees.take();
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let before = records::get::<event::Entity>(&txn, &scope, id).await?;
+    let mut changes = <event::ActiveModel as Default>::default();
+    apply_event(&txn, actor, Some(&before), fields, &mut changes).await?;
+    let updated = records::update::<event::Entity>(&txn, actor, before, version, changes).await?;
+    if let Some(invitees) = invitees {
+        replace_invitees(&txn, &scope, id, invitees).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The invitees of each event, for relation fields.
+pub async fn invitees_of(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    event_ids: &[Uuid],
+) -> AppResult<Vec<event_invitee::Model>> {
+    Ok(scope
+        .select::<event_invitee::Entity>()
+        .filter(event_invitee::Column::EventId.is_in(event_ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// One occurrence of an event, or a task due that day.
+pub enum Occurrence {
+    Event {
+        event: event::Model,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+    Task(task::Model),
+}
+
+/// Everything on the calendar between `from` and `to`: event occurrences that overlap the
+/// window (recurring events expanded) and tasks due in it, in time order.
+pub async fn occurrences(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    owner_id: Option<Uuid>,
+) -> AppResult<Vec<Occurrence>> {
+    actor.require(Module::Calendar, Access::Read)?;
+    if to <= from {
+        return Err(AppError::bad_input("to", "must be after from"));
+    }
+    if to - from > Duration::days(366) {
+        return Err(AppError::bad_input(
+            "to",
+            "the window can span at most a year",
+        ));
+    }
+    let scope = actor.scope();
+    let mut events = records::live::<event::Entity>(&scope).filter(event::Column::StartAt.lt(to));
+    let mut tasks = records::live::<task::Entity>(&scope)
+        .filter(task::Column::DueDate.gte(from.date_naive()))
+        .filter(task::Column::DueDate.lte(to.date_naive()));
+    if let Some(owner_id) = owner_id {
+        events = events.filter(event::Column::OwnerId.eq(owner_id));
+        tasks = tasks.filter(task::Column::OwnerId.eq(owner_id));
+    }
+    let events = events.order_by_asc(event::Column::StartAt).all(db).await?;
+    let mut found = Vec::new();
+    for event in events {
+        let length = event.end_at - event.start_at;
+        let starts = match &event.recurrence {
+            None if event.end_at >= from => vec![event.start_at],
+            None => Vec::new(),
+            Some(recurrence) => {
+                // An occurrence overlaps the window if it starts before `to` and ends after `from`.
+                let set = rule(recurrence, event.start_at)?
+                    .after((from - length).with_timezone(&Tz::UTC))
+                    .before(to.with_timezone(&Tz::UTC));
+                let result = set.all(MAX_OCCURRENCES);
+                if result.limited && result.dates.len() >= MAX_OCCURRENCES as usize {
+                    return Err(AppError::bad_input(
+                        "to",
+                        "too many occurrences; ask for a shorter window",
+                    ));
+                }
+                result
+                    .dates
+                    .into_iter()
+                    .map(|d| d.with_timezone(&Utc))
+                    .filter(|d| *d < to)
+                    .collect()
+            }
+        };
+        for start in starts {
+            found.push(Occurrence::Event {
+                event: event.clone(),
+                start,
+                end: start + length,
+            });
+        }
+    }
+    found.extend(tasks.all(db).await?.into_iter().map(Occurrence::Task));
+    found.sort_by_key(|o| match o {
+        Occurrence::Event { start, .. } => *start,
+        Occurrence::Task(t) => t
+            .due_date
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+            .unwrap_or(from),
+    });
+    Ok(found)
+}
+
+async fn apply_task(
+    db: &impl ConnectionTrait,
+    actor: &Principal,
+    fields: TaskFields,
+    row: &mut task::ActiveModel,
+) -> AppResult<()> {
+    let scope = actor.scope();
+    if let Some(subject) = fields.subject {
+        row.subject = Set(required_text("subject", &subject, 255)?);
+    }
+    if let Some(due) = fields.due_date {
+        row.due_date = Set(due);
+    }
+    if let Some(priority) = fields.priority {
+        picklists::check(db, &scope, "taskPriority", "priority", priority.as_deref()).await?;
+        row.priority = Set(priority);
+    }
+    if let Some(status) = fields.status {
+        picklists::check(db, &scope, "taskStatus", "status", Some(&status)).await?;
+        row.status = Set(status);
+    }
+    if let Some(related) = fields.related {
+        check_related(db, actor, related).await?;
+        row.related_module = Set(related.map(|r| r.module.as_str().to_owned()));
+        row.related_id = Set(related.map(|r| r.id));
+    }
+    if let Some(owner_id) = fields.owner_id {
+        row.owner_id = Set(require_owner(db, &scope, owner_id).await?);
+    }
+    if let Some(description) = text_patch("description", fields.description, 10_000)? {
+        row.description = Set(description);
+    }
+    Ok(())
+}
+
+pub async fn get_task(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<task::Model> {
+    actor.require(Module::Calendar, Access::Read)?;
+    records::get::<task::Entity>(db, &actor.scope(), id).await
+}
+
+pub async fn create_task(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    mut fields: TaskFields,
+) -> AppResult<task::Model> {
+    actor.require(Module::Calendar, Access::Write)?;
+    if fields.subject.is_none() {
+        return Err(AppError::bad_input("subject", "must not be empty"));
+    }
+    fields
+        .status
+        .get_or_insert_with(|| "Not Started".to_owned());
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut row = task::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        due_date: Set(None),
+        priority: Set(None),
+        related_module: Set(None),
+        related_id: Set(None),
+        owner_id: Set(actor.user_id),
+        description: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    apply_task(&txn, actor, fields, &mut row).await?;
+    let created = records::insert::<task::Entity>(&txn, actor, row).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn update_task(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    fields: TaskFields,
+) -> AppResult<task::Model> {
+    actor.require(Module::Calendar, Access::Write)?;
+    let txn = db.begin().await?;
+    let before = records::get::<task::Entity>(&txn, &actor.scope(), id).await?;
+    let mut changes = <task::ActiveModel as Default>::default();
+    apply_task(&txn, actor, fields, &mut changes).await?;
+    let updated = records::update::<task::Entity>(&txn, actor, before, version, changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn weekly_rule_expands_from_the_start() {
+        let set = rule("FREQ=WEEKLY;COUNT=3", at("2026-11-02T09:00:00Z")).unwrap();
+        let dates: Vec<_> = set
+            .all(10)
+            .dates
+            .into_iter()
+            .map(|d| d.with_timezone(&Utc))
+            .collect();
+        assert_eq!(
+            dates,
+            [
+                at("2026-11-02T09:00:00Z"),
+                at("2026-11-09T09:00:00Z"),
+                at("2026-11-16T09:00:00Z")
+            ]
+        );
+    }
+
+    #[test]
+    fn nonsense_rules_are_bad_input() {
+        for bad in ["FREQ=SOMETIMES", "COUNT=3", "FREQ=DAILY;INTERVAL=0"] {
+            let err = rule(bad, at("2026-11-02T09:00:00Z")).unwrap_err();
+            assert!(
+                matches!(err, AppError::BadInput { ref field, .. } if field == "recurrence"),
+                "{bad}"
+            );
+        }
+    }
+}
