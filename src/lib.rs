@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod crm;
+pub mod custom_fields;
 pub mod db;
 pub mod demo;
 pub mod error;

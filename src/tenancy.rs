@@ -12,7 +12,7 @@ use uuid::Uuid;
 use entity::calendar::{event, event_invitee, task};
 use entity::crm::{account, contact, lead, opportunity};
 use entity::news::{comment, note};
-use entity::platform::{picklist_value, record_history, role_permission, user};
+use entity::platform::{custom_field, picklist_value, record_history, role_permission, user};
 use entity::service::{faq, ticket};
 
 /// An entity whose rows belong to one tenant.
@@ -65,6 +65,7 @@ tenant_owned!(
     event,
     event_invitee,
     task,
+    custom_field,
 );
 identified!(
     user,
@@ -81,6 +82,7 @@ identified!(
     event,
     event_invitee,
     task,
+    custom_field,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

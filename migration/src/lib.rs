@@ -9,6 +9,7 @@ mod m20261125_000004_leads_opportunities;
 mod m20261125_000005_service;
 mod m20261125_000006_news;
 mod m20261125_000007_calendar;
+mod m20261125_000008_custom_fields;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_service::Migration),
             Box::new(m20261125_000006_news::Migration),
             Box::new(m20261125_000007_calendar::Migration),
+            Box::new(m20261125_000008_custom_fields::Migration),
         ]
     }
 }

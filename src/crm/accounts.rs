@@ -11,6 +11,7 @@ use entity::crm::account::{ActiveModel, Column, Entity, Model};
 use super::{Address, Patch, require_owner, text_patch};
 use crate::auth::Principal;
 use crate::config::Limits;
+use crate::custom_fields;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
 use crate::modules::Module;
@@ -28,6 +29,8 @@ crate::record!(entity::crm::account, Module::Accounts, |m| m.name.clone());
 /// The fields a client sends; on update, only the given ones change.
 #[derive(Default)]
 pub struct AccountFields {
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
     pub name: Option<String>,
     pub industry: Patch<String>,
     pub account_type: Patch<String>,
@@ -45,6 +48,7 @@ pub struct AccountFields {
 
 #[derive(Default)]
 pub struct AccountFilter {
+    pub custom_fields: Vec<custom_fields::Condition>,
     pub name: Option<TextFilter>,
     pub account_no: Option<TextFilter>,
     pub industry: Option<TextFilter>,
@@ -231,6 +235,12 @@ pub async fn list(
     select = filters::id(select, Column::ParentId, filter.parent_id.as_ref());
     select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
     let order = order.map(|(field, direction)| (field.column(), direction));
+    select = custom_fields::filter(
+        select,
+        db.get_database_backend(),
+        Column::CustomFields,
+        &filter.custom_fields,
+    )?;
     paginate(db, select, order, args, limits).await
 }
 
@@ -249,7 +259,7 @@ pub async fn create(
 pub async fn create_in(
     txn: &impl ConnectionTrait,
     actor: &Principal,
-    fields: AccountFields,
+    mut fields: AccountFields,
 ) -> AppResult<Model> {
     actor.require(Module::Accounts, Access::Write)?;
     if fields.name.is_none() {
@@ -267,7 +277,10 @@ pub async fn create_in(
         deleted_at: Set(None),
         ..empty_row()
     };
+    let custom = fields.custom_fields.take().unwrap_or_default();
     apply(txn, &scope, None, fields, &mut row).await?;
+    row.custom_fields =
+        Set(custom_fields::merge(txn, &scope, Module::Accounts, None, custom).await?);
     row.account_no = Set(sequences::next_number(txn, &scope, "ACC").await?);
     records::insert::<Entity>(txn, actor, row).await
 }
@@ -303,13 +316,18 @@ pub async fn update(
     actor: &Principal,
     id: Uuid,
     version: i32,
-    fields: AccountFields,
+    mut fields: AccountFields,
 ) -> AppResult<Model> {
     actor.require(Module::Accounts, Access::Write)?;
     let scope = actor.scope();
     let txn = db.begin().await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     let mut changes = ActiveModel::default();
+    if let Some(custom) = fields.custom_fields.take() {
+        let current = Some(&before.custom_fields);
+        changes.custom_fields =
+            Set(custom_fields::merge(&txn, &scope, Module::Accounts, current, custom).await?);
+    }
     apply(&txn, &scope, Some(id), fields, &mut changes).await?;
     let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
     txn.commit().await?;

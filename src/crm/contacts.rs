@@ -11,6 +11,7 @@ use entity::crm::contact::{ActiveModel, Column, Entity, Model};
 use super::{Address, Patch, require_owner, text_patch};
 use crate::auth::Principal;
 use crate::config::Limits;
+use crate::custom_fields;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
 use crate::modules::Module;
@@ -34,6 +35,8 @@ pub fn full_name(contact: &Model) -> String {
 /// The fields a client sends; on update, only the given ones change.
 #[derive(Default)]
 pub struct ContactFields {
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
     pub first_name: Patch<String>,
     pub last_name: Option<String>,
     pub email: Patch<String>,
@@ -54,6 +57,7 @@ pub struct ContactFields {
 
 #[derive(Default)]
 pub struct ContactFilter {
+    pub custom_fields: Vec<custom_fields::Condition>,
     pub name: Option<TextFilter>,
     pub email: Option<TextFilter>,
     pub contact_no: Option<TextFilter>,
@@ -198,6 +202,12 @@ pub async fn list(
     select = filters::range(select, Column::Birthday, filter.birthday.as_ref());
     select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
     let order = order.map(|(field, direction)| (field.column(), direction));
+    select = custom_fields::filter(
+        select,
+        db.get_database_backend(),
+        Column::CustomFields,
+        &filter.custom_fields,
+    )?;
     paginate(db, select, order, args, limits).await
 }
 
@@ -216,7 +226,7 @@ pub async fn create(
 pub async fn create_in(
     txn: &impl ConnectionTrait,
     actor: &Principal,
-    fields: ContactFields,
+    mut fields: ContactFields,
 ) -> AppResult<Model> {
     actor.require(Module::Contacts, Access::Write)?;
     if fields.last_name.is_none() {
@@ -252,7 +262,10 @@ pub async fn create_in(
         deleted_at: Set(None),
         ..Default::default()
     };
+    let custom = fields.custom_fields.take().unwrap_or_default();
     apply(txn, &scope, None, fields, &mut row).await?;
+    row.custom_fields =
+        Set(custom_fields::merge(txn, &scope, Module::Contacts, None, custom).await?);
     row.contact_no = Set(sequences::next_number(txn, &scope, "CON").await?);
     records::insert::<Entity>(txn, actor, row).await
 }
@@ -262,13 +275,18 @@ pub async fn update(
     actor: &Principal,
     id: Uuid,
     version: i32,
-    fields: ContactFields,
+    mut fields: ContactFields,
 ) -> AppResult<Model> {
     actor.require(Module::Contacts, Access::Write)?;
     let scope = actor.scope();
     let txn = db.begin().await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     let mut changes = ActiveModel::default();
+    if let Some(custom) = fields.custom_fields.take() {
+        let current = Some(&before.custom_fields);
+        changes.custom_fields =
+            Set(custom_fields::merge(&txn, &scope, Module::Contacts, current, custom).await?);
+    }
     apply(&txn, &scope, Some(id), fields, &mut changes).await?;
     let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
     txn.commit().await?;

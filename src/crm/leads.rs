@@ -16,6 +16,7 @@ use super::opportunities::{self, OpportunityFields};
 use super::{Address, Patch, require_owner, text_patch};
 use crate::auth::Principal;
 use crate::config::Limits;
+use crate::custom_fields;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
 use crate::modules::Module;
@@ -35,6 +36,8 @@ crate::record!(entity::crm::lead, Module::Leads, |m| format!(
 
 #[derive(Default)]
 pub struct LeadFields {
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
     pub first_name: Patch<String>,
     pub last_name: Option<String>,
     pub company: Option<String>,
@@ -56,6 +59,7 @@ pub struct LeadFields {
 
 #[derive(Default)]
 pub struct LeadFilter {
+    pub custom_fields: Vec<custom_fields::Condition>,
     pub name: Option<TextFilter>,
     pub company: Option<TextFilter>,
     pub email: Option<TextFilter>,
@@ -204,13 +208,19 @@ pub async fn list(
     }
     select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
     let order = order.map(|(field, direction)| (field.column(), direction));
+    select = custom_fields::filter(
+        select,
+        db.get_database_backend(),
+        Column::CustomFields,
+        &filter.custom_fields,
+    )?;
     paginate(db, select, order, args, limits).await
 }
 
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Principal,
-    fields: LeadFields,
+    mut fields: LeadFields,
 ) -> AppResult<Model> {
     actor.require(Module::Leads, Access::Write)?;
     if fields.last_name.is_none() {
@@ -254,7 +264,9 @@ pub async fn create(
         deleted_at: Set(None),
         ..Default::default()
     };
+    let custom = fields.custom_fields.take().unwrap_or_default();
     apply(&txn, &scope, fields, &mut row).await?;
+    row.custom_fields = Set(custom_fields::merge(&txn, &scope, Module::Leads, None, custom).await?);
     row.lead_no = Set(sequences::next_number(&txn, &scope, "LEA").await?);
     let created = records::insert::<Entity>(&txn, actor, row).await?;
     txn.commit().await?;
@@ -275,7 +287,7 @@ pub async fn update(
     actor: &Principal,
     id: Uuid,
     version: i32,
-    fields: LeadFields,
+    mut fields: LeadFields,
 ) -> AppResult<Model> {
     actor.require(Module::Leads, Access::Write)?;
     let scope = actor.scope();
@@ -283,6 +295,11 @@ pub async fn update(
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     refuse_if_converted(&before)?;
     let mut changes = ActiveModel::default();
+    if let Some(custom) = fields.custom_fields.take() {
+        let current = Some(&before.custom_fields);
+        changes.custom_fields =
+            Set(custom_fields::merge(&txn, &scope, Module::Leads, current, custom).await?);
+    }
     apply(&txn, &scope, fields, &mut changes).await?;
     let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
     txn.commit().await?;

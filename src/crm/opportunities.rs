@@ -12,6 +12,7 @@ use entity::crm::{account, contact};
 use super::{Patch, require_owner, text_patch};
 use crate::auth::Principal;
 use crate::config::Limits;
+use crate::custom_fields;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
 use crate::modules::Module;
@@ -50,6 +51,8 @@ pub fn default_probability(stage: &str) -> Option<i32> {
 
 #[derive(Default)]
 pub struct OpportunityFields {
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
     pub name: Option<String>,
     pub account_id: Patch<Uuid>,
     pub contact_id: Patch<Uuid>,
@@ -67,6 +70,7 @@ pub struct OpportunityFields {
 
 #[derive(Default)]
 pub struct OpportunityFilter {
+    pub custom_fields: Vec<custom_fields::Condition>,
     pub name: Option<TextFilter>,
     pub sales_stage: Option<TextFilter>,
     pub account_id: Option<IdFilter>,
@@ -222,6 +226,12 @@ pub async fn list(
     );
     select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
     let order = order.map(|(field, direction)| (field.column(), direction));
+    select = custom_fields::filter(
+        select,
+        db.get_database_backend(),
+        Column::CustomFields,
+        &filter.custom_fields,
+    )?;
     paginate(db, select, order, args, limits).await
 }
 
@@ -270,7 +280,10 @@ pub async fn create_in(
         deleted_at: Set(None),
         ..Default::default()
     };
+    let custom = fields.custom_fields.take().unwrap_or_default();
     apply(txn, &scope, fields, &mut row).await?;
+    row.custom_fields =
+        Set(custom_fields::merge(txn, &scope, Module::Opportunities, None, custom).await?);
     row.opportunity_no = Set(sequences::next_number(txn, &scope, "POT").await?);
     records::insert::<Entity>(txn, actor, row).await
 }
@@ -280,13 +293,18 @@ pub async fn update(
     actor: &Principal,
     id: Uuid,
     version: i32,
-    fields: OpportunityFields,
+    mut fields: OpportunityFields,
 ) -> AppResult<Model> {
     actor.require(Module::Opportunities, Access::Write)?;
     let scope = actor.scope();
     let txn = db.begin().await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     let mut changes = ActiveModel::default();
+    if let Some(custom) = fields.custom_fields.take() {
+        let current = Some(&before.custom_fields);
+        changes.custom_fields =
+            Set(custom_fields::merge(&txn, &scope, Module::Opportunities, current, custom).await?);
+    }
     apply(&txn, &scope, fields, &mut changes).await?;
     let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
     txn.commit().await?;

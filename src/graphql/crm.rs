@@ -1,7 +1,8 @@
 //! Accounts and contacts.
 
 use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
+    SimpleObject,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -22,7 +23,8 @@ use crate::records;
 use crate::service::tickets;
 
 use super::filters::{
-    DateRange, DateTimeRange, DecimalRange, IdFilterInput, IntRange, OrderDirection, StringFilter,
+    CustomFieldFilter, DateRange, DateTimeRange, DecimalRange, IdFilterInput, IntRange,
+    OrderDirection, StringFilter,
 };
 use super::loaders::{
     ById, ChildAccounts, Children, ContactsOfAccount, Grouping, OpportunitiesOfAccount,
@@ -107,6 +109,8 @@ impl From<AddressValue> for Address {
 #[graphql(complex)]
 pub struct Account {
     pub id: ID,
+    /// Values of the tenant's custom fields, by name.
+    pub custom_fields: Json<serde_json::Value>,
     /// ACC-00001, given by the server.
     pub account_no: String,
     pub name: String,
@@ -136,6 +140,7 @@ impl From<account::Model> for Account {
     fn from(m: account::Model) -> Self {
         Self {
             id: id(m.id),
+            custom_fields: Json(m.custom_fields.clone()),
             account_no: m.account_no.clone(),
             name: m.name.clone(),
             industry: m.industry.clone(),
@@ -251,6 +256,8 @@ pub struct CreateAccountInput {
     /// Defaults to the caller.
     pub owner_id: Option<ID>,
     pub description: Option<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// Only the fields given change; `null` clears a field.
@@ -271,11 +278,14 @@ pub struct UpdateAccountInput {
     pub parent_id: MaybeUndefined<ID>,
     pub owner_id: Option<ID>,
     pub description: MaybeUndefined<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl CreateAccountInput {
     fn into_fields(self) -> Result<AccountFields, AppError> {
         Ok(AccountFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             name: Some(self.name),
             industry: Some(self.industry),
             account_type: Some(self.account_type),
@@ -296,6 +306,7 @@ impl CreateAccountInput {
 impl UpdateAccountInput {
     fn into_fields(self) -> Result<AccountFields, AppError> {
         Ok(AccountFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             name: self.name,
             industry: patch(self.industry),
             account_type: patch(self.account_type),
@@ -325,11 +336,19 @@ pub struct AccountFilterInput {
     pub owner_id: Option<IdFilterInput>,
     pub parent_id: Option<IdFilterInput>,
     pub created_at: Option<DateTimeRange>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
 }
 
 impl AccountFilterInput {
     fn into_domain(self) -> Result<AccountFilter, AppError> {
         Ok(AccountFilter {
+            custom_fields: self
+                .custom_fields
+                .into_iter()
+                .flatten()
+                .map(Into::into)
+                .collect(),
             name: self.name.map(Into::into),
             account_no: self.account_no.map(Into::into),
             industry: self.industry.map(Into::into),
@@ -485,6 +504,8 @@ impl AccountMutation {
 #[graphql(complex)]
 pub struct Contact {
     pub id: ID,
+    /// Values of the tenant's custom fields, by name.
+    pub custom_fields: Json<serde_json::Value>,
     /// CON-00001, given by the server.
     pub contact_no: String,
     pub first_name: Option<String>,
@@ -517,6 +538,7 @@ impl From<contact::Model> for Contact {
     fn from(m: contact::Model) -> Self {
         Self {
             id: id(m.id),
+            custom_fields: Json(m.custom_fields.clone()),
             contact_no: m.contact_no.clone(),
             first_name: m.first_name.clone(),
             last_name: m.last_name.clone(),
@@ -618,6 +640,8 @@ pub struct CreateContactInput {
     /// Defaults to the caller.
     pub owner_id: Option<ID>,
     pub description: Option<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// Only the fields given change; `null` clears a field.
@@ -641,11 +665,14 @@ pub struct UpdateContactInput {
     pub do_not_call: Option<bool>,
     pub owner_id: Option<ID>,
     pub description: MaybeUndefined<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl CreateContactInput {
     fn into_fields(self) -> Result<ContactFields, AppError> {
         Ok(ContactFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             first_name: Some(self.first_name),
             last_name: Some(self.last_name),
             email: Some(self.email),
@@ -669,6 +696,7 @@ impl CreateContactInput {
 impl UpdateContactInput {
     fn into_fields(self) -> Result<ContactFields, AppError> {
         Ok(ContactFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             first_name: patch(self.first_name),
             last_name: self.last_name,
             email: patch(self.email),
@@ -700,11 +728,19 @@ pub struct ContactFilterInput {
     pub owner_id: Option<IdFilterInput>,
     pub birthday: Option<DateRange>,
     pub created_at: Option<DateTimeRange>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
 }
 
 impl ContactFilterInput {
     fn into_domain(self) -> Result<ContactFilter, AppError> {
         Ok(ContactFilter {
+            custom_fields: self
+                .custom_fields
+                .into_iter()
+                .flatten()
+                .map(Into::into)
+                .collect(),
             name: self.name.map(Into::into),
             email: self.email.map(Into::into),
             contact_no: self.contact_no.map(Into::into),

@@ -1,9 +1,10 @@
 //! Filter and ordering inputs shared by every list query.
 
-use async_graphql::{Enum, ID, InputObject};
+use async_graphql::{Enum, ID, InputObject, Json};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
+use crate::custom_fields::Condition;
 use crate::error::AppResult;
 use crate::filters::{IdFilter, RangeFilter, TextFilter};
 
@@ -95,6 +96,22 @@ impl From<OrderDirection> for sea_orm::Order {
         match d {
             OrderDirection::Asc => sea_orm::Order::Asc,
             OrderDirection::Desc => sea_orm::Order::Desc,
+        }
+    }
+}
+
+/// A custom field of the module equals `equals` (a string, number or boolean).
+#[derive(InputObject)]
+pub struct CustomFieldFilter {
+    pub name: String,
+    pub equals: Json<serde_json::Value>,
+}
+
+impl From<CustomFieldFilter> for Condition {
+    fn from(f: CustomFieldFilter) -> Self {
+        Condition {
+            name: f.name,
+            equals: f.equals.0,
         }
     }
 }

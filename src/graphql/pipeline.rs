@@ -1,7 +1,8 @@
 //! The sales pipeline: leads (and their conversion) and opportunities.
 
 use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
+    SimpleObject,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -20,7 +21,8 @@ use super::crm::{
     Account, AddressValue, Contact, history, id, optional_id, owner, patch, patch_id,
 };
 use super::filters::{
-    DateRange, DateTimeRange, DecimalRange, IdFilterInput, OrderDirection, StringFilter,
+    CustomFieldFilter, DateRange, DateTimeRange, DecimalRange, IdFilterInput, OrderDirection,
+    StringFilter,
 };
 use super::loaders::ById;
 use super::pagination::{Connected, connection, page_args};
@@ -36,6 +38,8 @@ use super::{ContextExt, parse_id};
 #[graphql(complex)]
 pub struct Opportunity {
     pub id: ID,
+    /// Values of the tenant's custom fields, by name.
+    pub custom_fields: Json<serde_json::Value>,
     /// POT-00001, given by the server.
     pub opportunity_no: String,
     pub name: String,
@@ -64,6 +68,7 @@ impl From<opportunity::Model> for Opportunity {
     fn from(m: opportunity::Model) -> Self {
         Self {
             id: id(m.id),
+            custom_fields: Json(m.custom_fields.clone()),
             opportunity_no: m.opportunity_no.clone(),
             name: m.name.clone(),
             account_id: m.account_id.map(id),
@@ -141,11 +146,14 @@ pub struct CreateOpportunityInput {
     pub next_step: Option<String>,
     pub owner_id: Option<ID>,
     pub description: Option<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl CreateOpportunityInput {
     fn into_fields(self) -> Result<OpportunityFields, AppError> {
         Ok(OpportunityFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             name: Some(self.name),
             account_id: Some(optional_id("accountId", self.account_id)?),
             contact_id: Some(optional_id("contactId", self.contact_id)?),
@@ -179,11 +187,14 @@ pub struct UpdateOpportunityInput {
     pub next_step: MaybeUndefined<String>,
     pub owner_id: Option<ID>,
     pub description: MaybeUndefined<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl UpdateOpportunityInput {
     fn into_fields(self) -> Result<OpportunityFields, AppError> {
         Ok(OpportunityFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             name: self.name,
             account_id: patch_id("accountId", self.account_id)?,
             contact_id: patch_id("contactId", self.contact_id)?,
@@ -210,11 +221,19 @@ pub struct OpportunityFilterInput {
     pub amount: Option<DecimalRange>,
     pub expected_close_date: Option<DateRange>,
     pub created_at: Option<DateTimeRange>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
 }
 
 impl OpportunityFilterInput {
     fn into_domain(self) -> Result<OpportunityFilter, AppError> {
         Ok(OpportunityFilter {
+            custom_fields: self
+                .custom_fields
+                .into_iter()
+                .flatten()
+                .map(Into::into)
+                .collect(),
             name: self.name.map(Into::into),
             sales_stage: self.sales_stage.map(Into::into),
             account_id: self
@@ -370,6 +389,8 @@ impl OpportunityMutation {
 #[graphql(complex)]
 pub struct Lead {
     pub id: ID,
+    /// Values of the tenant's custom fields, by name.
+    pub custom_fields: Json<serde_json::Value>,
     /// LEA-00001, given by the server.
     pub lead_no: String,
     pub first_name: Option<String>,
@@ -404,6 +425,7 @@ impl From<lead::Model> for Lead {
     fn from(m: lead::Model) -> Self {
         Self {
             id: id(m.id),
+            custom_fields: Json(m.custom_fields.clone()),
             lead_no: m.lead_no.clone(),
             first_name: m.first_name.clone(),
             last_name: m.last_name.clone(),
@@ -506,11 +528,14 @@ pub struct CreateLeadInput {
     pub address: Option<AddressValue>,
     pub owner_id: Option<ID>,
     pub description: Option<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl CreateLeadInput {
     fn into_fields(self) -> Result<LeadFields, AppError> {
         Ok(LeadFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             first_name: Some(self.first_name),
             last_name: Some(self.last_name),
             company: Some(self.company),
@@ -553,11 +578,14 @@ pub struct UpdateLeadInput {
     pub address: Option<AddressValue>,
     pub owner_id: Option<ID>,
     pub description: MaybeUndefined<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl UpdateLeadInput {
     fn into_fields(self) -> Result<LeadFields, AppError> {
         Ok(LeadFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             first_name: patch(self.first_name),
             last_name: self.last_name,
             company: self.company,
@@ -610,11 +638,19 @@ pub struct LeadFilterInput {
     /// `true`: converted leads only; `false`: open leads only.
     pub converted: Option<bool>,
     pub created_at: Option<DateTimeRange>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
 }
 
 impl LeadFilterInput {
     fn into_domain(self) -> Result<LeadFilter, AppError> {
         Ok(LeadFilter {
+            custom_fields: self
+                .custom_fields
+                .into_iter()
+                .flatten()
+                .map(Into::into)
+                .collect(),
             name: self.name.map(Into::into),
             company: self.company.map(Into::into),
             email: self.email.map(Into::into),

@@ -1,10 +1,11 @@
 //! What every module shares: history, picklists and the permission matrix.
 
-use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use entity::platform::{picklist_value, record_history};
+use entity::platform::{custom_field, picklist_value, record_history};
 
+use crate::custom_fields::{self, Kind, NewField};
 use crate::modules::Module;
 use crate::permissions::{self, Grant};
 use crate::records::{self, FieldChange};
@@ -161,6 +162,98 @@ pub struct SearchHit {
     pub score: i32,
 }
 
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum CustomFieldKind {
+    Text,
+    Number,
+    /// Exact; values travel as strings.
+    Decimal,
+    /// YYYY-MM-DD.
+    Date,
+    Boolean,
+    /// One of `options`.
+    Picklist,
+}
+
+impl From<CustomFieldKind> for Kind {
+    fn from(k: CustomFieldKind) -> Self {
+        match k {
+            CustomFieldKind::Text => Kind::Text,
+            CustomFieldKind::Number => Kind::Number,
+            CustomFieldKind::Decimal => Kind::Decimal,
+            CustomFieldKind::Date => Kind::Date,
+            CustomFieldKind::Boolean => Kind::Boolean,
+            CustomFieldKind::Picklist => Kind::Picklist,
+        }
+    }
+}
+
+impl From<Kind> for CustomFieldKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Text => CustomFieldKind::Text,
+            Kind::Number => CustomFieldKind::Number,
+            Kind::Decimal => CustomFieldKind::Decimal,
+            Kind::Date => CustomFieldKind::Date,
+            Kind::Boolean => CustomFieldKind::Boolean,
+            Kind::Picklist => CustomFieldKind::Picklist,
+        }
+    }
+}
+
+/// A field an admin added to a module; records carry its value in `customFields.<name>`.
+#[derive(SimpleObject)]
+pub struct CustomField {
+    pub id: ID,
+    pub module: ModuleValue,
+    pub name: String,
+    pub label: String,
+    pub kind: CustomFieldKind,
+    pub options: Vec<String>,
+    pub required: bool,
+    pub position: i32,
+    /// Retired fields keep their values but take no new ones.
+    pub active: bool,
+}
+
+impl From<custom_field::Model> for CustomField {
+    fn from(f: custom_field::Model) -> Self {
+        Self {
+            id: ID(f.id.to_string()),
+            module: Module::parse(&f.module).unwrap_or(Module::Accounts).into(),
+            kind: Kind::parse(&f.kind).unwrap_or(Kind::Text).into(),
+            options: f
+                .options
+                .as_array()
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            name: f.name,
+            label: f.label,
+            required: f.required,
+            position: f.position,
+            active: f.active,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct DefineCustomFieldInput {
+    pub module: ModuleValue,
+    /// The key in `customFields`: a letter, then letters, digits or `_`.
+    pub name: String,
+    pub label: String,
+    pub kind: CustomFieldKind,
+    /// The allowed values of a PICKLIST field.
+    #[graphql(default)]
+    pub options: Vec<String>,
+    #[graphql(default)]
+    pub required: bool,
+}
+
 #[derive(Default)]
 pub struct RecordsQuery;
 
@@ -211,6 +304,17 @@ impl RecordsQuery {
                 score: h.score,
             })
             .collect())
+    }
+
+    /// The custom fields of a module, in display order.
+    async fn custom_fields(
+        &self,
+        ctx: &Context<'_>,
+        module: ModuleValue,
+    ) -> Result<Vec<CustomField>> {
+        let scope = ctx.principal()?.scope();
+        let fields = custom_fields::definitions(&ctx.app().db, &scope, module.into()).await?;
+        Ok(fields.into_iter().map(Into::into).collect())
     }
 
     /// The role × module matrix of the caller's tenant.
@@ -281,6 +385,40 @@ impl RecordsMutation {
             .collect::<Result<Vec<_>, _>>()?;
         let values = picklists::reorder(&ctx.app().db, principal, &picklist, &ids).await?;
         Ok(values.into_iter().map(Into::into).collect())
+    }
+
+    /// Adds a field to a module of the caller's tenant (admins only).
+    async fn define_custom_field(
+        &self,
+        ctx: &Context<'_>,
+        input: DefineCustomFieldInput,
+    ) -> Result<CustomField> {
+        let new = NewField {
+            module: input.module.into(),
+            name: input.name,
+            label: input.label,
+            kind: input.kind.into(),
+            options: input.options,
+            required: input.required,
+        };
+        Ok(custom_fields::define(&ctx.app().db, ctx.principal()?, new)
+            .await?
+            .into())
+    }
+
+    /// Retires a custom field (`active: false`) or brings it back (admins only).
+    async fn set_custom_field_active(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        active: bool,
+    ) -> Result<CustomField> {
+        let id = parse_id("id", &id)?;
+        Ok(
+            custom_fields::set_active(&ctx.app().db, ctx.principal()?, id, active)
+                .await?
+                .into(),
+        )
     }
 
     /// Sets what a role may do in a module of the caller's tenant (admins only).

@@ -1,7 +1,8 @@
 //! Customer service: tickets and the FAQ.
 
 use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
+    SimpleObject,
 };
 use chrono::{DateTime, Utc};
 
@@ -16,7 +17,9 @@ use crate::service::faq::{self as faqs, FaqFields, FaqFilter, FaqOrder};
 use crate::service::tickets::{self, TicketFields, TicketFilter, TicketOrder};
 
 use super::crm::{Account, Contact, history, id, optional_id, owner, patch, patch_id};
-use super::filters::{DateTimeRange, IdFilterInput, OrderDirection, StringFilter};
+use super::filters::{
+    CustomFieldFilter, DateTimeRange, IdFilterInput, OrderDirection, StringFilter,
+};
 use super::loaders::ById;
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
@@ -31,6 +34,8 @@ use super::{ContextExt, parse_id};
 #[graphql(complex)]
 pub struct Ticket {
     pub id: ID,
+    /// Values of the tenant's custom fields, by name.
+    pub custom_fields: Json<serde_json::Value>,
     /// TT-00001, given by the server.
     pub ticket_no: String,
     pub title: String,
@@ -62,6 +67,7 @@ impl From<ticket::Model> for Ticket {
     fn from(m: ticket::Model) -> Self {
         Self {
             id: id(m.id),
+            custom_fields: Json(m.custom_fields.clone()),
             ticket_no: m.ticket_no.clone(),
             title: m.title.clone(),
             description: m.description.clone(),
@@ -138,11 +144,14 @@ pub struct CreateTicketInput {
     /// Defaults to the caller.
     pub owner_id: Option<ID>,
     pub resolution: Option<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl CreateTicketInput {
     fn into_fields(self) -> Result<TicketFields, AppError> {
         Ok(TicketFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             title: Some(self.title),
             description: Some(self.description),
             account_id: Some(optional_id("accountId", self.account_id)?),
@@ -173,11 +182,14 @@ pub struct UpdateTicketInput {
     pub status: Option<String>,
     pub owner_id: Option<ID>,
     pub resolution: MaybeUndefined<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl UpdateTicketInput {
     fn into_fields(self) -> Result<TicketFields, AppError> {
         Ok(TicketFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
             title: self.title,
             description: patch(self.description),
             account_id: patch_id("accountId", self.account_id)?,
@@ -207,11 +219,19 @@ pub struct TicketFilterInput {
     /// `true`: tickets not closed; `false`: closed ones.
     pub open: Option<bool>,
     pub opened_at: Option<DateTimeRange>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
 }
 
 impl TicketFilterInput {
     fn into_domain(self) -> Result<TicketFilter, AppError> {
         Ok(TicketFilter {
+            custom_fields: self
+                .custom_fields
+                .into_iter()
+                .flatten()
+                .map(Into::into)
+                .collect(),
             title: self.title.map(Into::into),
             ticket_no: self.ticket_no.map(Into::into),
             status: self.status.map(Into::into),

@@ -14,6 +14,7 @@ use entity::service::ticket::{ActiveModel, Column, Entity, Model};
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::crm::{Patch, require_owner, text_patch};
+use crate::custom_fields;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
 use crate::modules::Module;
@@ -34,6 +35,8 @@ pub const CLOSED: &str = "Closed";
 
 #[derive(Default)]
 pub struct TicketFields {
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<serde_json::Map<String, serde_json::Value>>,
     pub title: Option<String>,
     pub description: Patch<String>,
     pub account_id: Patch<Uuid>,
@@ -50,6 +53,7 @@ pub struct TicketFields {
 
 #[derive(Default)]
 pub struct TicketFilter {
+    pub custom_fields: Vec<custom_fields::Condition>,
     pub title: Option<TextFilter>,
     pub ticket_no: Option<TextFilter>,
     pub status: Option<TextFilter>,
@@ -190,6 +194,12 @@ pub async fn list(
     };
     select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
     let order = order.map(|(field, direction)| (field.column(), direction));
+    select = custom_fields::filter(
+        select,
+        db.get_database_backend(),
+        Column::CustomFields,
+        &filter.custom_fields,
+    )?;
     paginate(db, select, order, args, limits).await
 }
 
@@ -225,7 +235,10 @@ pub async fn create(
         deleted_at: Set(None),
         ..Default::default()
     };
+    let custom = fields.custom_fields.take().unwrap_or_default();
     apply(&txn, &scope, false, fields, &mut row).await?;
+    row.custom_fields =
+        Set(custom_fields::merge(&txn, &scope, Module::Tickets, None, custom).await?);
     row.ticket_no = Set(sequences::next_number(&txn, &scope, "TT").await?);
     let created = records::insert::<Entity>(&txn, actor, row).await?;
     txn.commit().await?;
@@ -237,13 +250,18 @@ pub async fn update(
     actor: &Principal,
     id: Uuid,
     version: i32,
-    fields: TicketFields,
+    mut fields: TicketFields,
 ) -> AppResult<Model> {
     actor.require(Module::Tickets, Access::Write)?;
     let scope = actor.scope();
     let txn = db.begin().await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     let mut changes = ActiveModel::default();
+    if let Some(custom) = fields.custom_fields.take() {
+        let current = Some(&before.custom_fields);
+        changes.custom_fields =
+            Set(custom_fields::merge(&txn, &scope, Module::Tickets, current, custom).await?);
+    }
     apply(&txn, &scope, before.status == CLOSED, fields, &mut changes).await?;
     let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
     txn.commit().await?;

@@ -6,6 +6,7 @@ mod auth;
 mod calendar;
 mod cli;
 mod crm;
+mod custom_fields;
 mod http;
 mod news;
 mod pipeline;

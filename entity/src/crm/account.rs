@@ -33,6 +33,8 @@ pub struct Model {
     pub parent_id: Option<Uuid>,
     pub owner_id: Uuid,
     pub description: Option<String>,
+    /// Values of the tenant's custom fields for this module, by field name.
+    pub custom_fields: Json,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -38,6 +38,8 @@ pub struct Model {
     pub converted_account_id: Option<Uuid>,
     pub converted_contact_id: Option<Uuid>,
     pub converted_opportunity_id: Option<Uuid>,
+    /// Values of the tenant's custom fields for this module, by field name.
+    pub custom_fields: Json,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

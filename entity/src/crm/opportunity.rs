@@ -26,6 +26,8 @@ pub struct Model {
     pub next_step: Option<String>,
     pub owner_id: Uuid,
     pub description: Option<String>,
+    /// Values of the tenant's custom fields for this module, by field name.
+    pub custom_fields: Json,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,6 +1,7 @@
 //! The platform module: tenants and their users, and what every business module shares:
 //! picklists, record history, number sequences and role permissions.
 
+pub mod custom_field;
 pub mod picklist_value;
 pub mod record_history;
 pub mod role_permission;

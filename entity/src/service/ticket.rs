@@ -25,6 +25,8 @@ pub struct Model {
     pub owner_id: Uuid,
     pub resolution: Option<String>,
     pub resolved_at: Option<DateTimeUtc>,
+    /// Values of the tenant's custom fields for this module, by field name.
+    pub custom_fields: Json,
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
