@@ -109,7 +109,8 @@ pub async fn define(db: &DatabaseConnection, actor: &Principal, new: NewField) -
             options.push(option);
         }
     }
-    if (new.kind == Kind::Picklist) != !options.is_empty() {
+    let is_picklist = new.kind == Kind::Picklist;
+    if is_picklist == options.is_empty() {
         return Err(AppError::bad_input(
             "options",
             "picklist fields, and only they, need options",
