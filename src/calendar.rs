@@ -15,10 +15,13 @@ use entity::crm::contact;
 use entity::platform::user;
 
 use crate::auth::Principal;
+use crate::config::Limits;
 use crate::crm::{Patch, require_owner, text_patch};
 use crate::error::{AppError, AppResult};
+use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
 use crate::modules::Module;
 use crate::news::RelatedRecord;
+use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::records;
@@ -385,6 +388,40 @@ pub async fn occurrences(
             .unwrap_or(from),
     });
     Ok(found)
+}
+
+/// Which tasks to list.
+#[derive(Default)]
+pub struct TaskFilter {
+    pub owner_id: Option<IdFilter>,
+    pub status: Option<TextFilter>,
+    pub due_date: Option<RangeFilter<NaiveDate>>,
+    pub related_id: Option<IdFilter>,
+}
+
+/// Tasks by due date (undated last), then creation.
+pub async fn list_tasks(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &TaskFilter,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<task::Model>> {
+    actor.require(Module::Calendar, Access::Read)?;
+    let mut select = records::live::<task::Entity>(&actor.scope());
+    select = filters::id(select, task::Column::OwnerId, filter.owner_id.as_ref());
+    select = filters::text(select, task::Column::Status, filter.status.as_ref());
+    select = filters::range(select, task::Column::DueDate, filter.due_date.as_ref());
+    select = filters::id(select, task::Column::RelatedId, filter.related_id.as_ref());
+    let select = select.order_by(task::Column::DueDate.is_null(), sea_orm::Order::Asc);
+    paginate(
+        db,
+        select,
+        Some((task::Column::DueDate, sea_orm::Order::Asc)),
+        args,
+        limits,
+    )
+    .await
 }
 
 async fn apply_task(

@@ -1,19 +1,23 @@
 //! `serve --demo`: a believable small company to explore: accounts and their people, leads in
 //! several statuses and an opportunity pipeline. Seeded once, when the demo tenant is created.
 
-use chrono::{Duration, Utc};
+use chrono::{Datelike, Duration, Utc};
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::Principal;
+use crate::calendar::{self, EventFields, TaskFields};
 use crate::crm::Address;
 use crate::crm::accounts::{self, AccountFields};
 use crate::crm::contacts::{self, ContactFields};
 use crate::crm::leads::{self, LeadFields};
 use crate::crm::opportunities::{self, OpportunityFields};
 use crate::error::AppResult;
+use crate::news::{self, RelatedRecord};
 use crate::permissions;
 use crate::platform::{tenants, users};
+use crate::service::faq::{self, FaqFields};
+use crate::service::tickets::{self, TicketFields};
 use crate::tenancy::TenantScope;
 
 const ACCOUNTS: &[(&str, &str, &str, &str, i64)] = &[
@@ -195,6 +199,7 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
         )
         .await?;
     }
+    seed_service_and_calendar(db, &admin).await?;
     for (first, last, company, status) in LEADS {
         leads::create(
             db,
@@ -210,6 +215,125 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
                     first.to_lowercase(),
                     company.split(' ').next().unwrap_or("lead").to_lowercase()
                 ))),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Tickets in every status, a published FAQ entry, an announcement, and this week's
+/// meetings, calls and tasks.
+async fn seed_service_and_calendar(db: &DatabaseConnection, admin: &Principal) -> AppResult<()> {
+    let accounts = accounts::list(
+        db,
+        admin,
+        &Default::default(),
+        None,
+        &Default::default(),
+        &Default::default(),
+    )
+    .await?;
+    let account_ids: Vec<_> = accounts.items.iter().map(|(_, a)| a.id).collect();
+    let tickets = [
+        ("Invoice printer jams", "High", "Open"),
+        ("Cannot log in to the portal", "Urgent", "In Progress"),
+        (
+            "Wrong delivery address on order",
+            "Normal",
+            "Wait For Response",
+        ),
+        ("Request: extra user licences", "Low", "Closed"),
+    ];
+    for (n, (title, priority, status)) in tickets.iter().enumerate() {
+        tickets::create(
+            db,
+            admin,
+            TicketFields {
+                title: Some((*title).into()),
+                priority: Some(Some((*priority).into())),
+                status: Some((*status).into()),
+                account_id: Some(account_ids.get(n).copied()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    faq::create(
+        db,
+        admin,
+        FaqFields {
+            question: Some("How do I reset my password?".into()),
+            answer: Some("Ask an administrator, or use changePassword when signed in.".into()),
+            category: Some(Some("General".into())),
+            status: Some("Published".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    news::create(
+        db,
+        admin,
+        "Welcome to bpaas",
+        "This demo company has sample data to explore.",
+        None,
+    )
+    .await?;
+
+    let today = Utc::now().date_naive();
+    let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
+    let at = |day: i64, hour: u32| {
+        (monday + Duration::days(day))
+            .and_hms_opt(hour, 0, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or_else(Utc::now)
+    };
+    let related = account_ids.first().map(|id| RelatedRecord {
+        module: crate::modules::Module::Accounts,
+        id: *id,
+    });
+    let events = [
+        (
+            "Weekly sales meeting",
+            "Meeting",
+            0,
+            9,
+            Some("FREQ=WEEKLY;COUNT=12"),
+        ),
+        ("Call with Bank Merdeka", "Call", 1, 14, None),
+        (
+            "Product demo at PT Nusantara Retail",
+            "Meeting",
+            3,
+            10,
+            None,
+        ),
+    ];
+    for (subject, kind, day, hour, recurrence) in events {
+        calendar::create_event(
+            db,
+            admin,
+            EventFields {
+                subject: Some(subject.into()),
+                event_type: Some(kind.into()),
+                start_at: Some(at(day, hour)),
+                end_at: Some(at(day, hour + 1)),
+                recurrence: Some(recurrence.map(str::to_owned)),
+                related: Some(related),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    for (subject, day) in [("Send revised quote", 2), ("Prepare monthly report", 4)] {
+        calendar::create_task(
+            db,
+            admin,
+            TaskFields {
+                subject: Some(subject.into()),
+                due_date: Some(Some(monday + Duration::days(day))),
+                priority: Some(Some("High".into())),
                 ..Default::default()
             },
         )

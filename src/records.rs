@@ -14,8 +14,10 @@ use uuid::Uuid;
 use entity::platform::record_history;
 
 use crate::auth::Principal;
+use crate::config::Limits;
 use crate::error::{AppError, AppResult};
 use crate::modules::Module;
+use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::tenancy::{Identified, TenantScope};
 
@@ -31,6 +33,7 @@ pub trait Record:
     fn updated_at_column() -> Self::Column;
     fn deleted_at_column() -> Self::Column;
     fn version_of(model: &Self::Model) -> i32;
+    fn deleted_at_of(model: &Self::Model) -> Option<DateTime<Utc>>;
     /// How the record is named in lists such as the recycle bin.
     fn label_of(model: &Self::Model) -> String;
 }
@@ -53,6 +56,11 @@ macro_rules! record {
             }
             fn version_of(model: &$($entity)::+::Model) -> i32 {
                 model.version
+            }
+            fn deleted_at_of(
+                model: &$($entity)::+::Model,
+            ) -> Option<chrono::DateTime<chrono::Utc>> {
+                model.deleted_at
             }
             fn label_of($model: &$($entity)::+::Model) -> String {
                 $label
@@ -227,6 +235,32 @@ pub async fn delete<E: Record>(
     set_deleted::<E>(&txn, actor, &record, Some(Utc::now()), "deleted").await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// An entry of the recycle bin.
+pub struct Recycled {
+    pub module: Module,
+    pub id: Uuid,
+    pub label: String,
+    pub deleted_at: DateTime<Utc>,
+}
+
+/// What is in the recycle bin of a module, most recently deleted first.
+pub async fn recycle_bin<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<Recycled>> {
+    actor.require(E::MODULE, Access::Read)?;
+    let order = Some((E::deleted_at_column(), sea_orm::Order::Desc));
+    let page = paginate(db, recycled::<E>(&actor.scope()), order, args, limits).await?;
+    Ok(page.map(|m| Recycled {
+        module: E::MODULE,
+        id: E::id_of(&m),
+        label: E::label_of(&m),
+        deleted_at: E::deleted_at_of(&m).unwrap_or_default(),
+    }))
 }
 
 /// Takes a record out of the recycle bin.

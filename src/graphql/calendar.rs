@@ -9,7 +9,7 @@ use entity::calendar::{event, event_invitee, task};
 use entity::crm::contact;
 use entity::platform::user;
 
-use crate::calendar::{self, EventFields, Invitees, Occurrence, TaskFields};
+use crate::calendar::{self, EventFields, Invitees, Occurrence, TaskFields, TaskFilter};
 use crate::error::AppError;
 use crate::modules::Module;
 use crate::news::RelatedRecord;
@@ -17,7 +17,9 @@ use crate::permissions::Access;
 use crate::records;
 
 use super::crm::{Contact, history, id, optional_id, owner, patch};
-use super::loaders::{ById, Children, InviteesOfEvent};
+use super::filters::{DateRange, IdFilterInput, StringFilter};
+use super::loaders::{ById, Children, EventsOfRecord, InviteesOfEvent, TasksOfRecord};
+use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::records::{HistoryEntry, ModuleValue};
 use super::{ContextExt, parse_id};
@@ -164,6 +166,22 @@ impl Event {
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
         history(ctx, self.model.id).await
     }
+}
+
+/// `record.events`: events about a record, by start, batched.
+pub(super) async fn events_of(ctx: &Context<'_>, record_id: uuid::Uuid) -> Result<Vec<Event>> {
+    ctx.principal()?.require(Module::Calendar, Access::Read)?;
+    let loader = ctx.loader::<Children<event::Entity, EventsOfRecord>>()?;
+    let events = loader.load_one(record_id).await?.unwrap_or_default();
+    Ok(events.into_iter().map(Into::into).collect())
+}
+
+/// `record.tasks`: tasks about a record, by due date, batched.
+pub(super) async fn tasks_of(ctx: &Context<'_>, record_id: uuid::Uuid) -> Result<Vec<Task>> {
+    ctx.principal()?.require(Module::Calendar, Access::Read)?;
+    let loader = ctx.loader::<Children<task::Entity, TasksOfRecord>>()?;
+    let tasks = loader.load_one(record_id).await?.unwrap_or_default();
+    Ok(tasks.into_iter().map(Into::into).collect())
 }
 
 async fn invitees(ctx: &Context<'_>, event: &event::Model) -> Result<Vec<event_invitee::Model>> {
@@ -355,6 +373,32 @@ impl CalendarQuery {
             .into())
     }
 
+    /// Tasks by due date (undated last); e.g. one user's open tasks with
+    /// `ownerId` and `status: { in: ["Not Started", "In Progress"] }`.
+    #[allow(clippy::too_many_arguments)]
+    async fn tasks(
+        &self,
+        ctx: &Context<'_>,
+        owner_id: Option<IdFilterInput>,
+        status: Option<StringFilter>,
+        due_date: Option<DateRange>,
+        related_id: Option<IdFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connected<Task>> {
+        let app = ctx.app();
+        let filter = TaskFilter {
+            owner_id: owner_id.map(|f| f.into_domain("ownerId")).transpose()?,
+            status: status.map(Into::into),
+            due_date: due_date.map(Into::into),
+            related_id: related_id.map(|f| f.into_domain("relatedId")).transpose()?,
+        };
+        let args = page_args(first, after, None, None);
+        let page =
+            calendar::list_tasks(&app.db, ctx.principal()?, &filter, &args, &app.limits).await?;
+        Ok(connection(page, Task::from))
+    }
+
     async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
         let id = parse_id("id", &id)?;
         Ok(calendar::get_task(&ctx.app().db, ctx.principal()?, id)
@@ -435,6 +479,13 @@ impl CalendarMutation {
         )
     }
 
+    /// Removes an event from the recycle bin for good (admins only).
+    async fn purge_event(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<event::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
     async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
         let fields = TaskFields {
             subject: Some(input.subject),
@@ -483,5 +534,12 @@ impl CalendarMutation {
                 .await?
                 .into(),
         )
+    }
+
+    /// Removes a task from the recycle bin for good (admins only).
+    async fn purge_task(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<task::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
     }
 }

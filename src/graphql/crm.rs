@@ -177,6 +177,16 @@ impl From<account::Model> for Account {
 
 #[ComplexObject]
 impl Account {
+    /// Calendar events about this record, by start.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<super::calendar::Event>> {
+        super::calendar::events_of(ctx, self.model.id).await
+    }
+
+    /// Tasks about this record, by due date.
+    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<super::calendar::Task>> {
+        super::calendar::tasks_of(ctx, self.model.id).await
+    }
+
     /// Memos about this record, oldest first.
     async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Note>> {
         super::news::notes_of(ctx, self.model.id).await
@@ -573,6 +583,16 @@ impl From<contact::Model> for Contact {
 
 #[ComplexObject]
 impl Contact {
+    /// Calendar events about this record, by start.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<super::calendar::Event>> {
+        super::calendar::events_of(ctx, self.model.id).await
+    }
+
+    /// Tasks about this record, by due date.
+    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<super::calendar::Task>> {
+        super::calendar::tasks_of(ctx, self.model.id).await
+    }
+
     /// Memos about this record, oldest first.
     async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Note>> {
         super::news::notes_of(ctx, self.model.id).await

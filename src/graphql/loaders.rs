@@ -8,7 +8,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
-use entity::calendar::event_invitee;
+use entity::calendar::{event, event_invitee, task};
 use entity::crm::{account, contact, opportunity};
 use entity::news::{comment, note};
 use entity::platform::user;
@@ -177,6 +177,32 @@ impl Grouping<event_invitee::Entity> for InviteesOfEvent {
     }
 }
 
+pub struct EventsOfRecord;
+impl Grouping<event::Entity> for EventsOfRecord {
+    fn column() -> event::Column {
+        event::Column::RelatedId
+    }
+    fn order() -> event::Column {
+        event::Column::StartAt
+    }
+    fn key(model: &event::Model) -> Option<Uuid> {
+        model.related_id
+    }
+}
+
+pub struct TasksOfRecord;
+impl Grouping<task::Entity> for TasksOfRecord {
+    fn column() -> task::Column {
+        task::Column::RelatedId
+    }
+    fn order() -> task::Column {
+        task::Column::DueDate
+    }
+    fn key(model: &task::Model) -> Option<Uuid> {
+        model.related_id
+    }
+}
+
 pub struct ChildAccounts;
 impl Grouping<account::Entity> for ChildAccounts {
     fn column() -> account::Column {
@@ -253,6 +279,16 @@ pub fn attach(
         .data(spawn(Children::<event_invitee::Entity, InviteesOfEvent> {
             db: db.clone(),
             base: scope.select::<event_invitee::Entity>(),
+            grouping: PhantomData,
+        }))
+        .data(spawn(Children::<event::Entity, EventsOfRecord> {
+            db: db.clone(),
+            base: records::live::<event::Entity>(scope),
+            grouping: PhantomData,
+        }))
+        .data(spawn(Children::<task::Entity, TasksOfRecord> {
+            db: db.clone(),
+            base: records::live::<task::Entity>(scope),
             grouping: PhantomData,
         }))
         .data(spawn(Children::<account::Entity, ChildAccounts> {

@@ -11,6 +11,7 @@ use crate::permissions::{self, Grant};
 use crate::records::{self, FieldChange};
 use crate::{picklists, search};
 
+use super::pagination::{Connected, connection, page_args};
 use super::platform::{RoleValue, User};
 use super::{ContextExt, parse_id};
 
@@ -254,6 +255,26 @@ pub struct DefineCustomFieldInput {
     pub required: bool,
 }
 
+/// A record in the recycle bin.
+#[derive(SimpleObject)]
+pub struct DeletedRecord {
+    pub module: ModuleValue,
+    pub id: ID,
+    pub label: String,
+    pub deleted_at: DateTime<Utc>,
+}
+
+impl From<records::Recycled> for DeletedRecord {
+    fn from(r: records::Recycled) -> Self {
+        Self {
+            module: r.module.into(),
+            id: ID(r.id.to_string()),
+            label: r.label,
+            deleted_at: r.deleted_at,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct RecordsQuery;
 
@@ -315,6 +336,54 @@ impl RecordsQuery {
         let scope = ctx.principal()?.scope();
         let fields = custom_fields::definitions(&ctx.app().db, &scope, module.into()).await?;
         Ok(fields.into_iter().map(Into::into).collect())
+    }
+
+    /// The recycle bin of a module, most recently deleted first (for CALENDAR: its events).
+    /// Restore with `restoreX`; admins empty it with `purgeX`.
+    async fn recycle_bin(
+        &self,
+        ctx: &Context<'_>,
+        module: ModuleValue,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connected<DeletedRecord>> {
+        use entity::crm::{account, contact, lead, opportunity};
+        use entity::news::note;
+        use entity::service::{faq, ticket};
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let args = page_args(first, after, None, None);
+        let (db, limits) = (&app.db, &app.limits);
+        let page = match Module::from(module) {
+            Module::Accounts => {
+                records::recycle_bin::<account::Entity>(db, principal, &args, limits).await?
+            }
+            Module::Contacts => {
+                records::recycle_bin::<contact::Entity>(db, principal, &args, limits).await?
+            }
+            Module::Leads => {
+                records::recycle_bin::<lead::Entity>(db, principal, &args, limits).await?
+            }
+            Module::Opportunities => {
+                records::recycle_bin::<opportunity::Entity>(db, principal, &args, limits).await?
+            }
+            Module::Tickets => {
+                records::recycle_bin::<ticket::Entity>(db, principal, &args, limits).await?
+            }
+            Module::Faq => {
+                records::recycle_bin::<faq::Entity>(db, principal, &args, limits).await?
+            }
+            Module::Notes => {
+                records::recycle_bin::<note::Entity>(db, principal, &args, limits).await?
+            }
+            Module::Calendar => {
+                records::recycle_bin::<entity::calendar::event::Entity>(
+                    db, principal, &args, limits,
+                )
+                .await?
+            }
+        };
+        Ok(connection(page, DeletedRecord::from))
     }
 
     /// The role × module matrix of the caller's tenant.

@@ -91,6 +91,16 @@ impl From<ticket::Model> for Ticket {
 
 #[ComplexObject]
 impl Ticket {
+    /// Calendar events about this record, by start.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<super::calendar::Event>> {
+        super::calendar::events_of(ctx, self.model.id).await
+    }
+
+    /// Tasks about this record, by due date.
+    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<super::calendar::Task>> {
+        super::calendar::tasks_of(ctx, self.model.id).await
+    }
+
     /// Memos about this record, oldest first.
     async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Note>> {
         super::news::notes_of(ctx, self.model.id).await

@@ -116,6 +116,37 @@ async fn serve_demo_prints_a_working_token_and_stops_cleanly_on_sigterm() {
         serde_json::json!(["ADMIN"])
     );
 
+    // The demo company is there to explore.
+    let query = "{ accounts(first: 1) { totalCount nodes { contacts { fullName } opportunities { salesStage } } }
+        contacts { totalCount } leads { totalCount } opportunities { totalCount } tickets { totalCount }
+        faqs { totalCount } announcements { totalCount } tasks { totalCount } }";
+    let data: serde_json::Value = reqwest::Client::new()
+        .post(&playground)
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let counts = &data["data"];
+    assert_eq!(counts["accounts"]["totalCount"], 8, "{data}");
+    let first = &counts["accounts"]["nodes"][0];
+    assert_eq!(first["contacts"].as_array().map(Vec::len), Some(2));
+    assert_eq!(first["opportunities"].as_array().map(Vec::len), Some(1));
+    for (list, expected) in [
+        ("contacts", 16),
+        ("leads", 8),
+        ("opportunities", 8),
+        ("tickets", 4),
+        ("faqs", 1),
+        ("announcements", 1),
+        ("tasks", 2),
+    ] {
+        assert_eq!(counts[list]["totalCount"], expected, "{list}");
+    }
+
     let secret = dir.path().join("secret");
     assert!(secret.exists(), "the generated secret is kept");
 

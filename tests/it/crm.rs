@@ -352,6 +352,18 @@ async fn deleted_records_wait_in_the_recycle_bin() {
             json!({ "id": id }),
         )
         .await;
+    let bin = server
+        .gql(
+            Some(&sales),
+            "{ recycleBin(module: ACCOUNTS) { totalCount nodes { label module } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        bin["data"]["recycleBin"],
+        json!({ "totalCount": 1, "nodes": [{ "label": "Acme", "module": "ACCOUNTS" }] }),
+        "{bin}"
+    );
     let by_sales = server
         .gql(
             Some(&sales),
@@ -772,6 +784,37 @@ async fn tenant_b_is_blind_to_tenant_a_accounts_and_contacts() {
         json!([{ "accountNo": "ACC-00001" }])
     );
 
+    // What A throws away is not in B's recycle bin.
+    server
+        .gql(
+            Some(&a.token),
+            "mutation { createAccount(input: { name: \"Scrap\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    let scrap = server
+        .gql(
+            Some(&a.token),
+            "{ accounts(filter: { name: { equals: \"Scrap\" } }) { nodes { id } } }",
+            json!({}),
+        )
+        .await["data"]["accounts"]["nodes"][0]["id"]
+        .clone();
+    server
+        .gql(
+            Some(&a.token),
+            "mutation($id: ID!) { deleteAccount(id: $id) }",
+            json!({ "id": scrap }),
+        )
+        .await;
+    let b_bin = server
+        .gql(
+            Some(&b.token),
+            "{ recycleBin(module: ACCOUNTS) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(b_bin["data"]["recycleBin"]["totalCount"], 0);
     // Tenant A's data is untouched.
     let still = server
         .gql(
