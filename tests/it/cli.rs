@@ -131,14 +131,14 @@ async fn serve_demo_prints_a_working_token_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     let counts = &data["data"];
-    assert_eq!(counts["accounts"]["totalCount"], 8, "{data}");
+    assert_eq!(counts["accounts"]["totalCount"], 24, "{data}");
     let first = &counts["accounts"]["nodes"][0];
     assert_eq!(first["contacts"].as_array().map(Vec::len), Some(2));
     assert_eq!(first["opportunities"].as_array().map(Vec::len), Some(1));
     for (list, expected) in [
-        ("contacts", 16),
+        ("contacts", 48),
         ("leads", 8),
-        ("opportunities", 8),
+        ("opportunities", 24),
         ("tickets", 4),
         ("faqs", 1),
         ("announcements", 1),

@@ -8,6 +8,7 @@ mod cli;
 mod crm;
 mod custom_fields;
 mod http;
+mod lifecycle;
 mod news;
 mod pipeline;
 mod service;
