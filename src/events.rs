@@ -1,18 +1,29 @@
-//! In-process change notifications, published after a transaction commits.
+//! Change notifications, and reading the durable event log.
 //!
-//! Subscriptions read from here. Every subscriber sees only its own tenant's events: the
-//! filter sits in [`EventBus::subscribe`], not in the resolvers.
+//! The event log (written in the same transaction as each record change, see `records`) is
+//! the source of truth; the in-process bus only wakes subscribers after a commit, so a lost or
+//! lagging wake-up loses nothing: the next read of the log catches up. Every subscriber sees
+//! only its own tenant's events: the filter sits in [`EventBus::subscribe`] and in the log
+//! queries, not in the resolvers.
+
+use std::collections::VecDeque;
 
 use futures_util::Stream;
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use entity::platform::event_log;
+
+use crate::error::AppResult;
 use crate::tenancy::TenantScope;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     /// A user was created or updated.
     User(Uuid),
+    /// New entries were committed to the tenant's event log.
+    Log,
 }
 
 #[derive(Clone, Debug)]
@@ -43,7 +54,7 @@ impl EventBus {
     }
 
     /// The changes of one tenant, from now on.
-    pub fn subscribe(&self, scope: &TenantScope) -> impl Stream<Item = Change> + Send + 'static {
+    pub fn subscribe(&self, scope: &TenantScope) -> impl Stream<Item = Change> + Send + use<> {
         let tenant_id = scope.tenant_id();
         let receiver = self.sender.subscribe();
         futures_util::stream::unfold(receiver, move |mut receiver| async move {
@@ -61,4 +72,69 @@ impl EventBus {
             }
         })
     }
+}
+
+/// How many log entries one read fetches.
+const LOG_BATCH: u64 = 500;
+
+/// Log entries of the tenant after `after`, in order, at most one batch.
+pub async fn read_log(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    after: i64,
+) -> AppResult<Vec<event_log::Model>> {
+    Ok(scope
+        .select::<event_log::Entity>()
+        .filter(event_log::Column::Sequence.gt(after))
+        .order_by_asc(event_log::Column::Sequence)
+        .limit(LOG_BATCH)
+        .all(db)
+        .await?)
+}
+
+/// The tenant's latest sequence (0 before the first change).
+pub async fn latest_sequence(db: &DatabaseConnection, scope: &TenantScope) -> AppResult<i64> {
+    Ok(scope
+        .select::<event_log::Entity>()
+        .order_by_desc(event_log::Column::Sequence)
+        .one(db)
+        .await?
+        .map_or(0, |e| e.sequence))
+}
+
+/// Every log entry of the tenant after `after`: first what is already there, then each new
+/// one as it commits, without gaps or repeats. Ends on a database error.
+pub fn follow_log(
+    db: DatabaseConnection,
+    bus: &EventBus,
+    scope: TenantScope,
+    after: i64,
+) -> impl Stream<Item = event_log::Model> + Send + 'static {
+    // Subscribe before the first read, so that nothing committed in between is missed.
+    let wakeups = Box::pin(bus.subscribe(&scope));
+    let state = (db, wakeups, after, VecDeque::new(), true);
+    futures_util::stream::unfold(
+        state,
+        move |(db, mut wakeups, mut last, mut buffer, mut read_now)| async move {
+            use futures_util::StreamExt;
+            loop {
+                if let Some(entry) = buffer.pop_front() {
+                    let entry: event_log::Model = entry;
+                    last = entry.sequence;
+                    return Some((entry, (db, wakeups, last, buffer, read_now)));
+                }
+                if !read_now {
+                    // Any wake-up means: look again. The log, not the signal, says what is new.
+                    wakeups.next().await?;
+                }
+                let batch = match read_log(&db, &scope, last).await {
+                    Ok(batch) => batch,
+                    Err(_) => return None,
+                };
+                // A full batch may have more behind it: read again without waiting.
+                read_now = batch.len() as u64 == LOG_BATCH;
+                buffer.extend(batch);
+            }
+        },
+    )
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use entity::platform::record_history;
+use entity::platform::{event_log, record_history};
 
 use crate::auth::Principal;
 use crate::config::Limits;
@@ -19,6 +19,7 @@ use crate::error::{AppError, AppResult};
 use crate::modules::Module;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
+use crate::sequences;
 use crate::tenancy::{Identified, TenantScope};
 
 /// A business record: versioned, soft-deletable, with a history.
@@ -68,6 +69,9 @@ macro_rules! record {
         }
     };
 }
+
+/// The per-tenant counter that numbers the event log.
+pub const EVENT_SEQUENCE: &str = "event_log";
 
 /// Bookkeeping fields that history does not report.
 const UNTRACKED: &[&str] = &[
@@ -362,6 +366,8 @@ pub fn diff(before: &serde_json::Value, after: &serde_json::Value) -> Vec<FieldC
         .collect()
 }
 
+/// Writes the history entry and appends the change to the event log, in the caller's
+/// transaction.
 async fn write_history<E: Record>(
     txn: &impl ConnectionTrait,
     actor: &Principal,
@@ -370,14 +376,30 @@ async fn write_history<E: Record>(
     changes: Vec<FieldChange>,
 ) -> AppResult<()> {
     use sea_orm::ActiveValue::Set;
-    record_history::ActiveModel {
+    let scope = actor.scope();
+    let at = Utc::now();
+    let changed_fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+    event_log::ActiveModel {
+        tenant_id: scope.owner(),
+        sequence: Set(sequences::next_value(txn, &scope, EVENT_SEQUENCE).await?),
         id: Set(Uuid::now_v7()),
-        tenant_id: actor.scope().owner(),
         module: Set(E::MODULE.as_str().to_owned()),
         record_id: Set(record_id),
         action: Set(action.to_owned()),
         actor_id: Set(actor.user_id),
-        at: Set(Utc::now()),
+        at: Set(at),
+        changed_fields: Set(serde_json::json!(changed_fields)),
+    }
+    .insert(txn)
+    .await?;
+    record_history::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        module: Set(E::MODULE.as_str().to_owned()),
+        record_id: Set(record_id),
+        action: Set(action.to_owned()),
+        actor_id: Set(actor.user_id),
+        at: Set(at),
         changes: Set(serde_json::to_value(changes).unwrap_or_default()),
     }
     .insert(txn)

@@ -8,13 +8,14 @@ use entity::platform::sequence;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::TenantScope;
 
-/// The next number of `name` in the caller's tenant, formatted as `PREFIX-00001`. One atomic
-/// upsert, so concurrent transactions never hand out the same number.
-pub async fn next_number(
+/// The next value of the counter `name` in the caller's tenant. One atomic upsert, so
+/// concurrent transactions never get the same value; a rolled-back transaction gives its
+/// value back, so the values a tenant sees have no gaps.
+pub async fn next_value(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
-    prefix: &str,
-) -> AppResult<String> {
+    name: &str,
+) -> AppResult<i64> {
     let upsert = Query::insert()
         .into_table(sequence::Entity)
         .columns([
@@ -22,7 +23,7 @@ pub async fn next_number(
             sequence::Column::Name,
             sequence::Column::LastValue,
         ])
-        .values_panic([scope.tenant_id().into(), prefix.into(), 1i64.into()])
+        .values_panic([scope.tenant_id().into(), name.into(), 1i64.into()])
         .on_conflict(
             OnConflict::columns([sequence::Column::TenantId, sequence::Column::Name])
                 .value(
@@ -37,6 +38,15 @@ pub async fn next_number(
         .query_one(&upsert)
         .await?
         .ok_or_else(|| AppError::internal("sequence upsert returned no row"))?;
-    let value: i64 = row.try_get("", "last_value")?;
+    Ok(row.try_get("", "last_value")?)
+}
+
+/// The next record number of a kind, formatted as `PREFIX-00001`.
+pub async fn next_number(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    prefix: &str,
+) -> AppResult<String> {
+    let value = next_value(db, scope, prefix).await?;
     Ok(format!("{prefix}-{value:05}"))
 }

@@ -12,7 +12,9 @@ use uuid::Uuid;
 use entity::calendar::{event, event_invitee, task};
 use entity::crm::{account, contact, lead, opportunity};
 use entity::news::{comment, note};
-use entity::platform::{custom_field, picklist_value, record_history, role_permission, user};
+use entity::platform::{
+    custom_field, event_log, picklist_value, record_history, role_permission, user,
+};
 use entity::service::{faq, ticket};
 
 /// An entity whose rows belong to one tenant.
@@ -66,6 +68,7 @@ tenant_owned!(
     event_invitee,
     task,
     custom_field,
+    event_log,
 );
 identified!(
     user,

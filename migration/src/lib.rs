@@ -10,6 +10,7 @@ mod m20261125_000005_service;
 mod m20261125_000006_news;
 mod m20261125_000007_calendar;
 mod m20261125_000008_custom_fields;
+mod m20261125_000009_event_log;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_news::Migration),
             Box::new(m20261125_000007_calendar::Migration),
             Box::new(m20261125_000008_custom_fields::Migration),
+            Box::new(m20261125_000009_event_log::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! call one domain service and map the result.
 
 mod calendar;
+mod changes;
 mod crm;
 mod error;
 mod filters;
@@ -13,7 +14,10 @@ mod platform;
 mod records;
 mod service;
 
-use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{
+    Context, ID, MergedObject, MergedSubscription, Request, Schema, SchemaBuilder, ServerError,
+};
 use uuid::Uuid;
 
 use crate::app::SharedApp;
@@ -52,7 +56,7 @@ pub struct Mutation(
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(platform::PlatformSubscription);
+pub struct Subscription(platform::PlatformSubscription, changes::ChangeSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
@@ -159,6 +163,20 @@ impl ContextExt for Context<'_> {
         self.data_opt::<async_graphql::dataloader::DataLoader<L>>()
             .ok_or_else(|| AppError::internal("dataloader missing from the request"))
     }
+}
+
+/// Parses the document (async-graphql keeps the parse) and finds the operation to run.
+pub fn operation_type(request: &mut Request) -> Result<Option<OperationType>, ServerError> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query()?;
+    Ok(match &document.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match name {
+            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
+            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            None => None,
+        },
+    })
 }
 
 /// Reads a GraphQL `ID` argument as a UUID.

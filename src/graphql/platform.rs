@@ -236,6 +236,7 @@ impl PlatformSubscription {
                             .map(User::from)
                             .map_err(Into::into),
                     ),
+                    Change::Log => None,
                 }
             }
         });

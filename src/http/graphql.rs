@@ -3,7 +3,7 @@
 //! malformed or fail to parse or validate (for the new media type), and mutations refused
 //! over GET.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, ServerError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{HttpState, authorization_header, playground, session_for};
-use crate::graphql::{CODE_PARSE_FAILED, ensure_error_codes, is_request_error};
+use crate::events::Change;
+use crate::graphql::{CODE_PARSE_FAILED, ensure_error_codes, is_request_error, operation_type};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -129,7 +130,7 @@ pub async fn get_handler(
         }
         Ok(_) => {}
     }
-    execute(&state, &headers, request, media).await
+    execute(&state, &headers, request, media, false).await
 }
 
 pub async fn post_handler(
@@ -183,24 +184,11 @@ pub async fn post_handler(
             "query is required",
         );
     }
-    if let Err(err) = operation_type(&mut request) {
-        return parse_failed(media, err);
-    }
-    execute(&state, &headers, request, media).await
-}
-
-/// Parses the document (async-graphql keeps the parse) and finds the operation to run.
-fn operation_type(request: &mut Request) -> Result<Option<OperationType>, ServerError> {
-    let name = request.operation_name.clone();
-    let document = request.parsed_query()?;
-    Ok(match &document.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
-        DocumentOperations::Multiple(ops) => match name {
-            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
-            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
-            None => None,
-        },
-    })
+    let mutation = match operation_type(&mut request) {
+        Ok(kind) => kind == Some(OperationType::Mutation),
+        Err(err) => return parse_failed(media, err),
+    };
+    execute(&state, &headers, request, media, mutation).await
 }
 
 fn parse_failed(media: Media, err: ServerError) -> Response {
@@ -217,6 +205,7 @@ async fn execute(
     headers: &HeaderMap,
     request: Request,
     media: Media,
+    mutation: bool,
 ) -> Response {
     let session = match session_for(&state.app, authorization_header(headers)).await {
         Ok(session) => session,
@@ -229,8 +218,13 @@ async fn execute(
             );
         }
     };
+    let scope = session.principal().map(|p| p.scope());
     let request = crate::graphql::prepare(request, &state.app, session);
     let mut response = state.schema.execute(request).await;
+    // The mutation's transactions have committed: wake the tenant's subscribers.
+    if let (true, Some(scope)) = (mutation, scope) {
+        state.app.events.publish(&scope, Change::Log);
+    }
     ensure_error_codes(&mut response);
     // Nothing ran (validation, limits): answer with errors only, no `data`.
     let (status, body) = if is_request_error(&response) {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use async_graphql::Request;
+use async_graphql::parser::types::OperationType;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -16,7 +17,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{HttpState, session_for};
-use crate::graphql::{Session, ensure_error_codes, is_request_error};
+use crate::events::Change;
+use crate::graphql::{Session, ensure_error_codes, is_request_error, operation_type};
 
 const PROTOCOL: &str = "graphql-transport-ws";
 
@@ -200,7 +202,7 @@ impl Connection {
     fn on_subscribe(
         &mut self,
         id: String,
-        request: Request,
+        mut request: Request,
         outgoing: &mpsc::Sender<Message>,
     ) -> Next {
         let Some(session) = self.session.clone() else {
@@ -211,6 +213,11 @@ impl Connection {
         if self.operations.contains_key(&id) {
             return Next::Close(4409, format!("Subscriber for {id} already exists"));
         }
+        let mutation = matches!(
+            operation_type(&mut request),
+            Ok(Some(OperationType::Mutation))
+        );
+        let scope = session.principal().map(|p| p.scope());
         let schema = self.state.schema.clone();
         let app = self.state.app.clone();
         let outgoing = outgoing.clone();
@@ -234,6 +241,9 @@ impl Connection {
                 if outgoing.send(text(message)).await.is_err() {
                     return;
                 }
+            }
+            if let (true, Some(scope)) = (mutation, scope) {
+                app.events.publish(&scope, Change::Log);
             }
             let _ = outgoing
                 .send(text(json!({ "type": "complete", "id": operation_id })))

@@ -4,6 +4,7 @@ mod common;
 
 mod auth;
 mod calendar;
+mod changes;
 mod cli;
 mod crm;
 mod custom_fields;

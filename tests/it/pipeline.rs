@@ -155,6 +155,26 @@ async fn a_failed_conversion_changes_nothing() {
         )
         .await;
     assert_eq!(account["data"]["createAccount"]["accountNo"], "ACC-00001");
+
+    // The event log has no hole where the rolled-back conversion wrote.
+    let mut client = crate::common::ws::WsClient::connect_authenticated(&server, &acme.token).await;
+    client
+        .subscribe(
+            "log",
+            "subscription { changes(afterSequence: 0) { sequence module action } }",
+        )
+        .await;
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(client.next_json().await["payload"]["data"]["changes"].clone());
+    }
+    assert_eq!(
+        seen,
+        [
+            json!({ "sequence": 1, "module": "LEADS", "action": "created" }),
+            json!({ "sequence": 2, "module": "ACCOUNTS", "action": "created" }),
+        ]
+    );
 }
 
 #[tokio::test]

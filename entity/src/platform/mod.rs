@@ -2,6 +2,7 @@
 //! picklists, record history, number sequences and role permissions.
 
 pub mod custom_field;
+pub mod event_log;
 pub mod picklist_value;
 pub mod record_history;
 pub mod role_permission;

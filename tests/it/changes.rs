@@ -1,0 +1,154 @@
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::TestServer;
+use crate::common::ws::WsClient;
+
+const CHANGES: &str =
+    "subscription { changes { sequence module action changedFields actor { email } } }";
+
+async fn create_account(server: &TestServer, token: &str, name: &str) -> Value {
+    let response = server
+        .gql(
+            Some(token),
+            "mutation($n: String!) { createAccount(input: { name: $n }) { id } }",
+            json!({ "n": name }),
+        )
+        .await;
+    response["data"]["createAccount"]["id"].clone()
+}
+
+async fn next_change(client: &mut WsClient, field: &str) -> Value {
+    let message = client.next_json().await;
+    assert_eq!(message["type"], "next", "{message}");
+    message["payload"]["data"][field].clone()
+}
+
+#[tokio::test]
+async fn subscribers_see_their_own_tenants_changes_in_order_after_commit() {
+    let server = TestServer::start().await;
+    let a = server.tenant("tenant-a").await;
+    let b = server.tenant("tenant-b").await;
+    let mut a_client = WsClient::connect_authenticated(&server, &a.token).await;
+    let mut b_client = WsClient::connect_authenticated(&server, &b.token).await;
+    a_client.subscribe("a", CHANGES).await;
+    b_client.subscribe("b", CHANGES).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let account = create_account(&server, &a.token, "Acme").await;
+    server
+        .gql(Some(&a.token), "mutation($a: ID!) { createContact(input: { lastName: \"Lim\", accountId: $a }) { id } }", json!({ "a": account }))
+        .await;
+    create_account(&server, &b.token, "Beta").await;
+    // A rejected change commits nothing and takes no number.
+    server
+        .gql(
+            Some(&a.token),
+            "mutation { createAccount(input: { name: \" \" }) { id } }",
+            json!({}),
+        )
+        .await;
+    server
+        .gql(Some(&a.token), "mutation($id: ID!) { updateAccount(id: $id, input: { version: 1, phone: \"022 123\" }) { id } }", json!({ "id": account }))
+        .await;
+
+    let first = next_change(&mut a_client, "changes").await;
+    assert_eq!(first["sequence"], 1);
+    assert_eq!(first["module"], "ACCOUNTS");
+    assert_eq!(first["action"], "created");
+    assert_eq!(first["actor"]["email"], a.admin_email);
+    let second = next_change(&mut a_client, "changes").await;
+    assert_eq!(
+        (second["sequence"].clone(), second["module"].clone()),
+        (json!(2), json!("CONTACTS"))
+    );
+    let third = next_change(&mut a_client, "changes").await;
+    assert_eq!(third["sequence"], 3);
+    assert_eq!(third["changedFields"], json!(["phone"]));
+
+    let b_first = next_change(&mut b_client, "changes").await;
+    assert_eq!(
+        (b_first["sequence"].clone(), b_first["action"].clone()),
+        (json!(1), json!("created"))
+    );
+    // Nothing of A reached B, and nothing more reached A.
+    assert_eq!(b_client.receive(Duration::from_millis(300)).await, None);
+    assert_eq!(a_client.receive(Duration::from_millis(300)).await, None);
+}
+
+#[tokio::test]
+async fn a_client_that_resumes_misses_nothing_and_sees_nothing_twice() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    for name in ["One", "Two", "Three"] {
+        create_account(&server, &acme.token, name).await;
+    }
+    let mut client = WsClient::connect_authenticated(&server, &acme.token).await;
+    client
+        .subscribe(
+            "r",
+            "subscription { changes(afterSequence: 1) { sequence } }",
+        )
+        .await;
+    assert_eq!(next_change(&mut client, "changes").await["sequence"], 2);
+    assert_eq!(next_change(&mut client, "changes").await["sequence"], 3);
+    create_account(&server, &acme.token, "Four").await;
+    assert_eq!(next_change(&mut client, "changes").await["sequence"], 4);
+    assert_eq!(client.receive(Duration::from_millis(300)).await, None);
+}
+
+#[tokio::test]
+async fn record_changed_follows_one_record_and_respects_permissions() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let (_, viewer) = server
+        .user(&acme, "vic@acme.example.com", &["VIEWER"])
+        .await;
+    let watched = create_account(&server, &acme.token, "Watched").await;
+    let other = create_account(&server, &acme.token, "Other").await;
+
+    let mut client = WsClient::connect_authenticated(&server, &viewer).await;
+    client
+        .send(json!({ "type": "subscribe", "id": "w", "payload": {
+            "query": "subscription($id: ID!) { recordChanged(module: ACCOUNTS, id: $id) { action changedFields } }",
+            "variables": { "id": watched } } }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for id in [&other, &watched] {
+        server
+            .gql(Some(&acme.token), "mutation($id: ID!) { updateAccount(id: $id, input: { version: 1, employees: 7 }) { id } }", json!({ "id": id }))
+            .await;
+    }
+    let change = next_change(&mut client, "recordChanged").await;
+    assert_eq!(
+        change,
+        json!({ "action": "updated", "changedFields": ["employees"] })
+    );
+    assert_eq!(client.receive(Duration::from_millis(300)).await, None);
+
+    // Without read access to contacts, contact changes do not arrive.
+    server
+        .gql(Some(&acme.token), "mutation { setPermission(role: VIEWER, module: CONTACTS, read: false, write: false) { read } }", json!({}))
+        .await;
+    let viewer = server
+        .login("acme", "vic@acme.example.com", "user-password-1")
+        .await;
+    let mut client = WsClient::connect_authenticated(&server, &viewer).await;
+    client
+        .subscribe("c", "subscription { changes { module } }")
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server
+        .gql(
+            Some(&acme.token),
+            "mutation { createContact(input: { lastName: \"Hidden\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    create_account(&server, &acme.token, "Visible").await;
+    assert_eq!(
+        next_change(&mut client, "changes").await,
+        json!({ "module": "ACCOUNTS" })
+    );
+}
