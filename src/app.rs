@@ -8,7 +8,10 @@ use tokio::sync::watch;
 
 use crate::auth::token::TokenKeys;
 use crate::config::Limits;
-use crate::events::EventBus;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::events::{CHANNEL, Change, EventBus};
+use crate::tenancy::TenantScope;
 
 pub struct App {
     pub db: DatabaseConnection,
@@ -22,3 +25,25 @@ pub struct App {
 }
 
 pub type SharedApp = Arc<App>;
+
+impl App {
+    /// Call after a mutation has committed: wakes the tenant's subscribers here at once, and on
+    /// PostgreSQL those of every other replica through NOTIFY.
+    pub fn log_committed(&self, scope: &TenantScope) {
+        self.events.publish(scope, Change::Log);
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let db = self.db.clone();
+            let tenant_id = scope.tenant_id().to_string();
+            tokio::spawn(async move {
+                let notify = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_notify($1, $2)",
+                    [CHANNEL.into(), tenant_id.into()],
+                );
+                if let Err(err) = db.execute_raw(notify).await {
+                    tracing::warn!(%err, "could not notify other replicas");
+                }
+            });
+        }
+    }
+}

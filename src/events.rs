@@ -28,7 +28,8 @@ pub enum Change {
 
 #[derive(Clone, Debug)]
 struct Event {
-    tenant_id: Uuid,
+    /// `None`: every tenant (after a lost replica connection, everyone looks again).
+    tenant_id: Option<Uuid>,
     change: Change,
 }
 
@@ -48,8 +49,16 @@ impl EventBus {
     pub fn publish(&self, scope: &TenantScope, change: Change) {
         // No subscriber is not an error.
         let _ = self.sender.send(Event {
-            tenant_id: scope.tenant_id(),
+            tenant_id: Some(scope.tenant_id()),
             change,
+        });
+    }
+
+    /// Makes every log subscriber look at the log again.
+    pub fn wake_everyone(&self) {
+        let _ = self.sender.send(Event {
+            tenant_id: None,
+            change: Change::Log,
         });
     }
 
@@ -60,7 +69,7 @@ impl EventBus {
         futures_util::stream::unfold(receiver, move |mut receiver| async move {
             loop {
                 match receiver.recv().await {
-                    Ok(event) if event.tenant_id == tenant_id => {
+                    Ok(event) if event.tenant_id.is_none_or(|t| t == tenant_id) => {
                         return Some((event.change, receiver));
                     }
                     Ok(_) => continue,
@@ -137,4 +146,45 @@ pub fn follow_log(
             }
         },
     )
+}
+
+/// The PostgreSQL channel replicas use to wake each other's subscribers.
+pub const CHANNEL: &str = "bpaas_events";
+
+/// Relays other replicas' commit notices (PostgreSQL LISTEN) to this replica's subscribers.
+/// Runs for the life of the process; after any gap in the connection everyone is woken,
+/// since notices sent meanwhile are lost (the log itself is not).
+pub async fn relay_replica_notices(database_url: String, bus: EventBus) {
+    use sea_orm::sqlx::postgres::PgListener;
+    let mut backoff = std::time::Duration::from_millis(500);
+    loop {
+        match PgListener::connect(&database_url).await {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => {
+                    backoff = std::time::Duration::from_millis(500);
+                    bus.wake_everyone();
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(notice)) => match notice.payload().parse::<Uuid>() {
+                                Ok(tenant_id) => {
+                                    bus.publish(&TenantScope::new(tenant_id), Change::Log)
+                                }
+                                Err(_) => bus.wake_everyone(),
+                            },
+                            // The connection dropped and will be re-made by the next call.
+                            Ok(None) => bus.wake_everyone(),
+                            Err(err) => {
+                                tracing::warn!(%err, "replica notices interrupted");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(err) => tracing::debug!(%err, "cannot listen for replica notices yet"),
+            },
+            Err(err) => tracing::debug!(%err, "cannot connect for replica notices yet"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+    }
 }

@@ -28,10 +28,17 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
     let tokens = TokenKeys::load(&config.auth, &config.database_url)?;
+    let events = EventBus::new(1024);
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        tokio::spawn(crate::events::relay_replica_notices(
+            config.database_url.clone(),
+            events.clone(),
+        ));
+    }
     Ok(Arc::new(App {
         db,
         tokens,
-        events: EventBus::new(1024),
+        events,
         limits: config.limits.clone(),
         shutdown: watch::channel(false).0,
         statements,

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{HttpState, authorization_header, playground, session_for};
-use crate::events::Change;
 use crate::graphql::{CODE_PARSE_FAILED, ensure_error_codes, is_request_error, operation_type};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -223,7 +222,7 @@ async fn execute(
     let mut response = state.schema.execute(request).await;
     // The mutation's transactions have committed: wake the tenant's subscribers.
     if let (true, Some(scope)) = (mutation, scope) {
-        state.app.events.publish(&scope, Change::Log);
+        state.app.log_committed(&scope);
     }
     ensure_error_codes(&mut response);
     // Nothing ran (validation, limits): answer with errors only, no `data`.

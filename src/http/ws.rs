@@ -17,7 +17,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{HttpState, session_for};
-use crate::events::Change;
 use crate::graphql::{Session, ensure_error_codes, is_request_error, operation_type};
 
 const PROTOCOL: &str = "graphql-transport-ws";
@@ -243,7 +242,7 @@ impl Connection {
                 }
             }
             if let (true, Some(scope)) = (mutation, scope) {
-                app.events.publish(&scope, Change::Log);
+                app.log_committed(&scope);
             }
             let _ = outgoing
                 .send(text(json!({ "type": "complete", "id": operation_id })))

@@ -152,3 +152,24 @@ async fn record_changed_follows_one_record_and_respects_permissions() {
         json!({ "module": "ACCOUNTS" })
     );
 }
+
+#[tokio::test]
+async fn a_change_through_one_replica_reaches_a_subscriber_on_another() {
+    let replica_a = TestServer::start().await;
+    if !replica_a.on_postgres() {
+        // On SQLite a single process is the supported mode; CI runs this on PostgreSQL.
+        return;
+    }
+    let replica_b = replica_a.replica().await;
+    let acme = replica_a.tenant("acme").await;
+    let mut client = WsClient::connect_authenticated(&replica_b, &acme.token).await;
+    client
+        .subscribe("r", "subscription { changes { sequence module } }")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    create_account(&replica_a, &acme.token, "Made on A").await;
+    assert_eq!(
+        next_change(&mut client, "changes").await,
+        json!({ "sequence": 1, "module": "ACCOUNTS" })
+    );
+}

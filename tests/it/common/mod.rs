@@ -26,6 +26,8 @@ pub enum TestDb {
         name: String,
         url: String,
     },
+    /// Another test server's database (a replica); its owner removes it.
+    Shared { url: String },
 }
 
 impl TestDb {
@@ -61,7 +63,9 @@ impl TestDb {
 
     pub fn url(&self) -> &str {
         match self {
-            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } | TestDb::Shared { url } => {
+                url
+            }
         }
     }
 }
@@ -127,6 +131,24 @@ impl TestServer {
             _db: db,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// A second server on the same database, as a replica of a scaled-out deployment.
+    pub async fn replica(&self) -> TestServer {
+        let url = self._db.url().to_owned();
+        let mut config = Config::new("127.0.0.1:0", url.clone());
+        config.auth.jwt_secret = Some(JWT_SECRET.into());
+        let (addr, app) = bpaas::server::spawn(&config).await.expect("replica starts");
+        TestServer {
+            addr,
+            app,
+            _db: TestDb::Shared { url },
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn on_postgres(&self) -> bool {
+        matches!(self._db, TestDb::Postgres { .. })
     }
 
     pub fn url(&self, path: &str) -> String {
