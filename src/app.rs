@@ -29,21 +29,18 @@ pub type SharedApp = Arc<App>;
 impl App {
     /// Call after a mutation has committed: wakes the tenant's subscribers here at once, and on
     /// PostgreSQL those of every other replica through NOTIFY.
-    pub fn log_committed(&self, scope: &TenantScope) {
+    pub async fn log_committed(&self, scope: &TenantScope) {
         self.events.publish(scope, Change::Log);
         if self.db.get_database_backend() == DbBackend::Postgres {
-            let db = self.db.clone();
-            let tenant_id = scope.tenant_id().to_string();
-            tokio::spawn(async move {
-                let notify = Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    [CHANNEL.into(), tenant_id.into()],
-                );
-                if let Err(err) = db.execute_raw(notify).await {
-                    tracing::warn!(%err, "could not notify other replicas");
-                }
-            });
+            let notify = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), scope.tenant_id().to_string().into()],
+            );
+            // Awaited, so that the answer leaves only once every replica has been told.
+            if let Err(err) = self.db.execute_raw(notify).await {
+                tracing::warn!(%err, "could not notify other replicas");
+            }
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod pagination;
 pub mod permissions;
 pub mod picklists;
 pub mod platform;
+pub mod process;
 pub mod records;
 pub mod search;
 pub mod sequences;

@@ -11,10 +11,11 @@ pub enum Module {
     Faq,
     Notes,
     Calendar,
+    Processes,
 }
 
 impl Module {
-    pub const ALL: [Module; 8] = [
+    pub const ALL: [Module; 9] = [
         Module::Accounts,
         Module::Contacts,
         Module::Leads,
@@ -23,6 +24,7 @@ impl Module {
         Module::Faq,
         Module::Notes,
         Module::Calendar,
+        Module::Processes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +37,7 @@ impl Module {
             Module::Faq => "faq",
             Module::Notes => "notes",
             Module::Calendar => "calendar",
+            Module::Processes => "processes",
         }
     }
 
@@ -49,6 +52,7 @@ impl Module {
             Module::Faq => "FAQ entry",
             Module::Notes => "note",
             Module::Calendar => "calendar entry",
+            Module::Processes => "process",
         }
     }
 

@@ -38,10 +38,11 @@ pub fn default_grant(role: Role, module: Module) -> Grant {
                 | Module::Opportunities
                 | Module::Notes
                 | Module::Calendar
+                | Module::Processes
         ),
         Role::Support => matches!(
             module,
-            Module::Tickets | Module::Faq | Module::Notes | Module::Calendar
+            Module::Tickets | Module::Faq | Module::Notes | Module::Calendar | Module::Processes
         ),
         Role::Viewer => false,
     };

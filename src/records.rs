@@ -125,7 +125,7 @@ pub async fn require_reference<E: Record>(
 }
 
 /// Checks that a live record of `module` with `id` exists in the caller's tenant, for inputs
-/// that may point at a record of any module (notes, comments, calendar entries).
+/// that may point at a record of any module (notes, comments, calendar entries, processes).
 pub async fn require_related(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
@@ -133,41 +133,55 @@ pub async fn require_related(
     module: Module,
     id: Uuid,
 ) -> AppResult<()> {
+    load_related(db, scope, field, module, id).await.map(drop)
+}
+
+/// The record of any module as JSON (camelCase fields), as process guards see it.
+pub async fn load_related(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    field: &str,
+    module: Module,
+    id: Uuid,
+) -> AppResult<serde_json::Value> {
+    use entity::calendar::{event, task};
     use entity::crm::{account, contact, lead, opportunity};
     use entity::news::note;
+    use entity::process::instance;
     use entity::service::{faq, ticket};
+    async fn json_of<E: Record>(
+        db: &impl ConnectionTrait,
+        scope: &TenantScope,
+        field: &str,
+        id: Uuid,
+    ) -> AppResult<serde_json::Value> {
+        Ok(to_json(
+            &require_reference::<E>(db, scope, field, id).await?,
+        ))
+    }
     match module {
-        Module::Accounts => require_reference::<account::Entity>(db, scope, field, id)
-            .await
-            .map(drop),
-        Module::Contacts => require_reference::<contact::Entity>(db, scope, field, id)
-            .await
-            .map(drop),
-        Module::Leads => require_reference::<lead::Entity>(db, scope, field, id)
-            .await
-            .map(drop),
-        Module::Opportunities => require_reference::<opportunity::Entity>(db, scope, field, id)
-            .await
-            .map(drop),
-        Module::Tickets => require_reference::<ticket::Entity>(db, scope, field, id)
-            .await
-            .map(drop),
-        Module::Faq => require_reference::<faq::Entity>(db, scope, field, id)
-            .await
-            .map(drop),
-        Module::Notes => require_reference::<note::Entity>(db, scope, field, id)
-            .await
-            .map(drop),
+        Module::Accounts => json_of::<account::Entity>(db, scope, field, id).await,
+        Module::Contacts => json_of::<contact::Entity>(db, scope, field, id).await,
+        Module::Leads => json_of::<lead::Entity>(db, scope, field, id).await,
+        Module::Opportunities => json_of::<opportunity::Entity>(db, scope, field, id).await,
+        Module::Tickets => json_of::<ticket::Entity>(db, scope, field, id).await,
+        Module::Faq => json_of::<faq::Entity>(db, scope, field, id).await,
+        Module::Notes => json_of::<note::Entity>(db, scope, field, id).await,
         // Calendar entries are events or tasks.
-        Module::Calendar => {
-            use entity::calendar::{event, task};
-            if get::<event::Entity>(db, scope, id).await.is_ok() {
-                return Ok(());
-            }
-            require_reference::<task::Entity>(db, scope, field, id)
-                .await
-                .map(drop)
-        }
+        Module::Calendar => match get::<event::Entity>(db, scope, id).await {
+            Ok(event) => Ok(to_json(&event)),
+            Err(AppError::NotFound(_)) => json_of::<task::Entity>(db, scope, field, id).await,
+            Err(other) => Err(other),
+        },
+        Module::Processes => scope
+            .by_id::<instance::Entity>(id)
+            .one(db)
+            .await?
+            .map(|i| serde_json::json!({ "id": i.id, "state": i.state, "status": i.status }))
+            .ok_or(AppError::ReferenceNotFound {
+                field: field.to_owned(),
+                what: "process instance",
+            }),
     }
 }
 
@@ -377,21 +391,8 @@ async fn write_history<E: Record>(
 ) -> AppResult<()> {
     use sea_orm::ActiveValue::Set;
     let scope = actor.scope();
-    let at = Utc::now();
     let changed_fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
-    event_log::ActiveModel {
-        tenant_id: scope.owner(),
-        sequence: Set(sequences::next_value(txn, &scope, EVENT_SEQUENCE).await?),
-        id: Set(Uuid::now_v7()),
-        module: Set(E::MODULE.as_str().to_owned()),
-        record_id: Set(record_id),
-        action: Set(action.to_owned()),
-        actor_id: Set(actor.user_id),
-        at: Set(at),
-        changed_fields: Set(serde_json::json!(changed_fields)),
-    }
-    .insert(txn)
-    .await?;
+    let at = append_event(txn, actor, E::MODULE, record_id, action, &changed_fields).await?;
     record_history::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: scope.owner(),
@@ -405,6 +406,35 @@ async fn write_history<E: Record>(
     .insert(txn)
     .await?;
     Ok(())
+}
+
+/// Appends a change to the tenant's event log, in the caller's transaction, under the next
+/// sequence number. Returns the time it stamped.
+pub async fn append_event(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    module: Module,
+    record_id: Uuid,
+    action: &str,
+    changed_fields: &[&str],
+) -> AppResult<DateTime<Utc>> {
+    use sea_orm::ActiveValue::Set;
+    let scope = actor.scope();
+    let at = Utc::now();
+    event_log::ActiveModel {
+        tenant_id: scope.owner(),
+        sequence: Set(sequences::next_value(txn, &scope, EVENT_SEQUENCE).await?),
+        id: Set(Uuid::now_v7()),
+        module: Set(module.as_str().to_owned()),
+        record_id: Set(record_id),
+        action: Set(action.to_owned()),
+        actor_id: Set(actor.user_id),
+        at: Set(at),
+        changed_fields: Set(serde_json::json!(changed_fields)),
+    }
+    .insert(txn)
+    .await?;
+    Ok(at)
 }
 
 /// Every change of one record, oldest first. Reading it needs read access to the module.

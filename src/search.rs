@@ -102,6 +102,8 @@ pub async fn search(
             continue;
         }
         let found = match module {
+            // Process instances are found through processInstances, not by text.
+            Module::Processes => Vec::new(),
             Module::Accounts => {
                 use account::Column as C;
                 let columns = [

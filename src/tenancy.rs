@@ -15,6 +15,7 @@ use entity::news::{comment, note};
 use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
+use entity::process::{definition, instance, step};
 use entity::service::{faq, ticket};
 
 /// An entity whose rows belong to one tenant.
@@ -69,6 +70,9 @@ tenant_owned!(
     task,
     custom_field,
     event_log,
+    definition,
+    instance,
+    step,
 );
 identified!(
     user,
@@ -86,6 +90,9 @@ identified!(
     event_invitee,
     task,
     custom_field,
+    definition,
+    instance,
+    step,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,4 +7,5 @@ pub mod calendar;
 pub mod crm;
 pub mod news;
 pub mod platform;
+pub mod process;
 pub mod service;

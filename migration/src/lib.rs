@@ -11,6 +11,7 @@ mod m20261125_000006_news;
 mod m20261125_000007_calendar;
 mod m20261125_000008_custom_fields;
 mod m20261125_000009_event_log;
+mod m20261125_000010_processes;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_calendar::Migration),
             Box::new(m20261125_000008_custom_fields::Migration),
             Box::new(m20261125_000009_event_log::Migration),
+            Box::new(m20261125_000010_processes::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ mod news;
 mod pagination;
 mod pipeline;
 mod platform;
+mod process;
 mod records;
 mod service;
 
@@ -39,6 +40,7 @@ pub struct Query(
     service::FaqQuery,
     news::NewsQuery,
     calendar::CalendarQuery,
+    process::ProcessQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,10 +55,15 @@ pub struct Mutation(
     service::FaqMutation,
     news::NewsMutation,
     calendar::CalendarMutation,
+    process::ProcessMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(platform::PlatformSubscription, changes::ChangeSubscription);
+pub struct Subscription(
+    platform::PlatformSubscription,
+    changes::ChangeSubscription,
+    process::ProcessSubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::platform::{custom_field, picklist_value, record_history};
 
 use crate::custom_fields::{self, Kind, NewField};
+use crate::error::AppError;
 use crate::modules::Module;
 use crate::permissions::{self, Grant};
 use crate::records::{self, FieldChange};
@@ -26,6 +27,7 @@ pub enum ModuleValue {
     Faq,
     Notes,
     Calendar,
+    Processes,
 }
 
 impl From<Module> for ModuleValue {
@@ -39,6 +41,7 @@ impl From<Module> for ModuleValue {
             Module::Faq => ModuleValue::Faq,
             Module::Notes => ModuleValue::Notes,
             Module::Calendar => ModuleValue::Calendar,
+            Module::Processes => ModuleValue::Processes,
         }
     }
 }
@@ -54,6 +57,7 @@ impl From<ModuleValue> for Module {
             ModuleValue::Faq => Module::Faq,
             ModuleValue::Notes => Module::Notes,
             ModuleValue::Calendar => Module::Calendar,
+            ModuleValue::Processes => Module::Processes,
         }
     }
 }
@@ -355,6 +359,10 @@ impl RecordsQuery {
         let args = page_args(first, after, None, None);
         let (db, limits) = (&app.db, &app.limits);
         let page = match Module::from(module) {
+            Module::Processes => {
+                let message = "process instances are cancelled, not deleted";
+                return Err(AppError::bad_input("module", message).into());
+            }
             Module::Accounts => {
                 records::recycle_bin::<account::Entity>(db, principal, &args, limits).await?
             }

@@ -222,7 +222,7 @@ async fn execute(
     let mut response = state.schema.execute(request).await;
     // The mutation's transactions have committed: wake the tenant's subscribers.
     if let (true, Some(scope)) = (mutation, scope) {
-        state.app.log_committed(&scope);
+        state.app.log_committed(&scope).await;
     }
     ensure_error_codes(&mut response);
     // Nothing ran (validation, limits): answer with errors only, no `data`.

@@ -242,7 +242,7 @@ impl Connection {
                 }
             }
             if let (true, Some(scope)) = (mutation, scope) {
-                app.log_committed(&scope);
+                app.log_committed(&scope).await;
             }
             let _ = outgoing
                 .send(text(json!({ "type": "complete", "id": operation_id })))

@@ -12,6 +12,7 @@ mod http;
 mod lifecycle;
 mod news;
 mod pipeline;
+mod process;
 mod service;
 mod tenancy;
 mod users;

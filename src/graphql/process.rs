@@ -1,0 +1,399 @@
+//! The process engine's API: definitions, instances, transitions, and their subscription.
+
+use async_graphql::{
+    ComplexObject, Context, ID, InputObject, Json, Object, Result, SimpleObject, Subscription,
+};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use entity::process::{definition, instance, step};
+
+use crate::events;
+use crate::modules::Module;
+use crate::news::RelatedRecord;
+use crate::permissions::Access;
+use crate::process::definition::Transition;
+use crate::process::engine::{self, InstanceFilter};
+
+use super::crm::{id, owner};
+use super::filters::{IdFilterInput, StringFilter};
+use super::pagination::{Connected, connection, page_args};
+use super::platform::User;
+use super::records::ModuleValue;
+use super::{ContextExt, parse_id};
+
+/// One published version of a process definition.
+#[derive(SimpleObject)]
+pub struct ProcessDefinition {
+    pub id: ID,
+    pub key: String,
+    pub version: i32,
+    pub name: String,
+    /// States and transitions, as published (see docs/process-definition.md).
+    pub body: Json<Value>,
+    pub published_at: DateTime<Utc>,
+}
+
+impl From<definition::Model> for ProcessDefinition {
+    fn from(d: definition::Model) -> Self {
+        Self {
+            id: id(d.id),
+            key: d.key,
+            version: d.version,
+            name: d.name,
+            body: Json(d.body),
+            published_at: d.published_at,
+        }
+    }
+}
+
+/// Something wrong with a definition, and where in its body.
+#[derive(SimpleObject)]
+pub struct DefinitionProblem {
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(SimpleObject)]
+pub struct PublishProcessDefinitionPayload {
+    /// The new version; null when there are problems (then nothing was published).
+    pub definition: Option<ProcessDefinition>,
+    pub problems: Vec<DefinitionProblem>,
+}
+
+/// A transition the caller may fire now.
+#[derive(SimpleObject)]
+pub struct AvailableTransition {
+    pub name: String,
+    pub to: String,
+    /// Input fields it needs.
+    pub requires: Vec<String>,
+}
+
+impl From<Transition> for AvailableTransition {
+    fn from(t: Transition) -> Self {
+        Self {
+            name: t.name,
+            to: t.to,
+            requires: t.requires,
+        }
+    }
+}
+
+/// A running or finished process.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ProcessInstance {
+    pub id: ID,
+    pub definition_key: String,
+    /// The definition version it runs; publishing a new one does not change it.
+    pub definition_version: i32,
+    pub record_module: Option<ModuleValue>,
+    pub record_id: Option<ID>,
+    pub state: String,
+    /// active, completed or cancelled.
+    pub status: String,
+    pub variables: Json<Value>,
+    /// Send it back as `expectedVersion` when firing a transition.
+    pub version: i32,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    uuid: Uuid,
+}
+
+impl From<instance::Model> for ProcessInstance {
+    fn from(i: instance::Model) -> Self {
+        Self {
+            id: id(i.id),
+            uuid: i.id,
+            definition_key: i.definition_key,
+            definition_version: i.definition_version,
+            record_module: i
+                .record_module
+                .as_deref()
+                .and_then(Module::parse)
+                .map(Into::into),
+            record_id: i.record_id.map(id),
+            state: i.state,
+            status: i.status,
+            variables: Json(i.variables),
+            version: i.version,
+            started_at: i.started_at,
+            updated_at: i.updated_at,
+            ended_at: i.ended_at,
+        }
+    }
+}
+
+#[ComplexObject]
+impl ProcessInstance {
+    /// Every step, oldest first: the start, each transition (with actor, input and the
+    /// variables it set), a cancellation.
+    async fn steps(&self, ctx: &Context<'_>) -> Result<Vec<ProcessStep>> {
+        let steps = engine::steps(&ctx.app().db, ctx.principal()?, self.uuid).await?;
+        Ok(steps.into_iter().map(Into::into).collect())
+    }
+
+    /// What the caller may fire now, to draw the buttons.
+    async fn available_transitions(&self, ctx: &Context<'_>) -> Result<Vec<AvailableTransition>> {
+        let found = engine::available(&ctx.app().db, ctx.principal()?, self.uuid).await?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct ProcessStep {
+    /// The transition's name, or start / cancel.
+    pub transition: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub input: Json<Value>,
+    /// The variables the step set.
+    pub variables: Json<Value>,
+    pub at: DateTime<Utc>,
+    #[graphql(skip)]
+    actor_id: Uuid,
+}
+
+impl From<step::Model> for ProcessStep {
+    fn from(s: step::Model) -> Self {
+        Self {
+            transition: s.transition,
+            from_state: s.from_state,
+            to_state: s.to_state,
+            input: Json(s.input),
+            variables: Json(s.variables),
+            at: s.at,
+            actor_id: s.actor_id,
+        }
+    }
+}
+
+#[ComplexObject]
+impl ProcessStep {
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        owner(ctx, self.actor_id).await
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ProcessInstanceFilter {
+    pub definition_key: Option<StringFilter>,
+    pub state: Option<StringFilter>,
+    /// active, completed, cancelled.
+    pub status: Option<StringFilter>,
+    pub record_id: Option<IdFilterInput>,
+}
+
+fn object(
+    field: &str,
+    value: Option<Json<Value>>,
+) -> Result<Map<String, Value>, crate::error::AppError> {
+    match value.map(|j| j.0) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(crate::error::AppError::bad_input(
+            field,
+            "must be a JSON object",
+        )),
+    }
+}
+
+#[derive(Default)]
+pub struct ProcessQuery;
+
+#[Object]
+impl ProcessQuery {
+    /// The latest version of every process definition.
+    async fn process_definitions(&self, ctx: &Context<'_>) -> Result<Vec<ProcessDefinition>> {
+        let found = engine::definitions(&ctx.app().db, ctx.principal()?).await?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+
+    /// One definition: its latest version, or the one asked for.
+    async fn process_definition(
+        &self,
+        ctx: &Context<'_>,
+        key: String,
+        version: Option<i32>,
+    ) -> Result<ProcessDefinition> {
+        Ok(
+            engine::definition(&ctx.app().db, ctx.principal()?, &key, version)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn process_instance(&self, ctx: &Context<'_>, id: ID) -> Result<ProcessInstance> {
+        let id = parse_id("id", &id)?;
+        Ok(engine::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .into())
+    }
+
+    /// Instances, most recently started first.
+    async fn process_instances(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ProcessInstanceFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connected<ProcessInstance>> {
+        let app = ctx.app();
+        let filter = filter.unwrap_or_default();
+        let filter = InstanceFilter {
+            definition_key: filter.definition_key.map(Into::into),
+            state: filter.state.map(Into::into),
+            status: filter.status.map(Into::into),
+            record_id: filter
+                .record_id
+                .map(|f| f.into_domain("filter.recordId"))
+                .transpose()?,
+        };
+        let args = page_args(first, after, None, None);
+        let page = engine::list(&app.db, ctx.principal()?, &filter, &args, &app.limits).await?;
+        Ok(connection(page, ProcessInstance::from))
+    }
+}
+
+#[derive(Default)]
+pub struct ProcessMutation;
+
+#[Object]
+impl ProcessMutation {
+    /// Validates a definition and publishes it as the next version of `key` (admins only).
+    /// With problems, nothing is published and every problem is listed with its path.
+    async fn publish_process_definition(
+        &self,
+        ctx: &Context<'_>,
+        key: String,
+        name: String,
+        body: Json<Value>,
+    ) -> Result<PublishProcessDefinitionPayload> {
+        let published =
+            engine::publish(&ctx.app().db, ctx.principal()?, &key, &name, body.0).await?;
+        Ok(match published {
+            Ok(definition) => PublishProcessDefinitionPayload {
+                definition: Some(definition.into()),
+                problems: Vec::new(),
+            },
+            Err(problems) => PublishProcessDefinitionPayload {
+                definition: None,
+                problems: problems
+                    .into_iter()
+                    .map(|p| DefinitionProblem {
+                        path: p.path,
+                        message: p.message,
+                    })
+                    .collect(),
+            },
+        })
+    }
+
+    /// Starts the latest version of a definition, optionally about a record.
+    async fn start_process(
+        &self,
+        ctx: &Context<'_>,
+        key: String,
+        record_module: Option<ModuleValue>,
+        record_id: Option<ID>,
+        variables: Option<Json<Value>>,
+    ) -> Result<ProcessInstance> {
+        let record = match (record_module, record_id) {
+            (Some(module), Some(id)) => Some(RelatedRecord {
+                module: module.into(),
+                id: parse_id("recordId", &id)?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(crate::error::AppError::bad_input(
+                    "recordId",
+                    "give both recordModule and recordId, or neither",
+                )
+                .into());
+            }
+        };
+        let variables = object("variables", variables)?;
+        Ok(
+            engine::start(&ctx.app().db, ctx.principal()?, &key, record, variables)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Fires a transition; `expectedVersion` is the instance version you saw. A guard that says
+    /// no is BAD_USER_INPUT with its message; a stale version is CONFLICT.
+    async fn fire_transition(
+        &self,
+        ctx: &Context<'_>,
+        instance_id: ID,
+        transition: String,
+        input: Option<Json<Value>>,
+        expected_version: i32,
+    ) -> Result<ProcessInstance> {
+        let id = parse_id("instanceId", &instance_id)?;
+        let input = object("input", input)?;
+        Ok(engine::fire(
+            &ctx.app().db,
+            ctx.principal()?,
+            id,
+            &transition,
+            input,
+            expected_version,
+        )
+        .await?
+        .into())
+    }
+
+    async fn cancel_process(
+        &self,
+        ctx: &Context<'_>,
+        instance_id: ID,
+        expected_version: i32,
+    ) -> Result<ProcessInstance> {
+        let id = parse_id("instanceId", &instance_id)?;
+        Ok(
+            engine::cancel(&ctx.app().db, ctx.principal()?, id, expected_version)
+                .await?
+                .into(),
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct ProcessSubscription;
+
+#[Subscription]
+impl ProcessSubscription {
+    /// The instance, each time it changes from now on.
+    async fn process_instance_changed(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<BoxStream<'static, Result<ProcessInstance>>> {
+        let principal = ctx.principal()?.clone();
+        principal.require(Module::Processes, Access::Read)?;
+        let instance_id = parse_id("id", &id)?;
+        let app = ctx.app().clone();
+        engine::get(&app.db, &principal, instance_id).await?;
+        let scope = principal.scope();
+        let now = events::latest_sequence(&app.db, &scope).await?;
+        let stream = events::follow_log(app.db.clone(), &app.events, scope, now)
+            .filter(move |e| {
+                std::future::ready(
+                    e.record_id == instance_id && e.module == Module::Processes.as_str(),
+                )
+            })
+            .then(move |_| {
+                let (app, principal) = (app.clone(), principal.clone());
+                async move { Ok(engine::get(&app.db, &principal, instance_id).await?.into()) }
+            });
+        Ok(stream.boxed())
+    }
+}

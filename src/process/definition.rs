@@ -1,0 +1,308 @@
+//! The process definition format and its validation. Pure: no database, no I/O.
+//!
+//! A definition body is JSON (see `docs/process-definition.md`):
+//! states (exactly one initial, at least one final) and transitions (name, from-states,
+//! to-state, roles allowed, an optional CEL guard over `record`, `vars`, `input` and `user`,
+//! input fields it requires, and variables it sets from CEL expressions).
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Role;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Body {
+    pub states: Vec<State>,
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct State {
+    pub name: String,
+    #[serde(default)]
+    pub initial: bool,
+    #[serde(default, rename = "final")]
+    pub is_final: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Transition {
+    pub name: String,
+    pub from: Vec<String>,
+    pub to: String,
+    /// Roles that may fire it (lower-case role names); empty: any role.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// A CEL expression that must be true to fire.
+    #[serde(default)]
+    pub guard: Option<String>,
+    /// Shown when the guard says no.
+    #[serde(default)]
+    pub guard_message: Option<String>,
+    /// Input fields the caller must send.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Variables to set: name → CEL expression.
+    #[serde(default)]
+    pub set_variables: BTreeMap<String, String>,
+}
+
+/// One thing wrong with a definition, and where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+/// The variables a CEL expression may use.
+pub const ROOTS: [&str; 4] = ["record", "vars", "input", "user"];
+
+impl Body {
+    pub fn initial(&self) -> Option<&State> {
+        self.states.iter().find(|s| s.initial)
+    }
+
+    pub fn state(&self, name: &str) -> Option<&State> {
+        self.states.iter().find(|s| s.name == name)
+    }
+
+    pub fn transition(&self, name: &str) -> Option<&Transition> {
+        self.transitions.iter().find(|t| t.name == name)
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.trim().is_empty() && name.len() <= 100
+}
+
+/// Checks a CEL expression compiles and uses only the known roots.
+pub fn check_expression(source: &str) -> Result<(), String> {
+    let program = cel::Program::compile(source).map_err(|e| format!("does not parse: {e}"))?;
+    let references = program.references();
+    let unknown: Vec<&str> = references
+        .variables()
+        .into_iter()
+        .filter(|v| !ROOTS.contains(v))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "uses unknown variables {}; use record, vars, input and user",
+            unknown.join(", ")
+        ))
+    }
+}
+
+/// Parses and checks a definition body, returning every problem at once.
+pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
+    let body: Body = serde_json::from_value(body.clone()).map_err(|e| {
+        vec![Problem {
+            path: "body".into(),
+            message: format!("not a process definition: {e}"),
+        }]
+    })?;
+    let mut problems = Vec::new();
+    let mut problem = |path: String, message: &str| {
+        problems.push(Problem {
+            path,
+            message: message.to_owned(),
+        })
+    };
+
+    let mut names = HashSet::new();
+    for (i, state) in body.states.iter().enumerate() {
+        if !valid_name(&state.name) {
+            problem(
+                format!("states[{i}].name"),
+                "give a name of 1 to 100 characters",
+            );
+        } else if !names.insert(state.name.as_str()) {
+            problem(format!("states[{i}].name"), "another state has this name");
+        }
+    }
+    match body.states.iter().filter(|s| s.initial).count() {
+        1 => {}
+        0 => problem(
+            "states".into(),
+            "mark exactly one state as initial; none is",
+        ),
+        _ => problem(
+            "states".into(),
+            "mark exactly one state as initial; several are",
+        ),
+    }
+    if !body.states.iter().any(|s| s.is_final) {
+        problem("states".into(), "mark at least one state as final");
+    }
+
+    let mut transition_names = HashSet::new();
+    for (i, t) in body.transitions.iter().enumerate() {
+        let at = format!("transitions[{i}]");
+        if !valid_name(&t.name) {
+            problem(format!("{at}.name"), "give a name of 1 to 100 characters");
+        } else if !transition_names.insert(t.name.as_str()) {
+            problem(format!("{at}.name"), "another transition has this name");
+        }
+        if t.from.is_empty() {
+            problem(
+                format!("{at}.from"),
+                "give at least one state to start from",
+            );
+        }
+        for (j, from) in t.from.iter().enumerate() {
+            match body.state(from) {
+                None => problem(format!("{at}.from[{j}]"), "no such state"),
+                Some(s) if s.is_final => {
+                    problem(format!("{at}.from[{j}]"), "a final state has no way out")
+                }
+                Some(_) => {}
+            }
+        }
+        if body.state(&t.to).is_none() {
+            problem(format!("{at}.to"), "no such state");
+        }
+        for (j, role) in t.roles.iter().enumerate() {
+            if Role::parse(role).is_none() {
+                problem(
+                    format!("{at}.roles[{j}]"),
+                    "no such role (admin, manager, sales, support, viewer)",
+                );
+            }
+        }
+        if let Some(guard) = &t.guard
+            && let Err(message) = check_expression(guard)
+        {
+            problem(format!("{at}.guard"), &message);
+        }
+        for (name, expression) in &t.set_variables {
+            if let Err(message) = check_expression(expression) {
+                problem(format!("{at}.setVariables.{name}"), &message);
+            }
+        }
+    }
+
+    // Every state must be reachable from the initial one, and every non-final state must
+    // lead somewhere: a process must be able to finish.
+    if let Some(initial) = body.initial() {
+        let mut reached: HashSet<&str> = HashSet::from([initial.name.as_str()]);
+        let mut queue = VecDeque::from([initial.name.as_str()]);
+        while let Some(state) = queue.pop_front() {
+            for t in body
+                .transitions
+                .iter()
+                .filter(|t| t.from.iter().any(|f| f == state))
+            {
+                if reached.insert(t.to.as_str()) {
+                    queue.push_back(t.to.as_str());
+                }
+            }
+        }
+        for (i, state) in body.states.iter().enumerate() {
+            if !reached.contains(state.name.as_str()) {
+                problem(format!("states[{i}]"), "unreachable from the initial state");
+            }
+        }
+    }
+    for (i, state) in body.states.iter().enumerate() {
+        let leaves = body
+            .transitions
+            .iter()
+            .any(|t| t.from.contains(&state.name));
+        if !state.is_final && !leaves {
+            problem(
+                format!("states[{i}]"),
+                "a dead end: not final, and no transition leaves it",
+            );
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(body)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ticket_lifecycle() -> serde_json::Value {
+        json!({
+            "states": [
+                { "name": "Open", "initial": true },
+                { "name": "In Progress" },
+                { "name": "Closed", "final": true }
+            ],
+            "transitions": [
+                { "name": "start", "from": ["Open"], "to": "In Progress", "roles": ["support"] },
+                { "name": "close", "from": ["Open", "In Progress"], "to": "Closed",
+                  "guard": "size(input.resolution) > 0", "requires": ["resolution"],
+                  "setVariables": { "resolution": "input.resolution" } }
+            ]
+        })
+    }
+
+    #[test]
+    fn a_sound_definition_passes() {
+        let body = validate(&ticket_lifecycle()).unwrap();
+        assert_eq!(body.initial().unwrap().name, "Open");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_path() {
+        let body = json!({
+            "states": [
+                { "name": "Open", "initial": true },
+                { "name": "Open" },
+                { "name": "Limbo" },
+                { "name": "Orphan", "final": true },
+                { "name": "Done", "final": true }
+            ],
+            "transitions": [
+                { "name": "go", "from": ["Open"], "to": "Limbo", "roles": ["wizard"], "guard": "secret == 1" },
+                { "name": "go", "from": ["Nowhere"], "to": "Done", "guard": "input.x >" },
+                { "name": "out", "from": ["Done"], "to": "Open", "setVariables": { "y": "mystery + 1" } }
+            ]
+        });
+        let problems = validate(&body).unwrap_err();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        for expected in [
+            "states[1].name",
+            "transitions[0].roles[0]",
+            "transitions[0].guard",
+            "transitions[1].name",
+            "transitions[1].from[0]",
+            "transitions[1].guard",
+            "transitions[2].from[0]",
+            "transitions[2].setVariables.y",
+            "states[2]",
+            "states[3]",
+        ] {
+            assert!(
+                paths.contains(&expected),
+                "missing {expected} in {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn structure_is_checked_before_anything_else() {
+        let problems = validate(&json!({ "states": "many" })).unwrap_err();
+        assert_eq!(problems[0].path, "body");
+        let problems =
+            validate(&json!({ "states": [{ "name": "A" }], "transitions": [] })).unwrap_err();
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages.iter().any(|m| m.contains("initial")),
+            "{messages:?}"
+        );
+        assert!(messages.iter().any(|m| m.contains("final")), "{messages:?}");
+    }
+}

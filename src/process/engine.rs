@@ -1,0 +1,608 @@
+//! Running processes: publishing definitions, starting instances, firing transitions.
+//!
+//! Firing a transition is one transaction: check the expected version, the caller's role and
+//! the guard, set the variables, move the state, write the step and the event log entry. The
+//! state change is a conditional update on the version, so of two concurrent fires of one
+//! instance exactly one wins; the other gets CONFLICT.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    QueryFilter, QueryOrder, TransactionTrait,
+};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use entity::process::{definition, instance, step};
+
+use super::definition::{Body, Problem, Transition, validate};
+use crate::auth::{Principal, Role};
+use crate::config::Limits;
+use crate::error::{AppError, AppResult};
+use crate::filters::{self, IdFilter, TextFilter};
+use crate::modules::Module;
+use crate::news::RelatedRecord;
+use crate::pagination::{Page, PageArgs, paginate};
+use crate::permissions::Access;
+use crate::records;
+use crate::tenancy::TenantScope;
+use crate::validation::required_text;
+
+pub const ACTIVE: &str = "active";
+pub const COMPLETED: &str = "completed";
+pub const CANCELLED: &str = "cancelled";
+
+/// Keys name definitions in the API: lower-case letters, digits, `-` and `_`.
+fn check_key(key: &str) -> AppResult<()> {
+    let ok = !key.is_empty()
+        && key.len() <= 64
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::bad_input(
+            "key",
+            "use 1 to 64 of a-z, 0-9, - and _",
+        ))
+    }
+}
+
+/// Publishes a new version of a definition, or returns every problem it has (and publishes
+/// nothing). Running instances keep the version they started with.
+pub async fn publish(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    key: &str,
+    name: &str,
+    body: Value,
+) -> AppResult<Result<definition::Model, Vec<Problem>>> {
+    actor.require_admin()?;
+    check_key(key)?;
+    let name = required_text("name", name, 200)?;
+    if let Err(problems) = validate(&body) {
+        return Ok(Err(problems));
+    }
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let version = latest(&txn, &scope, key)
+        .await?
+        .map_or(1, |d| d.version + 1);
+    let published = definition::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        key: Set(key.to_owned()),
+        version: Set(version),
+        name: Set(name),
+        body: Set(body),
+        published_by: Set(actor.user_id),
+        published_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Ok(published))
+}
+
+async fn latest(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    key: &str,
+) -> AppResult<Option<definition::Model>> {
+    Ok(scope
+        .select::<definition::Entity>()
+        .filter(definition::Column::Key.eq(key))
+        .order_by_desc(definition::Column::Version)
+        .one(db)
+        .await?)
+}
+
+/// The latest version of every definition of the tenant.
+pub async fn definitions(
+    db: &DatabaseConnection,
+    actor: &Principal,
+) -> AppResult<Vec<definition::Model>> {
+    actor.require(Module::Processes, Access::Read)?;
+    let all = actor
+        .scope()
+        .select::<definition::Entity>()
+        .order_by_asc(definition::Column::Key)
+        .order_by_desc(definition::Column::Version)
+        .all(db)
+        .await?;
+    let mut latest: Vec<definition::Model> = Vec::new();
+    for d in all {
+        if latest.last().is_none_or(|l| l.key != d.key) {
+            latest.push(d);
+        }
+    }
+    Ok(latest)
+}
+
+pub async fn definition(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    key: &str,
+    version: Option<i32>,
+) -> AppResult<definition::Model> {
+    actor.require(Module::Processes, Access::Read)?;
+    let scope = actor.scope();
+    let found = match version {
+        None => latest(db, &scope, key).await?,
+        Some(v) => {
+            scope
+                .select::<definition::Entity>()
+                .filter(definition::Column::Key.eq(key))
+                .filter(definition::Column::Version.eq(v))
+                .one(db)
+                .await?
+        }
+    };
+    found.ok_or(AppError::NotFound("process definition"))
+}
+
+fn body_of(definition: &definition::Model) -> AppResult<Body> {
+    serde_json::from_value(definition.body.clone()).map_err(AppError::internal)
+}
+
+/// Starts an instance of the latest version of `key`, optionally about a record.
+pub async fn start(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    key: &str,
+    record: Option<RelatedRecord>,
+    variables: Map<String, Value>,
+) -> AppResult<instance::Model> {
+    actor.require(Module::Processes, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let definition =
+        latest(&txn, &scope, key)
+            .await?
+            .ok_or_else(|| AppError::ReferenceNotFound {
+                field: "key".into(),
+                what: "process definition",
+            })?;
+    if let Some(r) = record {
+        actor.require(r.module, Access::Read)?;
+        records::require_related(&txn, &scope, "recordId", r.module, r.id).await?;
+    }
+    let body = body_of(&definition)?;
+    let initial = body
+        .initial()
+        .ok_or_else(|| AppError::internal("published definition without initial state"))?;
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let started = instance::ActiveModel {
+        id: Set(id),
+        tenant_id: scope.owner(),
+        definition_id: Set(definition.id),
+        definition_key: Set(definition.key.clone()),
+        definition_version: Set(definition.version),
+        record_module: Set(record.map(|r| r.module.as_str().to_owned())),
+        record_id: Set(record.map(|r| r.id)),
+        state: Set(initial.name.clone()),
+        status: Set(ACTIVE.to_owned()),
+        variables: Set(Value::Object(variables.clone())),
+        version: Set(1),
+        started_by: Set(actor.user_id),
+        started_at: Set(now),
+        updated_at: Set(now),
+        ended_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    write_step(
+        &txn,
+        actor,
+        id,
+        "start",
+        None,
+        &initial.name,
+        Value::Object(Map::new()),
+        Value::Object(variables),
+    )
+    .await?;
+    records::append_event(&txn, actor, Module::Processes, id, "started", &["state"]).await?;
+    txn.commit().await?;
+    Ok(started)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_step(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    instance_id: Uuid,
+    transition: &str,
+    from: Option<&str>,
+    to: &str,
+    input: Value,
+    variables: Value,
+) -> AppResult<()> {
+    step::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: actor.scope().owner(),
+        instance_id: Set(instance_id),
+        transition: Set(transition.to_owned()),
+        from_state: Set(from.map(str::to_owned)),
+        to_state: Set(to.to_owned()),
+        actor_id: Set(actor.user_id),
+        input: Set(input),
+        variables: Set(variables),
+        at: Set(Utc::now()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<instance::Model> {
+    actor.require(Module::Processes, Access::Read)?;
+    actor
+        .scope()
+        .by_id::<instance::Entity>(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("process instance"))
+}
+
+#[derive(Default)]
+pub struct InstanceFilter {
+    pub definition_key: Option<TextFilter>,
+    pub state: Option<TextFilter>,
+    pub status: Option<TextFilter>,
+    pub record_id: Option<IdFilter>,
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &InstanceFilter,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<instance::Model>> {
+    actor.require(Module::Processes, Access::Read)?;
+    let mut select = actor.scope().select::<instance::Entity>();
+    select = filters::text(
+        select,
+        instance::Column::DefinitionKey,
+        filter.definition_key.as_ref(),
+    );
+    select = filters::text(select, instance::Column::State, filter.state.as_ref());
+    select = filters::text(select, instance::Column::Status, filter.status.as_ref());
+    select = filters::id(
+        select,
+        instance::Column::RecordId,
+        filter.record_id.as_ref(),
+    );
+    paginate(
+        db,
+        select,
+        Some((instance::Column::StartedAt, sea_orm::Order::Desc)),
+        args,
+        limits,
+    )
+    .await
+}
+
+pub async fn steps(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<Vec<step::Model>> {
+    get(db, actor, id).await?;
+    Ok(actor
+        .scope()
+        .select::<step::Entity>()
+        .filter(step::Column::InstanceId.eq(id))
+        .order_by_asc(step::Column::At)
+        .order_by_asc(step::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// What guards and variable expressions see.
+fn cel_context(
+    record: &Value,
+    vars: &Value,
+    input: &Value,
+    actor: &Principal,
+) -> AppResult<cel::Context<'static, 'static>> {
+    let mut context = cel::Context::default();
+    let user = json!({
+        "id": actor.user_id.to_string(),
+        "roles": actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+    });
+    for (name, value) in [
+        ("record", record),
+        ("vars", vars),
+        ("input", input),
+        ("user", &user),
+    ] {
+        context
+            .add_variable(name, value.clone())
+            .map_err(AppError::internal)?;
+    }
+    Ok(context)
+}
+
+fn evaluate(source: &str, context: &cel::Context) -> Result<cel::Value, String> {
+    let program = cel::Program::compile(source).map_err(|e| e.to_string())?;
+    program.execute(context).map_err(|e| e.to_string())
+}
+
+/// A CEL result as JSON, to store in the instance's variables.
+fn to_json(value: &cel::Value) -> Value {
+    use cel::Value as V;
+    match value {
+        V::Null => Value::Null,
+        V::Bool(b) => json!(b),
+        V::Int(i) => json!(i),
+        V::UInt(u) => json!(u),
+        V::Float(f) => json!(f),
+        V::String(s) => json!(s.as_str()),
+        V::List(items) => Value::Array(items.iter().map(to_json).collect()),
+        V::Map(map) => Value::Object(
+            map.map
+                .iter()
+                .map(|(key, value)| {
+                    let key = match key {
+                        cel::objects::Key::String(s) => s.to_string(),
+                        cel::objects::Key::Int(i) => i.to_string(),
+                        cel::objects::Key::Uint(u) => u.to_string(),
+                        cel::objects::Key::Bool(b) => b.to_string(),
+                    };
+                    (key, to_json(value))
+                })
+                .collect(),
+        ),
+        other => json!(format!("{other:?}")),
+    }
+}
+
+/// Whether the caller's roles allow a transition.
+fn role_allows(transition: &Transition, actor: &Principal) -> bool {
+    transition.roles.is_empty()
+        || actor.has_role(Role::Admin)
+        || transition
+            .roles
+            .iter()
+            .filter_map(|r| Role::parse(r))
+            .any(|r| actor.has_role(r))
+}
+
+/// Guard outcome: `Ok(true)` fire, `Ok(false)` refused, `Err` could not evaluate.
+fn guard_allows(transition: &Transition, context: &cel::Context) -> Result<bool, String> {
+    match &transition.guard {
+        None => Ok(true),
+        Some(guard) => match evaluate(guard, context)? {
+            cel::Value::Bool(b) => Ok(b),
+            other => Err(format!("the guard gave {other:?}, not true or false")),
+        },
+    }
+}
+
+async fn record_json(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    instance: &instance::Model,
+) -> AppResult<Value> {
+    match (
+        instance.record_module.as_deref().and_then(Module::parse),
+        instance.record_id,
+    ) {
+        (Some(module), Some(id)) => records::load_related(db, scope, "recordId", module, id).await,
+        _ => Ok(Value::Null),
+    }
+}
+
+/// Fires `transition` on an instance the caller last saw at `expected_version`.
+pub async fn fire(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    transition_name: &str,
+    input: Map<String, Value>,
+    expected_version: i32,
+) -> AppResult<instance::Model> {
+    actor.require(Module::Processes, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let current = get(&txn, actor, id).await?;
+    if current.version != expected_version {
+        return Err(stale());
+    }
+    if current.status != ACTIVE {
+        return Err(AppError::Conflict(format!(
+            "the process is {}",
+            current.status
+        )));
+    }
+    let definition = scope
+        .by_id::<definition::Entity>(current.definition_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal("instance without its definition"))?;
+    let body = body_of(&definition)?;
+    let transition = body
+        .transition(transition_name)
+        .filter(|t| t.from.contains(&current.state))
+        .ok_or_else(|| {
+            AppError::bad_input(
+                "transition",
+                format!(
+                    "'{transition_name}' cannot be fired from state '{}'",
+                    current.state
+                ),
+            )
+        })?;
+    if !role_allows(transition, actor) {
+        return Err(AppError::Forbidden(format!(
+            "your roles may not fire '{transition_name}'"
+        )));
+    }
+    for required in &transition.requires {
+        if input.get(required).is_none_or(Value::is_null) {
+            return Err(AppError::bad_input(
+                format!("input.{required}"),
+                "is required by this transition",
+            ));
+        }
+    }
+    let record = record_json(&txn, &scope, &current).await?;
+    let input = Value::Object(input);
+    let context = cel_context(&record, &current.variables, &input, actor)?;
+    match guard_allows(transition, &context) {
+        Ok(true) => {}
+        Ok(false) => {
+            let message = transition
+                .guard_message
+                .clone()
+                .unwrap_or_else(|| format!("the conditions for '{transition_name}' are not met"));
+            return Err(AppError::bad_input("input", message));
+        }
+        Err(problem) => {
+            return Err(AppError::bad_input(
+                "input",
+                format!("the guard could not be evaluated: {problem}"),
+            ));
+        }
+    }
+    let mut variables = current.variables.as_object().cloned().unwrap_or_default();
+    let mut changed = Map::new();
+    for (name, expression) in &transition.set_variables {
+        let value = evaluate(expression, &context).map_err(|e| {
+            AppError::bad_input(
+                "input",
+                format!("variable {name} could not be computed: {e}"),
+            )
+        })?;
+        let value = to_json(&value);
+        changed.insert(name.clone(), value.clone());
+        variables.insert(name.clone(), value);
+    }
+    let finished = body.state(&transition.to).is_some_and(|s| s.is_final);
+    let now = Utc::now();
+    let result = scope
+        .update::<instance::Entity>()
+        .col_expr(instance::Column::State, transition.to.clone().into())
+        .col_expr(instance::Column::Variables, Value::Object(variables).into())
+        .col_expr(
+            instance::Column::Status,
+            if finished { COMPLETED } else { ACTIVE }.into(),
+        )
+        .col_expr(instance::Column::EndedAt, finished.then_some(now).into())
+        .col_expr(instance::Column::Version, (expected_version + 1).into())
+        .col_expr(instance::Column::UpdatedAt, now.into())
+        .filter(instance::Column::Id.eq(id))
+        .filter(instance::Column::Version.eq(expected_version))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(stale());
+    }
+    write_step(
+        &txn,
+        actor,
+        id,
+        transition_name,
+        Some(&current.state),
+        &transition.to,
+        input,
+        Value::Object(changed),
+    )
+    .await?;
+    let action = if finished { COMPLETED } else { "transitioned" };
+    records::append_event(&txn, actor, Module::Processes, id, action, &["state"]).await?;
+    let updated = get(&txn, actor, id).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+fn stale() -> AppError {
+    AppError::Conflict("the process moved on since you read it; reload and retry".into())
+}
+
+/// The transitions the caller may fire now: from the current state, allowed to their roles,
+/// and with a guard that does not already say no (guards that need input count as possible).
+pub async fn available(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<Vec<Transition>> {
+    let current = get(db, actor, id).await?;
+    if current.status != ACTIVE || actor.require(Module::Processes, Access::Write).is_err() {
+        return Ok(Vec::new());
+    }
+    let scope = actor.scope();
+    let definition = scope
+        .by_id::<definition::Entity>(current.definition_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("instance without its definition"))?;
+    let body = body_of(&definition)?;
+    let record = record_json(db, &scope, &current).await?;
+    let context = cel_context(&record, &current.variables, &json!({}), actor)?;
+    Ok(body
+        .transitions
+        .into_iter()
+        .filter(|t| t.from.contains(&current.state) && role_allows(t, actor))
+        .filter(|t| guard_allows(t, &context).unwrap_or(true))
+        .collect())
+}
+
+/// Cancels an active instance.
+pub async fn cancel(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    expected_version: i32,
+) -> AppResult<instance::Model> {
+    actor.require(Module::Processes, Access::Write)?;
+    let txn = db.begin().await?;
+    let current = get(&txn, actor, id).await?;
+    if current.version != expected_version {
+        return Err(stale());
+    }
+    if current.status != ACTIVE {
+        return Err(AppError::Conflict(format!(
+            "the process is {}",
+            current.status
+        )));
+    }
+    let now = Utc::now();
+    let result = actor
+        .scope()
+        .update::<instance::Entity>()
+        .col_expr(instance::Column::Status, CANCELLED.into())
+        .col_expr(instance::Column::EndedAt, Some(now).into())
+        .col_expr(instance::Column::Version, (expected_version + 1).into())
+        .col_expr(instance::Column::UpdatedAt, now.into())
+        .filter(instance::Column::Id.eq(id))
+        .filter(instance::Column::Version.eq(expected_version))
+        .exec(&txn)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(stale());
+    }
+    write_step(
+        &txn,
+        actor,
+        id,
+        "cancel",
+        Some(&current.state),
+        &current.state,
+        json!({}),
+        json!({}),
+    )
+    .await?;
+    records::append_event(&txn, actor, Module::Processes, id, CANCELLED, &["status"]).await?;
+    let cancelled = get(&txn, actor, id).await?;
+    txn.commit().await?;
+    Ok(cancelled)
+}

@@ -1,0 +1,4 @@
+//! The process engine: definitions as data, instances moved by transitions.
+
+pub mod definition;
+pub mod engine;

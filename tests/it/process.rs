@@ -1,0 +1,386 @@
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::ws::WsClient;
+use crate::common::{Tenant, TestServer, error_code, error_field};
+
+const PUBLISH: &str = "mutation($key: String!, $body: JSON!) { publishProcessDefinition(key: $key, name: \"Ticket lifecycle\", body: $body) {
+    definition { key version } problems { path message } } }";
+const START: &str = "mutation($key: String!, $m: Module, $r: ID) { startProcess(key: $key, recordModule: $m, recordId: $r) {
+    id state status version definitionVersion availableTransitions { name to requires } } }";
+const FIRE: &str = "mutation($id: ID!, $t: String!, $input: JSON, $v: Int!) { fireTransition(instanceId: $id, transition: $t, input: $input, expectedVersion: $v) {
+    state status version variables } }";
+
+fn lifecycle() -> Value {
+    json!({
+        "states": [
+            { "name": "Open", "initial": true },
+            { "name": "In Progress" },
+            { "name": "Closed", "final": true }
+        ],
+        "transitions": [
+            { "name": "start", "from": ["Open"], "to": "In Progress", "roles": ["support"] },
+            { "name": "close", "from": ["In Progress"], "to": "Closed", "requires": ["resolution"],
+              "guard": "size(input.resolution) >= 5 && record.priority != 'Urgent'",
+              "guardMessage": "urgent tickets are closed by a manager, with a real resolution",
+              "setVariables": { "resolution": "input.resolution", "closedBy": "user.id" } }
+        ]
+    })
+}
+
+async fn publish(server: &TestServer, tenant: &Tenant) {
+    let published = server
+        .gql(
+            Some(&tenant.token),
+            PUBLISH,
+            json!({ "key": "tickets", "body": lifecycle() }),
+        )
+        .await;
+    assert_eq!(
+        published["data"]["publishProcessDefinition"]["problems"],
+        json!([]),
+        "{published}"
+    );
+}
+
+async fn ticket(server: &TestServer, token: &str, priority: &str) -> Value {
+    server
+        .gql(Some(token), "mutation($p: String!) { createTicket(input: { title: \"Printer\", priority: $p }) { id } }", json!({ "p": priority }))
+        .await["data"]["createTicket"]["id"]
+        .clone()
+}
+
+#[tokio::test]
+async fn publishing_reports_every_problem_and_versions_definitions() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let broken = json!({
+        "states": [{ "name": "A", "initial": true }, { "name": "B" }, { "name": "C", "final": true }],
+        "transitions": [{ "name": "go", "from": ["A"], "to": "Nowhere", "guard": "secret > 1" }]
+    });
+    let response = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "tickets", "body": broken }),
+        )
+        .await;
+    let payload = &response["data"]["publishProcessDefinition"];
+    assert_eq!(payload["definition"], Value::Null);
+    let paths: Vec<&str> = payload["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "transitions[0].to",
+        "transitions[0].guard",
+        "states[1]",
+        "states[2]",
+    ] {
+        assert!(paths.contains(&expected), "{expected} missing: {payload}");
+    }
+    let none = server
+        .gql(
+            Some(&acme.token),
+            "{ processDefinitions { key } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(none["data"]["processDefinitions"], json!([]));
+
+    for version in [1, 2] {
+        let ok = server
+            .gql(
+                Some(&acme.token),
+                PUBLISH,
+                json!({ "key": "tickets", "body": lifecycle() }),
+            )
+            .await;
+        assert_eq!(
+            ok["data"]["publishProcessDefinition"]["definition"],
+            json!({ "key": "tickets", "version": version })
+        );
+    }
+    let (_, sales) = server.user(&acme, "sam@acme.example.com", &["SALES"]).await;
+    let refused = server
+        .gql(
+            Some(&sales),
+            PUBLISH,
+            json!({ "key": "tickets", "body": lifecycle() }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn transitions_check_roles_inputs_and_guards_and_record_every_step() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let (_, support) = server
+        .user(&acme, "sue@acme.example.com", &["SUPPORT"])
+        .await;
+    let (_, sales) = server.user(&acme, "sam@acme.example.com", &["SALES"]).await;
+    publish(&server, &acme).await;
+    let record = ticket(&server, &support, "High").await;
+    let started = server
+        .gql(
+            Some(&support),
+            START,
+            json!({ "key": "tickets", "m": "TICKETS", "r": record }),
+        )
+        .await;
+    let instance = &started["data"]["startProcess"];
+    assert_eq!(instance["state"], "Open", "{started}");
+    assert_eq!(
+        instance["availableTransitions"],
+        json!([{ "name": "start", "to": "In Progress", "requires": [] }])
+    );
+    let id = instance["id"].clone();
+
+    let by_sales = server
+        .gql(
+            Some(&sales),
+            FIRE,
+            json!({ "id": id, "t": "start", "v": 1 }),
+        )
+        .await;
+    assert_eq!(error_code(&by_sales), "FORBIDDEN");
+    let wrong_state = server
+        .gql(
+            Some(&support),
+            FIRE,
+            json!({ "id": id, "t": "close", "v": 1 }),
+        )
+        .await;
+    assert_eq!(error_field(&wrong_state), "transition");
+    let moved = server
+        .gql(
+            Some(&support),
+            FIRE,
+            json!({ "id": id, "t": "start", "v": 1 }),
+        )
+        .await;
+    assert_eq!(
+        moved["data"]["fireTransition"]["state"], "In Progress",
+        "{moved}"
+    );
+
+    let missing = server
+        .gql(
+            Some(&support),
+            FIRE,
+            json!({ "id": id, "t": "close", "v": 2 }),
+        )
+        .await;
+    assert_eq!(error_field(&missing), "input.resolution");
+    let guarded = server
+        .gql(
+            Some(&support),
+            FIRE,
+            json!({ "id": id, "t": "close", "v": 2, "input": { "resolution": "ok" } }),
+        )
+        .await;
+    assert_eq!(error_code(&guarded), "BAD_USER_INPUT");
+    assert!(
+        guarded["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("urgent tickets are closed by a manager"),
+        "{guarded}"
+    );
+    let stale = server.gql(Some(&support), FIRE, json!({ "id": id, "t": "close", "v": 1, "input": { "resolution": "Replaced the roller" } })).await;
+    assert_eq!(error_code(&stale), "CONFLICT");
+
+    let closed = server
+        .gql(Some(&support), FIRE, json!({ "id": id, "t": "close", "v": 2, "input": { "resolution": "Replaced the roller" } }))
+        .await;
+    let closed = &closed["data"]["fireTransition"];
+    assert_eq!(closed["state"], "Closed");
+    assert_eq!(closed["status"], "completed");
+    assert_eq!(closed["variables"]["resolution"], "Replaced the roller");
+    let again = server
+        .gql(
+            Some(&support),
+            FIRE,
+            json!({ "id": id, "t": "close", "v": 3, "input": { "resolution": "x" } }),
+        )
+        .await;
+    assert_eq!(error_code(&again), "CONFLICT");
+
+    let history = server
+        .gql(Some(&acme.token), "query($id: ID!) { processInstance(id: $id) { steps { transition fromState toState actor { email } } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(
+        history["data"]["processInstance"]["steps"],
+        json!([
+            { "transition": "start", "fromState": null, "toState": "Open", "actor": { "email": "sue@acme.example.com" } },
+            { "transition": "start", "fromState": "Open", "toState": "In Progress", "actor": { "email": "sue@acme.example.com" } },
+            { "transition": "close", "fromState": "In Progress", "toState": "Closed", "actor": { "email": "sue@acme.example.com" } },
+        ])
+    );
+}
+
+#[tokio::test]
+async fn of_twenty_concurrent_fires_exactly_one_wins() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    publish(&server, &acme).await;
+    let started = server
+        .gql(Some(&acme.token), START, json!({ "key": "tickets" }))
+        .await;
+    let id = started["data"]["startProcess"]["id"].clone();
+    let fires = (0..20).map(|_| {
+        let (server, token, id) = (&server, acme.token.clone(), id.clone());
+        async move {
+            server
+                .gql(
+                    Some(&token),
+                    FIRE,
+                    json!({ "id": id, "t": "start", "v": 1 }),
+                )
+                .await
+        }
+    });
+    let results = futures_util::future::join_all(fires).await;
+    let winners = results
+        .iter()
+        .filter(|r| r["data"]["fireTransition"].is_object())
+        .count();
+    let conflicts = results
+        .iter()
+        .filter(|r| r["errors"][0]["extensions"]["code"] == "CONFLICT")
+        .count();
+    assert_eq!((winners, conflicts), (1, 19), "{results:?}");
+    let steps = server
+        .gql(
+            Some(&acme.token),
+            "query($id: ID!) { processInstance(id: $id) { version steps { transition } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(steps["data"]["processInstance"]["version"], 2);
+    assert_eq!(
+        steps["data"]["processInstance"]["steps"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_new_version_leaves_running_instances_alone_and_subscribers_see_each_step() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    publish(&server, &acme).await;
+    let started = server
+        .gql(Some(&acme.token), START, json!({ "key": "tickets" }))
+        .await;
+    let id = started["data"]["startProcess"]["id"].clone();
+    // Version 2 renames the first transition.
+    let mut v2 = lifecycle();
+    v2["transitions"][0]["name"] = json!("begin");
+    let published = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "tickets", "body": v2 }),
+        )
+        .await;
+    assert_eq!(
+        published["data"]["publishProcessDefinition"]["definition"]["version"],
+        2
+    );
+
+    let mut client = WsClient::connect_authenticated(&server, &acme.token).await;
+    client
+        .send(json!({ "type": "subscribe", "id": "p", "payload": {
+            "query": "subscription($id: ID!) { processInstanceChanged(id: $id) { state version definitionVersion } }",
+            "variables": { "id": id } } }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fired = server
+        .gql(
+            Some(&acme.token),
+            FIRE,
+            json!({ "id": id, "t": "start", "v": 1 }),
+        )
+        .await;
+    assert_eq!(
+        fired["data"]["fireTransition"]["state"], "In Progress",
+        "the instance still runs version 1: {fired}"
+    );
+    let message = client.next_json().await;
+    assert_eq!(
+        message["payload"]["data"]["processInstanceChanged"],
+        json!({ "state": "In Progress", "version": 2, "definitionVersion": 1 })
+    );
+    let fresh = server
+        .gql(Some(&acme.token), START, json!({ "key": "tickets" }))
+        .await;
+    assert_eq!(fresh["data"]["startProcess"]["definitionVersion"], 2);
+    assert_eq!(
+        fresh["data"]["startProcess"]["availableTransitions"][0]["name"],
+        "begin"
+    );
+}
+
+#[tokio::test]
+async fn tenant_b_is_blind_to_tenant_a_processes() {
+    let server = TestServer::start().await;
+    let a = server.tenant("tenant-a").await;
+    let b = server.tenant("tenant-b").await;
+    publish(&server, &a).await;
+    let started = server
+        .gql(Some(&a.token), START, json!({ "key": "tickets" }))
+        .await;
+    let id = started["data"]["startProcess"]["id"].clone();
+    let a_ticket = ticket(&server, &a.token, "Low").await;
+
+    let listing = server
+        .gql(
+            Some(&b.token),
+            "{ processDefinitions { key } processInstances { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        listing["data"],
+        json!({ "processDefinitions": [], "processInstances": { "totalCount": 0 } })
+    );
+    for (query, variables, code) in [
+        (
+            "query($id: ID!) { processInstance(id: $id) { id } }",
+            json!({ "id": id }),
+            "NOT_FOUND",
+        ),
+        (FIRE, json!({ "id": id, "t": "start", "v": 1 }), "NOT_FOUND"),
+        (
+            "mutation($id: ID!) { cancelProcess(instanceId: $id, expectedVersion: 1) { id } }",
+            json!({ "id": id }),
+            "NOT_FOUND",
+        ),
+        (START, json!({ "key": "tickets" }), "NOT_FOUND"),
+        (
+            "{ processDefinition(key: \"tickets\") { key } }",
+            json!({}),
+            "NOT_FOUND",
+        ),
+    ] {
+        let response = server.gql(Some(&b.token), query, variables).await;
+        assert_eq!(error_code(&response), code, "{query}: {response}");
+    }
+    publish(&server, &b).await;
+    let about_a = server
+        .gql(
+            Some(&b.token),
+            START,
+            json!({ "key": "tickets", "m": "TICKETS", "r": a_ticket }),
+        )
+        .await;
+    assert_eq!(error_code(&about_a), "NOT_FOUND");
+    assert_eq!(error_field(&about_a), "recordId");
+}
