@@ -15,6 +15,9 @@ use crate::tenancy::TenantScope;
 
 pub struct App {
     pub db: DatabaseConnection,
+    /// A separate small pool for background workers (timers), so that their polling neither
+    /// competes with requests for connections nor shows in the request statement count.
+    pub jobs_db: DatabaseConnection,
     pub tokens: TokenKeys,
     pub events: EventBus,
     pub limits: Limits,

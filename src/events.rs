@@ -154,7 +154,18 @@ pub const CHANNEL: &str = "bpaas_events";
 /// Relays other replicas' commit notices (PostgreSQL LISTEN) to this replica's subscribers.
 /// Runs for the life of the process; after any gap in the connection everyone is woken,
 /// since notices sent meanwhile are lost (the log itself is not).
-pub async fn relay_replica_notices(database_url: String, bus: EventBus) {
+pub async fn relay_replica_notices(
+    database_url: String,
+    bus: EventBus,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::select! {
+        _ = relay_until_error(database_url, bus) => {}
+        _ = shutdown.wait_for(|stopping| *stopping) => {}
+    }
+}
+
+async fn relay_until_error(database_url: String, bus: EventBus) {
     use sea_orm::sqlx::postgres::PgListener;
     let mut backoff = std::time::Duration::from_millis(500);
     loop {

@@ -19,6 +19,9 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
     let mut db = db::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let jobs_db = db::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot connect to the database: {e}"))?;
     let statements = Arc::new(AtomicU64::new(0));
     let counter = statements.clone();
     db.set_metric_callback(move |_| {
@@ -29,20 +32,28 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
     let tokens = TokenKeys::load(&config.auth, &config.database_url)?;
     let events = EventBus::new(1024);
+    let shutdown = watch::channel(false).0;
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         tokio::spawn(crate::events::relay_replica_notices(
             config.database_url.clone(),
             events.clone(),
+            shutdown.subscribe(),
         ));
     }
-    Ok(Arc::new(App {
+    let app = Arc::new(App {
         db,
+        jobs_db,
         tokens,
         events,
         limits: config.limits.clone(),
-        shutdown: watch::channel(false).0,
+        shutdown,
         statements,
-    }))
+    });
+    tokio::spawn(crate::process::timers::run(
+        app.clone(),
+        app.shutdown.subscribe(),
+    ));
+    Ok(app)
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish and closes WebSockets.
@@ -69,8 +80,13 @@ pub async fn spawn(config: &Config) -> Result<(SocketAddr, SharedApp), String> {
         .map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let served = app.clone();
+    // Stops when the app is told to shut down (tests do that when they end).
+    let mut stop = app.shutdown.subscribe();
+    let stopped = async move {
+        let _ = stop.wait_for(|stopping| *stopping).await;
+    };
     tokio::spawn(async move {
-        if let Err(err) = serve(listener, served, std::future::pending()).await {
+        if let Err(err) = serve(listener, served, stopped).await {
             tracing::error!(%err, "server stopped");
         }
     });

@@ -15,7 +15,7 @@ use entity::news::{comment, note};
 use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
-use entity::process::{definition, instance, step};
+use entity::process::{definition, instance, step, timer};
 use entity::service::{faq, ticket};
 
 /// An entity whose rows belong to one tenant.
@@ -73,6 +73,7 @@ tenant_owned!(
     definition,
     instance,
     step,
+    timer,
 );
 identified!(
     user,
@@ -93,6 +94,7 @@ identified!(
     definition,
     instance,
     step,
+    timer,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

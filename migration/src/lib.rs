@@ -12,6 +12,7 @@ mod m20261125_000007_calendar;
 mod m20261125_000008_custom_fields;
 mod m20261125_000009_event_log;
 mod m20261125_000010_processes;
+mod m20261125_000011_process_timers;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_custom_fields::Migration),
             Box::new(m20261125_000009_event_log::Migration),
             Box::new(m20261125_000010_processes::Migration),
+            Box::new(m20261125_000011_process_timers::Migration),
         ]
     }
 }

@@ -74,6 +74,24 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The engine itself acting in a tenant (timers): every right, and the nil user id.
+    pub fn system(tenant_id: Uuid) -> Principal {
+        Principal {
+            user_id: Uuid::nil(),
+            tenant_id,
+            roles: vec![Role::Admin],
+            grants: Module::ALL
+                .into_iter()
+                .map(|module| Grant {
+                    role: Role::Admin,
+                    module,
+                    read: true,
+                    write: true,
+                })
+                .collect(),
+        }
+    }
+
     /// The data scope of the caller's tenant: the only door to tenant-owned data.
     pub fn scope(&self) -> TenantScope {
         TenantScope::new(self.tenant_id)

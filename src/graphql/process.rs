@@ -97,6 +97,8 @@ pub struct ProcessInstance {
     /// active, completed or cancelled.
     pub status: String,
     pub variables: Json<Value>,
+    /// An SLA timer ran out while the instance was in its state.
+    pub sla_breached: bool,
     /// Send it back as `expectedVersion` when firing a transition.
     pub version: i32,
     pub started_at: DateTime<Utc>,
@@ -122,6 +124,7 @@ impl From<instance::Model> for ProcessInstance {
             state: i.state,
             status: i.status,
             variables: Json(i.variables),
+            sla_breached: i.sla_breached,
             version: i.version,
             started_at: i.started_at,
             updated_at: i.updated_at,

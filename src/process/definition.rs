@@ -16,6 +16,54 @@ use crate::auth::Role;
 pub struct Body {
     pub states: Vec<State>,
     pub transitions: Vec<Transition>,
+    /// Timers on states: they start when an instance enters the state and stop when it leaves.
+    #[serde(default)]
+    pub timers: Vec<Timer>,
+}
+
+/// After `after` (ISO 8601 duration, e.g. `PT4H`, `P2D`) in `state`: fire `transition`, or
+/// mark the instance as in breach of its SLA.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Timer {
+    pub state: String,
+    pub after: String,
+    #[serde(default)]
+    pub transition: Option<String>,
+    #[serde(default)]
+    pub sla_breach: bool,
+}
+
+/// Parses an ISO 8601 duration of days, hours, minutes and seconds (`P1DT2H30M`, `PT45S`).
+pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    let rest = text.strip_prefix('P')?;
+    let (days_part, time_part) = match rest.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (rest, None),
+    };
+    let mut total = chrono::Duration::zero();
+    let mut parse_units = |part: &str, units: &[(char, i64)]| -> Option<()> {
+        let mut number = String::new();
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+            } else {
+                let seconds = units.iter().find(|(u, _)| *u == c)?.1;
+                let n: i64 = number.parse().ok()?;
+                total += chrono::Duration::try_seconds(n.checked_mul(seconds)?)?;
+                number.clear();
+            }
+        }
+        number.is_empty().then_some(())
+    };
+    parse_units(days_part, &[('W', 7 * 86_400), ('D', 86_400)])?;
+    if let Some(time) = time_part {
+        if time.is_empty() {
+            return None;
+        }
+        parse_units(time, &[('H', 3_600), ('M', 60), ('S', 1)])?;
+    }
+    (total > chrono::Duration::zero()).then_some(total)
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -186,6 +234,36 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
         }
     }
 
+    for (i, timer) in body.timers.iter().enumerate() {
+        let at = format!("timers[{i}]");
+        match body.state(&timer.state) {
+            None => problem(format!("{at}.state"), "no such state"),
+            Some(s) if s.is_final => problem(format!("{at}.state"), "a final state has no timers"),
+            Some(_) => {}
+        }
+        if parse_duration(&timer.after).is_none() {
+            problem(
+                format!("{at}.after"),
+                "not an ISO 8601 duration such as PT4H or P2D",
+            );
+        }
+        match (&timer.transition, timer.sla_breach) {
+            (Some(name), false) => {
+                let leaves = body
+                    .transition(name)
+                    .is_some_and(|t| t.from.contains(&timer.state));
+                if !leaves {
+                    problem(
+                        format!("{at}.transition"),
+                        "no transition of that name leaves this state",
+                    );
+                }
+            }
+            (None, true) => {}
+            _ => problem(at, "give either a transition to fire or slaBreach: true"),
+        }
+    }
+
     // Every state must be reachable from the initial one, and every non-final state must
     // lead somewhere: a process must be able to finish.
     if let Some(initial) = body.initial() {
@@ -290,6 +368,42 @@ mod tests {
                 "missing {expected} in {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn durations_follow_iso_8601() {
+        assert_eq!(parse_duration("PT4H"), Some(chrono::Duration::hours(4)));
+        assert_eq!(
+            parse_duration("P1DT2H30M"),
+            Some(chrono::Duration::minutes(24 * 60 + 150))
+        );
+        assert_eq!(parse_duration("PT1S"), Some(chrono::Duration::seconds(1)));
+        assert_eq!(parse_duration("P2W"), Some(chrono::Duration::days(14)));
+        for bad in ["", "P", "PT", "4H", "PT4X", "P1H", "PT0S", "PT-1S"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn timers_must_fit_the_states() {
+        let mut body = ticket_lifecycle();
+        body["timers"] = json!([
+            { "state": "Open", "after": "PT4H", "slaBreach": true },
+            { "state": "In Progress", "after": "P2D", "transition": "close" },
+            { "state": "Closed", "after": "soon", "transition": "start" },
+            { "state": "Open", "after": "PT1H" }
+        ]);
+        let problems = validate(&body).unwrap_err();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "timers[2].state",
+                "timers[2].after",
+                "timers[2].transition",
+                "timers[3]"
+            ]
+        );
     }
 
     #[test]

@@ -13,9 +13,9 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use entity::process::{definition, instance, step};
+use entity::process::{definition, instance, step, timer};
 
-use super::definition::{Body, Problem, Transition, validate};
+use super::definition::{Body, Problem, Transition, parse_duration, validate};
 use crate::auth::{Principal, Role};
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
@@ -142,7 +142,7 @@ pub async fn definition(
     found.ok_or(AppError::NotFound("process definition"))
 }
 
-fn body_of(definition: &definition::Model) -> AppResult<Body> {
+pub(super) fn body_of(definition: &definition::Model) -> AppResult<Body> {
     serde_json::from_value(definition.body.clone()).map_err(AppError::internal)
 }
 
@@ -185,6 +185,7 @@ pub async fn start(
         state: Set(initial.name.clone()),
         status: Set(ACTIVE.to_owned()),
         variables: Set(Value::Object(variables.clone())),
+        sla_breached: Set(false),
         version: Set(1),
         started_by: Set(actor.user_id),
         started_at: Set(now),
@@ -193,6 +194,7 @@ pub async fn start(
     }
     .insert(&txn)
     .await?;
+    schedule_timers(&txn, &scope, &body, id, &initial.name).await?;
     write_step(
         &txn,
         actor,
@@ -210,7 +212,7 @@ pub async fn start(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn write_step(
+pub(super) async fn write_step(
     txn: &impl ConnectionTrait,
     actor: &Principal,
     instance_id: Uuid,
@@ -473,7 +475,6 @@ pub async fn fire(
             ));
         }
     }
-    let mut variables = current.variables.as_object().cloned().unwrap_or_default();
     let mut changed = Map::new();
     for (name, expression) in &transition.set_variables {
         let value = evaluate(expression, &context).map_err(|e| {
@@ -482,10 +483,28 @@ pub async fn fire(
                 format!("variable {name} could not be computed: {e}"),
             )
         })?;
-        let value = to_json(&value);
-        changed.insert(name.clone(), value.clone());
-        variables.insert(name.clone(), value);
+        changed.insert(name.clone(), to_json(&value));
     }
+    let updated = move_instance(&txn, actor, &current, &body, transition, input, changed).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Moves an instance along a transition already allowed: sets the variables, changes the
+/// state (only if the instance is still at the version read), replaces its timers, and
+/// records the step and the event-log entry. The caller commits.
+pub(super) async fn move_instance(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    current: &instance::Model,
+    body: &Body,
+    transition: &Transition,
+    input: Value,
+    changed: Map<String, Value>,
+) -> AppResult<instance::Model> {
+    let scope = actor.scope();
+    let mut variables = current.variables.as_object().cloned().unwrap_or_default();
+    variables.extend(changed.clone());
     let finished = body.state(&transition.to).is_some_and(|s| s.is_final);
     let now = Utc::now();
     let result = scope
@@ -497,20 +516,24 @@ pub async fn fire(
             if finished { COMPLETED } else { ACTIVE }.into(),
         )
         .col_expr(instance::Column::EndedAt, finished.then_some(now).into())
-        .col_expr(instance::Column::Version, (expected_version + 1).into())
+        .col_expr(instance::Column::Version, (current.version + 1).into())
         .col_expr(instance::Column::UpdatedAt, now.into())
-        .filter(instance::Column::Id.eq(id))
-        .filter(instance::Column::Version.eq(expected_version))
-        .exec(&txn)
+        .filter(instance::Column::Id.eq(current.id))
+        .filter(instance::Column::Version.eq(current.version))
+        .exec(txn)
         .await?;
     if result.rows_affected != 1 {
         return Err(stale());
     }
+    clear_timers(txn, &scope, current.id).await?;
+    if !finished {
+        schedule_timers(txn, &scope, body, current.id, &transition.to).await?;
+    }
     write_step(
-        &txn,
+        txn,
         actor,
-        id,
-        transition_name,
+        current.id,
+        &transition.name,
         Some(&current.state),
         &transition.to,
         input,
@@ -518,13 +541,60 @@ pub async fn fire(
     )
     .await?;
     let action = if finished { COMPLETED } else { "transitioned" };
-    records::append_event(&txn, actor, Module::Processes, id, action, &["state"]).await?;
-    let updated = get(&txn, actor, id).await?;
-    txn.commit().await?;
-    Ok(updated)
+    records::append_event(
+        txn,
+        actor,
+        Module::Processes,
+        current.id,
+        action,
+        &["state"],
+    )
+    .await?;
+    get(txn, actor, current.id).await
 }
 
-fn stale() -> AppError {
+/// Starts the timers of `state` for an instance that just entered it.
+async fn schedule_timers(
+    txn: &impl ConnectionTrait,
+    scope: &TenantScope,
+    body: &Body,
+    instance_id: Uuid,
+    state: &str,
+) -> AppResult<()> {
+    let now = Utc::now();
+    for timer in body.timers.iter().filter(|t| t.state == state) {
+        let after = parse_duration(&timer.after)
+            .ok_or_else(|| AppError::internal("published timer with a bad duration"))?;
+        timer::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: scope.owner(),
+            instance_id: Set(instance_id),
+            state: Set(state.to_owned()),
+            due_at: Set(now + after),
+            transition: Set(timer.transition.clone()),
+            sla_breach: Set(timer.sla_breach),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Stops every pending timer of an instance (it left the state, or ended).
+async fn clear_timers(
+    txn: &impl ConnectionTrait,
+    scope: &TenantScope,
+    instance_id: Uuid,
+) -> AppResult<()> {
+    scope
+        .delete::<timer::Entity>()
+        .filter(timer::Column::InstanceId.eq(instance_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+pub(super) fn stale() -> AppError {
     AppError::Conflict("the process moved on since you read it; reload and retry".into())
 }
 
@@ -590,6 +660,7 @@ pub async fn cancel(
     if result.rows_affected != 1 {
         return Err(stale());
     }
+    clear_timers(&txn, &actor.scope(), id).await?;
     write_step(
         &txn,
         actor,

@@ -384,3 +384,104 @@ async fn tenant_b_is_blind_to_tenant_a_processes() {
     assert_eq!(error_code(&about_a), "NOT_FOUND");
     assert_eq!(error_field(&about_a), "recordId");
 }
+
+async fn instance(server: &TestServer, token: &str, id: &Value) -> Value {
+    server
+        .gql(Some(token), "query($id: ID!) { processInstance(id: $id) { state slaBreached version steps { transition actor { email } } } }", json!({ "id": id }))
+        .await["data"]["processInstance"]
+        .clone()
+}
+
+#[tokio::test]
+async fn timers_fire_transitions_and_mark_sla_breaches_once() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let body = json!({
+        "states": [
+            { "name": "Waiting", "initial": true },
+            { "name": "Escalated" },
+            { "name": "Done", "final": true }
+        ],
+        "transitions": [
+            { "name": "escalate", "from": ["Waiting"], "to": "Escalated", "roles": ["manager"] },
+            { "name": "finish", "from": ["Waiting", "Escalated"], "to": "Done" }
+        ],
+        "timers": [
+            { "state": "Waiting", "after": "PT1S", "transition": "escalate" },
+            { "state": "Escalated", "after": "PT1S", "slaBreach": true }
+        ]
+    });
+    let published = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "escalation", "body": body }),
+        )
+        .await;
+    assert_eq!(
+        published["data"]["publishProcessDefinition"]["problems"],
+        json!([]),
+        "{published}"
+    );
+
+    // On PostgreSQL a second replica's worker competes for the same timers: each must still
+    // act exactly once.
+    let _replica = if server.on_postgres() {
+        Some(server.replica().await)
+    } else {
+        None
+    };
+
+    // Left alone: escalated by its timer, then in breach of its SLA.
+    let started = server
+        .gql(Some(&acme.token), START, json!({ "key": "escalation" }))
+        .await;
+    let id = started["data"]["startProcess"]["id"].clone();
+    let mut seen = Value::Null;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        seen = instance(&server, &acme.token, &id).await;
+        if seen["slaBreached"] == true {
+            break;
+        }
+    }
+    assert_eq!(seen["state"], "Escalated", "{seen}");
+    assert_eq!(seen["slaBreached"], true, "{seen}");
+    assert_eq!(seen["version"], 3, "each timer acted once: {seen}");
+    let steps: Vec<&str> = seen["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["transition"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["start", "escalate", "sla breach"]);
+    assert_eq!(
+        seen["steps"][1]["actor"],
+        Value::Null,
+        "the engine, not a user, fired it"
+    );
+
+    // Finished in time: its timers stop with it.
+    let quick = server
+        .gql(Some(&acme.token), START, json!({ "key": "escalation" }))
+        .await;
+    let quick_id = quick["data"]["startProcess"]["id"].clone();
+    let done = server
+        .gql(
+            Some(&acme.token),
+            FIRE,
+            json!({ "id": quick_id, "t": "finish", "v": 1 }),
+        )
+        .await;
+    assert_eq!(
+        done["data"]["fireTransition"]["status"], "completed",
+        "{done}"
+    );
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let after = instance(&server, &acme.token, &quick_id).await;
+    assert_eq!(
+        (after["state"].clone(), after["version"].clone()),
+        (json!("Done"), json!(2)),
+        "{after}"
+    );
+}

@@ -17,6 +17,8 @@ pub struct Model {
     /// `active`, `completed` or `cancelled`.
     pub status: String,
     pub variables: Json,
+    /// Set when an SLA timer ran out before the instance left its state.
+    pub sla_breached: bool,
     /// Optimistic concurrency: every transition bumps it.
     pub version: i32,
     pub started_by: Uuid,

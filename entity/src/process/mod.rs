@@ -4,3 +4,4 @@
 pub mod definition;
 pub mod instance;
 pub mod step;
+pub mod timer;

@@ -105,6 +105,13 @@ pub struct TestServer {
     http: reqwest::Client,
 }
 
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Stops the server and its background workers before the database goes away.
+        self.app.shutdown.send_replace(true);
+    }
+}
+
 /// A tenant with its administrator signed in.
 pub struct Tenant {
     pub slug: String,
