@@ -369,11 +369,71 @@ impl ProcessMutation {
     }
 }
 
+/// A step of a process instance, as the event log numbers it.
+#[derive(SimpleObject)]
+pub struct ProcessEvent {
+    /// Per tenant, increasing without gaps; resume after the last one you saw.
+    pub sequence: i64,
+    pub instance_id: ID,
+    /// started, transitioned, completed, cancelled or sla_breached.
+    pub action: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Default)]
 pub struct ProcessSubscription;
 
 #[Subscription]
 impl ProcessSubscription {
+    /// Every event of the instances of one definition after `afterSequence` (default: from
+    /// now): those already in the log first, then live ones, without gaps or repeats.
+    async fn process_events(
+        &self,
+        ctx: &Context<'_>,
+        definition_key: String,
+        after_sequence: Option<i64>,
+    ) -> Result<BoxStream<'static, ProcessEvent>> {
+        let principal = ctx.principal()?.clone();
+        principal.require(Module::Processes, Access::Read)?;
+        let app = ctx.app().clone();
+        let scope = principal.scope();
+        let after = match after_sequence {
+            Some(after) => after.max(0),
+            None => events::latest_sequence(&app.db, &scope).await?,
+        };
+        let db = app.db.clone();
+        let keys = std::sync::Arc::new(tokio::sync::Mutex::new(std::collections::HashMap::<
+            Uuid,
+            String,
+        >::new()));
+        let stream = events::follow_log(app.db.clone(), &app.events, scope, after)
+            .filter(|e| std::future::ready(e.module == Module::Processes.as_str()))
+            .filter_map(move |e| {
+                let (db, keys, principal, wanted) = (
+                    db.clone(),
+                    keys.clone(),
+                    principal.clone(),
+                    definition_key.clone(),
+                );
+                async move {
+                    // Which definition an instance runs never changes: look it up once.
+                    let mut keys = keys.lock().await;
+                    if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(e.record_id)
+                    {
+                        let instance = engine::get(&db, &principal, e.record_id).await.ok()?;
+                        slot.insert(instance.definition_key);
+                    }
+                    (keys.get(&e.record_id)? == &wanted).then(|| ProcessEvent {
+                        sequence: e.sequence,
+                        instance_id: id(e.record_id),
+                        action: e.action,
+                        at: e.at,
+                    })
+                }
+            });
+        Ok(stream.boxed())
+    }
+
     /// The instance, each time it changes from now on.
     async fn process_instance_changed(
         &self,

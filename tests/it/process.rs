@@ -318,6 +318,22 @@ async fn a_new_version_leaves_running_instances_alone_and_subscribers_see_each_s
         message["payload"]["data"]["processInstanceChanged"],
         json!({ "state": "In Progress", "version": 2, "definitionVersion": 1 })
     );
+    // processEvents replays the definition's history from the log, then follows it.
+    let mut events = WsClient::connect_authenticated(&server, &acme.token).await;
+    events
+        .subscribe("e", "subscription { processEvents(definitionKey: \"tickets\", afterSequence: 0) { sequence action } }")
+        .await;
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(events.next_json().await["payload"]["data"]["processEvents"].clone());
+    }
+    assert_eq!(
+        seen,
+        [
+            json!({ "sequence": 1, "action": "started" }),
+            json!({ "sequence": 2, "action": "transitioned" })
+        ]
+    );
     let fresh = server
         .gql(Some(&acme.token), START, json!({ "key": "tickets" }))
         .await;
@@ -325,6 +341,10 @@ async fn a_new_version_leaves_running_instances_alone_and_subscribers_see_each_s
     assert_eq!(
         fresh["data"]["startProcess"]["availableTransitions"][0]["name"],
         "begin"
+    );
+    assert_eq!(
+        events.next_json().await["payload"]["data"]["processEvents"],
+        json!({ "sequence": 3, "action": "started" })
     );
 }
 
@@ -383,6 +403,12 @@ async fn tenant_b_is_blind_to_tenant_a_processes() {
         .await;
     assert_eq!(error_code(&about_a), "NOT_FOUND");
     assert_eq!(error_field(&about_a), "recordId");
+    // A's process events never reach B's subscriber, not even from the start of the log.
+    let mut client = WsClient::connect_authenticated(&server, &b.token).await;
+    client
+        .subscribe("e", "subscription { processEvents(definitionKey: \"tickets\", afterSequence: 0) { sequence } }")
+        .await;
+    assert_eq!(client.receive(Duration::from_millis(300)).await, None);
 }
 
 async fn instance(server: &TestServer, token: &str, id: &Value) -> Value {
