@@ -13,6 +13,7 @@ mod m20261125_000008_custom_fields;
 mod m20261125_000009_event_log;
 mod m20261125_000010_processes;
 mod m20261125_000011_process_timers;
+mod m20261125_000012_process_binding;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_event_log::Migration),
             Box::new(m20261125_000010_processes::Migration),
             Box::new(m20261125_000011_process_timers::Migration),
+            Box::new(m20261125_000012_process_binding::Migration),
         ]
     }
 }

@@ -24,6 +24,7 @@ use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
+use crate::process::engine;
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
@@ -231,6 +232,9 @@ pub async fn create(
     }
     let scope = actor.scope();
     let txn = db.begin().await?;
+    if let Some(initial) = engine::bound_initial_state(&txn, &scope, Module::Leads).await? {
+        fields.lead_status = Some(Some(initial));
+    }
     let now = Utc::now();
     let mut row = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -269,6 +273,7 @@ pub async fn create(
     row.custom_fields = Set(custom_fields::merge(&txn, &scope, Module::Leads, None, custom).await?);
     row.lead_no = Set(sequences::next_number(&txn, &scope, "LEA").await?);
     let created = records::insert::<Entity>(&txn, actor, row).await?;
+    engine::start_for_record(&txn, actor, Module::Leads, created.id).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -293,6 +298,9 @@ pub async fn update(
     let scope = actor.scope();
     let txn = db.begin().await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
+    if fields.lead_status.is_some() {
+        engine::refuse_direct_change(&txn, actor, Module::Leads, id, "leadStatus").await?;
+    }
     refuse_if_converted(&before)?;
     let mut changes = ActiveModel::default();
     if let Some(custom) = fields.custom_fields.take() {

@@ -20,6 +20,7 @@ use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
+use crate::process::engine;
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
@@ -258,9 +259,14 @@ pub async fn create_in(
     }
     let scope = actor.scope();
     let now = Utc::now();
-    fields
-        .sales_stage
-        .get_or_insert_with(|| FIRST_STAGE.to_owned());
+    match engine::bound_initial_state(txn, &scope, Module::Opportunities).await? {
+        Some(initial) => fields.sales_stage = Some(initial),
+        None => {
+            fields
+                .sales_stage
+                .get_or_insert_with(|| FIRST_STAGE.to_owned());
+        }
+    }
     let mut row = ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: scope.owner(),
@@ -285,7 +291,9 @@ pub async fn create_in(
     row.custom_fields =
         Set(custom_fields::merge(txn, &scope, Module::Opportunities, None, custom).await?);
     row.opportunity_no = Set(sequences::next_number(txn, &scope, "POT").await?);
-    records::insert::<Entity>(txn, actor, row).await
+    let created = records::insert::<Entity>(txn, actor, row).await?;
+    engine::start_for_record(txn, actor, Module::Opportunities, created.id).await?;
+    Ok(created)
 }
 
 pub async fn update(
@@ -299,6 +307,9 @@ pub async fn update(
     let scope = actor.scope();
     let txn = db.begin().await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
+    if fields.sales_stage.is_some() {
+        engine::refuse_direct_change(&txn, actor, Module::Opportunities, id, "salesStage").await?;
+    }
     let mut changes = ActiveModel::default();
     if let Some(custom) = fields.custom_fields.take() {
         let current = Some(&before.custom_fields);

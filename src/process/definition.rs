@@ -19,6 +19,20 @@ pub struct Body {
     /// Timers on states: they start when an instance enters the state and stop when it leaves.
     #[serde(default)]
     pub timers: Vec<Timer>,
+    /// `tickets`, `leads` or `opportunities`: each new record of the module starts an instance,
+    /// and the record's status field mirrors the state.
+    #[serde(default)]
+    pub binding: Option<String>,
+}
+
+/// The status field a bindable module's records mirror, by module name: (picklist, field).
+pub fn bound_field(module: &str) -> Option<(&'static str, &'static str)> {
+    match module {
+        "tickets" => Some(("ticketStatus", "status")),
+        "leads" => Some(("leadStatus", "leadStatus")),
+        "opportunities" => Some(("salesStage", "salesStage")),
+        _ => None,
+    }
 }
 
 /// After `after` (ISO 8601 duration, e.g. `PT4H`, `P2D`) in `state`: fire `transition`, or
@@ -262,6 +276,15 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
             (None, true) => {}
             _ => problem(at, "give either a transition to fire or slaBreach: true"),
         }
+    }
+
+    if let Some(module) = &body.binding
+        && bound_field(module).is_none()
+    {
+        problem(
+            "binding".into(),
+            "only tickets, leads and opportunities can be bound",
+        );
     }
 
     // Every state must be reachable from the initial one, and every non-final state must

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use entity::process::{definition, instance, step, timer};
 
-use super::definition::{Body, Problem, Transition, parse_duration, validate};
+use super::definition::{Body, Problem, Transition, bound_field, parse_duration, validate};
 use crate::auth::{Principal, Role};
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
@@ -24,6 +24,7 @@ use crate::modules::Module;
 use crate::news::RelatedRecord;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
+use crate::picklists;
 use crate::records;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
@@ -61,10 +62,29 @@ pub async fn publish(
     actor.require_admin()?;
     check_key(key)?;
     let name = required_text("name", name, 200)?;
-    if let Err(problems) = validate(&body) {
-        return Ok(Err(problems));
-    }
+    let parsed = match validate(&body) {
+        Ok(parsed) => parsed,
+        Err(problems) => return Ok(Err(problems)),
+    };
     let scope = actor.scope();
+    // A bound definition's states are values of the module's status picklist.
+    if let Some((picklist, _)) = parsed.binding.as_deref().and_then(bound_field) {
+        let mut problems = Vec::new();
+        for (i, state) in parsed.states.iter().enumerate() {
+            if picklists::check(db, &scope, picklist, "state", Some(&state.name))
+                .await
+                .is_err()
+            {
+                problems.push(Problem {
+                    path: format!("states[{i}].name"),
+                    message: format!("not a value of the {picklist} picklist"),
+                });
+            }
+        }
+        if !problems.is_empty() {
+            return Ok(Err(problems));
+        }
+    }
     let txn = db.begin().await?;
     let version = latest(&txn, &scope, key)
         .await?
@@ -76,6 +96,7 @@ pub async fn publish(
         version: Set(version),
         name: Set(name),
         body: Set(body),
+        bound_module: Set(parsed.binding.clone()),
         published_by: Set(actor.user_id),
         published_at: Set(Utc::now()),
     }
@@ -168,7 +189,20 @@ pub async fn start(
         actor.require(r.module, Access::Read)?;
         records::require_related(&txn, &scope, "recordId", r.module, r.id).await?;
     }
-    let body = body_of(&definition)?;
+    let started = start_in(&txn, actor, &definition, record, variables).await?;
+    txn.commit().await?;
+    Ok(started)
+}
+
+async fn start_in(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    definition: &definition::Model,
+    record: Option<RelatedRecord>,
+    variables: Map<String, Value>,
+) -> AppResult<instance::Model> {
+    let scope = actor.scope();
+    let body = body_of(definition)?;
     let initial = body
         .initial()
         .ok_or_else(|| AppError::internal("published definition without initial state"))?;
@@ -192,11 +226,11 @@ pub async fn start(
         updated_at: Set(now),
         ended_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    schedule_timers(&txn, &scope, &body, id, &initial.name).await?;
+    schedule_timers(txn, &scope, &body, id, &initial.name).await?;
     write_step(
-        &txn,
+        txn,
         actor,
         id,
         "start",
@@ -206,9 +240,152 @@ pub async fn start(
         Value::Object(variables),
     )
     .await?;
-    records::append_event(&txn, actor, Module::Processes, id, "started", &["state"]).await?;
-    txn.commit().await?;
+    records::append_event(txn, actor, Module::Processes, id, "started", &["state"]).await?;
     Ok(started)
+}
+
+/// The definition bound to `module`, if any: the latest version of the most recently
+/// published key that binds it.
+async fn bound_definition(
+    txn: &impl ConnectionTrait,
+    scope: &TenantScope,
+    module: Module,
+) -> AppResult<Option<definition::Model>> {
+    let Some(candidate) = scope
+        .select::<definition::Entity>()
+        .filter(definition::Column::BoundModule.eq(module.as_str()))
+        .order_by_desc(definition::Column::PublishedAt)
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let current = latest(txn, scope, &candidate.key).await?;
+    Ok(current.filter(|d| d.bound_module.as_deref() == Some(module.as_str())))
+}
+
+/// The state a new record of `module` starts in when a process is bound to the module.
+pub async fn bound_initial_state(
+    txn: &impl ConnectionTrait,
+    scope: &TenantScope,
+    module: Module,
+) -> AppResult<Option<String>> {
+    Ok(match bound_definition(txn, scope, module).await? {
+        Some(definition) => body_of(&definition)?.initial().map(|s| s.name.clone()),
+        None => None,
+    })
+}
+
+/// Starts the bound process for a record just created, in the caller's transaction.
+pub async fn start_for_record(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    module: Module,
+    record_id: Uuid,
+) -> AppResult<()> {
+    if let Some(definition) = bound_definition(txn, &actor.scope(), module).await? {
+        let record = Some(RelatedRecord {
+            module,
+            id: record_id,
+        });
+        start_in(txn, actor, &definition, record, Map::new()).await?;
+    }
+    Ok(())
+}
+
+/// Refuses a direct change of a record's status while a bound process runs it, naming the
+/// transitions to use instead. `field` is the status input.
+pub async fn refuse_direct_change(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    module: Module,
+    record_id: Uuid,
+    field: &str,
+) -> AppResult<()> {
+    let scope = actor.scope();
+    let Some(running) = scope
+        .select::<instance::Entity>()
+        .filter(instance::Column::RecordId.eq(record_id))
+        .filter(instance::Column::RecordModule.eq(module.as_str()))
+        .filter(instance::Column::Status.eq(ACTIVE))
+        .one(txn)
+        .await?
+    else {
+        return Ok(());
+    };
+    let definition = scope
+        .by_id::<definition::Entity>(running.definition_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::internal("instance without its definition"))?;
+    if definition.bound_module.as_deref() != Some(module.as_str()) {
+        return Ok(());
+    }
+    let body = body_of(&definition)?;
+    let names: Vec<&str> = body
+        .transitions
+        .iter()
+        .filter(|t| t.from.contains(&running.state))
+        .map(|t| t.name.as_str())
+        .collect();
+    Err(AppError::bad_input(
+        field,
+        format!(
+            "follows the process '{}'; fire one of its transitions instead: {}",
+            definition.key,
+            names.join(", ")
+        ),
+    ))
+}
+
+/// Writes the new state into the bound record's status field, as a versioned change with
+/// history, in the caller's transaction.
+async fn mirror_state(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    module: Module,
+    record_id: Uuid,
+    state: &str,
+) -> AppResult<()> {
+    use entity::crm::{lead, opportunity};
+    use entity::service::ticket;
+    let scope = actor.scope();
+    match module {
+        Module::Tickets => {
+            let before = records::get::<ticket::Entity>(txn, &scope, record_id).await?;
+            let version = before.version;
+            let closing = state == crate::service::tickets::CLOSED;
+            let changes = ticket::ActiveModel {
+                status: Set(state.to_owned()),
+                resolved_at: Set(closing.then(Utc::now)),
+                ..Default::default()
+            };
+            records::update::<ticket::Entity>(txn, actor, before, version, changes).await?;
+        }
+        Module::Leads => {
+            let before = records::get::<lead::Entity>(txn, &scope, record_id).await?;
+            let version = before.version;
+            let changes = lead::ActiveModel {
+                lead_status: Set(Some(state.to_owned())),
+                ..Default::default()
+            };
+            records::update::<lead::Entity>(txn, actor, before, version, changes).await?;
+        }
+        Module::Opportunities => {
+            let before = records::get::<opportunity::Entity>(txn, &scope, record_id).await?;
+            let version = before.version;
+            let mut changes = opportunity::ActiveModel {
+                sales_stage: Set(state.to_owned()),
+                ..Default::default()
+            };
+            if let Some(probability) = crate::crm::opportunities::default_probability(state) {
+                changes.probability = Set(probability);
+            }
+            records::update::<opportunity::Entity>(txn, actor, before, version, changes).await?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -524,6 +701,13 @@ pub(super) async fn move_instance(
         .await?;
     if result.rows_affected != 1 {
         return Err(stale());
+    }
+    if let (Some(module), Some(record_id)) = (
+        current.record_module.as_deref().and_then(Module::parse),
+        current.record_id,
+    ) && body.binding.as_deref() == Some(module.as_str())
+    {
+        mirror_state(txn, actor, module, record_id, &transition.to).await?;
     }
     clear_timers(txn, &scope, current.id).await?;
     if !finished {

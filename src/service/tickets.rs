@@ -21,6 +21,7 @@ use crate::modules::Module;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
+use crate::process::engine;
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
@@ -212,9 +213,15 @@ pub async fn create(
     if fields.title.is_none() {
         return Err(AppError::bad_input("title", "must not be empty"));
     }
-    fields.status.get_or_insert_with(|| OPEN.to_owned());
     let scope = actor.scope();
     let txn = db.begin().await?;
+    // A process bound to tickets decides where a new ticket starts.
+    match engine::bound_initial_state(&txn, &scope, Module::Tickets).await? {
+        Some(initial) => fields.status = Some(initial),
+        None => {
+            fields.status.get_or_insert_with(|| OPEN.to_owned());
+        }
+    }
     let now = Utc::now();
     let mut row = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -241,6 +248,7 @@ pub async fn create(
         Set(custom_fields::merge(&txn, &scope, Module::Tickets, None, custom).await?);
     row.ticket_no = Set(sequences::next_number(&txn, &scope, "TT").await?);
     let created = records::insert::<Entity>(&txn, actor, row).await?;
+    engine::start_for_record(&txn, actor, Module::Tickets, created.id).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -256,6 +264,9 @@ pub async fn update(
     let scope = actor.scope();
     let txn = db.begin().await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
+    if fields.status.is_some() {
+        engine::refuse_direct_change(&txn, actor, Module::Tickets, id, "status").await?;
+    }
     let mut changes = ActiveModel::default();
     if let Some(custom) = fields.custom_fields.take() {
         let current = Some(&before.custom_fields);

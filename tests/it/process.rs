@@ -511,3 +511,118 @@ async fn timers_fire_transitions_and_mark_sla_breaches_once() {
         "{after}"
     );
 }
+
+#[tokio::test]
+async fn a_bound_process_starts_with_each_record_and_owns_its_status() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let (_, support) = server
+        .user(&acme, "sue@acme.example.com", &["SUPPORT"])
+        .await;
+    let mut body = json!({
+        "binding": "tickets",
+        "states": [
+            { "name": "Open", "initial": true },
+            { "name": "In Progress" },
+            { "name": "Closed", "final": true }
+        ],
+        "transitions": [
+            { "name": "start", "from": ["Open"], "to": "In Progress" },
+            { "name": "close", "from": ["In Progress"], "to": "Closed" }
+        ]
+    });
+    body["states"][1]["name"] = json!("Thinking");
+    body["transitions"][0]["to"] = json!("Thinking");
+    body["transitions"][1]["from"] = json!(["Thinking"]);
+    let wrong = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "tickets", "body": body }),
+        )
+        .await;
+    assert_eq!(
+        wrong["data"]["publishProcessDefinition"]["problems"],
+        json!([{ "path": "states[1].name", "message": "not a value of the ticketStatus picklist" }])
+    );
+    let mut unbindable = lifecycle();
+    unbindable["binding"] = json!("accounts");
+    let refused = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "x", "body": unbindable }),
+        )
+        .await;
+    assert_eq!(
+        refused["data"]["publishProcessDefinition"]["problems"][0]["path"],
+        "binding"
+    );
+
+    body["states"][1]["name"] = json!("In Progress");
+    body["transitions"][0]["to"] = json!("In Progress");
+    body["transitions"][1]["from"] = json!(["In Progress"]);
+    let published = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "tickets", "body": body }),
+        )
+        .await;
+    assert_eq!(
+        published["data"]["publishProcessDefinition"]["problems"],
+        json!([]),
+        "{published}"
+    );
+
+    let record = ticket(&server, &support, "High").await;
+    let running = server
+        .gql(Some(&support), "query($r: ID!) { processInstances(filter: { recordId: { equals: $r } }) { nodes { id state version } } }", json!({ "r": record }))
+        .await;
+    let instance = running["data"]["processInstances"]["nodes"][0].clone();
+    assert_eq!(instance["state"], "Open", "{running}");
+
+    let direct = server
+        .gql(Some(&support), "mutation($id: ID!) { updateTicket(id: $id, input: { version: 1, status: \"Closed\" }) { status } }", json!({ "id": record }))
+        .await;
+    assert_eq!(error_field(&direct), "status");
+    assert!(
+        direct["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("start"),
+        "{direct}"
+    );
+
+    for (transition, version) in [("start", 1), ("close", 2)] {
+        let fired = server
+            .gql(
+                Some(&support),
+                FIRE,
+                json!({ "id": instance["id"], "t": transition, "v": version }),
+            )
+            .await;
+        assert!(fired["data"]["fireTransition"].is_object(), "{fired}");
+    }
+    let view = server
+        .gql(Some(&support), "query($id: ID!) { ticket(id: $id) { status resolvedAt history { action changes { field old new } } } }", json!({ "id": record }))
+        .await;
+    let ticket = &view["data"]["ticket"];
+    assert_eq!(ticket["status"], "Closed", "{view}");
+    assert!(ticket["resolvedAt"].is_string());
+    let status_changes: Vec<Value> = ticket["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["changes"].as_array().unwrap().clone())
+        .filter(|c| c["field"] == "status" && c["old"].is_string())
+        .map(|c| json!([c["old"], c["new"]]))
+        .collect();
+    assert_eq!(
+        status_changes,
+        [
+            json!(["Open", "In Progress"]),
+            json!(["In Progress", "Closed"])
+        ]
+    );
+}

@@ -12,6 +12,8 @@ pub struct Model {
     pub name: String,
     /// The definition itself: states and transitions (see `docs/process-definition.md`).
     pub body: Json,
+    /// The module whose records start an instance and mirror its state.
+    pub bound_module: Option<String>,
     pub published_by: Uuid,
     pub published_at: DateTimeUtc,
 }
