@@ -17,6 +17,7 @@ use crate::news::RelatedRecord;
 use crate::permissions::Access;
 use crate::process::definition::Transition;
 use crate::process::engine::{self, InstanceFilter};
+use crate::process::metrics;
 
 use super::crm::{id, owner};
 use super::filters::{IdFilterInput, StringFilter};
@@ -208,6 +209,30 @@ fn object(
     }
 }
 
+/// How the instances of a definition are doing.
+#[derive(SimpleObject)]
+pub struct ProcessMetrics {
+    pub key: String,
+    pub instances: u64,
+    pub active: u64,
+    pub completed: u64,
+    pub cancelled: u64,
+    pub sla_breaches: u64,
+    /// Per state, in name order.
+    pub states: Vec<StateMetrics>,
+}
+
+#[derive(SimpleObject)]
+pub struct StateMetrics {
+    pub state: String,
+    /// Active instances in this state now.
+    pub active: u64,
+    /// Stays measured: finished ones, and the ongoing stays of active instances.
+    pub stays: u64,
+    pub median_seconds: f64,
+    pub p95_seconds: f64,
+}
+
 #[derive(Default)]
 pub struct ProcessQuery;
 
@@ -231,6 +256,30 @@ impl ProcessQuery {
                 .await?
                 .into(),
         )
+    }
+
+    /// Instances per state, time in state (median, 95th percentile) and SLA breaches.
+    async fn process_metrics(&self, ctx: &Context<'_>, key: String) -> Result<ProcessMetrics> {
+        let m = metrics::for_definition(&ctx.app().db, ctx.principal()?, &key).await?;
+        Ok(ProcessMetrics {
+            key,
+            instances: m.instances,
+            active: m.active,
+            completed: m.completed,
+            cancelled: m.cancelled,
+            sla_breaches: m.sla_breaches,
+            states: m
+                .states
+                .into_iter()
+                .map(|s| StateMetrics {
+                    state: s.state,
+                    active: s.active,
+                    stays: s.stays,
+                    median_seconds: s.median_seconds,
+                    p95_seconds: s.p95_seconds,
+                })
+                .collect(),
+        })
     }
 
     async fn process_instance(&self, ctx: &Context<'_>, id: ID) -> Result<ProcessInstance> {

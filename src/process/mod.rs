@@ -2,4 +2,5 @@
 
 pub mod definition;
 pub mod engine;
+pub mod metrics;
 pub mod timers;

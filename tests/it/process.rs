@@ -269,6 +269,16 @@ async fn of_twenty_concurrent_fires_exactly_one_wins() {
             .len(),
         2
     );
+    let metrics = server
+        .gql(Some(&acme.token), "{ processMetrics(key: \"tickets\") { instances active completed slaBreaches states { state active stays } } }", json!({}))
+        .await;
+    assert_eq!(
+        metrics["data"]["processMetrics"],
+        json!({ "instances": 1, "active": 1, "completed": 0, "slaBreaches": 0, "states": [
+            { "state": "In Progress", "active": 1, "stays": 1 },
+            { "state": "Open", "active": 0, "stays": 1 }
+        ] })
+    );
 }
 
 #[tokio::test]
@@ -409,6 +419,14 @@ async fn tenant_b_is_blind_to_tenant_a_processes() {
         .subscribe("e", "subscription { processEvents(definitionKey: \"tickets\", afterSequence: 0) { sequence } }")
         .await;
     assert_eq!(client.receive(Duration::from_millis(300)).await, None);
+    let metrics = server
+        .gql(
+            Some(&b.token),
+            "{ processMetrics(key: \"tickets\") { instances } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(metrics["data"]["processMetrics"]["instances"], 0);
 }
 
 async fn instance(server: &TestServer, token: &str, id: &Value) -> Value {
@@ -485,6 +503,17 @@ async fn timers_fire_transitions_and_mark_sla_breaches_once() {
         seen["steps"][1]["actor"],
         Value::Null,
         "the engine, not a user, fired it"
+    );
+    let metrics = server
+        .gql(
+            Some(&acme.token),
+            "{ processMetrics(key: \"escalation\") { slaBreaches active } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        metrics["data"]["processMetrics"],
+        json!({ "slaBreaches": 1, "active": 1 })
     );
 
     // Finished in time: its timers stop with it.
