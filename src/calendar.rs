@@ -471,6 +471,18 @@ pub async fn get_task(
 pub async fn create_task(
     db: &DatabaseConnection,
     actor: &Principal,
+    fields: TaskFields,
+) -> AppResult<task::Model> {
+    let txn = db.begin().await?;
+    let created = create_task_in(&txn, actor, fields).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Creates a task inside the caller's transaction (process actions use it).
+pub async fn create_task_in(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
     mut fields: TaskFields,
 ) -> AppResult<task::Model> {
     actor.require(Module::Calendar, Access::Write)?;
@@ -481,7 +493,6 @@ pub async fn create_task(
         .status
         .get_or_insert_with(|| "Not Started".to_owned());
     let scope = actor.scope();
-    let txn = db.begin().await?;
     let now = Utc::now();
     let mut row = task::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -498,10 +509,8 @@ pub async fn create_task(
         deleted_at: Set(None),
         ..Default::default()
     };
-    apply_task(&txn, actor, fields, &mut row).await?;
-    let created = records::insert::<task::Entity>(&txn, actor, row).await?;
-    txn.commit().await?;
-    Ok(created)
+    apply_task(txn, actor, fields, &mut row).await?;
+    records::insert::<task::Entity>(txn, actor, row).await
 }
 
 pub async fn update_task(

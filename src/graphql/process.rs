@@ -424,8 +424,10 @@ pub struct ProcessEvent {
     /// Per tenant, increasing without gaps; resume after the last one you saw.
     pub sequence: i64,
     pub instance_id: ID,
-    /// started, transitioned, completed, cancelled or sla_breached.
+    /// started, transitioned, completed, cancelled, sla_breached or emitted.
     pub action: String,
+    /// For emitted events, the event's name.
+    pub event: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -475,6 +477,14 @@ impl ProcessSubscription {
                     (keys.get(&e.record_id)? == &wanted).then(|| ProcessEvent {
                         sequence: e.sequence,
                         instance_id: id(e.record_id),
+                        event: (e.action == "emitted")
+                            .then(|| {
+                                e.changed_fields
+                                    .get(0)
+                                    .and_then(|v| v.as_str())
+                                    .map(str::to_owned)
+                            })
+                            .flatten(),
                         action: e.action,
                         at: e.at,
                     })

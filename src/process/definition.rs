@@ -111,6 +111,31 @@ pub struct Transition {
     /// Variables to set: name → CEL expression.
     #[serde(default)]
     pub set_variables: BTreeMap<String, String>,
+    /// What else happens, in order, in the same transaction.
+    #[serde(default)]
+    pub actions: Vec<Action>,
+}
+
+/// Something a transition does besides moving the state.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Action {
+    /// Creates a task about the instance's record. `subject` and `assignee` (a user id) are
+    /// CEL; without an assignee, the task goes to whoever fired the transition.
+    #[serde(rename_all = "camelCase")]
+    CreateTask {
+        subject: String,
+        #[serde(default)]
+        due_in_days: Option<u32>,
+        #[serde(default)]
+        assignee: Option<String>,
+    },
+    /// Starts the latest version of another definition about the same record.
+    #[serde(rename_all = "camelCase")]
+    StartProcess { key: String },
+    /// Writes a named event to the log, for partners and subscribers.
+    #[serde(rename_all = "camelCase")]
+    Emit { event: String },
 }
 
 /// One thing wrong with a definition, and where.
@@ -244,6 +269,35 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
         for (name, expression) in &t.set_variables {
             if let Err(message) = check_expression(expression) {
                 problem(format!("{at}.setVariables.{name}"), &message);
+            }
+        }
+        for (j, action) in t.actions.iter().enumerate() {
+            let path = format!("{at}.actions[{j}]");
+            match action {
+                Action::CreateTask {
+                    subject, assignee, ..
+                } => {
+                    for (name, source) in
+                        [("subject", Some(subject)), ("assignee", assignee.as_ref())]
+                    {
+                        if let Some(Err(message)) = source.map(|s| check_expression(s)) {
+                            problem(format!("{path}.createTask.{name}"), &message);
+                        }
+                    }
+                }
+                Action::StartProcess { key } if key.trim().is_empty() => {
+                    problem(
+                        format!("{path}.startProcess.key"),
+                        "name the definition to start",
+                    );
+                }
+                Action::Emit { event } if event.trim().is_empty() || event.len() > 100 => {
+                    problem(
+                        format!("{path}.emit.event"),
+                        "give the event a name of 1 to 100 characters",
+                    );
+                }
+                _ => {}
             }
         }
     }

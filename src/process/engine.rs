@@ -15,8 +15,9 @@ use uuid::Uuid;
 
 use entity::process::{definition, instance, step, timer};
 
-use super::definition::{Body, Problem, Transition, bound_field, parse_duration, validate};
+use super::definition::{Action, Body, Problem, Transition, bound_field, parse_duration, validate};
 use crate::auth::{Principal, Role};
+use crate::calendar::{self, TaskFields};
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, TextFilter};
@@ -682,6 +683,7 @@ pub(super) async fn move_instance(
     let scope = actor.scope();
     let mut variables = current.variables.as_object().cloned().unwrap_or_default();
     variables.extend(changed.clone());
+    let variables_after = Value::Object(variables.clone());
     let finished = body.state(&transition.to).is_some_and(|s| s.is_final);
     let now = Utc::now();
     let result = scope
@@ -709,6 +711,7 @@ pub(super) async fn move_instance(
     {
         mirror_state(txn, actor, module, record_id, &transition.to).await?;
     }
+    run_actions(txn, actor, current, transition, &input, &variables_after).await?;
     clear_timers(txn, &scope, current.id).await?;
     if !finished {
         schedule_timers(txn, &scope, body, current.id, &transition.to).await?;
@@ -735,6 +738,99 @@ pub(super) async fn move_instance(
     )
     .await?;
     get(txn, actor, current.id).await
+}
+
+/// Runs a transition's actions in the caller's transaction.
+async fn run_actions(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    instance: &instance::Model,
+    transition: &Transition,
+    input: &Value,
+    variables: &Value,
+) -> AppResult<()> {
+    if transition.actions.is_empty() {
+        return Ok(());
+    }
+    let scope = actor.scope();
+    let record = record_json(txn, &scope, instance).await?;
+    let related = match (
+        instance.record_module.as_deref().and_then(Module::parse),
+        instance.record_id,
+    ) {
+        (Some(module), Some(id)) => Some(RelatedRecord { module, id }),
+        _ => None,
+    };
+    let context = cel_context(&record, variables, input, actor)?;
+    let failed =
+        |what: &str, e: String| AppError::bad_input("input", format!("{what} failed: {e}"));
+    for action in &transition.actions {
+        match action {
+            Action::CreateTask {
+                subject,
+                due_in_days,
+                assignee,
+            } => {
+                let subject =
+                    match evaluate(subject, &context).map_err(|e| failed("createTask", e))? {
+                        cel::Value::String(s) => s.to_string(),
+                        other => format!("{other:?}"),
+                    };
+                let owner = match assignee {
+                    None if actor.user_id.is_nil() => Some(instance.started_by),
+                    None => None,
+                    Some(expr) => {
+                        match evaluate(expr, &context).map_err(|e| failed("createTask", e))? {
+                            cel::Value::String(s) => Some(Uuid::parse_str(&s).map_err(|_| {
+                                AppError::bad_input(
+                                    "input",
+                                    "createTask: the assignee is not a user id",
+                                )
+                            })?),
+                            _ => {
+                                return Err(AppError::bad_input(
+                                    "input",
+                                    "createTask: the assignee is not a user id",
+                                ));
+                            }
+                        }
+                    }
+                };
+                let fields = TaskFields {
+                    subject: Some(subject),
+                    due_date: Some(
+                        due_in_days
+                            .map(|d| Utc::now().date_naive() + chrono::Days::new(u64::from(d))),
+                    ),
+                    related: Some(related),
+                    owner_id: owner,
+                    ..Default::default()
+                };
+                calendar::create_task_in(txn, actor, fields).await?;
+            }
+            Action::StartProcess { key } => {
+                let definition = latest(txn, &scope, key).await?.ok_or_else(|| {
+                    AppError::bad_input(
+                        "transition",
+                        format!("startProcess: no process definition '{key}'"),
+                    )
+                })?;
+                start_in(txn, actor, &definition, related, Map::new()).await?;
+            }
+            Action::Emit { event } => {
+                records::append_event(
+                    txn,
+                    actor,
+                    Module::Processes,
+                    instance.id,
+                    "emitted",
+                    &[event.as_str()],
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Starts the timers of `state` for an instance that just entered it.

@@ -655,3 +655,140 @@ async fn a_bound_process_starts_with_each_record_and_owns_its_status() {
         ]
     );
 }
+
+#[tokio::test]
+async fn transitions_create_tasks_start_processes_and_emit_events() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let (sue, support) = server
+        .user(&acme, "sue@acme.example.com", &["SUPPORT"])
+        .await;
+    let follow_up = json!({
+        "states": [{ "name": "Pending", "initial": true }, { "name": "Done", "final": true }],
+        "transitions": [{ "name": "done", "from": ["Pending"], "to": "Done" }]
+    });
+    server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "follow-up", "body": follow_up }),
+        )
+        .await;
+    let main = json!({
+        "states": [{ "name": "New", "initial": true }, { "name": "Escalated", "final": true }],
+        "transitions": [{
+            "name": "escalate", "from": ["New"], "to": "Escalated",
+            "actions": [
+                { "createTask": { "subject": "'Call back about ' + record.title", "dueInDays": 1, "assignee": "input.assignee" } },
+                { "startProcess": { "key": "follow-up" } },
+                { "emit": { "event": "ticket_escalated" } }
+            ]
+        }]
+    });
+    let published = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "escalate", "body": main }),
+        )
+        .await;
+    assert_eq!(
+        published["data"]["publishProcessDefinition"]["problems"],
+        json!([]),
+        "{published}"
+    );
+    let record = ticket(&server, &support, "High").await;
+    let started = server
+        .gql(
+            Some(&support),
+            START,
+            json!({ "key": "escalate", "m": "TICKETS", "r": record }),
+        )
+        .await;
+    let id = started["data"]["startProcess"]["id"].clone();
+
+    let mut events = WsClient::connect_authenticated(&server, &acme.token).await;
+    events
+        .subscribe(
+            "e",
+            "subscription { processEvents(definitionKey: \"escalate\") { action event } }",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fired = server
+        .gql(
+            Some(&support),
+            FIRE,
+            json!({ "id": id, "t": "escalate", "v": 1, "input": { "assignee": sue } }),
+        )
+        .await;
+    assert_eq!(
+        fired["data"]["fireTransition"]["state"], "Escalated",
+        "{fired}"
+    );
+
+    let tasks = server
+        .gql(
+            Some(&support),
+            "query($r: ID!) { ticket(id: $r) { tasks { subject owner { email } dueDate } } }",
+            json!({ "r": record }),
+        )
+        .await;
+    let task = &tasks["data"]["ticket"]["tasks"][0];
+    assert_eq!(task["subject"], "Call back about Printer", "{tasks}");
+    assert_eq!(task["owner"]["email"], "sue@acme.example.com");
+    assert!(task["dueDate"].is_string());
+    let follow = server
+        .gql(Some(&support), "query($r: ID!) { processInstances(filter: { recordId: { equals: $r }, definitionKey: { equals: \"follow-up\" } }) { nodes { state } } }", json!({ "r": record }))
+        .await;
+    assert_eq!(
+        follow["data"]["processInstances"]["nodes"],
+        json!([{ "state": "Pending" }]),
+        "{follow}"
+    );
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(events.next_json().await["payload"]["data"]["processEvents"].clone());
+    }
+    assert!(
+        seen.contains(&json!({ "action": "emitted", "event": "ticket_escalated" })),
+        "{seen:?}"
+    );
+
+    // A failing action undoes the whole transition.
+    let started = server
+        .gql(
+            Some(&support),
+            START,
+            json!({ "key": "escalate", "m": "TICKETS", "r": record }),
+        )
+        .await;
+    let second = started["data"]["startProcess"]["id"].clone();
+    let bad = server
+        .gql(
+            Some(&support),
+            FIRE,
+            json!({ "id": second, "t": "escalate", "v": 1, "input": { "assignee": "nobody" } }),
+        )
+        .await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT", "{bad}");
+    let still = server
+        .gql(
+            Some(&support),
+            "query($id: ID!) { processInstance(id: $id) { state } }",
+            json!({ "id": second }),
+        )
+        .await;
+    assert_eq!(still["data"]["processInstance"]["state"], "New");
+    let count = server
+        .gql(
+            Some(&support),
+            "query($r: ID!) { ticket(id: $r) { tasks { subject } } }",
+            json!({ "r": record }),
+        )
+        .await;
+    assert_eq!(
+        count["data"]["ticket"]["tasks"].as_array().unwrap().len(),
+        1
+    );
+}
