@@ -35,13 +35,19 @@ pub fn bound_field(module: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// After `after` (ISO 8601 duration, e.g. `PT4H`, `P2D`) in `state`: fire `transition`, or
-/// mark the instance as in breach of its SLA.
+/// After `after` (ISO 8601 duration, e.g. `PT4H`, `P2D`) in `state`, or at the moment `at`
+/// names: fire `transition`, or mark the instance as in breach of its SLA.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Timer {
     pub state: String,
-    pub after: String,
+    /// An ISO 8601 duration after entering the state…
+    #[serde(default)]
+    pub after: Option<String>,
+    /// …or a moment taken from the record or variables: a CEL expression giving a date
+    /// (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time, e.g. `record.expectedCloseDate`.
+    #[serde(default)]
+    pub at: Option<String>,
     #[serde(default)]
     pub transition: Option<String>,
     #[serde(default)]
@@ -309,11 +315,24 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
             Some(s) if s.is_final => problem(format!("{at}.state"), "a final state has no timers"),
             Some(_) => {}
         }
-        if parse_duration(&timer.after).is_none() {
-            problem(
-                format!("{at}.after"),
-                "not an ISO 8601 duration such as PT4H or P2D",
-            );
+        match (&timer.after, &timer.at) {
+            (Some(after), None) => {
+                if parse_duration(after).is_none() {
+                    problem(
+                        format!("{at}.after"),
+                        "not an ISO 8601 duration such as PT4H or P2D",
+                    );
+                }
+            }
+            (None, Some(moment)) => {
+                if let Err(message) = check_expression(moment) {
+                    problem(format!("{at}.at"), &message);
+                }
+            }
+            _ => problem(
+                at.clone(),
+                "give either after (a duration) or at (a moment)",
+            ),
         }
         match (&timer.transition, timer.sla_breach) {
             (Some(name), false) => {
@@ -468,7 +487,9 @@ mod tests {
             { "state": "Open", "after": "PT4H", "slaBreach": true },
             { "state": "In Progress", "after": "P2D", "transition": "close" },
             { "state": "Closed", "after": "soon", "transition": "start" },
-            { "state": "Open", "after": "PT1H" }
+            { "state": "Open", "after": "PT1H" },
+            { "state": "Open", "slaBreach": true },
+            { "state": "Open", "at": "record.dueDate +", "slaBreach": true }
         ]);
         let problems = validate(&body).unwrap_err();
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
@@ -478,7 +499,9 @@ mod tests {
                 "timers[2].state",
                 "timers[2].after",
                 "timers[2].transition",
-                "timers[3]"
+                "timers[3]",
+                "timers[4]",
+                "timers[5].at"
             ]
         );
     }

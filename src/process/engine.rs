@@ -229,7 +229,15 @@ async fn start_in(
     }
     .insert(txn)
     .await?;
-    schedule_timers(txn, &scope, &body, id, &initial.name).await?;
+    schedule_timers(
+        txn,
+        actor,
+        &body,
+        &started,
+        &started.variables,
+        &initial.name,
+    )
+    .await?;
     write_step(
         txn,
         actor,
@@ -714,7 +722,7 @@ pub(super) async fn move_instance(
     run_actions(txn, actor, current, transition, &input, &variables_after).await?;
     clear_timers(txn, &scope, current.id).await?;
     if !finished {
-        schedule_timers(txn, &scope, body, current.id, &transition.to).await?;
+        schedule_timers(txn, actor, body, current, &variables_after, &transition.to).await?;
     }
     write_step(
         txn,
@@ -833,24 +841,45 @@ async fn run_actions(
     Ok(())
 }
 
-/// Starts the timers of `state` for an instance that just entered it.
+/// Starts the timers of `state` for an instance that just entered it. Timers `at` a moment
+/// read from the record or variables are skipped when that moment is missing.
 async fn schedule_timers(
     txn: &impl ConnectionTrait,
-    scope: &TenantScope,
+    actor: &Principal,
     body: &Body,
-    instance_id: Uuid,
+    instance: &instance::Model,
+    variables: &Value,
     state: &str,
 ) -> AppResult<()> {
+    let scope = actor.scope();
     let now = Utc::now();
-    for timer in body.timers.iter().filter(|t| t.state == state) {
-        let after = parse_duration(&timer.after)
-            .ok_or_else(|| AppError::internal("published timer with a bad duration"))?;
+    let timers: Vec<_> = body.timers.iter().filter(|t| t.state == state).collect();
+    let context = if timers.iter().any(|t| t.at.is_some()) {
+        let record = record_json(txn, &scope, instance).await?;
+        Some(cel_context(&record, variables, &json!({}), actor)?)
+    } else {
+        None
+    };
+    for timer in timers {
+        let due_at = match (&timer.after, &timer.at, &context) {
+            (Some(after), _, _) => {
+                now + parse_duration(after)
+                    .ok_or_else(|| AppError::internal("published timer with a bad duration"))?
+            }
+            (None, Some(moment), Some(context)) => {
+                match evaluate(moment, context).ok().and_then(|v| moment_of(&v)) {
+                    Some(due_at) => due_at,
+                    None => continue,
+                }
+            }
+            _ => continue,
+        };
         timer::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: scope.owner(),
-            instance_id: Set(instance_id),
+            instance_id: Set(instance.id),
             state: Set(state.to_owned()),
-            due_at: Set(now + after),
+            due_at: Set(due_at),
             transition: Set(timer.transition.clone()),
             sla_breach: Set(timer.sla_breach),
         }
@@ -858,6 +887,22 @@ async fn schedule_timers(
         .await?;
     }
     Ok(())
+}
+
+/// A CEL value as a moment: an RFC 3339 time, or a date meaning midnight UTC.
+fn moment_of(value: &cel::Value) -> Option<chrono::DateTime<Utc>> {
+    match value {
+        cel::Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| {
+                text.parse::<chrono::NaiveDate>()
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+                    .map(|t| t.and_utc())
+            }),
+        _ => None,
+    }
 }
 
 /// Stops every pending timer of an instance (it left the state, or ended).

@@ -792,3 +792,63 @@ async fn transitions_create_tasks_start_processes_and_emit_events() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_timer_can_fall_due_at_a_date_read_from_the_record() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let body = json!({
+        "states": [{ "name": "Open", "initial": true }, { "name": "Won", "final": true }],
+        "transitions": [{ "name": "win", "from": ["Open"], "to": "Won" }],
+        "timers": [{ "state": "Open", "at": "record.expectedCloseDate", "slaBreach": true }]
+    });
+    let published = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "deal-watch", "body": body }),
+        )
+        .await;
+    assert_eq!(
+        published["data"]["publishProcessDefinition"]["problems"],
+        json!([]),
+        "{published}"
+    );
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .date_naive()
+        .to_string();
+    let next_year = (chrono::Utc::now() + chrono::Duration::days(365))
+        .date_naive()
+        .to_string();
+    let mut ids = Vec::new();
+    for date in [&yesterday, &next_year] {
+        let deal = server
+            .gql(Some(&acme.token), "mutation($d: NaiveDate!) { createOpportunity(input: { name: \"Deal\", expectedCloseDate: $d }) { id } }", json!({ "d": date }))
+            .await["data"]["createOpportunity"]["id"]
+            .clone();
+        let started = server
+            .gql(
+                Some(&acme.token),
+                START,
+                json!({ "key": "deal-watch", "m": "OPPORTUNITIES", "r": deal }),
+            )
+            .await;
+        ids.push(started["data"]["startProcess"]["id"].clone());
+    }
+    let mut overdue = Value::Null;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        overdue = instance(&server, &acme.token, &ids[0]).await;
+        if overdue["slaBreached"] == true {
+            break;
+        }
+    }
+    assert_eq!(
+        overdue["slaBreached"], true,
+        "the deal past its close date is overdue: {overdue}"
+    );
+    assert_eq!(
+        instance(&server, &acme.token, &ids[1]).await["slaBreached"],
+        false
+    );
+}
