@@ -407,6 +407,8 @@ pub async fn convert(
         ..Default::default()
     };
     let lead = records::update::<Entity>(&txn, actor, lead, version, changes).await?;
+    // The lead's own process (lead qualification) has done its job.
+    engine::complete_for_record(&txn, actor, Module::Leads, id).await?;
     txn.commit().await?;
     Ok(Converted {
         lead,

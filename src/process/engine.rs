@@ -302,6 +302,62 @@ pub async fn start_for_record(
     Ok(())
 }
 
+/// Completes the active instances bound to a record whose work is done another way (a
+/// converted lead), in the caller's transaction.
+pub async fn complete_for_record(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    module: Module,
+    record_id: Uuid,
+) -> AppResult<()> {
+    let scope = actor.scope();
+    let running = scope
+        .select::<instance::Entity>()
+        .filter(instance::Column::RecordId.eq(record_id))
+        .filter(instance::Column::RecordModule.eq(module.as_str()))
+        .filter(instance::Column::Status.eq(ACTIVE))
+        .all(txn)
+        .await?;
+    let now = Utc::now();
+    for instance in running {
+        let result = scope
+            .update::<instance::Entity>()
+            .col_expr(instance::Column::Status, COMPLETED.into())
+            .col_expr(instance::Column::EndedAt, Some(now).into())
+            .col_expr(instance::Column::Version, (instance.version + 1).into())
+            .col_expr(instance::Column::UpdatedAt, now.into())
+            .filter(instance::Column::Id.eq(instance.id))
+            .filter(instance::Column::Version.eq(instance.version))
+            .exec(txn)
+            .await?;
+        if result.rows_affected != 1 {
+            return Err(stale());
+        }
+        clear_timers(txn, &scope, instance.id).await?;
+        write_step(
+            txn,
+            actor,
+            instance.id,
+            "complete",
+            Some(&instance.state),
+            &instance.state,
+            json!({}),
+            json!({}),
+        )
+        .await?;
+        records::append_event(
+            txn,
+            actor,
+            Module::Processes,
+            instance.id,
+            COMPLETED,
+            &["status"],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// Refuses a direct change of a record's status while a bound process runs it, naming the
 /// transitions to use instead. `field` is the status input.
 pub async fn refuse_direct_change(

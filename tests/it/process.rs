@@ -852,3 +852,55 @@ async fn a_timer_can_fall_due_at_a_date_read_from_the_record() {
         false
     );
 }
+
+#[tokio::test]
+async fn converting_a_lead_completes_its_qualification_process() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let body = json!({
+        "binding": "leads",
+        "states": [
+            { "name": "Not Contacted", "initial": true },
+            { "name": "Contacted" },
+            { "name": "Qualified", "final": true },
+            { "name": "Lost Lead", "final": true }
+        ],
+        "transitions": [
+            { "name": "contact", "from": ["Not Contacted"], "to": "Contacted" },
+            { "name": "qualify", "from": ["Contacted"], "to": "Qualified" },
+            { "name": "lose", "from": ["Not Contacted", "Contacted"], "to": "Lost Lead" }
+        ],
+        "timers": [{ "state": "Not Contacted", "after": "P2D", "slaBreach": true }]
+    });
+    let published = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "lead-qualification", "body": body }),
+        )
+        .await;
+    assert_eq!(
+        published["data"]["publishProcessDefinition"]["problems"],
+        json!([]),
+        "{published}"
+    );
+    let lead = server
+        .gql(Some(&acme.token), "mutation { createLead(input: { lastName: \"Tan\", company: \"CV Tan\" }) { id leadStatus } }", json!({}))
+        .await;
+    let lead = &lead["data"]["createLead"];
+    assert_eq!(lead["leadStatus"], "Not Contacted", "{lead}");
+    let converted = server
+        .gql(Some(&acme.token), "mutation($id: ID!) { convertLead(id: $id, input: { version: 1 }) { lead { converted } } }", json!({ "id": lead["id"] }))
+        .await;
+    assert_eq!(
+        converted["data"]["convertLead"]["lead"]["converted"], true,
+        "{converted}"
+    );
+    let process = server
+        .gql(Some(&acme.token), "query($r: ID!) { processInstances(filter: { recordId: { equals: $r } }) { nodes { status steps { transition } } } }", json!({ "r": lead["id"] }))
+        .await;
+    assert_eq!(
+        process["data"]["processInstances"]["nodes"],
+        json!([{ "status": "completed", "steps": [{ "transition": "start" }, { "transition": "complete" }] }])
+    );
+}
