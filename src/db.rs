@@ -23,6 +23,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
+/// Applies the schema migrations, then gives existing tenants the built-in process
+/// templates they lack.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    Migrator::up(db, None).await?;
+    crate::process::templates::install_everywhere(db)
+        .await
+        .map_err(|e| DbErr::Custom(e.message()))
 }

@@ -16,6 +16,7 @@ use crate::error::AppResult;
 use crate::news::{self, RelatedRecord};
 use crate::permissions;
 use crate::platform::{tenants, users};
+use crate::process::engine;
 use crate::service::faq::{self, FaqFields};
 use crate::service::tickets::{self, TicketFields};
 use crate::tenancy::TenantScope;
@@ -196,32 +197,86 @@ const PEOPLE: &[(&str, &str, &str)] = &[
     ("Hana", "Kusuma", "Procurement Officer"),
 ];
 
-const LEADS: &[(&str, &str, &str, &str)] = &[
-    ("Indra", "Gunawan", "Solo Printing", "Not Contacted"),
+/// Leads, and the transitions of the lead-qualification process that bring each to its status.
+const LEADS: &[(&str, &str, &str, &[&str])] = &[
+    ("Indra", "Gunawan", "Solo Printing", &[]),
+    ("Joko", "Susilo", "Semarang Textiles", &["attempt"]),
+    ("Kartika", "Dewi", "Malang Coffee Roasters", &["contact"]),
+    ("Lukas", "Halim", "Batam Shipyards", &["attempt", "contact"]),
     (
-        "Joko",
-        "Susilo",
-        "Semarang Textiles",
-        "Attempted to Contact",
+        "Maya",
+        "Anggraini",
+        "Palembang Foods",
+        &["contact", "qualify"],
     ),
-    ("Kartika", "Dewi", "Malang Coffee Roasters", "Contacted"),
-    ("Lukas", "Halim", "Batam Shipyards", "Hot"),
-    ("Maya", "Anggraini", "Palembang Foods", "Warm"),
-    ("Nanda", "Putri", "Pontianak Timber", "Cold"),
-    ("Oki", "Firmansyah", "Lombok Resorts", "Pre Qualified"),
-    ("Putra", "Wibowo", "Bogor Clinics", "Junk Lead"),
+    ("Nanda", "Putri", "Pontianak Timber", &["lose"]),
+    ("Oki", "Firmansyah", "Lombok Resorts", &[]),
+    ("Putra", "Wibowo", "Bogor Clinics", &["junk"]),
 ];
 
-const STAGES: &[&str] = &[
-    "Prospecting",
-    "Qualification",
-    "Needs Analysis",
-    "Value Proposition",
-    "Proposal or Price Quote",
-    "Negotiation or Review",
-    "Closed Won",
-    "Closed Lost",
+/// How far along the opportunity pipeline each account's deal has come.
+const STAGES: &[&[&str]] = &[
+    &[],
+    &["qualify"],
+    &["qualify", "analyse-needs"],
+    &["qualify", "analyse-needs", "propose-value"],
+    &[
+        "qualify",
+        "analyse-needs",
+        "propose-value",
+        "identify-decision-makers",
+        "analyse-perception",
+        "quote",
+    ],
+    &[
+        "qualify",
+        "analyse-needs",
+        "propose-value",
+        "identify-decision-makers",
+        "analyse-perception",
+        "quote",
+        "negotiate",
+    ],
+    &["win"],
+    &["lose"],
 ];
+
+/// Moves the process bound to a record along `path`, as the admin would.
+async fn advance(
+    db: &DatabaseConnection,
+    admin: &Principal,
+    record_id: uuid::Uuid,
+    path: &[&str],
+) -> AppResult<()> {
+    if path.is_empty() {
+        return Ok(());
+    }
+    let filter = engine::InstanceFilter {
+        record_id: Some(crate::filters::IdFilter {
+            equals: Some(record_id),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let page = engine::list(db, admin, &filter, &Default::default(), &Default::default()).await?;
+    let Some((_, instance)) = page.items.into_iter().next() else {
+        return Ok(());
+    };
+    let mut version = instance.version;
+    for transition in path {
+        let moved = engine::fire(
+            db,
+            admin,
+            instance.id,
+            transition,
+            Default::default(),
+            version,
+        )
+        .await?;
+        version = moved.version;
+    }
+    Ok(())
+}
 
 /// Creates the demo tenant if it does not exist yet, with its sample data.
 pub async fn ensure(db: &DatabaseConnection) -> AppResult<tenants::Demo> {
@@ -288,8 +343,8 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
             )
             .await?;
         }
-        let stage = STAGES[n % STAGES.len()];
-        opportunities::create(
+        let path = STAGES[n % STAGES.len()];
+        let deal = opportunities::create(
             db,
             &admin,
             OpportunityFields {
@@ -305,22 +360,21 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
                 amount: Some(Some(Decimal::from(revenue / 40))),
                 currency: Some("IDR".into()),
                 expected_close_date: Some(Some(today + Duration::days(7 * (n as i64 + 1)))),
-                sales_stage: Some(stage.into()),
                 ..Default::default()
             },
         )
         .await?;
+        advance(db, &admin, deal.id, path).await?;
     }
     seed_service_and_calendar(db, &admin).await?;
-    for (first, last, company, status) in LEADS {
-        leads::create(
+    for (first, last, company, path) in LEADS {
+        let lead = leads::create(
             db,
             &admin,
             LeadFields {
                 first_name: Some(Some((*first).into())),
                 last_name: Some((*last).into()),
                 company: Some((*company).into()),
-                lead_status: Some(Some((*status).into())),
                 lead_source: Some(Some("Web Site".into())),
                 email: Some(Some(format!(
                     "{}@{}.example.id",
@@ -331,6 +385,7 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
             },
         )
         .await?;
+        advance(db, &admin, lead.id, path).await?;
     }
     Ok(())
 }
@@ -348,29 +403,29 @@ async fn seed_service_and_calendar(db: &DatabaseConnection, admin: &Principal) -
     )
     .await?;
     let account_ids: Vec<_> = accounts.items.iter().map(|(_, a)| a.id).collect();
-    let tickets = [
-        ("Invoice printer jams", "High", "Open"),
-        ("Cannot log in to the portal", "Urgent", "In Progress"),
+    let tickets: [(&str, &str, &[&str]); 4] = [
+        ("Invoice printer jams", "High", &[]),
+        ("Cannot log in to the portal", "Urgent", &["start"]),
         (
             "Wrong delivery address on order",
             "Normal",
-            "Wait For Response",
+            &["start", "wait"],
         ),
-        ("Request: extra user licences", "Low", "Closed"),
+        ("Request: extra user licences", "Low", &["close"]),
     ];
-    for (n, (title, priority, status)) in tickets.iter().enumerate() {
-        tickets::create(
+    for (n, (title, priority, path)) in tickets.iter().enumerate() {
+        let ticket = tickets::create(
             db,
             admin,
             TicketFields {
                 title: Some((*title).into()),
                 priority: Some(Some((*priority).into())),
-                status: Some((*status).into()),
                 account_id: Some(account_ids.get(n).copied()),
                 ..Default::default()
             },
         )
         .await?;
+        advance(db, admin, ticket.id, path).await?;
     }
     faq::create(
         db,

@@ -24,7 +24,7 @@ use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::process::engine;
+use crate::process::engine::{self, starts_in};
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
@@ -233,6 +233,14 @@ pub async fn create(
     let scope = actor.scope();
     let txn = db.begin().await?;
     if let Some(initial) = engine::bound_initial_state(&txn, &scope, Module::Leads).await? {
+        if fields
+            .lead_status
+            .as_ref()
+            .and_then(Option::as_ref)
+            .is_some_and(|s| *s != initial)
+        {
+            return Err(starts_in("leadStatus", &initial));
+        }
         fields.lead_status = Some(Some(initial));
     }
     let now = Utc::now();

@@ -20,7 +20,7 @@ use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::process::engine;
+use crate::process::engine::{self, starts_in};
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
@@ -260,7 +260,12 @@ pub async fn create_in(
     let scope = actor.scope();
     let now = Utc::now();
     match engine::bound_initial_state(txn, &scope, Module::Opportunities).await? {
-        Some(initial) => fields.sales_stage = Some(initial),
+        Some(initial) => {
+            if fields.sales_stage.as_ref().is_some_and(|s| *s != initial) {
+                return Err(starts_in("salesStage", &initial));
+            }
+            fields.sales_stage = Some(initial);
+        }
         None => {
             fields
                 .sales_stage

@@ -82,6 +82,7 @@ pub async fn create_tenant(
     }
     .insert(&txn)
     .await?;
+    crate::process::templates::install(&txn, &scope, admin.id).await?;
     txn.commit().await?;
     Ok((tenant, admin))
 }

@@ -285,6 +285,16 @@ pub async fn bound_initial_state(
     })
 }
 
+/// The error for a new record asking for a status its bound process does not start in.
+pub fn starts_in(field: &str, initial: &str) -> AppError {
+    AppError::bad_input(
+        field,
+        format!(
+            "follows its process: new records start in '{initial}'; fire transitions to move on"
+        ),
+    )
+}
+
 /// Starts the bound process for a record just created, in the caller's transaction.
 pub async fn start_for_record(
     txn: &impl ConnectionTrait,

@@ -3,4 +3,5 @@
 pub mod definition;
 pub mod engine;
 pub mod metrics;
+pub mod templates;
 pub mod timers;

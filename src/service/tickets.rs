@@ -21,7 +21,7 @@ use crate::modules::Module;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::process::engine;
+use crate::process::engine::{self, starts_in};
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
@@ -217,7 +217,12 @@ pub async fn create(
     let txn = db.begin().await?;
     // A process bound to tickets decides where a new ticket starts.
     match engine::bound_initial_state(&txn, &scope, Module::Tickets).await? {
-        Some(initial) => fields.status = Some(initial),
+        Some(initial) => {
+            if fields.status.as_ref().is_some_and(|s| *s != initial) {
+                return Err(starts_in("status", &initial));
+            }
+            fields.status = Some(initial);
+        }
         None => {
             fields.status.get_or_insert_with(|| OPEN.to_owned());
         }

@@ -40,7 +40,7 @@ async fn converting_a_lead_creates_account_contact_and_opportunity_at_once() {
         &server,
         &acme.token,
         json!({ "firstName": "Rina", "lastName": "Hartono", "company": "PT Sinar", "email": "rina@sinar.co.id",
-                "leadSource": "Trade Show", "leadStatus": "Hot", "rating": "Active", "industry": "Retail",
+                "leadSource": "Trade Show", "rating": "Active", "industry": "Retail",
                 "address": { "city": "Surabaya" } }),
     )
     .await;
@@ -165,14 +165,16 @@ async fn a_failed_conversion_changes_nothing() {
         )
         .await;
     let mut seen = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..3 {
         seen.push(client.next_json().await["payload"]["data"]["changes"].clone());
     }
     assert_eq!(
         seen,
         [
             json!({ "sequence": 1, "module": "LEADS", "action": "created" }),
-            json!({ "sequence": 2, "module": "ACCOUNTS", "action": "created" }),
+            // The built-in lead qualification process started with the lead.
+            json!({ "sequence": 2, "module": "PROCESSES", "action": "started" }),
+            json!({ "sequence": 3, "module": "ACCOUNTS", "action": "created" }),
         ]
     );
 }
@@ -216,6 +218,8 @@ async fn converting_into_an_existing_account_links_to_it() {
 async fn opportunities_follow_sales_stages_and_their_probabilities() {
     let server = TestServer::start().await;
     let acme = server.tenant("acme").await;
+    // Stages set by hand: without the built-in pipeline process.
+    server.unbind(&acme, "opportunity-pipeline").await;
     let created = server
         .gql(
             Some(&acme.token),

@@ -89,7 +89,11 @@ async fn publishing_reports_every_problem_and_versions_definitions() {
             json!({}),
         )
         .await;
-    assert_eq!(none["data"]["processDefinitions"], json!([]));
+    // Only the built-in templates every tenant starts with.
+    assert_eq!(
+        none["data"]["processDefinitions"],
+        json!([{ "key": "lead-qualification" }, { "key": "opportunity-pipeline" }, { "key": "ticket-lifecycle" }])
+    );
 
     for version in [1, 2] {
         let ok = server
@@ -379,7 +383,10 @@ async fn tenant_b_is_blind_to_tenant_a_processes() {
         .await;
     assert_eq!(
         listing["data"],
-        json!({ "processDefinitions": [], "processInstances": { "totalCount": 0 } })
+        json!({
+            "processDefinitions": [{ "key": "lead-qualification" }, { "key": "opportunity-pipeline" }, { "key": "ticket-lifecycle" }],
+            "processInstances": { "totalCount": 0 }
+        })
     );
     for (query, variables, code) in [
         (
@@ -902,5 +909,80 @@ async fn converting_a_lead_completes_its_qualification_process() {
     assert_eq!(
         process["data"]["processInstances"]["nodes"],
         json!([{ "status": "completed", "steps": [{ "transition": "start" }, { "transition": "complete" }] }])
+    );
+}
+
+#[tokio::test]
+async fn every_tenant_gets_the_built_in_processes_bound_to_its_records() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let (_, support) = server
+        .user(&acme, "sue@acme.example.com", &["SUPPORT"])
+        .await;
+    let record = ticket(&server, &support, "Normal").await;
+    let running = server
+        .gql(Some(&support), "query($r: ID!) { processInstances(filter: { recordId: { equals: $r } }) { nodes { id definitionKey state availableTransitions { name } } } }", json!({ "r": record }))
+        .await;
+    let instance = running["data"]["processInstances"]["nodes"][0].clone();
+    assert_eq!(instance["definitionKey"], "ticket-lifecycle", "{running}");
+    assert_eq!(
+        instance["availableTransitions"],
+        json!([{ "name": "start" }, { "name": "close" }])
+    );
+    let given = server
+        .gql(
+            Some(&support),
+            "mutation { createTicket(input: { title: \"x\", status: \"Closed\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_field(&given), "status");
+    let closed = server
+        .gql(Some(&support), FIRE, json!({ "id": instance["id"], "t": "close", "v": 1, "input": { "resolution": "Fixed" } }))
+        .await;
+    assert_eq!(
+        closed["data"]["fireTransition"]["variables"]["resolution"], "Fixed",
+        "{closed}"
+    );
+    let status = server
+        .gql(
+            Some(&support),
+            "query($id: ID!) { ticket(id: $id) { status } }",
+            json!({ "id": record }),
+        )
+        .await;
+    assert_eq!(status["data"]["ticket"]["status"], "Closed");
+
+    // A tenant that predates the templates gets them from `bpaas migrate`.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let removed = entity::process::definition::Entity::delete_many()
+        .filter(entity::process::definition::Column::TenantId.eq(acme.id))
+        .filter(entity::process::definition::Column::Key.eq("lead-qualification"))
+        .exec(&server.app.db)
+        .await
+        .unwrap();
+    assert_eq!(removed.rows_affected, 1);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bpaas"))
+        .args(["migrate", "--database-url", server.database_url()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let keys = server
+        .gql(
+            Some(&acme.token),
+            "{ processDefinitions { key } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        keys["data"]["processDefinitions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "key": "lead-qualification" })),
+        "{keys}"
     );
 }

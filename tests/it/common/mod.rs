@@ -154,6 +154,10 @@ impl TestServer {
         }
     }
 
+    pub fn database_url(&self) -> &str {
+        self._db.url()
+    }
+
     pub fn on_postgres(&self) -> bool {
         matches!(self._db, TestDb::Postgres { .. })
     }
@@ -222,6 +226,27 @@ impl TestServer {
             .to_owned();
         let token = self.login(&tenant.slug, email, "user-password-1").await;
         (id, token)
+    }
+
+    /// Publishes a new, unbound version of a built-in process template, so that the module's
+    /// status is set by hand again (templates are editable).
+    pub async fn unbind(&self, tenant: &Tenant, key: &str) {
+        let body = json!({
+            "states": [{ "name": "A", "initial": true }, { "name": "B", "final": true }],
+            "transitions": [{ "name": "go", "from": ["A"], "to": "B" }]
+        });
+        let response = self
+            .gql(
+                Some(&tenant.token),
+                "mutation($key: String!, $body: JSON!) { publishProcessDefinition(key: $key, name: \"Unbound\", body: $body) { problems { path } } }",
+                json!({ "key": key, "body": body }),
+            )
+            .await;
+        assert_eq!(
+            response["data"]["publishProcessDefinition"]["problems"],
+            json!([]),
+            "{response}"
+        );
     }
 
     /// POSTs a GraphQL request and returns the JSON body (whatever the status).
