@@ -1,7 +1,8 @@
 //! The process definition format and its validation. Pure: no database, no I/O.
 //!
 //! A definition body is JSON (see `docs/process-definition.md`):
-//! states (exactly one initial, at least one final) and transitions (name, from-states,
+//! states (exactly one initial, at least one final: reaching one completes the instance, and a
+//! transition out of it reopens it) and transitions (name, from-states,
 //! to-state, roles allowed, an optional CEL guard over `record`, `vars`, `input` and `user`,
 //! input fields it requires, and variables it sets from CEL expressions).
 
@@ -248,12 +249,9 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
             );
         }
         for (j, from) in t.from.iter().enumerate() {
-            match body.state(from) {
-                None => problem(format!("{at}.from[{j}]"), "no such state"),
-                Some(s) if s.is_final => {
-                    problem(format!("{at}.from[{j}]"), "a final state has no way out")
-                }
-                Some(_) => {}
+            // Leaving a final state reopens a completed instance (a reopened ticket).
+            if body.state(from).is_none() {
+                problem(format!("{at}.from[{j}]"), "no such state");
             }
         }
         if body.state(&t.to).is_none() {
@@ -454,7 +452,6 @@ mod tests {
             "transitions[1].name",
             "transitions[1].from[0]",
             "transitions[1].guard",
-            "transitions[2].from[0]",
             "transitions[2].setVariables.y",
             "states[2]",
             "states[3]",

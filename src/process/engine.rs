@@ -671,11 +671,9 @@ pub async fn fire(
     if current.version != expected_version {
         return Err(stale());
     }
-    if current.status != ACTIVE {
-        return Err(AppError::Conflict(format!(
-            "the process is {}",
-            current.status
-        )));
+    // A completed instance may be reopened by a transition out of its final state.
+    if current.status == CANCELLED {
+        return Err(AppError::Conflict("the process is cancelled".into()));
     }
     let definition = scope
         .by_id::<definition::Entity>(current.definition_id)
@@ -997,7 +995,7 @@ pub async fn available(
     id: Uuid,
 ) -> AppResult<Vec<Transition>> {
     let current = get(db, actor, id).await?;
-    if current.status != ACTIVE || actor.require(Module::Processes, Access::Write).is_err() {
+    if current.status == CANCELLED || actor.require(Module::Processes, Access::Write).is_err() {
         return Ok(Vec::new());
     }
     let scope = actor.scope();

@@ -105,7 +105,8 @@ pub fn templates() -> Vec<(&'static str, &'static str, Value)> {
                     { "name": "wait", "from": ["In Progress"], "to": "Wait For Response" },
                     { "name": "respond", "from": ["Wait For Response"], "to": "In Progress" },
                     { "name": "close", "from": ["Open", "In Progress", "Wait For Response"], "to": "Closed",
-                      "setVariables": { "resolution": "has(input.resolution) ? input.resolution : ''" } }
+                      "setVariables": { "resolution": "has(input.resolution) ? input.resolution : ''" } },
+                    { "name": "reopen", "from": ["Closed"], "to": "In Progress" }
                 ],
                 "timers": [
                     { "state": "Open", "after": "PT4H", "slaBreach": true }

@@ -205,6 +205,7 @@ async fn transitions_check_roles_inputs_and_guards_and_record_every_step() {
     assert_eq!(closed["state"], "Closed");
     assert_eq!(closed["status"], "completed");
     assert_eq!(closed["variables"]["resolution"], "Replaced the roller");
+    // Completed: nothing leaves Closed in this definition.
     let again = server
         .gql(
             Some(&support),
@@ -212,7 +213,7 @@ async fn transitions_check_roles_inputs_and_guards_and_record_every_step() {
             json!({ "id": id, "t": "close", "v": 3, "input": { "resolution": "x" } }),
         )
         .await;
-    assert_eq!(error_code(&again), "CONFLICT");
+    assert_eq!(error_field(&again), "transition");
 
     let history = server
         .gql(Some(&acme.token), "query($id: ID!) { processInstance(id: $id) { steps { transition fromState toState actor { email } } } }", json!({ "id": id }))
@@ -952,6 +953,28 @@ async fn every_tenant_gets_the_built_in_processes_bound_to_its_records() {
         )
         .await;
     assert_eq!(status["data"]["ticket"]["status"], "Closed");
+    let reopened = server
+        .gql(
+            Some(&support),
+            FIRE,
+            json!({ "id": instance["id"], "t": "reopen", "v": 2 }),
+        )
+        .await;
+    assert_eq!(
+        reopened["data"]["fireTransition"]["status"], "active",
+        "{reopened}"
+    );
+    let ticket_now = server
+        .gql(
+            Some(&support),
+            "query($id: ID!) { ticket(id: $id) { status resolvedAt } }",
+            json!({ "id": record }),
+        )
+        .await;
+    assert_eq!(
+        ticket_now["data"]["ticket"],
+        json!({ "status": "In Progress", "resolvedAt": null })
+    );
 
     // A tenant that predates the templates gets them from `bpaas migrate`.
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
