@@ -193,6 +193,8 @@ pub struct ProcessInstanceFilter {
     /// active, completed, cancelled.
     pub status: Option<StringFilter>,
     pub record_id: Option<IdFilterInput>,
+    /// Only instances whose SLA was (or was not) breached.
+    pub sla_breached: Option<bool>,
 }
 
 fn object(
@@ -307,6 +309,7 @@ impl ProcessQuery {
                 .record_id
                 .map(|f| f.into_domain("filter.recordId"))
                 .transpose()?,
+            sla_breached: filter.sla_breached,
         };
         let args = page_args(first, after, None, None);
         let page = engine::list(&app.db, ctx.principal()?, &filter, &args, &app.limits).await?;

@@ -511,6 +511,7 @@ pub struct InstanceFilter {
     pub state: Option<TextFilter>,
     pub status: Option<TextFilter>,
     pub record_id: Option<IdFilter>,
+    pub sla_breached: Option<bool>,
 }
 
 pub async fn list(
@@ -528,6 +529,9 @@ pub async fn list(
         filter.definition_key.as_ref(),
     );
     select = filters::text(select, instance::Column::State, filter.state.as_ref());
+    if let Some(breached) = filter.sla_breached {
+        select = select.filter(instance::Column::SlaBreached.eq(breached));
+    }
     select = filters::text(select, instance::Column::Status, filter.status.as_ref());
     select = filters::id(
         select,

@@ -97,6 +97,15 @@ async fn converting_a_lead_creates_account_contact_and_opportunity_at_once() {
         )
         .await;
     assert_eq!(open["data"]["leads"]["totalCount"], 0);
+
+    // The built-in lead qualification process ran with the lead and is complete now.
+    let process = server
+        .gql(Some(&acme.token), "query($r: ID!) { processInstances(filter: { recordId: { equals: $r } }) { nodes { definitionKey status } } }", json!({ "r": id }))
+        .await;
+    assert_eq!(
+        process["data"]["processInstances"]["nodes"],
+        json!([{ "definitionKey": "lead-qualification", "status": "completed" }])
+    );
 }
 
 #[tokio::test]

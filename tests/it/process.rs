@@ -523,6 +523,14 @@ async fn timers_fire_transitions_and_mark_sla_breaches_once() {
         metrics["data"]["processMetrics"],
         json!({ "slaBreaches": 1, "active": 1 })
     );
+    let breached = server
+        .gql(
+            Some(&acme.token),
+            "{ processInstances(filter: { slaBreached: true }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(breached["data"]["processInstances"]["totalCount"], 1);
 
     // Finished in time: its timers stop with it.
     let quick = server
@@ -1007,5 +1015,75 @@ async fn every_tenant_gets_the_built_in_processes_bound_to_its_records() {
             .unwrap()
             .contains(&json!({ "key": "lead-qualification" })),
         "{keys}"
+    );
+}
+
+#[tokio::test]
+async fn timers_survive_a_restart() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let body = json!({
+        "states": [{ "name": "Waiting", "initial": true }, { "name": "Late", "final": true }],
+        "transitions": [{ "name": "expire", "from": ["Waiting"], "to": "Late" }],
+        "timers": [{ "state": "Waiting", "after": "PT2S", "transition": "expire" }]
+    });
+    server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "deadline", "body": body }),
+        )
+        .await;
+    let started = server
+        .gql(Some(&acme.token), START, json!({ "key": "deadline" }))
+        .await;
+    let id = started["data"]["startProcess"]["id"].clone();
+
+    // The first server stops before the timer is due; a new one on the same database fires it.
+    server.app.shutdown.send_replace(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let restarted = server.replica().await;
+    let mut state = Value::Null;
+    for _ in 0..24 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        state = restarted
+            .gql(
+                Some(&acme.token),
+                "query($id: ID!) { processInstance(id: $id) { state status } }",
+                json!({ "id": id }),
+            )
+            .await["data"]["processInstance"]
+            .clone();
+        if state["state"] == "Late" {
+            break;
+        }
+    }
+    assert_eq!(state, json!({ "state": "Late", "status": "completed" }));
+}
+
+#[tokio::test]
+async fn process_subscriptions_need_a_token_and_stay_in_the_tenant() {
+    let server = TestServer::start().await;
+    let a = server.tenant("tenant-a").await;
+    let b = server.tenant("tenant-b").await;
+    publish(&server, &a).await;
+    let started = server
+        .gql(Some(&a.token), START, json!({ "key": "tickets" }))
+        .await;
+    let id = started["data"]["startProcess"]["id"].clone();
+
+    let mut anonymous = WsClient::connect(&server).await;
+    anonymous.init(None).await;
+    assert_eq!(anonymous.close_code().await, Some(4403));
+
+    let mut spy = WsClient::connect_authenticated(&server, &b.token).await;
+    spy.send(json!({ "type": "subscribe", "id": "s", "payload": {
+        "query": "subscription($id: ID!) { processInstanceChanged(id: $id) { state } }",
+        "variables": { "id": id } } }))
+        .await;
+    let refused = spy.next_json().await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
     );
 }
