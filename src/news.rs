@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -62,6 +62,20 @@ pub async fn create(
     body: &str,
     related: Option<RelatedRecord>,
 ) -> AppResult<Model> {
+    let txn = db.begin().await?;
+    let created = create_in(&txn, actor, title, body, related).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Creates a note inside the caller's transaction (process actions use it).
+pub async fn create_in(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    title: &str,
+    body: &str,
+    related: Option<RelatedRecord>,
+) -> AppResult<Model> {
     actor.require(Module::Notes, Access::Write)?;
     let title = required_text("title", title, 255)?;
     let body = required_text("body", body, 50_000)?;
@@ -69,11 +83,10 @@ pub async fn create(
     match related {
         Some(r) => {
             actor.require(r.module, Access::Read)?;
-            records::require_related(db, &scope, "relatedId", r.module, r.id).await?;
+            records::require_related(txn, &scope, "relatedId", r.module, r.id).await?;
         }
         None => require_announcer(actor)?,
     }
-    let txn = db.begin().await?;
     let now = Utc::now();
     let row = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -88,9 +101,7 @@ pub async fn create(
         updated_at: Set(now),
         deleted_at: Set(None),
     };
-    let created = records::insert::<Entity>(&txn, actor, row).await?;
-    txn.commit().await?;
-    Ok(created)
+    records::insert::<Entity>(txn, actor, row).await
 }
 
 pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {

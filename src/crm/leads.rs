@@ -425,3 +425,37 @@ pub async fn convert(
         opportunity,
     })
 }
+
+/// Sets one field from a process action (`setField`), inside the caller's transaction, with
+/// the same validation as an update. The status is the process's own, so it is not settable.
+pub async fn set_field_in(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    id: Uuid,
+    field: &str,
+    value: &serde_json::Value,
+) -> AppResult<()> {
+    let text = || value.as_str().map(str::to_owned);
+    let mut fields = LeadFields::default();
+    match field {
+        "title" => fields.title = Some(text()),
+        "company" => fields.company = text(),
+        "rating" => fields.rating = Some(text()),
+        "industry" => fields.industry = Some(text()),
+        "leadSource" => fields.lead_source = Some(text()),
+        "description" => fields.description = Some(text()),
+        _ => {
+            return Err(AppError::bad_input(
+                "transition",
+                format!("setField: '{field}' cannot be set by a process"),
+            ));
+        }
+    }
+    let scope = actor.scope();
+    let before = records::get::<Entity>(txn, &scope, id).await?;
+    let version = before.version;
+    let mut changes = <ActiveModel as Default>::default();
+    apply(txn, &scope, fields, &mut changes).await?;
+    records::update::<Entity>(txn, actor, before, version, changes).await?;
+    Ok(())
+}

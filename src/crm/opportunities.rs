@@ -327,6 +327,45 @@ pub async fn update(
     Ok(updated)
 }
 
+/// Sets one field from a process action (`setField`), inside the caller's transaction, with
+/// the same validation as an update. The status is the process's own, so it is not settable.
+pub async fn set_field_in(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    id: Uuid,
+    field: &str,
+    value: &serde_json::Value,
+) -> AppResult<()> {
+    let text = || value.as_str().map(str::to_owned);
+    let mut fields = OpportunityFields::default();
+    match field {
+        "nextStep" => fields.next_step = Some(text()),
+        "description" => fields.description = Some(text()),
+        "probability" => fields.probability = value.as_i64().and_then(|p| i32::try_from(p).ok()),
+        "amount" => {
+            let amount = match value {
+                serde_json::Value::String(s) => s.parse().ok(),
+                serde_json::Value::Number(n) => n.to_string().parse().ok(),
+                _ => None,
+            };
+            fields.amount = Some(amount);
+        }
+        _ => {
+            return Err(AppError::bad_input(
+                "transition",
+                format!("setField: '{field}' cannot be set by a process"),
+            ));
+        }
+    }
+    let scope = actor.scope();
+    let before = records::get::<Entity>(txn, &scope, id).await?;
+    let version = before.version;
+    let mut changes = <ActiveModel as Default>::default();
+    apply(txn, &scope, fields, &mut changes).await?;
+    records::update::<Entity>(txn, actor, before, version, changes).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,6 +143,13 @@ pub enum Action {
     /// Writes a named event to the log, for partners and subscribers.
     #[serde(rename_all = "camelCase")]
     Emit { event: String },
+    /// Sets a field of the instance's record (a ticket, lead or opportunity) to the value of a
+    /// CEL expression, validated like any update. The status belongs to the process.
+    #[serde(rename_all = "camelCase")]
+    SetField { field: String, value: String },
+    /// Creates a related record: a note on the instance's record. `title` and `body` are CEL.
+    #[serde(rename_all = "camelCase")]
+    CreateNote { title: String, body: String },
 }
 
 /// One thing wrong with a definition, and where.
@@ -286,6 +293,18 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
                     {
                         if let Some(Err(message)) = source.map(|s| check_expression(s)) {
                             problem(format!("{path}.createTask.{name}"), &message);
+                        }
+                    }
+                }
+                Action::SetField { value, .. } => {
+                    if let Err(message) = check_expression(value) {
+                        problem(format!("{path}.setField.value"), &message);
+                    }
+                }
+                Action::CreateNote { title, body } => {
+                    for (name, source) in [("title", title), ("body", body)] {
+                        if let Err(message) = check_expression(source) {
+                            problem(format!("{path}.createNote.{name}"), &message);
                         }
                     }
                 }

@@ -22,7 +22,7 @@ use crate::config::Limits;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, TextFilter};
 use crate::modules::Module;
-use crate::news::RelatedRecord;
+use crate::news::{self, RelatedRecord};
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
@@ -892,6 +892,51 @@ async fn run_actions(
                     )
                 })?;
                 start_in(txn, actor, &definition, related, Map::new()).await?;
+            }
+            Action::SetField { field, value } => {
+                let value = to_json(&evaluate(value, &context).map_err(|e| failed("setField", e))?);
+                match related {
+                    Some(RelatedRecord {
+                        module: Module::Tickets,
+                        id,
+                    }) => {
+                        crate::service::tickets::set_field_in(txn, actor, id, field, &value).await?
+                    }
+                    Some(RelatedRecord {
+                        module: Module::Leads,
+                        id,
+                    }) => crate::crm::leads::set_field_in(txn, actor, id, field, &value).await?,
+                    Some(RelatedRecord {
+                        module: Module::Opportunities,
+                        id,
+                    }) => {
+                        crate::crm::opportunities::set_field_in(txn, actor, id, field, &value)
+                            .await?
+                    }
+                    _ => {
+                        return Err(AppError::bad_input(
+                            "transition",
+                            "setField works on processes about a ticket, lead or opportunity",
+                        ));
+                    }
+                }
+            }
+            Action::CreateNote { title, body } => {
+                let Some(record) = related else {
+                    return Err(AppError::bad_input(
+                        "transition",
+                        "createNote: the process is about no record",
+                    ));
+                };
+                let text = |source: &str| -> AppResult<String> {
+                    Ok(
+                        match evaluate(source, &context).map_err(|e| failed("createNote", e))? {
+                            cel::Value::String(s) => s.to_string(),
+                            other => format!("{other:?}"),
+                        },
+                    )
+                };
+                news::create_in(txn, actor, &text(title)?, &text(body)?, Some(record)).await?;
             }
             Action::Emit { event } => {
                 records::append_event(

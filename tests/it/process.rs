@@ -697,7 +697,9 @@ async fn transitions_create_tasks_start_processes_and_emit_events() {
             "actions": [
                 { "createTask": { "subject": "'Call back about ' + record.title", "dueInDays": 1, "assignee": "input.assignee" } },
                 { "startProcess": { "key": "follow-up" } },
-                { "emit": { "event": "ticket_escalated" } }
+                { "emit": { "event": "ticket_escalated" } },
+                { "createNote": { "title": "'Escalated'", "body": "'Escalated by ' + user.id" } },
+                { "setField": { "field": "priority", "value": "'Urgent'" } }
             ]
         }]
     });
@@ -754,6 +756,29 @@ async fn transitions_create_tasks_start_processes_and_emit_events() {
     assert_eq!(task["subject"], "Call back about Printer", "{tasks}");
     assert_eq!(task["owner"]["email"], "sue@acme.example.com");
     assert!(task["dueDate"].is_string());
+    let priority = server
+        .gql(
+            Some(&support),
+            "query($r: ID!) { ticket(id: $r) { priority } }",
+            json!({ "r": record }),
+        )
+        .await;
+    assert_eq!(
+        priority["data"]["ticket"]["priority"], "Urgent",
+        "{priority}"
+    );
+    let notes = server
+        .gql(
+            Some(&support),
+            "query($r: ID!) { ticket(id: $r) { notes { title body } } }",
+            json!({ "r": record }),
+        )
+        .await;
+    assert_eq!(
+        notes["data"]["ticket"]["notes"],
+        json!([{ "title": "Escalated", "body": format!("Escalated by {}", sue.as_str()) }]),
+        "{notes}"
+    );
     let follow = server
         .gql(Some(&support), "query($r: ID!) { processInstances(filter: { recordId: { equals: $r }, definitionKey: { equals: \"follow-up\" } }) { nodes { state } } }", json!({ "r": record }))
         .await;
