@@ -284,6 +284,17 @@ impl ProcessQuery {
         })
     }
 
+    /// What the caller may fire on an instance now, to draw the buttons.
+    async fn available_transitions(
+        &self,
+        ctx: &Context<'_>,
+        instance_id: ID,
+    ) -> Result<Vec<AvailableTransition>> {
+        let id = parse_id("instanceId", &instance_id)?;
+        let found = engine::available(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+
     async fn process_instance(&self, ctx: &Context<'_>, id: ID) -> Result<ProcessInstance> {
         let id = parse_id("id", &id)?;
         Ok(engine::get(&ctx.app().db, ctx.principal()?, id)

@@ -26,6 +26,31 @@ pub struct Body {
     pub binding: Option<String>,
 }
 
+/// The fields `setField` may set on a record of a bindable module.
+pub fn settable_fields(module: &str) -> &'static [&'static str] {
+    match module {
+        "tickets" => &[
+            "title",
+            "description",
+            "product",
+            "priority",
+            "severity",
+            "category",
+            "resolution",
+        ],
+        "leads" => &[
+            "title",
+            "company",
+            "rating",
+            "industry",
+            "leadSource",
+            "description",
+        ],
+        "opportunities" => &["nextStep", "description", "probability", "amount"],
+        _ => &[],
+    }
+}
+
 /// The status field a bindable module's records mirror, by module name: (picklist, field).
 pub fn bound_field(module: &str) -> Option<(&'static str, &'static str)> {
     match module {
@@ -129,6 +154,7 @@ pub struct Transition {
 pub enum Action {
     /// Creates a task about the instance's record. `subject` and `assignee` (a user id) are
     /// CEL; without an assignee, the task goes to whoever fired the transition.
+    /// `assigneeRole` gives it instead to the longest-standing active user with that role.
     #[serde(rename_all = "camelCase")]
     CreateTask {
         subject: String,
@@ -136,6 +162,8 @@ pub enum Action {
         due_in_days: Option<u32>,
         #[serde(default)]
         assignee: Option<String>,
+        #[serde(default)]
+        assignee_role: Option<String>,
     },
     /// Starts the latest version of another definition about the same record.
     #[serde(rename_all = "camelCase")]
@@ -286,8 +314,23 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
             let path = format!("{at}.actions[{j}]");
             match action {
                 Action::CreateTask {
-                    subject, assignee, ..
+                    subject,
+                    assignee,
+                    assignee_role,
+                    ..
                 } => {
+                    if assignee.is_some() && assignee_role.is_some() {
+                        problem(
+                            format!("{path}.createTask"),
+                            "give assignee or assigneeRole, not both",
+                        );
+                    }
+                    if assignee_role
+                        .as_deref()
+                        .is_some_and(|r| Role::parse(r).is_none())
+                    {
+                        problem(format!("{path}.createTask.assigneeRole"), "no such role");
+                    }
                     for (name, source) in
                         [("subject", Some(subject)), ("assignee", assignee.as_ref())]
                     {
@@ -296,9 +339,18 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
                         }
                     }
                 }
-                Action::SetField { value, .. } => {
+                Action::SetField { field, value } => {
                     if let Err(message) = check_expression(value) {
                         problem(format!("{path}.setField.value"), &message);
+                    }
+                    // With a binding we know the record's module, so its fields.
+                    if let Some(module) = &body.binding
+                        && !settable_fields(module).contains(&field.as_str())
+                    {
+                        problem(
+                            format!("{path}.setField.field"),
+                            &format!("{module} have no field '{field}' a process may set"),
+                        );
                     }
                 }
                 Action::CreateNote { title, body } => {
@@ -480,6 +532,26 @@ mod tests {
                 "missing {expected} in {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn actions_are_checked_against_the_binding() {
+        let mut body = ticket_lifecycle();
+        body["binding"] = json!("tickets");
+        body["transitions"][0]["actions"] = json!([
+            { "setField": { "field": "salary", "value": "1" } },
+            { "setField": { "field": "priority", "value": "'High'" } },
+            { "createTask": { "subject": "'x'", "assigneeRole": "wizard" } }
+        ]);
+        let problems = validate(&body).unwrap_err();
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "transitions[0].actions[0].setField.field",
+                "transitions[0].actions[2].createTask.assigneeRole"
+            ]
+        );
     }
 
     #[test]

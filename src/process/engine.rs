@@ -846,6 +846,7 @@ async fn run_actions(
                 subject,
                 due_in_days,
                 assignee,
+                assignee_role,
             } => {
                 let subject =
                     match evaluate(subject, &context).map_err(|e| failed("createTask", e))? {
@@ -853,6 +854,13 @@ async fn run_actions(
                         other => format!("{other:?}"),
                     };
                 let owner = match assignee {
+                    None if assignee_role.is_some() => {
+                        let role = assignee_role
+                            .as_deref()
+                            .and_then(Role::parse)
+                            .unwrap_or(Role::Admin);
+                        Some(first_with_role(txn, &scope, role).await?)
+                    }
                     None if actor.user_id.is_nil() => Some(instance.started_by),
                     None => None,
                     Some(expr) => {
@@ -952,6 +960,31 @@ async fn run_actions(
         }
     }
     Ok(())
+}
+
+/// The longest-standing active user with `role`, who gets tasks addressed to the role.
+async fn first_with_role(
+    txn: &impl ConnectionTrait,
+    scope: &TenantScope,
+    role: Role,
+) -> AppResult<Uuid> {
+    use entity::platform::user;
+    let users = scope
+        .select::<user::Entity>()
+        .filter(user::Column::Active.eq(true))
+        .order_by_asc(user::Column::CreatedAt)
+        .all(txn)
+        .await?;
+    users
+        .iter()
+        .find(|u| crate::platform::users::roles_of(u).contains(&role))
+        .map(|u| u.id)
+        .ok_or_else(|| {
+            AppError::bad_input(
+                "transition",
+                format!("createTask: no active user has the role {}", role.as_str()),
+            )
+        })
 }
 
 /// Starts the timers of `state` for an instance that just entered it. Timers `at` a moment

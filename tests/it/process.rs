@@ -679,6 +679,9 @@ async fn transitions_create_tasks_start_processes_and_emit_events() {
     let (sue, support) = server
         .user(&acme, "sue@acme.example.com", &["SUPPORT"])
         .await;
+    server
+        .user(&acme, "mia@acme.example.com", &["MANAGER"])
+        .await;
     let follow_up = json!({
         "states": [{ "name": "Pending", "initial": true }, { "name": "Done", "final": true }],
         "transitions": [{ "name": "done", "from": ["Pending"], "to": "Done" }]
@@ -699,7 +702,8 @@ async fn transitions_create_tasks_start_processes_and_emit_events() {
                 { "startProcess": { "key": "follow-up" } },
                 { "emit": { "event": "ticket_escalated" } },
                 { "createNote": { "title": "'Escalated'", "body": "'Escalated by ' + user.id" } },
-                { "setField": { "field": "priority", "value": "'Urgent'" } }
+                { "setField": { "field": "priority", "value": "'Urgent'" } },
+                { "createTask": { "subject": "'Review escalation'", "assigneeRole": "manager" } }
             ]
         }]
     });
@@ -752,8 +756,23 @@ async fn transitions_create_tasks_start_processes_and_emit_events() {
             json!({ "r": record }),
         )
         .await;
-    let task = &tasks["data"]["ticket"]["tasks"][0];
+    // Undated tasks sort first on SQLite and last on PostgreSQL: find them by subject.
+    let find = |subject: &str| {
+        tasks["data"]["ticket"]["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["subject"] == subject)
+            .cloned()
+            .unwrap_or_else(|| panic!("no task {subject}: {tasks}"))
+    };
+    let task = &find("Call back about Printer");
     assert_eq!(task["subject"], "Call back about Printer", "{tasks}");
+    assert_eq!(
+        find("Review escalation")["owner"]["email"],
+        "mia@acme.example.com",
+        "the role's longest-standing member"
+    );
     assert_eq!(task["owner"]["email"], "sue@acme.example.com");
     assert!(task["dueDate"].is_string());
     let priority = server
@@ -830,7 +849,7 @@ async fn transitions_create_tasks_start_processes_and_emit_events() {
         .await;
     assert_eq!(
         count["data"]["ticket"]["tasks"].as_array().unwrap().len(),
-        1
+        2
     );
 }
 
@@ -959,6 +978,17 @@ async fn every_tenant_gets_the_built_in_processes_bound_to_its_records() {
         .await;
     let instance = running["data"]["processInstances"]["nodes"][0].clone();
     assert_eq!(instance["definitionKey"], "ticket-lifecycle", "{running}");
+    let root = server
+        .gql(
+            Some(&support),
+            "query($id: ID!) { availableTransitions(instanceId: $id) { name } }",
+            json!({ "id": instance["id"] }),
+        )
+        .await;
+    assert_eq!(
+        root["data"]["availableTransitions"],
+        json!([{ "name": "start" }, { "name": "close" }])
+    );
     assert_eq!(
         instance["availableTransitions"],
         json!([{ "name": "start" }, { "name": "close" }])
