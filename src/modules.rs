@@ -12,10 +12,11 @@ pub enum Module {
     Notes,
     Calendar,
     Processes,
+    Products,
 }
 
 impl Module {
-    pub const ALL: [Module; 9] = [
+    pub const ALL: [Module; 10] = [
         Module::Accounts,
         Module::Contacts,
         Module::Leads,
@@ -25,6 +26,7 @@ impl Module {
         Module::Notes,
         Module::Calendar,
         Module::Processes,
+        Module::Products,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +40,7 @@ impl Module {
             Module::Notes => "notes",
             Module::Calendar => "calendar",
             Module::Processes => "processes",
+            Module::Products => "products",
         }
     }
 
@@ -53,6 +56,7 @@ impl Module {
             Module::Notes => "note",
             Module::Calendar => "calendar entry",
             Module::Processes => "process",
+            Module::Products => "product",
         }
     }
 

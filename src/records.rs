@@ -167,6 +167,7 @@ pub async fn load_related(
         Module::Tickets => json_of::<ticket::Entity>(db, scope, field, id).await,
         Module::Faq => json_of::<faq::Entity>(db, scope, field, id).await,
         Module::Notes => json_of::<note::Entity>(db, scope, field, id).await,
+        Module::Products => json_of::<entity::sales::product::Entity>(db, scope, field, id).await,
         // Calendar entries are events or tasks.
         Module::Calendar => match get::<event::Entity>(db, scope, id).await {
             Ok(event) => Ok(to_json(&event)),

@@ -104,6 +104,11 @@ pub async fn search(
         let found = match module {
             // Process instances are found through processInstances, not by text.
             Module::Processes => Vec::new(),
+            Module::Products => {
+                use entity::sales::product::{Column as C, Entity};
+                let columns = [(C::Name, "name"), (C::Code, "code")];
+                search_in::<Entity>(db, actor, &columns, &text, limit).await?
+            }
             Module::Accounts => {
                 use account::Column as C;
                 let columns = [

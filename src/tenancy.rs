@@ -16,6 +16,7 @@ use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
 use entity::process::{definition, instance, step, timer};
+use entity::sales::{product, stock_movement};
 use entity::service::{faq, ticket};
 
 /// An entity whose rows belong to one tenant.
@@ -74,6 +75,8 @@ tenant_owned!(
     instance,
     step,
     timer,
+    product,
+    stock_movement,
 );
 identified!(
     user,
@@ -95,6 +98,8 @@ identified!(
     instance,
     step,
     timer,
+    product,
+    stock_movement,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,4 +8,5 @@ pub mod crm;
 pub mod news;
 pub mod platform;
 pub mod process;
+pub mod sales;
 pub mod service;

@@ -14,6 +14,7 @@ mod m20261125_000009_event_log;
 mod m20261125_000010_processes;
 mod m20261125_000011_process_timers;
 mod m20261125_000012_process_binding;
+mod m20261125_000013_products;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_processes::Migration),
             Box::new(m20261125_000011_process_timers::Migration),
             Box::new(m20261125_000012_process_binding::Migration),
+            Box::new(m20261125_000013_products::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ mod pipeline;
 mod platform;
 mod process;
 mod records;
+mod sales;
 mod service;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
@@ -41,6 +42,7 @@ pub struct Query(
     news::NewsQuery,
     calendar::CalendarQuery,
     process::ProcessQuery,
+    sales::ProductQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -56,6 +58,7 @@ pub struct Mutation(
     news::NewsMutation,
     calendar::CalendarMutation,
     process::ProcessMutation,
+    sales::ProductMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -28,6 +28,7 @@ pub enum ModuleValue {
     Notes,
     Calendar,
     Processes,
+    Products,
 }
 
 impl From<Module> for ModuleValue {
@@ -42,6 +43,7 @@ impl From<Module> for ModuleValue {
             Module::Notes => ModuleValue::Notes,
             Module::Calendar => ModuleValue::Calendar,
             Module::Processes => ModuleValue::Processes,
+            Module::Products => ModuleValue::Products,
         }
     }
 }
@@ -58,6 +60,7 @@ impl From<ModuleValue> for Module {
             ModuleValue::Notes => Module::Notes,
             ModuleValue::Calendar => Module::Calendar,
             ModuleValue::Processes => Module::Processes,
+            ModuleValue::Products => Module::Products,
         }
     }
 }
@@ -383,6 +386,10 @@ impl RecordsQuery {
             }
             Module::Notes => {
                 records::recycle_bin::<note::Entity>(db, principal, &args, limits).await?
+            }
+            Module::Products => {
+                records::recycle_bin::<entity::sales::product::Entity>(db, principal, &args, limits)
+                    .await?
             }
             Module::Calendar => {
                 records::recycle_bin::<entity::calendar::event::Entity>(

@@ -13,6 +13,7 @@ mod lifecycle;
 mod news;
 mod pipeline;
 mod process;
+mod sales;
 mod service;
 mod tenancy;
 mod users;

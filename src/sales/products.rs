@@ -1,0 +1,293 @@
+//! Products and their stock. Every change of stock is a line in the stock ledger, written in
+//! the same transaction as the product's `quantity_in_stock`, so the quantity always equals
+//! the ledger's sum. Stock never goes negative.
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, Order,
+    QueryFilter, QueryOrder, TransactionTrait,
+};
+use uuid::Uuid;
+
+use entity::sales::product::{ActiveModel, Column, Entity, Model};
+use entity::sales::stock_movement;
+
+use crate::auth::Principal;
+use crate::config::Limits;
+use crate::crm::{Patch, text_patch};
+use crate::error::{AppError, AppResult};
+use crate::filters::{self, TextFilter};
+use crate::modules::Module;
+use crate::money;
+use crate::pagination::{Page, PageArgs, paginate};
+use crate::permissions::Access;
+use crate::records;
+use crate::tenancy::TenantScope;
+use crate::validation::required_text;
+
+crate::record!(entity::sales::product, Module::Products, |m| m.name.clone());
+
+#[derive(Default)]
+pub struct ProductFields {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub category: Patch<String>,
+    pub manufacturer: Patch<String>,
+    pub unit_price: Option<Decimal>,
+    pub cost_price: Patch<Decimal>,
+    pub usage_unit: Patch<String>,
+    pub reorder_level: Option<Decimal>,
+    pub active: Option<bool>,
+    pub description: Patch<String>,
+}
+
+#[derive(Default)]
+pub struct ProductFilter {
+    pub name: Option<TextFilter>,
+    pub code: Option<TextFilter>,
+    pub category: Option<TextFilter>,
+    pub active: Option<bool>,
+}
+
+fn amount(field: &str, value: Decimal) -> AppResult<i64> {
+    if value.is_sign_negative() {
+        return Err(AppError::bad_input(field, "must not be negative"));
+    }
+    money::to_units(field, value)
+}
+
+async fn apply(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    id: Option<Uuid>,
+    fields: ProductFields,
+    row: &mut ActiveModel,
+) -> AppResult<()> {
+    if let Some(code) = fields.code {
+        let code = required_text("code", &code, 64)?;
+        let mut taken = records::live::<Entity>(scope).filter(Column::Code.eq(code.as_str()));
+        if let Some(id) = id {
+            taken = taken.filter(Column::Id.ne(id));
+        }
+        if taken.one(db).await?.is_some() {
+            return Err(AppError::bad_input("code", "another product has this code"));
+        }
+        row.code = Set(code);
+    }
+    if let Some(name) = fields.name {
+        row.name = Set(required_text("name", &name, 255)?);
+    }
+    if let Some(category) = text_patch("category", fields.category, 200)? {
+        row.category = Set(category);
+    }
+    if let Some(manufacturer) = text_patch("manufacturer", fields.manufacturer, 200)? {
+        row.manufacturer = Set(manufacturer);
+    }
+    if let Some(price) = fields.unit_price {
+        row.unit_price = Set(amount("unitPrice", price)?);
+    }
+    if let Some(cost) = fields.cost_price {
+        row.cost_price = Set(cost.map(|c| amount("costPrice", c)).transpose()?);
+    }
+    if let Some(unit) = text_patch("usageUnit", fields.usage_unit, 64)? {
+        row.usage_unit = Set(unit);
+    }
+    if let Some(level) = fields.reorder_level {
+        row.reorder_level = Set(amount("reorderLevel", level)?);
+    }
+    if let Some(active) = fields.active {
+        row.active = Set(active);
+    }
+    if let Some(description) = text_patch("description", fields.description, 10_000)? {
+        row.description = Set(description);
+    }
+    Ok(())
+}
+
+pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
+    actor.require(Module::Products, Access::Read)?;
+    records::get::<Entity>(db, &actor.scope(), id).await
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &ProductFilter,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<Model>> {
+    actor.require(Module::Products, Access::Read)?;
+    let mut select = records::live::<Entity>(&actor.scope());
+    select = filters::text(select, Column::Name, filter.name.as_ref());
+    select = filters::text(select, Column::Code, filter.code.as_ref());
+    select = filters::text(select, Column::Category, filter.category.as_ref());
+    if let Some(active) = filter.active {
+        select = select.filter(Column::Active.eq(active));
+    }
+    paginate(db, select, Some((Column::Name, Order::Asc)), args, limits).await
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    fields: ProductFields,
+) -> AppResult<Model> {
+    actor.require(Module::Products, Access::Write)?;
+    for (given, field) in [
+        (fields.code.is_some(), "code"),
+        (fields.name.is_some(), "name"),
+        (fields.unit_price.is_some(), "unitPrice"),
+    ] {
+        if !given {
+            return Err(AppError::bad_input(field, "is required"));
+        }
+    }
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let now = Utc::now();
+    let mut row = ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        category: Set(None),
+        manufacturer: Set(None),
+        cost_price: Set(None),
+        usage_unit: Set(None),
+        quantity_in_stock: Set(0),
+        reorder_level: Set(0),
+        active: Set(true),
+        description: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deleted_at: Set(None),
+        ..Default::default()
+    };
+    apply(&txn, &scope, None, fields, &mut row).await?;
+    let created = records::insert::<Entity>(&txn, actor, row).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    fields: ProductFields,
+) -> AppResult<Model> {
+    actor.require(Module::Products, Access::Write)?;
+    let scope = actor.scope();
+    let txn = db.begin().await?;
+    let before = records::get::<Entity>(&txn, &scope, id).await?;
+    let mut changes = <ActiveModel as Default>::default();
+    apply(&txn, &scope, Some(id), fields, &mut changes).await?;
+    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Moves stock in (positive) or out (negative) with its cause, in the caller's transaction.
+/// The quantity changes by a conditional update, so two concurrent movements cannot both take
+/// the last unit: the second finds too little stock and fails.
+pub async fn move_stock(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    product_id: Uuid,
+    quantity: i64,
+    cause: &str,
+    reason: Option<String>,
+) -> AppResult<Model> {
+    let scope = actor.scope();
+    let product = records::get::<Entity>(txn, &scope, product_id).await?;
+    let mut update = scope
+        .update::<Entity>()
+        .col_expr(
+            Column::QuantityInStock,
+            Expr::col(Column::QuantityInStock).add(quantity),
+        )
+        .filter(Column::Id.eq(product_id));
+    if quantity < 0 {
+        update = update.filter(Column::QuantityInStock.gte(-quantity));
+    }
+    if update.exec(txn).await?.rows_affected != 1 {
+        return Err(AppError::bad_input(
+            "quantity",
+            format!(
+                "only {} in stock",
+                money::from_units(product.quantity_in_stock)
+            ),
+        ));
+    }
+    stock_movement::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        product_id: Set(product_id),
+        quantity: Set(quantity),
+        cause: Set(cause.to_owned()),
+        reason: Set(reason),
+        actor_id: Set(actor.user_id),
+        at: Set(Utc::now()),
+    }
+    .insert(txn)
+    .await?;
+    records::append_event(
+        txn,
+        actor,
+        Module::Products,
+        product_id,
+        "stock_moved",
+        &["quantityInStock"],
+    )
+    .await?;
+    records::get::<Entity>(txn, &scope, product_id).await
+}
+
+/// A manual stock adjustment (a count, breakage, a found pallet), with its reason.
+pub async fn adjust_stock(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    product_id: Uuid,
+    quantity: Decimal,
+    reason: &str,
+) -> AppResult<Model> {
+    actor.require(Module::Products, Access::Write)?;
+    let reason = required_text("reason", reason, 500)?;
+    let units = money::to_units("quantity", quantity)?;
+    if units == 0 {
+        return Err(AppError::bad_input("quantity", "must not be zero"));
+    }
+    let txn = db.begin().await?;
+    let product = move_stock(&txn, actor, product_id, units, "adjustment", Some(reason)).await?;
+    txn.commit().await?;
+    Ok(product)
+}
+
+/// The stock ledger of a product, newest first.
+pub async fn ledger(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    product_id: Uuid,
+) -> AppResult<Vec<stock_movement::Model>> {
+    get(db, actor, product_id).await?;
+    Ok(actor
+        .scope()
+        .select::<stock_movement::Entity>()
+        .filter(stock_movement::Column::ProductId.eq(product_id))
+        .order_by_desc(stock_movement::Column::At)
+        .order_by_desc(stock_movement::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Active products at or below their reorder level.
+pub async fn stock_alerts(db: &DatabaseConnection, actor: &Principal) -> AppResult<Vec<Model>> {
+    actor.require(Module::Products, Access::Read)?;
+    Ok(records::live::<Entity>(&actor.scope())
+        .filter(Column::Active.eq(true))
+        .filter(Expr::col(Column::QuantityInStock).lte(Expr::col(Column::ReorderLevel)))
+        .order_by_asc(Column::Name)
+        .all(db)
+        .await?)
+}
