@@ -111,6 +111,20 @@ pub async fn latest_sequence(db: &DatabaseConnection, scope: &TenantScope) -> Ap
         .map_or(0, |e| e.sequence))
 }
 
+/// [`follow_log`] after `after`, or from now when it is `None`.
+pub async fn follow_log_from(
+    db: DatabaseConnection,
+    bus: &EventBus,
+    scope: TenantScope,
+    after: Option<i64>,
+) -> AppResult<impl Stream<Item = event_log::Model> + Send + 'static> {
+    let after = match after {
+        Some(after) => after,
+        None => latest_sequence(&db, &scope).await?,
+    };
+    Ok(follow_log(db, bus, scope, after))
+}
+
 /// Every log entry of the tenant after `after`: first what is already there, then each new
 /// one as it commits, without gaps or repeats. Ends on a database error.
 pub fn follow_log(

@@ -71,8 +71,8 @@ impl ChangeSubscription {
         let record_id = parse_id("id", &id)?;
         let app = ctx.app();
         let scope = principal.scope();
-        let now = events::latest_sequence(&app.db, &scope).await?;
-        let stream = events::follow_log(app.db.clone(), &app.events, scope, now)
+        let stream = events::follow_log_from(app.db.clone(), &app.events, scope, None)
+            .await?
             .filter(move |e| {
                 std::future::ready(e.record_id == record_id && e.module == module.as_str())
             })
@@ -109,10 +109,10 @@ impl ChangeSubscription {
                 )
                 .into());
             }
-            Some(after) => after,
-            None => events::latest_sequence(&app.db, &scope).await?,
+            other => other,
         };
-        let stream = events::follow_log(app.db.clone(), &app.events, scope, after)
+        let stream = events::follow_log_from(app.db.clone(), &app.events, scope, after)
+            .await?
             .filter(move |e| std::future::ready(readable.contains(&e.module.as_str())))
             .filter_map(|e| std::future::ready(to_change(e)));
         Ok(stream.boxed())

@@ -462,16 +462,14 @@ impl ProcessSubscription {
         principal.require(Module::Processes, Access::Read)?;
         let app = ctx.app().clone();
         let scope = principal.scope();
-        let after = match after_sequence {
-            Some(after) => after.max(0),
-            None => events::latest_sequence(&app.db, &scope).await?,
-        };
+        let after = after_sequence.map(|after| after.max(0));
         let db = app.db.clone();
         let keys = std::sync::Arc::new(tokio::sync::Mutex::new(std::collections::HashMap::<
             Uuid,
             String,
         >::new()));
-        let stream = events::follow_log(app.db.clone(), &app.events, scope, after)
+        let stream = events::follow_log_from(app.db.clone(), &app.events, scope, after)
+            .await?
             .filter(|e| std::future::ready(e.module == Module::Processes.as_str()))
             .filter_map(move |e| {
                 let (db, keys, principal, wanted) = (
@@ -519,8 +517,8 @@ impl ProcessSubscription {
         let app = ctx.app().clone();
         engine::get(&app.db, &principal, instance_id).await?;
         let scope = principal.scope();
-        let now = events::latest_sequence(&app.db, &scope).await?;
-        let stream = events::follow_log(app.db.clone(), &app.events, scope, now)
+        let stream = events::follow_log_from(app.db.clone(), &app.events, scope, None)
+            .await?
             .filter(move |e| {
                 std::future::ready(
                     e.record_id == instance_id && e.module == Module::Processes.as_str(),

@@ -312,6 +312,19 @@ pub async fn start_for_record(
     Ok(())
 }
 
+/// The active instances about one record.
+fn active_instances_for(
+    scope: &TenantScope,
+    module: Module,
+    record_id: Uuid,
+) -> sea_orm::Select<instance::Entity> {
+    scope
+        .select::<instance::Entity>()
+        .filter(instance::Column::RecordId.eq(record_id))
+        .filter(instance::Column::RecordModule.eq(module.as_str()))
+        .filter(instance::Column::Status.eq(ACTIVE))
+}
+
 /// Completes the active instances bound to a record whose work is done another way (a
 /// converted lead), in the caller's transaction.
 pub async fn complete_for_record(
@@ -321,11 +334,7 @@ pub async fn complete_for_record(
     record_id: Uuid,
 ) -> AppResult<()> {
     let scope = actor.scope();
-    let running = scope
-        .select::<instance::Entity>()
-        .filter(instance::Column::RecordId.eq(record_id))
-        .filter(instance::Column::RecordModule.eq(module.as_str()))
-        .filter(instance::Column::Status.eq(ACTIVE))
+    let running = active_instances_for(&scope, module, record_id)
         .all(txn)
         .await?;
     let now = Utc::now();
@@ -378,11 +387,7 @@ pub async fn refuse_direct_change(
     field: &str,
 ) -> AppResult<()> {
     let scope = actor.scope();
-    let Some(running) = scope
-        .select::<instance::Entity>()
-        .filter(instance::Column::RecordId.eq(record_id))
-        .filter(instance::Column::RecordModule.eq(module.as_str()))
-        .filter(instance::Column::Status.eq(ACTIVE))
+    let Some(running) = active_instances_for(&scope, module, record_id)
         .one(txn)
         .await?
     else {
