@@ -367,6 +367,7 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
         advance(db, &admin, deal.id, path).await?;
     }
     seed_service_and_calendar(db, &admin).await?;
+    seed_sales(db, &admin).await?;
     for (first, last, company, path) in LEADS {
         let lead = leads::create(
             db,
@@ -387,6 +388,77 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
         .await?;
         advance(db, &admin, lead.id, path).await?;
     }
+    Ok(())
+}
+
+/// The catalogue: VAT, a vendor, products in stock (one near its reorder level) and a service.
+async fn seed_sales(db: &DatabaseConnection, admin: &Principal) -> AppResult<()> {
+    use crate::sales::catalogue::{self, ServiceFields, VendorFields};
+    use crate::sales::products::{self, ProductFields};
+    let vat = catalogue::save_tax_class(
+        db,
+        admin,
+        None,
+        Some("PPN 11%".into()),
+        Some(Decimal::new(11, 0)),
+        None,
+    )
+    .await?;
+    let vendor = catalogue::create_vendor(
+        db,
+        admin,
+        VendorFields {
+            name: Some("PT Sumber Elektronik".into()),
+            email: Some(Some("sales@sumber-elektronik.example.id".into())),
+            category: Some(Some("Hardware".into())),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let catalogue_items = [
+        ("LAP-14", "Laptop 14\"", "Computers", 12_500_000, 25, 5),
+        ("MON-27", "Monitor 27\"", "Displays", 3_750_000, 40, 8),
+        (
+            "DOC-USB",
+            "USB-C docking station",
+            "Accessories",
+            1_450_000,
+            6,
+            10,
+        ),
+    ];
+    for (code, name, category, price, stock, reorder) in catalogue_items {
+        let product = products::create(
+            db,
+            admin,
+            ProductFields {
+                code: Some(code.into()),
+                name: Some(name.into()),
+                category: Some(Some(category.into())),
+                unit_price: Some(Decimal::from(price)),
+                reorder_level: Some(Decimal::from(reorder)),
+                tax_class_id: Some(Some(vat.id)),
+                vendor_id: Some(Some(vendor.id)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        products::adjust_stock(db, admin, product.id, Decimal::from(stock), "opening stock")
+            .await?;
+    }
+    catalogue::create_service(
+        db,
+        admin,
+        ServiceFields {
+            name: Some("On-site installation".into()),
+            category: Some(Some("Installation".into())),
+            unit_price: Some(Decimal::from(750_000)),
+            tax_class_id: Some(Some(vat.id)),
+            usage_unit: Some(Some("Hours".into())),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(())
 }
 

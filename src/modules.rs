@@ -13,10 +13,16 @@ pub enum Module {
     Calendar,
     Processes,
     Products,
+    Services,
+    Vendors,
+    Quotes,
+    SalesOrders,
+    Invoices,
+    PurchaseOrders,
 }
 
 impl Module {
-    pub const ALL: [Module; 10] = [
+    pub const ALL: [Module; 16] = [
         Module::Accounts,
         Module::Contacts,
         Module::Leads,
@@ -27,6 +33,12 @@ impl Module {
         Module::Calendar,
         Module::Processes,
         Module::Products,
+        Module::Services,
+        Module::Vendors,
+        Module::Quotes,
+        Module::SalesOrders,
+        Module::Invoices,
+        Module::PurchaseOrders,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +53,12 @@ impl Module {
             Module::Calendar => "calendar",
             Module::Processes => "processes",
             Module::Products => "products",
+            Module::Services => "services",
+            Module::Vendors => "vendors",
+            Module::Quotes => "quotes",
+            Module::SalesOrders => "salesOrders",
+            Module::Invoices => "invoices",
+            Module::PurchaseOrders => "purchaseOrders",
         }
     }
 
@@ -57,6 +75,12 @@ impl Module {
             Module::Calendar => "calendar entry",
             Module::Processes => "process",
             Module::Products => "product",
+            Module::Services => "service",
+            Module::Vendors => "vendor",
+            Module::Quotes => "quote",
+            Module::SalesOrders => "sales order",
+            Module::Invoices => "invoice",
+            Module::PurchaseOrders => "purchase order",
         }
     }
 

@@ -25,6 +25,14 @@ pub fn from_units(units: i64) -> Decimal {
     Decimal::new(units, SCALE).normalize()
 }
 
+/// An amount as a JSON number, for process expressions (CEL compares numbers, not units).
+pub fn to_number(units: i64) -> serde_json::Value {
+    use rust_decimal::prelude::ToPrimitive;
+    from_units(units)
+        .to_f64()
+        .map_or(serde_json::Value::Null, serde_json::Value::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,8 +25,8 @@ pub struct Grant {
     pub write: bool,
 }
 
-/// Viewers read; support writes service modules; sales writes customer and pipeline modules;
-/// managers and admins write everything.
+/// Viewers read; support writes service modules; sales writes customer, pipeline and sales
+/// document modules; managers and admins write everything (the catalogue and purchasing too).
 pub fn default_grant(role: Role, module: Module) -> Grant {
     let write = match role {
         Role::Admin | Role::Manager => true,
@@ -39,6 +39,9 @@ pub fn default_grant(role: Role, module: Module) -> Grant {
                 | Module::Notes
                 | Module::Calendar
                 | Module::Processes
+                | Module::Quotes
+                | Module::SalesOrders
+                | Module::Invoices
         ),
         Role::Support => matches!(
             module,

@@ -128,6 +128,30 @@ pub const DEFAULTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("ticketPriority", &["Low", "Normal", "High", "Urgent"]),
+    (
+        "quoteStatus",
+        &["Draft", "Sent", "Accepted", "Rejected", "Expired"],
+    ),
+    (
+        "salesOrderStatus",
+        &["Created", "Approved", "Delivered", "Cancelled"],
+    ),
+    (
+        "invoiceStatus",
+        &["Created", "Issued", "Partially Paid", "Paid", "Cancelled"],
+    ),
+    (
+        "purchaseOrderStatus",
+        &[
+            "Created",
+            "Approved",
+            "Ordered",
+            "Received",
+            "Billed",
+            "Paid",
+            "Cancelled",
+        ],
+    ),
     ("ticketSeverity", &["Minor", "Major", "Feature", "Critical"]),
     (
         "ticketCategory",

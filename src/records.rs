@@ -168,6 +168,15 @@ pub async fn load_related(
         Module::Faq => json_of::<faq::Entity>(db, scope, field, id).await,
         Module::Notes => json_of::<note::Entity>(db, scope, field, id).await,
         Module::Products => json_of::<entity::sales::product::Entity>(db, scope, field, id).await,
+        Module::Services => json_of::<entity::sales::service::Entity>(db, scope, field, id).await,
+        Module::Vendors => json_of::<entity::sales::vendor::Entity>(db, scope, field, id).await,
+        Module::Quotes | Module::SalesOrders | Module::Invoices | Module::PurchaseOrders => {
+            use crate::sales::documents::{Kind, process_json};
+            match Kind::of(module) {
+                Some(kind) => process_json(db, scope, field, kind, id).await,
+                None => Err(AppError::internal("a document module without its kind")),
+            }
+        }
         // Calendar entries are events or tasks.
         Module::Calendar => match get::<event::Entity>(db, scope, id).await {
             Ok(event) => Ok(to_json(&event)),

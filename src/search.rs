@@ -25,7 +25,7 @@ pub struct Hit {
 }
 
 /// The searchable columns of `E`, with the JSON names they have in the serialized model.
-async fn search_in<E: Record>(
+pub(crate) async fn search_in<E: Record>(
     db: &DatabaseConnection,
     actor: &Principal,
     columns: &[(E::Column, &str)],
@@ -104,6 +104,24 @@ pub async fn search(
         let found = match module {
             // Process instances are found through processInstances, not by text.
             Module::Processes => Vec::new(),
+            Module::Quotes | Module::SalesOrders | Module::Invoices | Module::PurchaseOrders => {
+                match crate::sales::documents::Kind::of(module) {
+                    Some(kind) => {
+                        crate::sales::documents::search(db, actor, kind, &text, limit).await?
+                    }
+                    None => Vec::new(),
+                }
+            }
+            Module::Services => {
+                use entity::sales::service::{Column as C, Entity};
+                let columns = [(C::Name, "name"), (C::Category, "category")];
+                search_in::<Entity>(db, actor, &columns, &text, limit).await?
+            }
+            Module::Vendors => {
+                use entity::sales::vendor::{Column as C, Entity};
+                let columns = [(C::Name, "name"), (C::Email, "email"), (C::Phone, "phone")];
+                search_in::<Entity>(db, actor, &columns, &text, limit).await?
+            }
             Module::Products => {
                 use entity::sales::product::{Column as C, Entity};
                 let columns = [(C::Name, "name"), (C::Code, "code")];

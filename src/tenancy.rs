@@ -16,7 +16,11 @@ use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
 use entity::process::{definition, instance, step, timer};
-use entity::sales::{product, stock_movement};
+use entity::sales::document::{invoice, purchase_order, quote, sales_order};
+use entity::sales::{
+    currency, document_line, payment, price_book, price_book_entry, product, quote_link, service,
+    stock_movement, tax_class, vendor,
+};
 use entity::service::{faq, ticket};
 
 /// An entity whose rows belong to one tenant.
@@ -77,6 +81,19 @@ tenant_owned!(
     timer,
     product,
     stock_movement,
+    tax_class,
+    currency,
+    vendor,
+    service,
+    price_book,
+    price_book_entry,
+    quote,
+    sales_order,
+    invoice,
+    purchase_order,
+    document_line,
+    payment,
+    quote_link,
 );
 identified!(
     user,
@@ -100,6 +117,19 @@ identified!(
     timer,
     product,
     stock_movement,
+    tax_class,
+    currency,
+    vendor,
+    service,
+    price_book,
+    price_book_entry,
+    quote,
+    sales_order,
+    invoice,
+    purchase_order,
+    document_line,
+    payment,
+    quote_link,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,6 +15,7 @@ mod m20261125_000010_processes;
 mod m20261125_000011_process_timers;
 mod m20261125_000012_process_binding;
 mod m20261125_000013_products;
+mod m20261125_000014_sales;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000011_process_timers::Migration),
             Box::new(m20261125_000012_process_binding::Migration),
             Box::new(m20261125_000013_products::Migration),
+            Box::new(m20261125_000014_sales::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ use entity::calendar::{event, event_invitee, task};
 use entity::crm::{account, contact, opportunity};
 use entity::news::{comment, note};
 use entity::platform::user;
+use entity::sales::{document_line, product, service, tax_class, vendor};
 use entity::service::ticket;
 
 use crate::error::AppError;
@@ -216,6 +217,19 @@ impl Grouping<account::Entity> for ChildAccounts {
     }
 }
 
+pub struct LinesOfDocument;
+impl Grouping<document_line::Entity> for LinesOfDocument {
+    fn column() -> document_line::Column {
+        document_line::Column::DocumentId
+    }
+    fn order() -> document_line::Column {
+        document_line::Column::Position
+    }
+    fn key(model: &document_line::Model) -> Option<Uuid> {
+        Some(model.document_id)
+    }
+}
+
 fn spawn<L: Loader<Uuid>>(loader: L) -> DataLoader<L> {
     DataLoader::new(loader, tokio::spawn)
 }
@@ -289,6 +303,27 @@ pub fn attach(
         .data(spawn(Children::<task::Entity, TasksOfRecord> {
             db: db.clone(),
             base: records::live::<task::Entity>(scope),
+            grouping: PhantomData,
+        }))
+        .data(spawn(ById::<product::Entity> {
+            db: db.clone(),
+            base: records::live::<product::Entity>(scope),
+        }))
+        .data(spawn(ById::<service::Entity> {
+            db: db.clone(),
+            base: records::live::<service::Entity>(scope),
+        }))
+        .data(spawn(ById::<vendor::Entity> {
+            db: db.clone(),
+            base: records::live::<vendor::Entity>(scope),
+        }))
+        .data(spawn(ById::<tax_class::Entity> {
+            db: db.clone(),
+            base: scope.select::<tax_class::Entity>(),
+        }))
+        .data(spawn(Children::<document_line::Entity, LinesOfDocument> {
+            db: db.clone(),
+            base: scope.select::<document_line::Entity>(),
             grouping: PhantomData,
         }))
         .data(spawn(Children::<account::Entity, ChildAccounts> {

@@ -4,6 +4,7 @@
 mod calendar;
 mod changes;
 mod crm;
+mod documents;
 mod error;
 mod filters;
 mod loaders;
@@ -42,6 +43,8 @@ pub struct Query(
     news::NewsQuery,
     calendar::CalendarQuery,
     process::ProcessQuery,
+    sales::CatalogueQuery,
+    documents::DocumentQuery,
     sales::ProductQuery,
 );
 
@@ -58,6 +61,8 @@ pub struct Mutation(
     news::NewsMutation,
     calendar::CalendarMutation,
     process::ProcessMutation,
+    sales::CatalogueMutation,
+    documents::DocumentMutation,
     sales::ProductMutation,
 );
 

@@ -29,6 +29,12 @@ pub enum ModuleValue {
     Calendar,
     Processes,
     Products,
+    Services,
+    Vendors,
+    Quotes,
+    SalesOrders,
+    Invoices,
+    PurchaseOrders,
 }
 
 impl From<Module> for ModuleValue {
@@ -44,6 +50,12 @@ impl From<Module> for ModuleValue {
             Module::Calendar => ModuleValue::Calendar,
             Module::Processes => ModuleValue::Processes,
             Module::Products => ModuleValue::Products,
+            Module::Services => ModuleValue::Services,
+            Module::Vendors => ModuleValue::Vendors,
+            Module::Quotes => ModuleValue::Quotes,
+            Module::SalesOrders => ModuleValue::SalesOrders,
+            Module::Invoices => ModuleValue::Invoices,
+            Module::PurchaseOrders => ModuleValue::PurchaseOrders,
         }
     }
 }
@@ -61,6 +73,12 @@ impl From<ModuleValue> for Module {
             ModuleValue::Calendar => Module::Calendar,
             ModuleValue::Processes => Module::Processes,
             ModuleValue::Products => Module::Products,
+            ModuleValue::Services => Module::Services,
+            ModuleValue::Vendors => Module::Vendors,
+            ModuleValue::Quotes => Module::Quotes,
+            ModuleValue::SalesOrders => Module::SalesOrders,
+            ModuleValue::Invoices => Module::Invoices,
+            ModuleValue::PurchaseOrders => Module::PurchaseOrders,
         }
     }
 }
@@ -390,6 +408,19 @@ impl RecordsQuery {
             Module::Products => {
                 records::recycle_bin::<entity::sales::product::Entity>(db, principal, &args, limits)
                     .await?
+            }
+            Module::Services => {
+                records::recycle_bin::<entity::sales::service::Entity>(db, principal, &args, limits)
+                    .await?
+            }
+            Module::Vendors => {
+                records::recycle_bin::<entity::sales::vendor::Entity>(db, principal, &args, limits)
+                    .await?
+            }
+            Module::Quotes | Module::SalesOrders | Module::Invoices | Module::PurchaseOrders => {
+                let kind = crate::sales::documents::Kind::of(module.into())
+                    .ok_or_else(|| crate::error::AppError::internal("document without kind"))?;
+                crate::sales::documents::recycle_bin(db, principal, kind, &args, limits).await?
             }
             Module::Calendar => {
                 records::recycle_bin::<entity::calendar::event::Entity>(

@@ -64,6 +64,9 @@ pub async fn create_tenant(
         slug: Set(slug),
         name: Set(name),
         created_at: Set(now),
+        base_currency: Set("USD".into()),
+        allow_negative_stock: Set(false),
+        purchase_approval_limit: Set(None),
     }
     .insert(&txn)
     .await?;

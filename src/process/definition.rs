@@ -57,6 +57,10 @@ pub fn bound_field(module: &str) -> Option<(&'static str, &'static str)> {
         "tickets" => Some(("ticketStatus", "status")),
         "leads" => Some(("leadStatus", "leadStatus")),
         "opportunities" => Some(("salesStage", "salesStage")),
+        "quotes" => Some(("quoteStatus", "status")),
+        "salesOrders" => Some(("salesOrderStatus", "status")),
+        "invoices" => Some(("invoiceStatus", "status")),
+        "purchaseOrders" => Some(("purchaseOrderStatus", "status")),
         _ => None,
     }
 }
@@ -178,6 +182,15 @@ pub enum Action {
     /// Creates a related record: a note on the instance's record. `title` and `body` are CEL.
     #[serde(rename_all = "camelCase")]
     CreateNote { title: String, body: String },
+    /// Converts the instance's quote or sales order into a new `salesOrders` or `invoices`
+    /// document, linked to it; with `status`, then moves the new document there (through its
+    /// own process when one runs it).
+    #[serde(rename_all = "camelCase")]
+    Convert {
+        to: String,
+        #[serde(default)]
+        status: Option<String>,
+    },
 }
 
 /// One thing wrong with a definition, and where.
@@ -188,7 +201,7 @@ pub struct Problem {
 }
 
 /// The variables a CEL expression may use.
-pub const ROOTS: [&str; 4] = ["record", "vars", "input", "user"];
+pub const ROOTS: [&str; 5] = ["record", "vars", "input", "user", "settings"];
 
 impl Body {
     pub fn initial(&self) -> Option<&State> {
@@ -364,6 +377,14 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
                     problem(
                         format!("{path}.startProcess.key"),
                         "name the definition to start",
+                    );
+                }
+                Action::Convert { to, .. }
+                    if !["salesOrders", "invoices"].contains(&to.as_str()) =>
+                {
+                    problem(
+                        format!("{path}.convert.to"),
+                        "converts to salesOrders or invoices",
                     );
                 }
                 Action::Emit { event } if event.trim().is_empty() || event.len() > 100 => {

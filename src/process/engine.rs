@@ -463,6 +463,11 @@ async fn mirror_state(
             }
             records::update::<opportunity::Entity>(txn, actor, before, version, changes).await?;
         }
+        Module::Quotes | Module::SalesOrders | Module::Invoices | Module::PurchaseOrders => {
+            if let Some(kind) = crate::sales::documents::Kind::of(module) {
+                crate::sales::documents::set_status_in(txn, actor, kind, record_id, state).await?;
+            }
+        }
         _ => {}
     }
     Ok(())
@@ -575,6 +580,7 @@ fn cel_context(
     vars: &Value,
     input: &Value,
     actor: &Principal,
+    settings: &Value,
 ) -> AppResult<cel::Context<'static, 'static>> {
     let mut context = cel::Context::default();
     let user = json!({
@@ -586,6 +592,7 @@ fn cel_context(
         ("vars", vars),
         ("input", input),
         ("user", &user),
+        ("settings", settings),
     ] {
         context
             .add_variable(name, value.clone())
@@ -690,6 +697,22 @@ pub async fn fire(
         .await?
         .ok_or_else(|| AppError::internal("instance without its definition"))?;
     let body = body_of(&definition)?;
+    let updated = fire_in(&txn, actor, &current, &body, transition_name, input).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Fires a transition of an instance already loaded, in the caller's transaction: checks the
+/// transition leaves the current state, the caller's roles, the required input and the guard.
+async fn fire_in(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    current: &instance::Model,
+    body: &Body,
+    transition_name: &str,
+    input: Map<String, Value>,
+) -> AppResult<instance::Model> {
+    let scope = actor.scope();
     let transition = body
         .transition(transition_name)
         .filter(|t| t.from.contains(&current.state))
@@ -715,9 +738,10 @@ pub async fn fire(
             ));
         }
     }
-    let record = record_json(&txn, &scope, &current).await?;
+    let record = record_json(txn, &scope, current).await?;
     let input = Value::Object(input);
-    let context = cel_context(&record, &current.variables, &input, actor)?;
+    let settings = settings_json(txn, &scope).await?;
+    let context = cel_context(&record, &current.variables, &input, actor, &settings)?;
     match guard_allows(transition, &context) {
         Ok(true) => {}
         Ok(false) => {
@@ -744,9 +768,71 @@ pub async fn fire(
         })?;
         changed.insert(name.clone(), to_json(&value));
     }
-    let updated = move_instance(&txn, actor, &current, &body, transition, input, changed).await?;
-    txn.commit().await?;
-    Ok(updated)
+    move_instance(txn, actor, current, body, transition, input, changed).await
+}
+
+/// Moves the bound process of a record to `target` by the transition that leads there from
+/// its current state, in the caller's transaction. `Ok(false)` when no bound process runs the
+/// record, so the caller sets the status itself.
+pub async fn advance_to(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    module: Module,
+    record_id: Uuid,
+    target: &str,
+) -> AppResult<bool> {
+    let scope = actor.scope();
+    let Some(running) = active_instances_for(&scope, module, record_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let definition = scope
+        .by_id::<definition::Entity>(running.definition_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::internal("instance without its definition"))?;
+    if definition.bound_module.as_deref() != Some(module.as_str()) {
+        return Ok(false);
+    }
+    let body = body_of(&definition)?;
+    let Some(transition) = body
+        .transitions
+        .iter()
+        .find(|t| t.to == target && t.from.contains(&running.state))
+    else {
+        return Err(AppError::bad_input(
+            "status",
+            format!(
+                "the process '{}' has no transition from '{}' to '{target}'",
+                definition.key, running.state
+            ),
+        ));
+    };
+    Box::pin(fire_in(
+        txn,
+        actor,
+        &running,
+        &body,
+        &transition.name,
+        Map::new(),
+    ))
+    .await?;
+    Ok(true)
+}
+
+/// The tenant's settings, as guards see them (`settings.purchaseApprovalLimit`).
+async fn settings_json(txn: &impl ConnectionTrait, scope: &TenantScope) -> AppResult<Value> {
+    let tenant = crate::sales::catalogue::settings(txn, scope).await?;
+    let mut settings = json!({
+        "baseCurrency": tenant.base_currency,
+        "allowNegativeStock": tenant.allow_negative_stock,
+    });
+    if let Some(limit) = tenant.purchase_approval_limit {
+        settings["purchaseApprovalLimit"] = crate::money::to_number(limit);
+    }
+    Ok(settings)
 }
 
 /// Moves an instance along a transition already allowed: sets the variables, changes the
@@ -842,7 +928,8 @@ async fn run_actions(
         (Some(module), Some(id)) => Some(RelatedRecord { module, id }),
         _ => None,
     };
-    let context = cel_context(&record, variables, input, actor)?;
+    let settings = settings_json(txn, &scope).await?;
+    let context = cel_context(&record, variables, input, actor, &settings)?;
     let failed =
         |what: &str, e: String| AppError::bad_input("input", format!("{what} failed: {e}"));
     for action in &transition.actions {
@@ -951,6 +1038,26 @@ async fn run_actions(
                 };
                 news::create_in(txn, actor, &text(title)?, &text(body)?, Some(record)).await?;
             }
+            Action::Convert { to, status } => {
+                use crate::sales::documents::{self, Kind};
+                let (Some(from), Some(target)) = (
+                    related.and_then(|r| Kind::of(r.module)),
+                    Module::parse(to).and_then(Kind::of),
+                ) else {
+                    return Err(AppError::bad_input(
+                        "transition",
+                        "convert works on processes about a quote or sales order",
+                    ));
+                };
+                let source = related.map(|r| r.id).unwrap_or_default();
+                let created = documents::convert_in(txn, actor, from, source, target).await?;
+                if let Some(status) = status
+                    && !Box::pin(advance_to(txn, actor, target.module(), created.id, status))
+                        .await?
+                {
+                    documents::set_status_in(txn, actor, target, created.id, status).await?;
+                }
+            }
             Action::Emit { event } => {
                 records::append_event(
                     txn,
@@ -1007,7 +1114,14 @@ async fn schedule_timers(
     let timers: Vec<_> = body.timers.iter().filter(|t| t.state == state).collect();
     let context = if timers.iter().any(|t| t.at.is_some()) {
         let record = record_json(txn, &scope, instance).await?;
-        Some(cel_context(&record, variables, &json!({}), actor)?)
+        let settings = settings_json(txn, &scope).await?;
+        Some(cel_context(
+            &record,
+            variables,
+            &json!({}),
+            actor,
+            &settings,
+        )?)
     } else {
         None
     };
@@ -1093,7 +1207,8 @@ pub async fn available(
         .ok_or_else(|| AppError::internal("instance without its definition"))?;
     let body = body_of(&definition)?;
     let record = record_json(db, &scope, &current).await?;
-    let context = cel_context(&record, &current.variables, &json!({}), actor)?;
+    let settings = settings_json(db, &scope).await?;
+    let context = cel_context(&record, &current.variables, &json!({}), actor, &settings)?;
     Ok(body
         .transitions
         .into_iter()

@@ -113,6 +113,107 @@ pub fn templates() -> Vec<(&'static str, &'static str, Value)> {
                 ]
             }),
         ),
+        // Order-to-cash runs across three documents, each with its own bound process: the
+        // accepted quote becomes a sales order, the delivered order an issued invoice, and
+        // payments settle the invoice.
+        (
+            "order-to-cash-quote",
+            "Order to cash: quote",
+            json!({
+                "binding": "quotes",
+                "states": [
+                    { "name": "Draft", "initial": true },
+                    { "name": "Sent" },
+                    { "name": "Accepted", "final": true },
+                    { "name": "Rejected", "final": true },
+                    { "name": "Expired", "final": true }
+                ],
+                "transitions": [
+                    { "name": "send", "from": ["Draft"], "to": "Sent", "roles": ["sales", "manager"] },
+                    { "name": "accept", "from": ["Sent"], "to": "Accepted", "roles": ["sales", "manager"],
+                      "actions": [
+                          { "convert": { "to": "salesOrders" } },
+                          { "emit": { "event": "quote_accepted" } }
+                      ] },
+                    { "name": "reject", "from": ["Sent"], "to": "Rejected", "roles": ["sales", "manager"] },
+                    { "name": "expire", "from": ["Sent"], "to": "Expired" },
+                    { "name": "revise", "from": ["Sent", "Rejected", "Expired"], "to": "Draft", "roles": ["sales", "manager"] }
+                ],
+                "timers": [
+                    { "state": "Sent", "at": "record.validUntil", "transition": "expire" }
+                ]
+            }),
+        ),
+        (
+            "order-to-cash-order",
+            "Order to cash: sales order",
+            json!({
+                "binding": "salesOrders",
+                "states": [
+                    { "name": "Created", "initial": true },
+                    { "name": "Approved" },
+                    { "name": "Delivered", "final": true },
+                    { "name": "Cancelled", "final": true }
+                ],
+                "transitions": [
+                    { "name": "approve", "from": ["Created"], "to": "Approved", "roles": ["sales", "manager"] },
+                    { "name": "deliver", "from": ["Approved"], "to": "Delivered",
+                      "actions": [ { "convert": { "to": "invoices", "status": "Issued" } } ] },
+                    { "name": "cancel", "from": ["Created", "Approved"], "to": "Cancelled", "roles": ["sales", "manager"] }
+                ]
+            }),
+        ),
+        (
+            "order-to-cash-invoice",
+            "Order to cash: invoice",
+            json!({
+                "binding": "invoices",
+                "states": [
+                    { "name": "Created", "initial": true },
+                    { "name": "Issued" },
+                    { "name": "Partially Paid" },
+                    { "name": "Paid", "final": true },
+                    { "name": "Cancelled", "final": true }
+                ],
+                "transitions": [
+                    { "name": "issue", "from": ["Created"], "to": "Issued" },
+                    { "name": "payPart", "from": ["Issued"], "to": "Partially Paid" },
+                    { "name": "pay", "from": ["Issued", "Partially Paid"], "to": "Paid",
+                      "actions": [ { "emit": { "event": "invoice_paid" } } ] },
+                    { "name": "cancel", "from": ["Created", "Issued"], "to": "Cancelled", "roles": ["sales", "manager"] }
+                ],
+                "timers": [
+                    { "state": "Issued", "at": "record.dueDate", "slaBreach": true },
+                    { "state": "Partially Paid", "at": "record.dueDate", "slaBreach": true }
+                ]
+            }),
+        ),
+        (
+            "procure-to-pay",
+            "Procure to pay",
+            json!({
+                "binding": "purchaseOrders",
+                "states": [
+                    { "name": "Created", "initial": true },
+                    { "name": "Approved" },
+                    { "name": "Ordered" },
+                    { "name": "Received" },
+                    { "name": "Billed" },
+                    { "name": "Paid", "final": true },
+                    { "name": "Cancelled", "final": true }
+                ],
+                "transitions": [
+                    { "name": "approve", "from": ["Created"], "to": "Approved", "roles": ["sales", "manager"],
+                      "guard": "!has(settings.purchaseApprovalLimit) || record.grandTotal <= settings.purchaseApprovalLimit || 'manager' in user.roles || 'admin' in user.roles",
+                      "guardMessage": "the order is above the purchase approval limit: a manager must approve it" },
+                    { "name": "order", "from": ["Approved"], "to": "Ordered", "roles": ["sales", "manager"] },
+                    { "name": "receive", "from": ["Ordered"], "to": "Received" },
+                    { "name": "bill", "from": ["Received"], "to": "Billed", "roles": ["manager"] },
+                    { "name": "pay", "from": ["Billed"], "to": "Paid", "roles": ["manager"] },
+                    { "name": "cancel", "from": ["Created", "Approved", "Ordered"], "to": "Cancelled", "roles": ["manager"] }
+                ]
+            }),
+        ),
     ]
 }
 

@@ -41,6 +41,8 @@ pub struct ProductFields {
     pub reorder_level: Option<Decimal>,
     pub active: Option<bool>,
     pub description: Patch<String>,
+    pub tax_class_id: Patch<Uuid>,
+    pub vendor_id: Patch<Uuid>,
 }
 
 #[derive(Default)]
@@ -103,6 +105,19 @@ async fn apply(
     if let Some(description) = text_patch("description", fields.description, 10_000)? {
         row.description = Set(description);
     }
+    if let Some(tax_class) = fields.tax_class_id {
+        if let Some(id) = tax_class {
+            super::catalogue::tax_rate(db, scope, "taxClassId", id).await?;
+        }
+        row.tax_class_id = Set(tax_class);
+    }
+    if let Some(vendor_id) = fields.vendor_id {
+        if let Some(id) = vendor_id {
+            records::require_reference::<entity::sales::vendor::Entity>(db, scope, "vendorId", id)
+                .await?;
+        }
+        row.vendor_id = Set(vendor_id);
+    }
     Ok(())
 }
 
@@ -154,6 +169,8 @@ pub async fn create(
         manufacturer: Set(None),
         cost_price: Set(None),
         usage_unit: Set(None),
+        tax_class_id: Set(None),
+        vendor_id: Set(None),
         quantity_in_stock: Set(0),
         reorder_level: Set(0),
         active: Set(true),
@@ -189,8 +206,9 @@ pub async fn update(
 }
 
 /// Moves stock in (positive) or out (negative) with its cause, in the caller's transaction.
-/// The quantity changes by a conditional update, so two concurrent movements cannot both take
-/// the last unit: the second finds too little stock and fails.
+/// Unless the tenant allows negative stock, the quantity changes by a conditional update, so
+/// two concurrent movements cannot both take the last unit: the second finds too little stock
+/// and fails.
 pub async fn move_stock(
     txn: &impl ConnectionTrait,
     actor: &Principal,
@@ -208,7 +226,11 @@ pub async fn move_stock(
             Expr::col(Column::QuantityInStock).add(quantity),
         )
         .filter(Column::Id.eq(product_id));
-    if quantity < 0 {
+    if quantity < 0
+        && !super::catalogue::settings(txn, &scope)
+            .await?
+            .allow_negative_stock
+    {
         update = update.filter(Column::QuantityInStock.gte(-quantity));
     }
     if update.exec(txn).await?.rows_affected != 1 {

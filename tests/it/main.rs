@@ -8,6 +8,7 @@ mod changes;
 mod cli;
 mod crm;
 mod custom_fields;
+mod documents;
 mod http;
 mod lifecycle;
 mod news;

@@ -10,6 +10,12 @@ pub struct Model {
     pub slug: String,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// ISO 4217 code of the currency amounts are kept in unless a document says otherwise.
+    pub base_currency: String,
+    /// Whether issuing an invoice may take more stock than there is.
+    pub allow_negative_stock: bool,
+    /// Purchase orders above this grand total (1/10 000 units) need a manager's approval.
+    pub purchase_approval_limit: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

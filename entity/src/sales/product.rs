@@ -18,6 +18,9 @@ pub struct Model {
     pub unit_price: i64,
     pub cost_price: Option<i64>,
     pub usage_unit: Option<String>,
+    pub tax_class_id: Option<Uuid>,
+    /// Where the product is bought.
+    pub vendor_id: Option<Uuid>,
     /// Always the sum of the product's stock movements.
     pub quantity_in_stock: i64,
     pub reorder_level: i64,

@@ -10,7 +10,8 @@ pub struct Model {
     pub product_id: Uuid,
     /// In units of 1/10 000.
     pub quantity: i64,
-    /// `adjustment` for now; invoices and purchase orders come with the sales documents.
+    /// `adjustment`, `invoice_issued`, `invoice_cancelled`, `purchase_order_received` or
+    /// `purchase_order_cancelled`.
     pub cause: String,
     pub reason: Option<String>,
     pub actor_id: Uuid,
