@@ -230,6 +230,21 @@ impl Grouping<document_line::Entity> for LinesOfDocument {
     }
 }
 
+/// What open sales orders ask of each product (`product.quantityInDemand`).
+pub struct DemandOfProduct {
+    db: DatabaseConnection,
+    scope: TenantScope,
+}
+
+impl Loader<Uuid> for DemandOfProduct {
+    type Value = i64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, Self::Error> {
+        Ok(crate::sales::products::quantity_in_demand(&self.db, &self.scope, keys).await?)
+    }
+}
+
 fn spawn<L: Loader<Uuid>>(loader: L) -> DataLoader<L> {
     DataLoader::new(loader, tokio::spawn)
 }
@@ -308,6 +323,10 @@ pub fn attach(
         .data(spawn(ById::<product::Entity> {
             db: db.clone(),
             base: records::live::<product::Entity>(scope),
+        }))
+        .data(spawn(DemandOfProduct {
+            db: db.clone(),
+            scope: *scope,
         }))
         .data(spawn(ById::<service::Entity> {
             db: db.clone(),

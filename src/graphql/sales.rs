@@ -124,6 +124,13 @@ impl Product {
         history(ctx, self.uuid).await
     }
 
+    /// The quantity on open sales orders (Created or Approved).
+    async fn quantity_in_demand(&self, ctx: &Context<'_>) -> Result<Decimal> {
+        let loader = ctx.loader::<super::loaders::DemandOfProduct>()?;
+        let units = loader.load_one(self.uuid).await?.unwrap_or(0);
+        Ok(money::from_units(units))
+    }
+
     /// The tax its document lines take by default (individual tax mode).
     async fn tax_class(&self, ctx: &Context<'_>) -> Result<Option<TaxClass>> {
         tax_class_by_id(ctx, self.tax_class_id).await

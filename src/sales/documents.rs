@@ -67,6 +67,7 @@ pub const SENT: &str = "Sent";
 pub const ACCEPTED: &str = "Accepted";
 pub const REJECTED: &str = "Rejected";
 pub const CREATED: &str = "Created";
+pub const APPROVED: &str = "Approved";
 pub const ISSUED: &str = "Issued";
 pub const PARTIALLY_PAID: &str = "Partially Paid";
 pub const PAID: &str = "Paid";

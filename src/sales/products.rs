@@ -303,6 +303,41 @@ pub async fn ledger(
         .await?)
 }
 
+/// Per product: the quantity on the lines of open sales orders (Created or Approved), which
+/// stock will have to meet.
+pub async fn quantity_in_demand(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    product_ids: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, i64>> {
+    use entity::sales::document::sales_order;
+    use entity::sales::document_line;
+    use sea_orm::sea_query::Query;
+    let open_orders = Query::select()
+        .column(sales_order::Column::Id)
+        .from(sales_order::Entity)
+        .and_where(sales_order::Column::TenantId.eq(scope.tenant_id()))
+        .and_where(sales_order::Column::DeletedAt.is_null())
+        .and_where(
+            sales_order::Column::Status
+                .is_in([super::documents::CREATED, super::documents::APPROVED]),
+        )
+        .to_owned();
+    let lines = scope
+        .select::<document_line::Entity>()
+        .filter(document_line::Column::ProductId.is_in(product_ids.iter().copied()))
+        .filter(document_line::Column::DocumentId.in_subquery(open_orders))
+        .all(db)
+        .await?;
+    let mut demand = std::collections::HashMap::new();
+    for line in lines {
+        if let Some(product_id) = line.product_id {
+            *demand.entry(product_id).or_insert(0) += line.quantity;
+        }
+    }
+    Ok(demand)
+}
+
 /// Active products at or below their reorder level.
 pub async fn stock_alerts(db: &DatabaseConnection, actor: &Principal) -> AppResult<Vec<Model>> {
     actor.require(Module::Products, Access::Read)?;

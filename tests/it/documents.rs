@@ -288,6 +288,18 @@ async fn conversions_copy_the_lines_and_keep_documents_linked_both_ways() {
     assert_eq!(order["grandTotal"], "600");
     assert_eq!(order["lines"], json!([{ "quantity": "4" }]));
     assert_eq!(order["quote"]["number"], "QUO-00001");
+    let demand = ok(
+        &server,
+        &acme.token,
+        "query($id: ID!) { product(id: $id) { quantityInDemand } }",
+        json!({ "id": item }),
+        "product",
+    )
+    .await;
+    assert_eq!(
+        demand["quantityInDemand"], "4",
+        "the open order asks for 4 chairs"
+    );
     let invoice = ok(
         &server,
         &acme.token,
