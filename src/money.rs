@@ -21,6 +21,14 @@ pub fn to_units(field: &str, amount: Decimal) -> AppResult<i64> {
     i64::try_from(units).map_err(|_| AppError::bad_input(field, "amount out of range"))
 }
 
+/// Like [`to_units`], for amounts that may not be negative (prices, rates, quantities).
+pub fn non_negative_units(field: &str, amount: Decimal) -> AppResult<i64> {
+    if amount.is_sign_negative() {
+        return Err(AppError::bad_input(field, "must not be negative"));
+    }
+    to_units(field, amount)
+}
+
 pub fn from_units(units: i64) -> Decimal {
     Decimal::new(units, SCALE).normalize()
 }

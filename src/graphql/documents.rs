@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use entity::crm::{account, contact, opportunity};
 use entity::sales::document::Document;
-use entity::sales::{document_line, payment, product, quote_link, service, tax_class, vendor};
+use entity::sales::{document_line, payment, product, quote_link, service, vendor};
 
 use crate::error::AppError;
 use crate::modules::Module;
@@ -21,12 +21,12 @@ use crate::sales::totals::{Discount, TaxMode};
 
 use super::crm::{Account, Contact, history, id, owner, patch, patch_id};
 use super::filters::StringFilter;
-use super::loaders::{ById, Children, LinesOfDocument};
+use super::loaders::{Children, LinesOfDocument};
 use super::pagination::{Connected, connection, page_args};
 use super::pipeline::Opportunity;
 use super::platform::User;
 use super::records::HistoryEntry;
-use super::sales::{Product, Service, TaxClass, Vendor};
+use super::sales::{Product, Service, TaxClass, Vendor, by_id, tax_class_by_id};
 use super::{ContextExt, parse_id};
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -84,18 +84,6 @@ impl SalesDocument {
     fn new(kind: Kind, doc: Document) -> Self {
         Self { kind, doc }
     }
-}
-
-async fn by_id<E>(ctx: &Context<'_>, module: Module, id: Option<Uuid>) -> Result<Option<E::Model>>
-where
-    E: crate::tenancy::Identified,
-    E::Model: Clone + Send + Sync + 'static,
-{
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    ctx.principal()?.require(module, Access::Read)?;
-    ctx.loader::<ById<E>>()?.load_one(id).await
 }
 
 #[Object]
@@ -189,7 +177,7 @@ impl SalesDocument {
     }
     /// Group mode: the tax class on the whole document.
     async fn tax_class(&self, ctx: &Context<'_>) -> Result<Option<TaxClass>> {
-        tax_class_of(ctx, self.doc.tax_class_id).await
+        tax_class_by_id(ctx, self.doc.tax_class_id).await
     }
     /// Group mode: the tax rate in percent when the document was saved.
     async fn tax_rate(&self) -> Decimal {
@@ -310,14 +298,6 @@ async fn converted(
         .collect())
 }
 
-async fn tax_class_of(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<TaxClass>> {
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let loader = ctx.loader::<ById<tax_class::Entity>>()?;
-    Ok(loader.load_one(id).await?.map(TaxClass::from))
-}
-
 /// One line of a sales document.
 pub struct DocumentLine(document_line::Model);
 
@@ -354,7 +334,7 @@ impl DocumentLine {
     }
     /// Individual tax mode: the line's tax class.
     async fn tax_class(&self, ctx: &Context<'_>) -> Result<Option<TaxClass>> {
-        tax_class_of(ctx, self.0.tax_class_id).await
+        tax_class_by_id(ctx, self.0.tax_class_id).await
     }
     /// Individual tax mode: the rate in percent when the line was saved.
     async fn tax_rate(&self) -> Decimal {

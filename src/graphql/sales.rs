@@ -11,7 +11,9 @@ use entity::platform::tenant;
 use entity::sales::{currency, price_book, product, service, stock_movement, tax_class, vendor};
 
 use crate::error::AppError;
+use crate::modules::Module;
 use crate::money;
+use crate::permissions::Access;
 use crate::records;
 use crate::sales::catalogue::{self, ServiceFields, SettingsFields, VendorFields};
 use crate::sales::products::{self, ProductFields, ProductFilter};
@@ -138,15 +140,8 @@ impl Product {
 
     /// Where the product is bought.
     async fn vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
-        let Some(vendor_id) = self.vendor_id else {
-            return Ok(None);
-        };
-        ctx.principal()?.require(
-            crate::modules::Module::Vendors,
-            crate::permissions::Access::Read,
-        )?;
-        let loader = ctx.loader::<ById<vendor::Entity>>()?;
-        Ok(loader.load_one(vendor_id).await?.map(Vendor::from))
+        let found = by_id::<vendor::Entity>(ctx, Module::Vendors, self.vendor_id).await?;
+        Ok(found.map(Vendor::from))
     }
 }
 
@@ -477,7 +472,27 @@ impl From<service::Model> for Service {
     }
 }
 
-async fn tax_class_by_id(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<TaxClass>> {
+/// A record a relation points at, if the caller may read its module; batched per request.
+pub(super) async fn by_id<E>(
+    ctx: &Context<'_>,
+    module: Module,
+    id: Option<Uuid>,
+) -> Result<Option<E::Model>>
+where
+    E: crate::tenancy::Identified,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    ctx.principal()?.require(module, Access::Read)?;
+    ctx.loader::<ById<E>>()?.load_one(id).await
+}
+
+pub(super) async fn tax_class_by_id(
+    ctx: &Context<'_>,
+    id: Option<Uuid>,
+) -> Result<Option<TaxClass>> {
     let Some(id) = id else {
         return Ok(None);
     };

@@ -1051,11 +1051,8 @@ async fn run_actions(
                 };
                 let source = related.map(|r| r.id).unwrap_or_default();
                 let created = documents::convert_in(txn, actor, from, source, target).await?;
-                if let Some(status) = status
-                    && !Box::pin(advance_to(txn, actor, target.module(), created.id, status))
-                        .await?
-                {
-                    documents::set_status_in(txn, actor, target, created.id, status).await?;
+                if let Some(status) = status {
+                    Box::pin(documents::move_to(txn, actor, target, created.id, status)).await?;
                 }
             }
             Action::Emit { event } => {

@@ -28,14 +28,6 @@ use crate::validation::{optional_email, optional_phone, optional_url, required_t
 crate::record!(entity::sales::vendor, Module::Vendors, |m| m.name.clone());
 crate::record!(entity::sales::service, Module::Services, |m| m.name.clone());
 
-/// A non-negative amount or rate, in stored units.
-pub fn non_negative(field: &str, value: Decimal) -> AppResult<i64> {
-    if value.is_sign_negative() {
-        return Err(AppError::bad_input(field, "must not be negative"));
-    }
-    money::to_units(field, value)
-}
-
 fn currency_code(field: &str, code: &str) -> AppResult<String> {
     let code = code.trim().to_ascii_uppercase();
     if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
@@ -82,7 +74,7 @@ pub async fn update_settings(
     }
     if let Some(limit) = fields.purchase_approval_limit {
         row.purchase_approval_limit = Set(limit
-            .map(|l| non_negative("purchaseApprovalLimit", l))
+            .map(|l| money::non_negative_units("purchaseApprovalLimit", l))
             .transpose()?);
     }
     if row.is_changed() {
@@ -153,7 +145,7 @@ pub async fn save_tax_class(
         row.name = Set(name);
     }
     if let Some(rate) = rate {
-        row.rate = Set(non_negative("rate", rate)?);
+        row.rate = Set(money::non_negative_units("rate", rate)?);
     }
     if let Some(active) = active {
         row.active = Set(active);
@@ -430,7 +422,7 @@ async fn apply_service(
         row.category = Set(category);
     }
     if let Some(price) = fields.unit_price {
-        row.unit_price = Set(non_negative("unitPrice", price)?);
+        row.unit_price = Set(money::non_negative_units("unitPrice", price)?);
     }
     if let Some(tax_class) = fields.tax_class_id {
         if let Some(id) = tax_class {
@@ -640,7 +632,7 @@ pub async fn set_list_price(
             tenant_id: scope.owner(),
             price_book_id: Set(price_book_id),
             item_id: Set(item_id),
-            list_price: Set(non_negative("listPrice", price)?),
+            list_price: Set(money::non_negative_units("listPrice", price)?),
         }
         .insert(&txn)
         .await?;

@@ -355,7 +355,7 @@ async fn apply_header(
             discount_units("discount", discount)?;
     }
     if let Some(shipping) = fields.shipping.take() {
-        document.shipping = catalogue::non_negative("shipping", shipping)?;
+        document.shipping = money::non_negative_units("shipping", shipping)?;
     }
     if let Some(adjustment) = fields.adjustment.take() {
         document.adjustment = money::to_units("adjustment", adjustment)?;
@@ -404,7 +404,7 @@ async fn resolve_lines(
                 }
             };
         let list_price = match (line.list_price, line.price_book_id) {
-            (Some(price), _) => catalogue::non_negative(&at("listPrice"), price)?,
+            (Some(price), _) => money::non_negative_units(&at("listPrice"), price)?,
             (None, Some(book)) => {
                 catalogue::list_price(db, scope, &at("priceBookId"), book, item_id).await?
             }
@@ -755,6 +755,22 @@ pub async fn update(
     let updated = save(&txn, actor, kind, before, version, after).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Moves a document to `status`: through the transition of its bound process that leads
+/// there, or directly when no process runs it. In the caller's transaction.
+pub async fn move_to(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    kind: Kind,
+    id: Uuid,
+    status: &str,
+) -> AppResult<Document> {
+    if engine::advance_to(txn, actor, kind.module(), id, status).await? {
+        load(txn, &actor.scope(), kind, id).await
+    } else {
+        set_status_in(txn, actor, kind, id, status).await
+    }
 }
 
 /// Sets a document's status (a process moved it, or a payment settled it), booking or

@@ -22,7 +22,6 @@ use crate::modules::Module;
 use crate::news;
 use crate::news::RelatedRecord;
 use crate::permissions::Access;
-use crate::process::engine;
 use crate::tenancy::TenantScope;
 use crate::validation::optional_text;
 
@@ -31,17 +30,18 @@ pub const DEFAULT_DAYS: u32 = 30;
 const MAX_DAYS: u32 = 365;
 const INVALID: &str = "the link is invalid or has expired";
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 fn new_token() -> String {
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&bytes)
 }
 
 /// Sends a quote: moves it to Sent (through its process when one runs it) and makes a
@@ -61,11 +61,9 @@ pub async fn send_quote(
         ));
     }
     let txn = db.begin().await?;
-    let quote = documents::get_in(&txn, actor, Kind::Quote, quote_id).await?;
-    if quote.status != SENT
-        && !engine::advance_to(&txn, actor, Module::Quotes, quote_id, SENT).await?
-    {
-        documents::set_status_in(&txn, actor, Kind::Quote, quote_id, SENT).await?;
+    let mut quote = documents::get_in(&txn, actor, Kind::Quote, quote_id).await?;
+    if quote.status != SENT {
+        quote = documents::move_to(&txn, actor, Kind::Quote, quote_id, SENT).await?;
     }
     let token = new_token();
     let now = Utc::now();
@@ -84,7 +82,6 @@ pub async fn send_quote(
     }
     .insert(&txn)
     .await?;
-    let quote = documents::get_in(&txn, actor, Kind::Quote, quote_id).await?;
     txn.commit().await?;
     Ok((quote, link, token))
 }
@@ -201,9 +198,7 @@ pub async fn respond(
     } else {
         (REJECTED, "rejected")
     };
-    if !engine::advance_to(&txn, &actor, Module::Quotes, quote.id, status).await? {
-        documents::set_status_in(&txn, &actor, Kind::Quote, quote.id, status).await?;
-    }
+    documents::move_to(&txn, &actor, Kind::Quote, quote.id, status).await?;
     if let Some(body) = &comment {
         news::create_in(
             &txn,

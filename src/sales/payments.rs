@@ -18,7 +18,6 @@ use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::money;
 use crate::permissions::Access;
-use crate::process::engine;
 use crate::validation::{optional_text, required_text};
 
 pub struct PaymentFields {
@@ -63,10 +62,8 @@ pub async fn record(
     };
     let invoice = if invoice.status == settled {
         invoice
-    } else if engine::advance_to(&txn, actor, Kind::Invoice.module(), invoice_id, settled).await? {
-        documents::get_in(&txn, actor, Kind::Invoice, invoice_id).await?
     } else {
-        documents::set_status_in(&txn, actor, Kind::Invoice, invoice_id, settled).await?
+        documents::move_to(&txn, actor, Kind::Invoice, invoice_id, settled).await?
     };
     txn.commit().await?;
     Ok((created, invoice))

@@ -53,13 +53,6 @@ pub struct ProductFilter {
     pub active: Option<bool>,
 }
 
-fn amount(field: &str, value: Decimal) -> AppResult<i64> {
-    if value.is_sign_negative() {
-        return Err(AppError::bad_input(field, "must not be negative"));
-    }
-    money::to_units(field, value)
-}
-
 async fn apply(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
@@ -88,16 +81,18 @@ async fn apply(
         row.manufacturer = Set(manufacturer);
     }
     if let Some(price) = fields.unit_price {
-        row.unit_price = Set(amount("unitPrice", price)?);
+        row.unit_price = Set(money::non_negative_units("unitPrice", price)?);
     }
     if let Some(cost) = fields.cost_price {
-        row.cost_price = Set(cost.map(|c| amount("costPrice", c)).transpose()?);
+        row.cost_price = Set(cost
+            .map(|c| money::non_negative_units("costPrice", c))
+            .transpose()?);
     }
     if let Some(unit) = text_patch("usageUnit", fields.usage_unit, 64)? {
         row.usage_unit = Set(unit);
     }
     if let Some(level) = fields.reorder_level {
-        row.reorder_level = Set(amount("reorderLevel", level)?);
+        row.reorder_level = Set(money::non_negative_units("reorderLevel", level)?);
     }
     if let Some(active) = fields.active {
         row.active = Set(active);
