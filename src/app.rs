@@ -1,11 +1,16 @@
 //! What every request handler shares: the database, token keys, event bus and limits.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use uuid::Uuid;
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 
+use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::config::Limits;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -25,6 +30,41 @@ pub struct App {
     pub shutdown: watch::Sender<bool>,
     /// SQL statements run since start: a cheap metric, and how tests catch N+1 queries.
     pub statements: Arc<AtomicU64>,
+    /// The background workers' health, for `/readyz`.
+    pub workers: Workers,
+    /// Sign-in failures, for throttling.
+    pub login_throttle: LoginThrottle,
+    /// Open WebSocket connections per user, for the per-user cap.
+    pub ws_connections: Mutex<HashMap<Uuid, usize>>,
+}
+
+/// Heartbeats of the background workers.
+pub struct Workers {
+    /// When the timer worker last began a round, in Unix milliseconds.
+    timers_heartbeat: AtomicI64,
+}
+
+/// A worker that has not begun a round for this long is reported stalled.
+const STALLED_AFTER_MS: i64 = 60_000;
+
+impl Default for Workers {
+    fn default() -> Self {
+        Self {
+            timers_heartbeat: AtomicI64::new(Utc::now().timestamp_millis()),
+        }
+    }
+}
+
+impl Workers {
+    pub fn timers_alive(&self) {
+        self.timers_heartbeat
+            .store(Utc::now().timestamp_millis(), Ordering::Relaxed);
+    }
+
+    pub fn timers_healthy(&self) -> bool {
+        let last = self.timers_heartbeat.load(Ordering::Relaxed);
+        Utc::now().timestamp_millis().saturating_sub(last) < STALLED_AFTER_MS
+    }
 }
 
 pub type SharedApp = Arc<App>;

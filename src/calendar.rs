@@ -5,8 +5,8 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rrule::{RRule, Tz, Unvalidated};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -243,7 +243,7 @@ pub async fn create_event(
     fields.status.get_or_insert_with(|| "Planned".to_owned());
     let invitees = fields.invitees.take();
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let now = Utc::now();
     let mut row = event::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -280,7 +280,7 @@ pub async fn update_event(
     actor.require(Module::Calendar, Access::Write)?;
     let invitees = fields.invitees.take();
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<event::Entity>(&txn, &scope, id).await?;
     let mut changes = <event::ActiveModel as Default>::default();
     apply_event(&txn, actor, Some(&before), fields, &mut changes).await?;
@@ -335,7 +335,14 @@ pub async fn occurrences(
         ));
     }
     let scope = actor.scope();
-    let mut events = records::live::<event::Entity>(&scope).filter(event::Column::StartAt.lt(to));
+    // A one-off event that ended before the window cannot show in it: leave it in the database.
+    let mut events = records::live::<event::Entity>(&scope)
+        .filter(event::Column::StartAt.lt(to))
+        .filter(
+            Condition::any()
+                .add(event::Column::Recurrence.is_not_null())
+                .add(event::Column::EndAt.gte(from)),
+        );
     let mut tasks = records::live::<task::Entity>(&scope)
         .filter(task::Column::DueDate.gte(from.date_naive()))
         .filter(task::Column::DueDate.lte(to.date_naive()));
@@ -352,8 +359,11 @@ pub async fn occurrences(
             None => Vec::new(),
             Some(recurrence) => {
                 // An occurrence overlaps the window if it starts before `to` and ends after `from`.
+                let earliest = from
+                    .checked_sub_signed(length)
+                    .ok_or_else(|| AppError::bad_input("from", "out of range"))?;
                 let set = rule(recurrence, event.start_at)?
-                    .after((from - length).with_timezone(&Tz::UTC))
+                    .after(earliest.with_timezone(&Tz::UTC))
                     .before(to.with_timezone(&Tz::UTC));
                 let result = set.all(MAX_OCCURRENCES);
                 if result.limited && result.dates.len() >= MAX_OCCURRENCES as usize {
@@ -371,10 +381,13 @@ pub async fn occurrences(
             }
         };
         for start in starts {
+            let end = start
+                .checked_add_signed(length)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             found.push(Occurrence::Event {
                 event: event.clone(),
                 start,
-                end: start + length,
+                end,
             });
         }
     }
@@ -473,7 +486,7 @@ pub async fn create_task(
     actor: &Principal,
     fields: TaskFields,
 ) -> AppResult<task::Model> {
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let created = create_task_in(&txn, actor, fields).await?;
     txn.commit().await?;
     Ok(created)
@@ -521,7 +534,7 @@ pub async fn update_task(
     fields: TaskFields,
 ) -> AppResult<task::Model> {
     actor.require(Module::Calendar, Access::Write)?;
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<task::Entity>(&txn, &actor.scope(), id).await?;
     let mut changes = <task::ActiveModel as Default>::default();
     apply_task(&txn, actor, fields, &mut changes).await?;

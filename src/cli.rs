@@ -57,6 +57,12 @@ struct ServeArgs {
     /// PEM public key of an external identity provider (RS256 or ES256 tokens).
     #[arg(long, env = "BPAAS_JWT_PUBLIC_KEY")]
     jwt_public_key: Option<String>,
+    /// The `iss` an external provider's tokens must carry.
+    #[arg(long, env = "BPAAS_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// The `aud` an external provider's tokens must carry.
+    #[arg(long, env = "BPAAS_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
     /// Lifetime of tokens issued by `login`, in seconds.
     #[arg(long, env = "BPAAS_TOKEN_TTL_SECONDS", default_value_t = 8 * 3600)]
     token_ttl_seconds: u64,
@@ -64,10 +70,19 @@ struct ServeArgs {
     max_query_depth: usize,
     #[arg(long, env = "BPAAS_MAX_QUERY_COMPLEXITY", default_value_t = Limits::default().query_complexity)]
     max_query_complexity: usize,
+    #[arg(long, env = "BPAAS_MAX_ALIASES", default_value_t = Limits::default().max_aliases)]
+    max_aliases: usize,
+    #[arg(long, env = "BPAAS_WS_MAX_OPERATIONS", default_value_t = Limits::default().ws_max_operations)]
+    ws_max_operations: usize,
+    #[arg(long, env = "BPAAS_WS_MAX_CONNECTIONS_PER_USER", default_value_t = Limits::default().ws_max_connections_per_user)]
+    ws_max_connections_per_user: usize,
     #[arg(long, env = "BPAAS_MAX_PAGE_SIZE", default_value_t = Limits::default().max_page_size)]
     max_page_size: u64,
     #[arg(long, env = "BPAAS_MAX_BODY_BYTES", default_value_t = Limits::default().body_bytes)]
     max_body_bytes: usize,
+    /// How long a request waits for a PostgreSQL connection before SERVICE_UNAVAILABLE.
+    #[arg(long, env = "BPAAS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
+    db_acquire_timeout_ms: u64,
 }
 
 impl ServeArgs {
@@ -80,14 +95,20 @@ impl ServeArgs {
                 jwt_secret: self.jwt_secret.clone(),
                 jwt_secret_file: self.jwt_secret_file.clone(),
                 jwt_public_key: self.jwt_public_key.clone(),
+                jwt_issuer: self.jwt_issuer.clone(),
+                jwt_audience: self.jwt_audience.clone(),
                 token_ttl: Duration::from_secs(self.token_ttl_seconds),
             },
             limits: Limits {
                 query_depth: self.max_query_depth,
                 query_complexity: self.max_query_complexity,
+                max_aliases: self.max_aliases,
+                ws_max_operations: self.ws_max_operations,
+                ws_max_connections_per_user: self.ws_max_connections_per_user,
                 max_page_size: self.max_page_size,
                 default_page_size: defaults.default_page_size.min(self.max_page_size),
                 body_bytes: self.max_body_bytes,
+                db_acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
                 ..defaults
             },
         }
@@ -104,8 +125,13 @@ enum TenantCommand {
         name: String,
         #[arg(long)]
         admin_email: String,
-        #[arg(long)]
-        admin_password: String,
+        /// The administrator's password. Prefer BPAAS_ADMIN_PASSWORD or --admin-password-stdin:
+        /// a command line is visible to every user of the machine.
+        #[arg(long, env = "BPAAS_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: Option<String>,
+        /// Read the administrator's password from the first line of standard input.
+        #[arg(long, conflicts_with = "admin_password")]
+        admin_password_stdin: bool,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -128,17 +154,21 @@ pub async fn main() -> ExitCode {
                     name,
                     admin_email,
                     admin_password,
+                    admin_password_stdin,
                     database,
                 },
-        } => {
-            let new = tenants::NewTenant {
-                slug,
-                name,
-                admin_email,
-                admin_password,
-            };
-            create_tenant(&database.database_url, new).await
-        }
+        } => match admin_password_from(admin_password, admin_password_stdin) {
+            Ok(admin_password) => {
+                let new = tenants::NewTenant {
+                    slug,
+                    name,
+                    admin_email,
+                    admin_password,
+                };
+                create_tenant(&database.database_url, new).await
+            }
+            Err(message) => Err(message),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -147,6 +177,23 @@ pub async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The password from the flag or BPAAS_ADMIN_PASSWORD (clap reads both into one value), or from
+/// standard input.
+fn admin_password_from(given: Option<String>, from_stdin: bool) -> Result<String, String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    given.ok_or_else(|| {
+        "give the administrator's password in BPAAS_ADMIN_PASSWORD, or on standard input with \
+         --admin-password-stdin"
+            .to_owned()
+    })
 }
 
 fn init_logging() {
@@ -159,14 +206,18 @@ fn init_logging() {
 }
 
 async fn migrate(database_url: &str) -> Result<(), String> {
-    let db = db::connect(database_url).await.map_err(|e| e.to_string())?;
+    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
     db::migrate(&db).await.map_err(|e| e.to_string())?;
     eprintln!("migrations applied");
     Ok(())
 }
 
 async fn create_tenant(database_url: &str, new: tenants::NewTenant) -> Result<(), String> {
-    let db = db::connect(database_url).await.map_err(|e| e.to_string())?;
+    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
     db::migrate(&db).await.map_err(|e| e.to_string())?;
     let (tenant, admin) = tenants::create_tenant(&db, new)
         .await
@@ -200,9 +251,7 @@ async fn print_demo(
     addr: std::net::SocketAddr,
 ) -> Result<(), String> {
     let demo = demo::ensure(db).await.map_err(|e| e.message())?;
-    let token = tokens
-        .issue(demo.admin.id, demo.tenant.id, &users::roles_of(&demo.admin))
-        .map_err(|e| e.message())?;
+    let token = users::issue_token(tokens, &demo.admin).map_err(|e| e.message())?;
     let password = demo
         .admin_password
         .unwrap_or_else(|| format!("{} (unless changed since)", tenants::DEMO_ADMIN_PASSWORD));

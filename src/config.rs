@@ -8,8 +8,11 @@ use std::time::Duration;
 pub struct Limits {
     /// Deepest selection nesting a query may have.
     pub query_depth: usize,
-    /// Highest complexity (roughly: number of fields, multiplied by page sizes) a query may have.
+    /// Highest cost a query may have: every field counts 1, and the fields under a list count
+    /// once per item it may return (its page size, else an estimate; see `graphql::guard`).
     pub query_complexity: usize,
+    /// Most aliased fields one document may have.
+    pub max_aliases: usize,
     /// Largest page a connection returns; `first`/`last` above it are refused.
     pub max_page_size: u64,
     /// Page size when the client asks for none.
@@ -18,23 +21,38 @@ pub struct Limits {
     pub body_bytes: usize,
     /// How long a WebSocket client may take to send `connection_init`.
     pub ws_init_timeout: Duration,
+    /// Most operations (subscriptions, queries, mutations) running at once on one WebSocket.
+    pub ws_max_operations: usize,
+    /// Most WebSocket connections one user may hold open at once, on this replica.
+    pub ws_max_connections_per_user: usize,
+    /// How often an open WebSocket checks that its user is still active and its token not
+    /// revoked (changes to the user on this replica are noticed at once).
+    pub ws_recheck_interval: Duration,
+    /// How long a request waits for a database connection before answering SERVICE_UNAVAILABLE.
+    pub db_acquire_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            query_depth: 12,
-            query_complexity: 5000,
+            // The standard introspection query (GraphiQL's, graphql-js's) is 15 deep.
+            query_depth: 15,
+            query_complexity: 20_000,
+            max_aliases: 100,
             max_page_size: 100,
             default_page_size: 20,
             body_bytes: 1024 * 1024,
             ws_init_timeout: Duration::from_secs(10),
+            ws_max_operations: 100,
+            ws_max_connections_per_user: 20,
+            ws_recheck_interval: Duration::from_secs(60),
+            db_acquire_timeout: Duration::from_secs(2),
         }
     }
 }
 
-/// Where the keys for verifying and signing tokens come from.
-#[derive(Clone, Debug)]
+/// Where the keys for verifying and signing tokens come from. `Debug` leaves the secret out.
+#[derive(Clone)]
 pub struct AuthConfig {
     /// HS256 secret. `None` means: load or create the secret file.
     pub jwt_secret: Option<String>,
@@ -42,8 +60,28 @@ pub struct AuthConfig {
     pub jwt_secret_file: Option<PathBuf>,
     /// PEM public key (RSA or EC P-256) of an external identity provider.
     pub jwt_public_key: Option<String>,
+    /// When set, external tokens must carry this `iss`.
+    pub jwt_issuer: Option<String>,
+    /// When set, external tokens must carry this `aud`.
+    pub jwt_audience: Option<String>,
     /// Lifetime of tokens issued by `login`.
     pub token_ttl: Duration,
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("jwt_secret_file", &self.jwt_secret_file)
+            .field("jwt_public_key", &self.jwt_public_key.is_some())
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("token_ttl", &self.token_ttl)
+            .finish()
+    }
 }
 
 impl Default for AuthConfig {
@@ -52,6 +90,8 @@ impl Default for AuthConfig {
             jwt_secret: None,
             jwt_secret_file: None,
             jwt_public_key: None,
+            jwt_issuer: None,
+            jwt_audience: None,
             token_ttl: Duration::from_secs(8 * 3600),
         }
     }
@@ -76,5 +116,19 @@ impl Config {
             auth: AuthConfig::default(),
             limits: Limits::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let mut config = Config::new(DEFAULT_BIND, DEFAULT_DATABASE_URL);
+        config.auth.jwt_secret = Some("do-not-print-this-secret-0123456789abcdef".into());
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("do-not-print-this-secret"), "{printed}");
+        assert!(printed.contains("<redacted>"));
     }
 }

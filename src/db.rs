@@ -5,13 +5,24 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+/// How long the command line waits for a connection; the server passes its own limit.
+pub const CLI_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connects a pool. On PostgreSQL `acquire_timeout` bounds how long a request waits for a
+/// connection, so that an outage answers quickly instead of hanging. SQLite has one connection
+/// that requests take turns on, so waiting there is the normal case: it keeps a long timeout.
+pub async fn connect(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection, DbErr> {
+    let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
+        .connect_timeout(acquire_timeout.min(Duration::from_secs(10)))
+        .acquire_timeout(if sqlite {
+            CLI_ACQUIRE_TIMEOUT
+        } else {
+            acquire_timeout
+        })
         .sqlx_logging(false);
-    if url.starts_with("sqlite:") {
+    if sqlite {
         // One writer at a time: wait for the lock instead of failing, and let readers go on.
         options.map_sqlx_sqlite_opts(|opts| {
             opts.busy_timeout(Duration::from_secs(30))

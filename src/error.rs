@@ -5,7 +5,7 @@
 //! type into an error without a code, and we want the compiler to send every `AppError` through
 //! our own conversion instead.
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 #[derive(Debug)]
 pub enum AppError {
@@ -23,6 +23,12 @@ pub enum AppError {
         message: String,
     },
     Conflict(String),
+    /// Too many attempts; try again after this many seconds.
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    /// The database cannot be reached; try again later.
+    Unavailable,
     /// The cause was logged; clients learn nothing more.
     Internal,
 }
@@ -38,6 +44,8 @@ impl AppError {
             AppError::NotFound(_) | AppError::ReferenceNotFound { .. } => "NOT_FOUND",
             AppError::BadInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Unavailable => "SERVICE_UNAVAILABLE",
             AppError::Internal => "INTERNAL",
         }
     }
@@ -50,6 +58,10 @@ impl AppError {
             AppError::NotFound(what) => format!("{what} not found"),
             AppError::ReferenceNotFound { field, what } => format!("{field}: no such {what}"),
             AppError::BadInput { field, message } => format!("{field}: {message}"),
+            AppError::RateLimited { retry_after_secs } => {
+                format!("too many attempts; try again in {retry_after_secs} s")
+            }
+            AppError::Unavailable => "the service is temporarily unavailable".to_owned(),
             AppError::Internal => "internal server error".to_owned(),
         }
     }
@@ -82,9 +94,66 @@ impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::Conflict("a record with the same unique value already exists".into())
+                return AppError::Conflict(
+                    "a record with the same unique value already exists".into(),
+                );
             }
-            _ => AppError::internal(err),
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                return AppError::bad_input("input", "refers to a record that does not exist");
+            }
+            _ => {}
         }
+        match classify(&err) {
+            Some(DbTrouble::Unreachable) => {
+                tracing::warn!(%err, "database unreachable");
+                AppError::Unavailable
+            }
+            Some(DbTrouble::Contention) => {
+                tracing::info!(%err, "transaction lost to a concurrent one");
+                AppError::Conflict(
+                    "the change collided with a concurrent one and was not made; retry".into(),
+                )
+            }
+            Some(DbTrouble::NulInText) => {
+                AppError::bad_input("input", "text must not contain NUL characters")
+            }
+            None => AppError::internal(err),
+        }
+    }
+}
+
+/// Database failures that are not bugs, and what the client should make of them.
+enum DbTrouble {
+    /// No connection could be had or the connection broke: try again later.
+    Unreachable,
+    /// A deadlock, a serialisation failure or a busy SQLite file: nothing changed, retry.
+    Contention,
+    /// PostgreSQL refuses U+0000 in text (a backstop: inputs are checked at the edge).
+    NulInText,
+}
+
+fn classify(err: &DbErr) -> Option<DbTrouble> {
+    use sea_orm::sqlx::Error as Sqlx;
+    let sqlx = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return Some(DbTrouble::Unreachable),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return None,
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::Tls(_) => {
+            Some(DbTrouble::Unreachable)
+        }
+        Sqlx::Database(db) => match db.code().as_deref() {
+            // PostgreSQL: serialization_failure, deadlock_detected; SQLite: BUSY, LOCKED and
+            // their extended codes (BUSY_SNAPSHOT is a deferred transaction that cannot upgrade).
+            Some("40001" | "40P01" | "5" | "6" | "261" | "517" | "262") => {
+                Some(DbTrouble::Contention)
+            }
+            // PostgreSQL: admin_shutdown, crash_shutdown, cannot_connect_now.
+            Some("57P01" | "57P02" | "57P03") => Some(DbTrouble::Unreachable),
+            Some("22021") => Some(DbTrouble::NulInText),
+            _ => None,
+        },
+        _ => None,
     }
 }

@@ -17,8 +17,11 @@ pub fn to_units(field: &str, amount: Decimal) -> AppResult<i64> {
             format!("at most {SCALE} decimal places"),
         ));
     }
-    let units = normalized * Decimal::from(10_i64.pow(SCALE));
-    i64::try_from(units).map_err(|_| AppError::bad_input(field, "amount out of range"))
+    let out_of_range = || AppError::bad_input(field, "amount out of range");
+    let units = normalized
+        .checked_mul(Decimal::from(10_i64.pow(SCALE)))
+        .ok_or_else(out_of_range)?;
+    i64::try_from(units).map_err(|_| out_of_range())
 }
 
 /// Like [`to_units`], for amounts that may not be negative (prices, rates, quantities).
@@ -64,5 +67,8 @@ mod tests {
     fn too_precise_or_too_large_amounts_are_refused() {
         assert!(to_units("x", Decimal::from_str("0.00001").unwrap()).is_err());
         assert!(to_units("x", Decimal::from_str("99999999999999999").unwrap()).is_err());
+        // Near Decimal's own limit the scaling itself would overflow.
+        assert!(to_units("x", Decimal::MAX).is_err());
+        assert!(to_units("x", Decimal::MIN).is_err());
     }
 }

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -62,7 +62,7 @@ pub async fn create(
     body: &str,
     related: Option<RelatedRecord>,
 ) -> AppResult<Model> {
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let created = create_in(&txn, actor, title, body, related).await?;
     txn.commit().await?;
     Ok(created)
@@ -149,7 +149,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     actor.require(Module::Notes, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     require_readable(actor, &before)?;
     if before.owner_id != actor.user_id && !actor.has_role(Role::Admin) {

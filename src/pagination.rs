@@ -97,7 +97,7 @@ where
 
     let total_count = select.clone().count(db).await?;
     // The window [start, end) of positions this page covers.
-    let lowest = after.map_or(0, |a| a + 1);
+    let lowest = after.map_or(0, |a| a.saturating_add(1));
     let highest = before.map_or(total_count, |b| b.min(total_count));
     let (start, end) = match last {
         Some(last) => (highest.saturating_sub(last).max(lowest), highest),
@@ -124,7 +124,7 @@ where
         items: rows
             .into_iter()
             .enumerate()
-            .map(|(i, m)| (encode_cursor(start + i as u64), m))
+            .map(|(i, m)| (encode_cursor(start.saturating_add(i as u64)), m))
             .collect(),
         has_previous_page: start > 0,
         has_next_page: end < total_count,

@@ -5,7 +5,7 @@
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -13,6 +13,7 @@ use entity::platform::picklist_value;
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
+use crate::records;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 
@@ -371,7 +372,7 @@ pub async fn reorder(
             "give every value of the picklist exactly once",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     for (position, id) in ids.iter().enumerate() {
         scope
             .update::<picklist_value::Entity>()

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, IntoActiveModel,
-    QueryFilter, QueryOrder, Select, TransactionTrait, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, IntoActiveModel, QueryFilter, QueryOrder, Select, TransactionTrait, Value,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -220,7 +220,11 @@ pub async fn update<E: Record>(
     if E::version_of(&before) != expected_version {
         return Err(stale(E::MODULE));
     }
-    changes.set(E::version_column(), Value::from(expected_version + 1));
+    // A version no row has (i32::MAX included) was checked above; this cannot overflow.
+    let next_version = expected_version
+        .checked_add(1)
+        .ok_or_else(|| stale(E::MODULE))?;
+    changes.set(E::version_column(), Value::from(next_version));
     changes.set(E::updated_at_column(), Value::from(Utc::now()));
     let scope = actor.scope();
     let result = scope
@@ -258,7 +262,7 @@ pub async fn delete<E: Record>(
 ) -> AppResult<()> {
     actor.require(E::MODULE, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = begin_write(db, &actor.scope()).await?;
     let record = get::<E>(&txn, &scope, id).await?;
     set_deleted::<E>(&txn, actor, &record, Some(Utc::now()), "deleted").await?;
     txn.commit().await?;
@@ -299,7 +303,7 @@ pub async fn restore<E: Record>(
 ) -> AppResult<E::Model> {
     actor.require(E::MODULE, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = begin_write(db, &actor.scope()).await?;
     let record = recycled::<E>(&scope)
         .filter(E::id_column().eq(id))
         .one(&txn)
@@ -415,6 +419,27 @@ async fn write_history<E: Record>(
     }
     .insert(txn)
     .await?;
+    Ok(())
+}
+
+/// Begins a write transaction of the tenant and takes the tenant's event-log lock first.
+/// Every write ends by appending to the log, which locks the tenant's sequence; taking that
+/// lock at the start gives all writers one lock order, so that two transactions can never hold
+/// each other's rows (a deadlock). SQLite has a single writer and needs no lock.
+pub async fn begin_write(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+) -> AppResult<DatabaseTransaction> {
+    let txn = db.begin().await?;
+    lock_event_log(&txn, scope).await?;
+    Ok(txn)
+}
+
+/// Takes the tenant's event-log lock in a transaction begun before the tenant was known.
+pub async fn lock_event_log(txn: &impl ConnectionTrait, scope: &TenantScope) -> AppResult<()> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        sequences::lock(txn, scope, EVENT_SEQUENCE).await?;
+    }
     Ok(())
 }
 

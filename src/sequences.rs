@@ -41,6 +41,30 @@ pub async fn next_value(
     Ok(row.try_get("", "last_value")?)
 }
 
+/// Locks the counter `name` of the tenant until the transaction ends, creating it at 0 when
+/// it does not exist yet (an upsert that changes nothing, so that the row lock is always taken).
+pub async fn lock(db: &impl ConnectionTrait, scope: &TenantScope, name: &str) -> AppResult<()> {
+    let upsert = Query::insert()
+        .into_table(sequence::Entity)
+        .columns([
+            sequence::Column::TenantId,
+            sequence::Column::Name,
+            sequence::Column::LastValue,
+        ])
+        .values_panic([scope.tenant_id().into(), name.into(), 0i64.into()])
+        .on_conflict(
+            OnConflict::columns([sequence::Column::TenantId, sequence::Column::Name])
+                .value(
+                    sequence::Column::LastValue,
+                    Expr::col((sequence::Entity, sequence::Column::LastValue)),
+                )
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&upsert).await?;
+    Ok(())
+}
+
 /// The next record number of a kind, formatted as `PREFIX-00001`.
 pub async fn next_number(
     db: &impl ConnectionTrait,

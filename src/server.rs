@@ -16,10 +16,10 @@ use crate::{db, http};
 
 /// Connects to the database, applies migrations and loads the token keys.
 pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
-    let mut db = db::connect(&config.database_url)
+    let mut db = db::connect(&config.database_url, config.limits.db_acquire_timeout)
         .await
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
-    let jobs_db = db::connect(&config.database_url)
+    let jobs_db = db::connect(&config.database_url, config.limits.db_acquire_timeout)
         .await
         .map_err(|e| format!("cannot connect to the database: {e}"))?;
     let statements = Arc::new(AtomicU64::new(0));
@@ -48,6 +48,9 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         limits: config.limits.clone(),
         shutdown,
         statements,
+        workers: Default::default(),
+        login_throttle: Default::default(),
+        ws_connections: Default::default(),
     });
     tokio::spawn(crate::process::timers::run(
         app.clone(),
@@ -63,13 +66,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = http::router(app.clone());
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            app.shutdown.send_replace(true);
-        })
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        app.shutdown.send_replace(true);
+    })
+    .await
 }
 
 /// Starts a server on `bind` in the background and returns its address (tests, embedding).

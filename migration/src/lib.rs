@@ -16,6 +16,7 @@ mod m20261125_000011_process_timers;
 mod m20261125_000012_process_binding;
 mod m20261125_000013_products;
 mod m20261125_000014_sales;
+mod m20261130_000015_token_epoch;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000012_process_binding::Migration),
             Box::new(m20261125_000013_products::Migration),
             Box::new(m20261125_000014_sales::Migration),
+            Box::new(m20261130_000015_token_epoch::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Who is calling: roles, the verified principal, tokens and passwords.
 
 pub mod password;
+pub mod throttle;
 pub mod token;
 
 use uuid::Uuid;

@@ -24,12 +24,19 @@ pub struct Claims {
     pub roles: Vec<String>,
     pub iat: i64,
     pub exp: i64,
+    /// The user's token epoch when issued: a token from an older epoch is revoked. Only tokens
+    /// bpaas issues carry it; an external provider's tokens are revoked by their provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ep: Option<i32>,
 }
 
 pub struct TokenKeys {
     encoding: EncodingKey,
     hs256: DecodingKey,
     external: Option<(Algorithm, DecodingKey)>,
+    /// `iss` and `aud` that external tokens must carry, when configured.
+    external_issuer: Option<String>,
+    external_audience: Option<String>,
     ttl_seconds: i64,
 }
 
@@ -59,40 +66,73 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             hs256: DecodingKey::from_secret(secret.as_bytes()),
             external,
+            external_issuer: config.jwt_issuer.clone(),
+            external_audience: config.jwt_audience.clone(),
             ttl_seconds: i64::try_from(config.token_ttl.as_secs()).unwrap_or(i64::MAX / 2),
         })
     }
 
-    pub fn issue(&self, user_id: Uuid, tenant_id: Uuid, roles: &[Role]) -> AppResult<String> {
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        tenant_id: Uuid,
+        roles: &[Role],
+        epoch: i32,
+    ) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
             tid: tenant_id,
             roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
             iat: now,
-            exp: now + self.ttl_seconds,
+            exp: now.saturating_add(self.ttl_seconds),
+            ep: Some(epoch),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(AppError::internal)
     }
 
-    /// Verifies signature, algorithm and expiry. Every failure looks the same to the caller.
+    /// Verifies signature, algorithm, expiry and not-before; for an external provider's tokens
+    /// also issuer and audience when configured. Every failure looks the same to the caller.
     pub fn verify(&self, token: &str) -> AppResult<Claims> {
         let invalid = || AppError::Unauthenticated("invalid or expired token");
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid())?;
-        let key = match header.alg {
-            Algorithm::HS256 => &self.hs256,
-            alg => match &self.external {
-                Some((expected, key)) if *expected == alg => key,
-                _ => return Err(invalid()),
-            },
-        };
         let mut validation = Validation::new(header.alg);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.leeway = 30;
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        validation.validate_nbf = true;
+        let external = header.alg != Algorithm::HS256;
+        let key = if external {
+            match &self.external {
+                Some((expected, key)) if *expected == header.alg => key,
+                _ => return Err(invalid()),
+            }
+        } else {
+            &self.hs256
+        };
+        // Our own tokens carry no audience; an external provider's are checked when configured.
+        validation.validate_aud = false;
+        if external {
+            if let Some(issuer) = &self.external_issuer {
+                validation.set_issuer(&[issuer]);
+                validation.required_spec_claims.insert("iss".into());
+            }
+            if let Some(audience) = &self.external_audience {
+                validation.validate_aud = true;
+                validation.set_audience(&[audience]);
+                validation.required_spec_claims.insert("aud".into());
+            }
+        }
+        let mut claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
-            .map_err(|_| invalid())
+            .map_err(|_| invalid())?;
+        // Our own tokens from before epochs existed count as epoch 0; external ones carry none.
+        claims.ep = if external {
+            None
+        } else {
+            Some(claims.ep.unwrap_or(0))
+        };
+        Ok(claims)
     }
 }
 

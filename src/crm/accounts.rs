@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::crm::account::{ActiveModel, Column, Entity, Model};
@@ -249,7 +249,7 @@ pub async fn create(
     actor: &Principal,
     fields: AccountFields,
 ) -> AppResult<Model> {
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let created = create_in(&txn, actor, fields).await?;
     txn.commit().await?;
     Ok(created)
@@ -320,7 +320,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     actor.require(Module::Accounts, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     let mut changes = ActiveModel::default();
     if let Some(custom) = fields.custom_fields.take() {

@@ -2,7 +2,7 @@
 //! preferences.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::crm::account;
@@ -216,7 +216,7 @@ pub async fn create(
     actor: &Principal,
     fields: ContactFields,
 ) -> AppResult<Model> {
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let created = create_in(&txn, actor, fields).await?;
     txn.commit().await?;
     Ok(created)
@@ -279,7 +279,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     actor.require(Module::Contacts, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     let mut changes = ActiveModel::default();
     if let Some(custom) = fields.custom_fields.take() {

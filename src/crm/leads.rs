@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::crm::lead::{ActiveModel, Column, Entity, Model};
@@ -231,7 +231,7 @@ pub async fn create(
         return Err(AppError::bad_input("company", "must not be empty"));
     }
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     if let Some(initial) = engine::bound_initial_state(&txn, &scope, Module::Leads).await? {
         if fields
             .lead_status
@@ -304,7 +304,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     actor.require(Module::Leads, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     if fields.lead_status.is_some() {
         engine::refuse_direct_change(&txn, actor, Module::Leads, id, "leadStatus").await?;
@@ -348,7 +348,7 @@ pub async fn convert(
 ) -> AppResult<Converted> {
     actor.require(Module::Leads, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let lead = records::get::<Entity>(&txn, &scope, id).await?;
     refuse_if_converted(&lead)?;
     if lead.version != version {
@@ -397,6 +397,37 @@ pub async fn convert(
     let contact = contacts::create_in(&txn, actor, contact_fields).await?;
     let opportunity = match conversion.opportunity {
         Some(mut fields) => {
+            // The opportunity belongs to the converted account and the new contact. A reference
+            // given anyway is checked like any other (another tenant's is NOT_FOUND), never
+            // silently replaced.
+            if let Some(Some(given)) = fields.account_id {
+                records::require_reference::<account::Entity>(
+                    &txn,
+                    &scope,
+                    "opportunity.accountId",
+                    given,
+                )
+                .await?;
+                if given != account.id {
+                    return Err(AppError::bad_input(
+                        "opportunity.accountId",
+                        "must be the converted account (give accountId beside opportunity)",
+                    ));
+                }
+            }
+            if let Some(Some(given)) = fields.contact_id {
+                records::require_reference::<contact::Entity>(
+                    &txn,
+                    &scope,
+                    "opportunity.contactId",
+                    given,
+                )
+                .await?;
+                return Err(AppError::bad_input(
+                    "opportunity.contactId",
+                    "the opportunity gets the contact the conversion creates",
+                ));
+            }
             fields.account_id = Some(Some(account.id));
             fields.contact_id = Some(Some(contact.id));
             if fields.lead_source.as_ref().is_none_or(Option::is_none) {

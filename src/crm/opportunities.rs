@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::crm::opportunity::{ActiveModel, Column, Entity, Model};
@@ -241,7 +241,7 @@ pub async fn create(
     actor: &Principal,
     fields: OpportunityFields,
 ) -> AppResult<Model> {
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let created = create_in(&txn, actor, fields).await?;
     txn.commit().await?;
     Ok(created)
@@ -310,7 +310,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     actor.require(Module::Opportunities, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     if fields.sales_stage.is_some() {
         engine::refuse_direct_change(&txn, actor, Module::Opportunities, id, "salesStage").await?;

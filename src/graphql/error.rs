@@ -13,10 +13,17 @@ impl From<AppError> for async_graphql::Error {
     fn from(err: AppError) -> Self {
         let code = err.code();
         let field = err.field().map(str::to_owned);
+        let retry_after = match &err {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         async_graphql::Error::new(err.message()).extend_with(|_, ext| {
             ext.set("code", code);
             if let Some(field) = &field {
                 ext.set("field", field.as_str());
+            }
+            if let Some(seconds) = retry_after {
+                ext.set("retryAfter", seconds);
             }
         })
     }

@@ -7,6 +7,7 @@ mod crm;
 mod documents;
 mod error;
 mod filters;
+mod guard;
 mod loaders;
 mod news;
 mod pagination;
@@ -16,6 +17,8 @@ mod process;
 mod records;
 mod sales;
 mod service;
+
+use std::net::IpAddr;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
@@ -76,30 +79,42 @@ pub struct Subscription(
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Who sent a request: set per request by the HTTP and WebSocket layers.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Session {
     principal: Option<Principal>,
     /// Why a presented token was refused, to tell the client more than "sign in".
     rejection: Option<&'static str>,
+    /// The client's address, for throttling sign-in attempts.
+    client: IpAddr,
 }
 
 impl Session {
-    pub fn anonymous() -> Self {
-        Self::default()
+    pub fn anonymous(client: IpAddr) -> Self {
+        Self {
+            principal: None,
+            rejection: None,
+            client,
+        }
     }
 
-    pub fn signed_in(principal: Principal) -> Self {
+    pub fn signed_in(principal: Principal, client: IpAddr) -> Self {
         Self {
             principal: Some(principal),
             rejection: None,
+            client,
         }
     }
 
-    pub fn rejected(reason: &'static str) -> Self {
+    pub fn rejected(reason: &'static str, client: IpAddr) -> Self {
         Self {
             principal: None,
             rejection: Some(reason),
+            client,
         }
+    }
+
+    pub fn client(&self) -> IpAddr {
+        self.client
     }
 
     pub fn principal(&self) -> Option<&Principal> {
@@ -118,7 +133,7 @@ fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
         Subscription::default(),
     )
     .limit_depth(limits.query_depth)
-    .limit_complexity(limits.query_complexity)
+    .extension(guard::RequestGuard::new(limits))
 }
 
 /// The schema served to clients.

@@ -12,7 +12,7 @@ use crate::events::Change;
 use crate::platform::users::{self, NewUser, UserChanges};
 
 use super::pagination::{Connected, connection, page_args};
-use super::{ContextExt, parse_id};
+use super::{ContextExt, Session, parse_id};
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "Role")]
@@ -164,7 +164,12 @@ impl PlatformMutation {
         password: String,
     ) -> Result<LoginPayload> {
         let app = ctx.app();
-        let (token, user) = users::login(&app.db, &app.tokens, &tenant, &email, &password).await?;
+        let attempt = users::Attempt {
+            throttle: &app.login_throttle,
+            client: ctx.data_opt::<Session>().map(Session::client),
+        };
+        let (token, user) =
+            users::login(&app.db, &app.tokens, attempt, &tenant, &email, &password).await?;
         Ok(LoginPayload {
             token,
             user: user.into(),
@@ -211,7 +216,24 @@ impl PlatformMutation {
         new_password: String,
     ) -> Result<bool> {
         let principal = ctx.principal()?;
-        users::change_password(&ctx.app().db, principal, current_password, new_password).await?;
+        let app = ctx.app();
+        users::change_password(
+            &app.db,
+            &app.events,
+            principal,
+            current_password,
+            new_password,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Revokes every token of the caller, this one included: signs out on every device and
+    /// closes the caller's WebSocket connections.
+    async fn logout_everywhere(&self, ctx: &Context<'_>) -> Result<bool> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        users::logout_everywhere(&app.db, &app.events, principal).await?;
         Ok(true)
     }
 }

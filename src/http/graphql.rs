@@ -7,12 +7,14 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, ServerError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
 
 use super::{HttpState, authorization_header, playground, session_for};
+use crate::error::AppError;
 use crate::graphql::{CODE_PARSE_FAILED, ensure_error_codes, is_request_error, operation_type};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -92,6 +94,7 @@ fn not_acceptable() -> Response {
 
 pub async fn get_handler(
     State(state): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -129,11 +132,12 @@ pub async fn get_handler(
         }
         Ok(_) => {}
     }
-    execute(&state, &headers, request, media, false).await
+    execute(&state, &headers, client.ip(), request, media, false).await
 }
 
 pub async fn post_handler(
     State(state): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -187,7 +191,7 @@ pub async fn post_handler(
         Ok(kind) => kind == Some(OperationType::Mutation),
         Err(err) => return parse_failed(media, err),
     };
-    execute(&state, &headers, request, media, mutation).await
+    execute(&state, &headers, client.ip(), request, media, mutation).await
 }
 
 fn parse_failed(media: Media, err: ServerError) -> Response {
@@ -202,19 +206,19 @@ fn parse_failed(media: Media, err: ServerError) -> Response {
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
+    client: IpAddr,
     request: Request,
     media: Media,
     mutation: bool,
 ) -> Response {
-    let session = match session_for(&state.app, authorization_header(headers)).await {
+    let session = match session_for(&state.app, authorization_header(headers), client).await {
         Ok(session) => session,
-        Err(_) => {
-            return errors_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                media,
-                "INTERNAL",
-                "internal server error",
-            );
+        Err(err) => {
+            let status = match err {
+                AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            return errors_response(status, media, err.code(), &err.message());
         }
     };
     let scope = session.principal().map(|p| p.scope());
@@ -226,7 +230,13 @@ async fn execute(
     }
     ensure_error_codes(&mut response);
     // Nothing ran (validation, limits): answer with errors only, no `data`.
-    let (status, body) = if is_request_error(&response) {
+    let (status, body) = if has_code(&response, "SERVICE_UNAVAILABLE") {
+        // The database is down: say so in the status too, so that proxies and clients retry.
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::to_value(&response).unwrap_or_default(),
+        )
+    } else if is_request_error(&response) {
         (
             media.request_error_status(),
             json!({ "errors": response.errors }),
@@ -241,6 +251,15 @@ async fn execute(
     http.headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
     http
+}
+
+fn has_code(response: &async_graphql::Response, code: &str) -> bool {
+    response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from(code))
+    })
 }
 
 #[cfg(test)]

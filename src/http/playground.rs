@@ -73,6 +73,26 @@ pub async fn asset(Path(name): Path<String>) -> Response {
         .into_response()
 }
 
+/// The bpaas mark: three process steps joined by arrows.
+const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1f4e79"/><circle cx="8" cy="16" r="4" fill="#fff"/><circle cx="24" cy="9" r="4" fill="#fff"/><circle cx="24" cy="23" r="4" fill="#fff"/><path d="M11.5 14.2 20.5 10.8M11.5 17.8 20.5 21.2" stroke="#fff" stroke-width="2"/></svg>"##;
+
+pub async fn favicon() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        FAVICON,
+    )
+        .into_response()
+}
+
 /// Paste a token into the Headers tab, or open `/graphql#token=...` to have it filled in.
 const PAGE: &str = r##"<!doctype html>
 <html lang="en">
@@ -80,6 +100,7 @@ const PAGE: &str = r##"<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>bpaas GraphQL playground</title>
+  <link rel="icon" type="image/svg+xml" href="/favicon.ico">
   <link rel="stylesheet" href="/graphql/assets/graphiql.min.css">
   <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
 </head>
@@ -96,7 +117,11 @@ const PAGE: &str = r##"<!doctype html>
       history.replaceState(null, "", window.location.pathname);
     }
     const headers = JSON.stringify({ Authorization: "Bearer " + (token || "paste-your-token-here") }, null, 2);
-    const fetcher = GraphiQL.createFetcher({ url: window.location.origin + "/graphql" });
+    // Subscriptions go over /graphql/ws; the Headers tab travels as the connection_init payload.
+    const fetcher = GraphiQL.createFetcher({
+      url: window.location.origin + "/graphql",
+      subscriptionUrl: (window.location.protocol === "https:" ? "wss://" : "ws://") + window.location.host + "/graphql/ws",
+    });
     ReactDOM.createRoot(document.getElementById("graphiql")).render(
       React.createElement(GraphiQL, {
         fetcher,

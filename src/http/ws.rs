@@ -1,25 +1,38 @@
 //! GraphQL over WebSocket, `graphql-transport-ws` protocol, with the protocol's close codes:
 //! 4400 bad message, 4401 subscribe before acknowledgement, 4403 token refused,
-//! 4406 wrong subprotocol, 4408 no `connection_init` in time, 4409 duplicate subscription id,
-//! 4429 repeated `connection_init`. The token travels in the `connection_init` payload.
+//! 4406 wrong subprotocol (also the legacy `graphql-ws`), 4408 no `connection_init` in time,
+//! 4409 duplicate subscription id, 4429 repeated `connection_init` or too many connections for
+//! the user. The token travels in the `connection_init` payload; it is checked again before
+//! every operation, whenever the user changes and at an interval, and the connection closes
+//! with 4403 once the user is deactivated, the token revoked or expired.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
 use async_graphql::Request;
 use async_graphql::parser::types::OperationType;
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{HttpState, session_for};
+use uuid::Uuid;
+
+use super::{HttpState, bearer_token, session_for};
+use crate::app::SharedApp;
+use crate::events::Change;
 use crate::graphql::{Session, ensure_error_codes, is_request_error, operation_type};
 
 const PROTOCOL: &str = "graphql-transport-ws";
+/// The protocol of the unmaintained `subscriptions-transport-ws` library.
+const LEGACY_PROTOCOL: &str = "graphql-ws";
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -46,12 +59,20 @@ enum ClientMessage {
     },
 }
 
-pub async fn handler(State(state): State<HttpState>, upgrade: WebSocketUpgrade) -> Response {
-    let upgrade = upgrade.protocols([PROTOCOL]);
-    let protocol_ok = upgrade.selected_protocol().is_some();
+pub async fn handler(
+    State(state): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    // The legacy `graphql-ws` protocol is accepted at the handshake only to be told clearly,
+    // with 4406, that it is not spoken here; otherwise its clients see a failed handshake.
+    let upgrade = upgrade.protocols([PROTOCOL, LEGACY_PROTOCOL]);
+    let protocol_ok = upgrade
+        .selected_protocol()
+        .is_some_and(|p| p.as_bytes() == PROTOCOL.as_bytes());
     upgrade.on_upgrade(move |socket| async move {
         if protocol_ok {
-            Connection::new(state).run(socket).await;
+            Connection::new(state, client.ip()).run(socket).await;
         } else {
             let mut socket = socket;
             let _ = socket.send(close(4406, "Subprotocol not acceptable")).await;
@@ -70,10 +91,60 @@ fn text(value: serde_json::Value) -> Message {
     Message::Text(value.to_string().into())
 }
 
+/// Holds one of a user's connection slots; gives it back when the connection ends.
+struct ConnectionSlot {
+    app: SharedApp,
+    user_id: Uuid,
+}
+
+impl ConnectionSlot {
+    /// Takes a slot, unless the user already holds as many connections as allowed.
+    fn take(app: &SharedApp, user_id: Uuid) -> Option<ConnectionSlot> {
+        let mut open = app.ws_connections.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(user_id).or_insert(0);
+        if *count >= app.limits.ws_max_connections_per_user {
+            return None;
+        }
+        *count += 1;
+        Some(ConnectionSlot {
+            app: app.clone(),
+            user_id,
+        })
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .app
+            .ws_connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.user_id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.user_id);
+            }
+        }
+    }
+}
+
+/// What the connection knows once `connection_init` has been accepted.
+struct SignedIn {
+    token: String,
+    session: Session,
+    /// When the token expires: the connection ends then.
+    expires_at: tokio::time::Instant,
+    /// Changes to the tenant's users, to notice a deactivation or revocation at once.
+    user_changes: BoxStream<'static, Change>,
+    _slot: ConnectionSlot,
+}
+
 struct Connection {
     state: HttpState,
+    client: IpAddr,
     init_received: bool,
-    session: Option<Session>,
+    signed_in: Option<SignedIn>,
     operations: HashMap<String, JoinHandle<()>>,
 }
 
@@ -83,12 +154,15 @@ enum Next {
     Close(u16, String),
 }
 
+const FORBIDDEN: u16 = 4403;
+
 impl Connection {
-    fn new(state: HttpState) -> Self {
+    fn new(state: HttpState, client: IpAddr) -> Self {
         Self {
             state,
+            client,
             init_received: false,
-            session: None,
+            signed_in: None,
             operations: HashMap::new(),
         }
     }
@@ -110,13 +184,31 @@ impl Connection {
         let init_deadline = tokio::time::sleep(self.state.app.limits.ws_init_timeout);
         tokio::pin!(init_deadline);
         let mut shutdown = self.state.app.shutdown.subscribe();
+        let mut recheck = tokio::time::interval(self.state.app.limits.ws_recheck_interval);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
         let closing = loop {
+            let expires_at = self.signed_in.as_ref().map(|s| s.expires_at);
             tokio::select! {
                 _ = &mut init_deadline, if !self.init_received => {
                     break Some((4408, "Connection initialisation timeout".to_owned()));
                 }
                 _ = shutdown.changed() => break Some((1001, "Server shutting down".to_owned())),
+                _ = sleep_until_some(expires_at) => {
+                    break Some((FORBIDDEN, "Token expired".to_owned()));
+                }
+                change = next_user_change(&mut self.signed_in) => {
+                    if let Some(Change::User(_)) = change
+                        && let Next::Close(code, reason) = self.recheck().await
+                    {
+                        break Some((code, reason));
+                    }
+                }
+                _ = recheck.tick(), if self.signed_in.is_some() => {
+                    if let Next::Close(code, reason) = self.recheck().await {
+                        break Some((code, reason));
+                    }
+                }
                 message = incoming.next() => {
                     let message = match message {
                         Some(Ok(message)) => message,
@@ -137,6 +229,23 @@ impl Connection {
         }
         drop(outgoing);
         let _ = writer.await;
+    }
+
+    /// Authenticates the token again: the user must still be active and the token not revoked.
+    /// The fresh principal (roles, grants) serves the operations that follow.
+    async fn recheck(&mut self) -> Next {
+        let Some(signed_in) = &mut self.signed_in else {
+            return Next::Continue;
+        };
+        match session_for(&self.state.app, Some(&signed_in.token), self.client).await {
+            Ok(session) if session.principal().is_some() => {
+                signed_in.session = session;
+                Next::Continue
+            }
+            Ok(_) => Next::Close(FORBIDDEN, "Forbidden".into()),
+            // The database is unreachable: keep the connection; the next check decides.
+            Err(_) => Next::Continue,
+        }
     }
 
     async fn on_message(&mut self, message: Message, outgoing: &mpsc::Sender<Message>) -> Next {
@@ -163,7 +272,15 @@ impl Connection {
                 Next::Continue
             }
             ClientMessage::Pong { .. } => Next::Continue,
-            ClientMessage::Subscribe { id, payload } => self.on_subscribe(id, *payload, outgoing),
+            ClientMessage::Subscribe { id, payload } => {
+                if self.signed_in.is_none() {
+                    return Next::Close(4401, "Unauthorized".into());
+                }
+                if let Next::Close(code, reason) = self.recheck().await {
+                    return Next::Close(code, reason);
+                }
+                self.on_subscribe(id, *payload, outgoing).await
+            }
             ClientMessage::Complete { id } => {
                 if let Some(operation) = self.operations.remove(&id) {
                     operation.abort();
@@ -182,35 +299,71 @@ impl Connection {
             return Next::Close(4429, "Too many initialisation requests".into());
         }
         self.init_received = true;
-        let authorization = payload.as_ref().and_then(|p| {
+        let Some(token) = payload.as_ref().and_then(|p| {
             ["Authorization", "authorization"]
                 .iter()
                 .find_map(|key| p.get(key).and_then(|v| v.as_str()))
-        });
-        let session = match session_for(&self.state.app, authorization).await {
-            Ok(session) if session.principal().is_some() => session,
-            _ => return Next::Close(4403, "Forbidden".into()),
+        }) else {
+            return Next::Close(FORBIDDEN, "Forbidden".into());
         };
-        self.session = Some(session);
+        let token = bearer_token(token).to_owned();
+        let app = &self.state.app;
+        let session = match session_for(app, Some(&token), self.client).await {
+            Ok(session) if session.principal().is_some() => session,
+            _ => return Next::Close(FORBIDDEN, "Forbidden".into()),
+        };
+        let (Some(principal), Ok(claims)) = (session.principal(), app.tokens.verify(&token)) else {
+            return Next::Close(FORBIDDEN, "Forbidden".into());
+        };
+        let Some(slot) = ConnectionSlot::take(app, principal.user_id) else {
+            return Next::Close(4429, "Too many connections for this user".into());
+        };
+        let seconds_left = claims.exp.saturating_sub(chrono::Utc::now().timestamp());
+        let expires_at = tokio::time::Instant::now()
+            + Duration::from_secs(
+                u64::try_from(seconds_left)
+                    .unwrap_or(0)
+                    .min(MAX_SESSION_SECONDS),
+            );
+        self.signed_in = Some(SignedIn {
+            user_changes: app.events.subscribe(&principal.scope()).boxed(),
+            token,
+            session,
+            expires_at,
+            _slot: slot,
+        });
         let _ = outgoing
             .send(text(json!({ "type": "connection_ack" })))
             .await;
         Next::Continue
     }
 
-    fn on_subscribe(
+    async fn on_subscribe(
         &mut self,
         id: String,
         mut request: Request,
         outgoing: &mpsc::Sender<Message>,
     ) -> Next {
-        let Some(session) = self.session.clone() else {
+        let Some(session) = self.signed_in.as_ref().map(|s| s.session.clone()) else {
             return Next::Close(4401, "Unauthorized".into());
         };
         self.operations
             .retain(|_, operation| !operation.is_finished());
         if self.operations.contains_key(&id) {
             return Next::Close(4409, format!("Subscriber for {id} already exists"));
+        }
+        let limit = self.state.app.limits.ws_max_operations;
+        if self.operations.len() >= limit {
+            let error = json!({
+                "message": format!("at most {limit} operations may run at once on one connection"),
+                "extensions": { "code": "RATE_LIMITED" }
+            });
+            let _ = outgoing
+                .send(text(
+                    json!({ "type": "error", "id": id, "payload": [error] }),
+                ))
+                .await;
+            return Next::Continue;
         }
         let mutation = matches!(
             operation_type(&mut request),
@@ -219,9 +372,9 @@ impl Connection {
         let scope = session.principal().map(|p| p.scope());
         let schema = self.state.schema.clone();
         let app = self.state.app.clone();
-        let outgoing = outgoing.clone();
         let operation_id = id.clone();
-        let task = tokio::spawn(async move {
+        let sender = outgoing.clone();
+        let operation = async move {
             let request = crate::graphql::prepare(request, &app, session);
             let mut responses = Box::pin(schema.execute_stream(request));
             let mut first = true;
@@ -229,7 +382,7 @@ impl Connection {
                 ensure_error_codes(&mut response);
                 let message = if first && is_request_error(&response) {
                     // Nothing ran: the protocol's `error` message, and no `complete`.
-                    let _ = outgoing
+                    let _ = sender
                         .send(text(json!({ "type": "error", "id": operation_id, "payload": response.errors })))
                         .await;
                     return;
@@ -237,18 +390,49 @@ impl Connection {
                     json!({ "type": "next", "id": operation_id, "payload": response })
                 };
                 first = false;
-                if outgoing.send(text(message)).await.is_err() {
+                if sender.send(text(message)).await.is_err() {
                     return;
                 }
             }
             if let (true, Some(scope)) = (mutation, scope) {
                 app.log_committed(&scope).await;
             }
-            let _ = outgoing
+            let _ = sender
                 .send(text(json!({ "type": "complete", "id": operation_id })))
                 .await;
+        };
+        let outgoing = outgoing.clone();
+        let operation_id = id.clone();
+        // A bug that panics ends this one operation with INTERNAL, not the connection.
+        let task = tokio::spawn(async move {
+            if let Err(panic) = AssertUnwindSafe(operation).catch_unwind().await {
+                let error = super::internal_error(&super::panic_message(panic.as_ref()));
+                let _ = outgoing
+                    .send(text(
+                        json!({ "type": "error", "id": operation_id, "payload": [error] }),
+                    ))
+                    .await;
+            }
         });
         self.operations.insert(id, task);
         Next::Continue
+    }
+}
+
+/// Tokens may live long; a connection is re-checked every interval anyway, and this bounds the
+/// timer so that the arithmetic cannot overflow.
+const MAX_SESSION_SECONDS: u64 = 366 * 24 * 3600;
+
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_user_change(signed_in: &mut Option<SignedIn>) -> Option<Change> {
+    match signed_in {
+        Some(signed_in) => signed_in.user_changes.next().await,
+        None => std::future::pending().await,
     }
 }

@@ -79,6 +79,7 @@ pub async fn create_tenant(
         password_hash: Set(password_hash),
         roles: Set(Role::join(&[Role::Admin])),
         active: Set(true),
+        token_epoch: Set(0),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),

@@ -3,12 +3,15 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    IntoActiveModel, PaginatorTrait, QueryFilter, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter,
 };
 use uuid::Uuid;
 
 use entity::platform::user;
 
+use std::net::IpAddr;
+
+use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::auth::{Principal, Role, password};
 use crate::config::Limits;
@@ -17,6 +20,7 @@ use crate::events::{Change, EventBus};
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions;
 use crate::platform::tenants;
+use crate::records;
 use crate::tenancy::TenantScope;
 use crate::validation::{Email, required_text};
 
@@ -44,15 +48,49 @@ pub fn roles_of(user: &user::Model) -> Vec<Role> {
     Role::parse_list(&user.roles)
 }
 
+/// Where a sign-in attempt comes from, for throttling.
+pub struct Attempt<'a> {
+    pub throttle: &'a LoginThrottle,
+    pub client: Option<IpAddr>,
+}
+
 /// Signs a user in. Unknown tenant, unknown user, inactive user and wrong password are
-/// indistinguishable, in answer and in timing.
+/// indistinguishable, in answer and in timing. Repeated failures make the account and the
+/// client address wait (RATE_LIMITED with the wait), even for the right password.
 pub async fn login(
     db: &DatabaseConnection,
     tokens: &TokenKeys,
+    attempt: Attempt<'_>,
     tenant_slug: &str,
     email: &str,
     password: &str,
 ) -> AppResult<(String, user::Model)> {
+    if let Err(wait) = attempt.throttle.check(tenant_slug, email, attempt.client) {
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait
+                .as_secs()
+                .saturating_add(u64::from(wait.subsec_nanos() > 0)),
+        });
+    }
+    let result = verify_credentials(db, tenant_slug, email, password).await;
+    match &result {
+        Ok(_) => attempt.throttle.succeeded(tenant_slug, email),
+        Err(AppError::Unauthenticated(_)) => {
+            attempt.throttle.failed(tenant_slug, email, attempt.client)
+        }
+        Err(_) => {}
+    }
+    let user = result?;
+    let token = issue_token(tokens, &user)?;
+    Ok((token, user))
+}
+
+async fn verify_credentials(
+    db: &DatabaseConnection,
+    tenant_slug: &str,
+    email: &str,
+    password: &str,
+) -> AppResult<user::Model> {
     let email = email.trim().to_lowercase();
     let user = match tenants::find_by_slug(db, tenant_slug.trim()).await? {
         Some(tenant) => {
@@ -75,13 +113,17 @@ pub async fn login(
     })
     .await
     .map_err(AppError::internal)?;
-    let user = verified.ok_or(AppError::Unauthenticated("invalid credentials"))?;
-    let token = tokens.issue(user.id, user.tenant_id, &roles_of(&user))?;
-    Ok((token, user))
+    verified.ok_or(AppError::Unauthenticated("invalid credentials"))
 }
 
-/// Resolves a bearer token to its principal. The user must still exist and be active; roles
-/// come from the database so that a revoked role takes effect at once.
+/// A token for `user`, in the user's current token epoch.
+pub fn issue_token(tokens: &TokenKeys, user: &user::Model) -> AppResult<String> {
+    tokens.issue(user.id, user.tenant_id, &roles_of(user), user.token_epoch)
+}
+
+/// Resolves a bearer token to its principal. The user must still exist and be active, and the
+/// token must be of the user's current epoch (not revoked); roles come from the database so
+/// that a revoked role takes effect at once.
 pub async fn authenticate(
     db: &DatabaseConnection,
     tokens: &TokenKeys,
@@ -92,7 +134,7 @@ pub async fn authenticate(
         .by_id::<user::Entity>(claims.sub)
         .one(db)
         .await?
-        .filter(|u| u.active)
+        .filter(|u| u.active && claims.ep.is_none_or(|epoch| epoch == u.token_epoch))
         .ok_or(AppError::Unauthenticated("invalid or expired token"))?;
     let roles = roles_of(&user);
     let scope = TenantScope::new(user.tenant_id);
@@ -170,6 +212,7 @@ pub async fn create(
         password_hash: Set(password_hash),
         roles: Set(roles),
         active: Set(true),
+        token_epoch: Set(0),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -204,7 +247,7 @@ pub async fn update(
     };
 
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let current = get(&txn, &scope, id).await?;
     if current.version != changes.version {
         return Err(stale(current.version));
@@ -216,6 +259,11 @@ pub async fn update(
     }
     if let Some(roles) = &roles {
         row.roles = Set(roles.clone());
+    }
+    // A reset password or a deactivation revokes every token the user holds.
+    let revokes = password_hash.is_some() || changes.active == Some(false);
+    if revokes {
+        row.token_epoch = Set(next_epoch(*row.token_epoch.as_ref()));
     }
     if let Some(active) = changes.active {
         row.active = Set(active);
@@ -269,9 +317,36 @@ async fn count_active_admins(db: &impl ConnectionTrait, scope: &TenantScope) -> 
         .count())
 }
 
-/// A user changes their own password, proving they know the current one.
+fn next_epoch(epoch: i32) -> i32 {
+    epoch.wrapping_add(1)
+}
+
+/// Revokes every token of the caller, this one included (signing out on every device).
+pub async fn logout_everywhere(
+    db: &DatabaseConnection,
+    events: &EventBus,
+    actor: &Principal,
+) -> AppResult<()> {
+    let scope = actor.scope();
+    let user = get(db, &scope, actor.user_id).await?;
+    scope
+        .update::<user::Entity>()
+        .col_expr(
+            user::Column::TokenEpoch,
+            next_epoch(user.token_epoch).into(),
+        )
+        .filter(user::Column::Id.eq(actor.user_id))
+        .exec(db)
+        .await?;
+    events.publish(&scope, Change::User(actor.user_id));
+    Ok(())
+}
+
+/// A user changes their own password, proving they know the current one. Every token the
+/// user holds is revoked: sign in again with the new password.
 pub async fn change_password(
     db: &DatabaseConnection,
+    events: &EventBus,
     actor: &Principal,
     current_password: String,
     new_password: String,
@@ -291,8 +366,10 @@ pub async fn change_password(
     }
     let hash = password::hash_blocking(new_password).await?;
     let version = user.version;
+    let epoch = user.token_epoch;
     let mut row = user.into_active_model();
     row.password_hash = Set(hash);
+    row.token_epoch = Set(next_epoch(epoch));
     row.version = Set(version + 1);
     row.updated_at = Set(Utc::now());
     let result = scope
@@ -305,5 +382,6 @@ pub async fn change_password(
     if result.rows_affected != 1 {
         return Err(stale(version));
     }
+    events.publish(&scope, Change::User(actor.user_id));
     Ok(())
 }

@@ -84,7 +84,14 @@ pub struct Timer {
     pub sla_breach: bool,
 }
 
-/// Parses an ISO 8601 duration of days, hours, minutes and seconds (`P1DT2H30M`, `PT45S`).
+/// The longest timer a definition may set: timers are for business deadlines, and a bound keeps
+/// `now + duration` far from the end of time.
+pub const MAX_TIMER_DAYS: i64 = 3660;
+/// The latest a created task may be due, in days from now.
+pub const MAX_DUE_IN_DAYS: u32 = 3660;
+
+/// Parses an ISO 8601 duration of days, hours, minutes and seconds (`P1DT2H30M`, `PT45S`),
+/// positive and at most [`MAX_TIMER_DAYS`] long.
 pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
     let rest = text.strip_prefix('P')?;
     let (days_part, time_part) = match rest.split_once('T') {
@@ -100,7 +107,8 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
             } else {
                 let seconds = units.iter().find(|(u, _)| *u == c)?.1;
                 let n: i64 = number.parse().ok()?;
-                total += chrono::Duration::try_seconds(n.checked_mul(seconds)?)?;
+                total =
+                    total.checked_add(&chrono::Duration::try_seconds(n.checked_mul(seconds)?)?)?;
                 number.clear();
             }
         }
@@ -113,7 +121,8 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
         }
         parse_units(time, &[('H', 3_600), ('M', 60), ('S', 1)])?;
     }
-    (total > chrono::Duration::zero()).then_some(total)
+    (total > chrono::Duration::zero() && total <= chrono::Duration::days(MAX_TIMER_DAYS))
+        .then_some(total)
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -330,8 +339,14 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
                     subject,
                     assignee,
                     assignee_role,
-                    ..
+                    due_in_days,
                 } => {
+                    if due_in_days.is_some_and(|d| d > MAX_DUE_IN_DAYS) {
+                        problem(
+                            format!("{path}.createTask.dueInDays"),
+                            &format!("at most {MAX_DUE_IN_DAYS}"),
+                        );
+                    }
                     if assignee.is_some() && assignee_role.is_some() {
                         problem(
                             format!("{path}.createTask"),
@@ -410,7 +425,7 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
                 if parse_duration(after).is_none() {
                     problem(
                         format!("{at}.after"),
-                        "not an ISO 8601 duration such as PT4H or P2D",
+                        "not an ISO 8601 duration such as PT4H or P2D, of at most 3660 days",
                     );
                 }
             }

@@ -8,7 +8,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -86,7 +86,7 @@ pub async fn publish(
             return Ok(Err(problems));
         }
     }
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let version = latest(&txn, &scope, key)
         .await?
         .map_or(1, |d| d.version + 1);
@@ -178,7 +178,7 @@ pub async fn start(
 ) -> AppResult<instance::Model> {
     actor.require(Module::Processes, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let definition =
         latest(&txn, &scope, key)
             .await?
@@ -682,7 +682,7 @@ pub async fn fire(
 ) -> AppResult<instance::Model> {
     actor.require(Module::Processes, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let current = get(&txn, actor, id).await?;
     if current.version != expected_version {
         return Err(stale());
@@ -974,10 +974,11 @@ async fn run_actions(
                 };
                 let fields = TaskFields {
                     subject: Some(subject),
-                    due_date: Some(
-                        due_in_days
-                            .map(|d| Utc::now().date_naive() + chrono::Days::new(u64::from(d))),
-                    ),
+                    due_date: Some(due_in_days.and_then(|d| {
+                        Utc::now()
+                            .date_naive()
+                            .checked_add_days(chrono::Days::new(u64::from(d)))
+                    })),
                     related: Some(related),
                     owner_id: owner,
                     ..Default::default()
@@ -1124,10 +1125,16 @@ async fn schedule_timers(
     };
     for timer in timers {
         let due_at = match (&timer.after, &timer.at, &context) {
-            (Some(after), _, _) => {
-                now + parse_duration(after)
-                    .ok_or_else(|| AppError::internal("published timer with a bad duration"))?
-            }
+            // Durations are bounded when published; a version published before the bound
+            // existed is refused here rather than overflowing.
+            (Some(after), _, _) => parse_duration(after)
+                .and_then(|after| now.checked_add_signed(after))
+                .ok_or_else(|| {
+                    AppError::bad_input(
+                        "definition",
+                        format!("the timer of {state} has a duration out of range ({after})"),
+                    )
+                })?,
             (None, Some(moment), Some(context)) => {
                 match evaluate(moment, context).ok().and_then(|v| moment_of(&v)) {
                     Some(due_at) => due_at,
@@ -1222,7 +1229,7 @@ pub async fn cancel(
     expected_version: i32,
 ) -> AppResult<instance::Model> {
     actor.require(Module::Processes, Access::Write)?;
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let current = get(&txn, actor, id).await?;
     if current.version != expected_version {
         return Err(stale());
@@ -1239,7 +1246,10 @@ pub async fn cancel(
         .update::<instance::Entity>()
         .col_expr(instance::Column::Status, CANCELLED.into())
         .col_expr(instance::Column::EndedAt, Some(now).into())
-        .col_expr(instance::Column::Version, (expected_version + 1).into())
+        .col_expr(
+            instance::Column::Version,
+            expected_version.saturating_add(1).into(),
+        )
         .col_expr(instance::Column::UpdatedAt, now.into())
         .filter(instance::Column::Id.eq(id))
         .filter(instance::Column::Version.eq(expected_version))

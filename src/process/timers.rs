@@ -1,10 +1,17 @@
 //! The timer worker. Every replica runs one; each due timer is claimed by exactly one of them
 //! (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has a single writer anyway) and acts in the
 //! same transaction that deletes it, so it fires once, even across restarts.
+//!
+//! Each timer is its own transaction, so one tenant's failing timer neither holds back nor
+//! undoes another's. A timer whose action fails is recorded on its instance (a `timer failed`
+//! step and a `timer_failed` event) and dropped, never retried forever nor lost silently. The
+//! worker is supervised: a panic restarts it, and `/readyz` reports it stalled.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::FutureExt;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -25,63 +32,151 @@ use crate::records;
 use crate::tenancy::TenantScope;
 
 const POLL: Duration = Duration::from_millis(500);
-const BATCH: u64 = 50;
+/// Most timers fired in one round, so that a round stays short and the heartbeat fresh.
+const BATCH: usize = 50;
+/// How long the supervisor waits before restarting a worker that panicked.
+const RESTART_AFTER: Duration = Duration::from_secs(1);
 
-/// Runs until shutdown, firing due timers.
-pub async fn run(app: SharedApp, mut shutdown: watch::Receiver<bool>) {
+/// Runs until shutdown, firing due timers; restarts the worker whenever it panics.
+pub async fn run(app: SharedApp, shutdown: watch::Receiver<bool>) {
     loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|stopping| *stopping) => return,
-            _ = tokio::time::sleep(POLL) => {}
-        }
-        match fire_due(&app).await {
-            Ok(tenants) => {
-                for tenant_id in tenants {
-                    app.log_committed(&TenantScope::new(tenant_id)).await;
-                }
+        let worker = AssertUnwindSafe(rounds(app.clone(), shutdown.clone())).catch_unwind();
+        match worker.await {
+            Ok(()) => return,
+            Err(panic) => {
+                tracing::error!(
+                    cause = %crate::http::panic_message(panic.as_ref()),
+                    "timer worker panicked; restarting it"
+                );
+                tokio::time::sleep(RESTART_AFTER).await;
             }
-            Err(_) => tracing::warn!("timer worker: a round failed; retrying"),
         }
     }
 }
 
-/// Fires the timers that are due; returns the tenants whose logs changed.
-async fn fire_due(app: &SharedApp) -> AppResult<Vec<Uuid>> {
-    let txn = app.jobs_db.begin().await?;
-    // The one query that spans tenants: the worker serves them all. Each timer then acts
-    // strictly within its own tenant's scope.
-    let mut due = timer::Entity::find()
-        .filter(timer::Column::DueAt.lte(Utc::now()))
+async fn rounds(app: SharedApp, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        app.workers.timers_alive();
+        tokio::select! {
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+            _ = tokio::time::sleep(POLL) => {}
+        }
+        for _ in 0..BATCH {
+            match fire_next(&app).await {
+                Ok(Some(Some(tenant_id))) => {
+                    app.log_committed(&TenantScope::new(tenant_id)).await;
+                }
+                Ok(Some(None)) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    tracing::warn!("timer worker: a timer could not be fired; retrying later");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Claims and fires the next due timer in its own transaction. `None` when nothing is due;
+/// otherwise the tenant whose log changed, if any.
+async fn fire_next(app: &SharedApp) -> AppResult<Option<Option<Uuid>>> {
+    let now = Utc::now();
+    // The one query that spans tenants: the worker serves them all. It only learns whose
+    // timer is due next; that tenant's timer is then claimed and acts strictly in its scope.
+    let Some(next) = timer::Entity::find()
+        .filter(timer::Column::DueAt.lte(now))
         .order_by_asc(timer::Column::DueAt)
-        .limit(BATCH);
+        .one(&app.jobs_db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let scope = TenantScope::new(next.tenant_id);
+    // Like every writer, the event-log lock first, then rows: no deadlock with requests.
+    let txn = records::begin_write(&app.jobs_db, &scope).await?;
+    let mut due = scope
+        .select::<timer::Entity>()
+        .filter(timer::Column::DueAt.lte(now))
+        .order_by_asc(timer::Column::DueAt)
+        .order_by_asc(timer::Column::Id);
     if app.jobs_db.get_database_backend() == DbBackend::Postgres {
         due = due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let due = due.all(&txn).await?;
-    let mut tenants = Vec::new();
-    for timer in due {
-        let actor = Principal::system(timer.tenant_id);
-        // A timer whose action fails (the instance moved on, say) is dropped, not retried
-        // forever; the savepoint keeps its half-done work out.
-        let savepoint = txn.begin().await?;
-        match act(&savepoint, &actor, &timer).await {
-            Ok(true) => {
-                savepoint.commit().await?;
-                tenants.push(timer.tenant_id);
-            }
-            Ok(false) => savepoint.commit().await?,
-            Err(_) => savepoint.rollback().await?,
+    let Some(timer) = due.one(&txn).await? else {
+        txn.commit().await?;
+        return Ok(Some(None));
+    };
+    let actor = Principal::system(timer.tenant_id);
+    // The savepoint keeps a failed action's half-done work out; the failure itself is recorded.
+    let savepoint = txn.begin().await?;
+    let acted = match AssertUnwindSafe(act(&savepoint, &actor, &timer))
+        .catch_unwind()
+        .await
+    {
+        Ok(Ok(acted)) => {
+            savepoint.commit().await?;
+            acted
         }
-        actor
-            .scope()
-            .delete::<timer::Entity>()
-            .filter(timer::Column::Id.eq(timer.id))
-            .exec(&txn)
-            .await?;
-    }
+        Ok(Err(err)) => {
+            savepoint.rollback().await?;
+            record_failure(&txn, &actor, &timer, &err.message()).await?
+        }
+        Err(panic) => {
+            let cause = crate::http::panic_message(panic.as_ref());
+            tracing::error!(%cause, timer = %timer.id, "timer action panicked");
+            savepoint.rollback().await?;
+            record_failure(&txn, &actor, &timer, "internal error").await?
+        }
+    };
+    actor
+        .scope()
+        .delete::<timer::Entity>()
+        .filter(timer::Column::Id.eq(timer.id))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
-    tenants.dedup();
-    Ok(tenants)
+    Ok(Some(acted.then_some(timer.tenant_id)))
+}
+
+/// Writes a failed timer onto its instance: a step and an event, so that the tenant sees it.
+async fn record_failure(
+    txn: &impl ConnectionTrait,
+    actor: &Principal,
+    timer: &timer::Model,
+    reason: &str,
+) -> AppResult<bool> {
+    tracing::warn!(timer = %timer.id, instance = %timer.instance_id, reason, "timer failed");
+    let exists = actor
+        .scope()
+        .by_id::<instance::Entity>(timer.instance_id)
+        .one(txn)
+        .await?
+        .is_some();
+    if !exists {
+        return Ok(false);
+    }
+    let what = timer.transition.as_deref().unwrap_or("sla breach");
+    engine::write_step(
+        txn,
+        actor,
+        timer.instance_id,
+        "timer failed",
+        Some(&timer.state),
+        &timer.state,
+        json!({ "timer": what, "error": reason }),
+        json!({}),
+    )
+    .await?;
+    records::append_event(
+        txn,
+        actor,
+        Module::Processes,
+        timer.instance_id,
+        "timer_failed",
+        &[],
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Does what the timer says; `false` when there was nothing left to do.
@@ -105,7 +200,10 @@ async fn act(
         let result = scope
             .update::<instance::Entity>()
             .col_expr(instance::Column::SlaBreached, true.into())
-            .col_expr(instance::Column::Version, (current.version + 1).into())
+            .col_expr(
+                instance::Column::Version,
+                current.version.saturating_add(1).into(),
+            )
             .col_expr(instance::Column::UpdatedAt, Utc::now().into())
             .filter(instance::Column::Id.eq(current.id))
             .filter(instance::Column::Version.eq(current.version))

@@ -5,7 +5,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, Order, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, Order, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -373,7 +373,7 @@ pub async fn create_vendor(
         ..Default::default()
     };
     apply_vendor(fields, &mut row)?;
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let created = records::insert::<vendor::Entity>(&txn, actor, row).await?;
     txn.commit().await?;
     Ok(created)
@@ -389,7 +389,7 @@ pub async fn update_vendor(
     actor.require(Module::Vendors, Access::Write)?;
     let mut changes = <vendor::ActiveModel as Default>::default();
     apply_vendor(fields, &mut changes)?;
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<vendor::Entity>(&txn, &actor.scope(), id).await?;
     let updated = records::update::<vendor::Entity>(&txn, actor, before, version, changes).await?;
     txn.commit().await?;
@@ -504,7 +504,7 @@ pub async fn create_service(
         deleted_at: Set(None),
         ..Default::default()
     };
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     apply_service(&txn, &scope, fields, &mut row).await?;
     let created = records::insert::<service::Entity>(&txn, actor, row).await?;
     txn.commit().await?;
@@ -520,7 +520,7 @@ pub async fn update_service(
 ) -> AppResult<service::Model> {
     actor.require(Module::Services, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<service::Entity>(&txn, &scope, id).await?;
     let mut changes = <service::ActiveModel as Default>::default();
     apply_service(&txn, &scope, fields, &mut changes).await?;
@@ -603,7 +603,7 @@ pub async fn set_list_price(
 ) -> AppResult<()> {
     actor.require(Module::Products, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     scope
         .by_id::<price_book::Entity>(price_book_id)
         .one(&txn)

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, Order, QueryFilter, QueryOrder, TransactionTrait,
+    IntoActiveModel, Order, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -630,7 +630,7 @@ pub async fn create(
         return Err(AppError::bad_input(counterpart.0, "is required"));
     }
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let status = initial_status(&txn, actor, kind, fields.status.take()).await?;
     let base = catalogue::settings(&txn, &scope).await?.base_currency;
     let now = Utc::now();
@@ -718,7 +718,7 @@ pub async fn update(
 ) -> AppResult<Document> {
     actor.require(kind.module(), Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = load(&txn, &scope, kind, id).await?;
     if before.version != version {
         return Err(records::stale(kind.module()));
@@ -861,7 +861,7 @@ pub async fn convert(
 ) -> AppResult<Document> {
     actor.require(from.module(), Access::Read)?;
     actor.require(to.module(), Access::Write)?;
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let converted = convert_in(&txn, actor, from, id, to).await?;
     txn.commit().await?;
     Ok(converted)

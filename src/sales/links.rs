@@ -22,6 +22,7 @@ use crate::modules::Module;
 use crate::news;
 use crate::news::RelatedRecord;
 use crate::permissions::Access;
+use crate::records;
 use crate::tenancy::TenantScope;
 use crate::validation::optional_text;
 
@@ -60,7 +61,7 @@ pub async fn send_quote(
             format!("must be between 1 and {MAX_DAYS}"),
         ));
     }
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let mut quote = documents::get_in(&txn, actor, Kind::Quote, quote_id).await?;
     if quote.status != SENT {
         quote = documents::move_to(&txn, actor, Kind::Quote, quote_id, SENT).await?;
@@ -186,6 +187,7 @@ pub async fn respond(
     let txn = db.begin().await?;
     let link = link_for(&txn, token).await?;
     let actor = Principal::system(link.tenant_id);
+    records::lock_event_log(&txn, &actor.scope()).await?;
     let quote = documents::get_in(&txn, &actor, Kind::Quote, link.quote_id).await?;
     if quote.status != SENT || link.response.is_some() {
         return Err(AppError::Conflict(format!(

@@ -6,7 +6,6 @@ use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -18,6 +17,7 @@ use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::money;
 use crate::permissions::Access;
+use crate::records;
 use crate::validation::{optional_text, required_text};
 
 pub struct PaymentFields {
@@ -40,7 +40,7 @@ pub async fn record(
     let amount = money::to_units("amount", fields.amount)?;
     let method = required_text("method", &fields.method, 64)?;
     let reference = optional_text("reference", fields.reference, 200)?;
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let invoice = documents::add_payment_in(&txn, actor, invoice_id, amount).await?;
     let created = payment::ActiveModel {
         id: Set(Uuid::now_v7()),

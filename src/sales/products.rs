@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, Order,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -155,7 +155,7 @@ pub async fn create(
         }
     }
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let now = Utc::now();
     let mut row = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -191,7 +191,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     actor.require(Module::Products, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     let mut changes = <ActiveModel as Default>::default();
     apply(&txn, &scope, Some(id), fields, &mut changes).await?;
@@ -275,7 +275,7 @@ pub async fn adjust_stock(
     if units == 0 {
         return Err(AppError::bad_input("quantity", "must not be zero"));
     }
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let product = move_stock(&txn, actor, product_id, units, "adjustment", Some(reason)).await?;
     txn.commit().await?;
     Ok(product)
@@ -327,7 +327,8 @@ pub async fn quantity_in_demand(
     let mut demand = std::collections::HashMap::new();
     for line in lines {
         if let Some(product_id) = line.product_id {
-            *demand.entry(product_id).or_insert(0) += line.quantity;
+            let demanded: &mut i64 = demand.entry(product_id).or_insert(0);
+            *demanded = demanded.saturating_add(line.quantity);
         }
     }
     Ok(demand)

@@ -85,8 +85,26 @@ pub fn round(amount: Decimal) -> Decimal {
     amount.round_dp_with_strategy(CENTS, RoundingStrategy::MidpointAwayFromZero)
 }
 
-fn percent_of(amount: Decimal, percent: Decimal) -> Decimal {
-    round(amount * percent / Decimal::ONE_HUNDRED)
+/// Decimal arithmetic panics on overflow; amounts come from requests, so every step is checked
+/// and an overflow is an out-of-range input on `field`.
+fn checked(value: Option<Decimal>, field: &str) -> Result<Decimal, Invalid> {
+    value.ok_or_else(|| invalid(field, "amount out of range"))
+}
+
+fn percent_of(amount: Decimal, percent: Decimal, field: &str) -> Result<Decimal, Invalid> {
+    let product = checked(amount.checked_mul(percent), field)?;
+    Ok(round(checked(
+        product.checked_div(Decimal::ONE_HUNDRED),
+        field,
+    )?))
+}
+
+fn sum(amounts: impl IntoIterator<Item = Decimal>, field: &str) -> Result<Decimal, Invalid> {
+    amounts
+        .into_iter()
+        .try_fold(Decimal::ZERO, |total, amount| {
+            checked(total.checked_add(amount), field)
+        })
 }
 
 /// The discount on `base`; it may be neither negative nor more than `base`.
@@ -99,7 +117,7 @@ fn discount_on(base: Decimal, discount: Discount, field: &str) -> Result<Decimal
                 "must be between 0 and 100",
             ));
         }
-        Discount::Percent(p) => percent_of(base, p),
+        Discount::Percent(p) => percent_of(base, p, &format!("{field}Percent"))?,
         Discount::Amount(a) if a.is_sign_negative() || a > base => {
             return Err(invalid(
                 format!("{field}Amount"),
@@ -129,29 +147,35 @@ pub fn compute(input: &DocumentInput) -> Result<Totals, Invalid> {
             return Err(invalid(at("listPrice"), "must not be negative"));
         }
         check_rate(line.tax_rate, at("taxRate"))?;
-        let gross = round(line.quantity * line.list_price);
+        let gross = round(checked(
+            line.quantity.checked_mul(line.list_price),
+            &at("quantity"),
+        )?);
         let net = gross - discount_on(gross, line.discount, &at("discount"))?;
         let tax = match input.mode {
-            TaxMode::Individual => percent_of(net, line.tax_rate),
+            TaxMode::Individual => percent_of(net, line.tax_rate, &at("taxRate"))?,
             TaxMode::Group => Decimal::ZERO,
         };
         lines.push(LineTotals {
             net,
             tax,
-            total: net + tax,
+            total: checked(net.checked_add(tax), &at("taxRate"))?,
         });
     }
-    let subtotal: Decimal = lines.iter().map(|l| l.net).sum();
+    let subtotal = sum(lines.iter().map(|l| l.net), "lines")?;
     let discount = discount_on(subtotal, input.discount, "discount")?;
     check_rate(input.group_tax_rate, "taxRate".into())?;
     let tax = match input.mode {
-        TaxMode::Individual => lines.iter().map(|l| l.tax).sum(),
-        TaxMode::Group => percent_of(subtotal - discount, input.group_tax_rate),
+        TaxMode::Individual => sum(lines.iter().map(|l| l.tax), "lines")?,
+        TaxMode::Group => percent_of(subtotal - discount, input.group_tax_rate, "taxRate")?,
     };
     if input.shipping.is_sign_negative() {
         return Err(invalid("shipping", "must not be negative"));
     }
-    let grand_total = subtotal - discount + tax + input.shipping + input.adjustment;
+    let grand_total = sum(
+        [subtotal - discount, tax, input.shipping, input.adjustment],
+        "adjustment",
+    )?;
     if grand_total.is_sign_negative() {
         return Err(invalid("adjustment", "would make the grand total negative"));
     }
@@ -181,6 +205,38 @@ mod tests {
             discount,
             tax_rate: d(rate),
         }
+    }
+
+    #[test]
+    fn amounts_too_large_to_compute_are_refused_not_panicked_on() {
+        let huge = Decimal::MAX;
+        let input = DocumentInput {
+            mode: TaxMode::Individual,
+            lines: vec![
+                line("2", "1", Discount::None, "11"),
+                line("1", "1", Discount::None, "0"),
+            ],
+            discount: Discount::None,
+            group_tax_rate: Decimal::ZERO,
+            shipping: Decimal::ZERO,
+            adjustment: Decimal::ZERO,
+        };
+        let mut overflowing = input.clone();
+        overflowing.lines[0].list_price = huge;
+        assert_eq!(compute(&overflowing).unwrap_err().field, "lines.0.quantity");
+        let mut taxed = input.clone();
+        taxed.lines[0] = line("1", "1", Discount::None, "1000");
+        taxed.lines[0].list_price = huge / d("10");
+        assert_eq!(compute(&taxed).unwrap_err().field, "lines.0.taxRate");
+        let mut summed = input.clone();
+        summed.lines[1].list_price = huge / d("2");
+        summed.lines[0].list_price = huge / d("2");
+        summed.lines[0].quantity = d("1");
+        assert!(compute(&summed).is_err());
+        let mut shipped = input;
+        shipped.shipping = huge;
+        shipped.adjustment = huge;
+        assert_eq!(compute(&shipped).unwrap_err().field, "adjustment");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The FAQ: questions with their answers, drafted, published and retired.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::service::faq::{ActiveModel, Column, Entity, Model};
@@ -122,7 +122,7 @@ pub async fn create(
     }
     fields.status.get_or_insert_with(|| DRAFT.to_owned());
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let now = Utc::now();
     let mut row = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -151,7 +151,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     actor.require(Module::Faq, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     let mut changes = ActiveModel::default();
     apply(&txn, &scope, fields, &mut changes).await?;

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, Order, QueryFilter,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -214,7 +213,7 @@ pub async fn create(
         return Err(AppError::bad_input("title", "must not be empty"));
     }
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     // A process bound to tickets decides where a new ticket starts.
     match engine::bound_initial_state(&txn, &scope, Module::Tickets).await? {
         Some(initial) => {
@@ -267,7 +266,7 @@ pub async fn update(
 ) -> AppResult<Model> {
     actor.require(Module::Tickets, Access::Write)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     if fields.status.is_some() {
         engine::refuse_direct_change(&txn, actor, Module::Tickets, id, "status").await?;

@@ -158,3 +158,84 @@ async fn serve_demo_prints_a_working_token_and_stops_cleanly_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 }
+
+/// Signs the new tenant's administrator in directly against the database the CLI wrote.
+async fn admin_signs_in(database_url: &str, slug: &str, password: &str) -> bool {
+    let db = bpaas::db::connect(database_url, bpaas::db::CLI_ACQUIRE_TIMEOUT)
+        .await
+        .unwrap();
+    let config = bpaas::config::AuthConfig {
+        jwt_secret: Some(crate::common::JWT_SECRET.into()),
+        ..Default::default()
+    };
+    let tokens = bpaas::auth::token::TokenKeys::load(&config, database_url).unwrap();
+    let throttle = bpaas::auth::throttle::LoginThrottle::default();
+    let attempt = bpaas::platform::users::Attempt {
+        throttle: &throttle,
+        client: None,
+    };
+    let signed_in = bpaas::platform::users::login(
+        &db,
+        &tokens,
+        attempt,
+        slug,
+        "boss@acme.example.com",
+        password,
+    )
+    .await
+    .is_ok();
+    db.close().await.ok();
+    signed_in
+}
+
+#[tokio::test]
+async fn the_admin_password_can_stay_off_the_command_line() {
+    let db = TestDb::create().await;
+    let base = || {
+        let mut command = Command::new(BIN);
+        command
+            .args(["tenant", "create", "--name", "Acme Ltd"])
+            .args(["--admin-email", "boss@acme.example.com"])
+            .args(["--database-url", db.url()])
+            .env_remove("BPAAS_DATABASE_URL")
+            .env_remove("BPAAS_ADMIN_PASSWORD");
+        command
+    };
+
+    let from_env = base()
+        .args(["--slug", "from-env"])
+        .env("BPAAS_ADMIN_PASSWORD", "env-password-1")
+        .output()
+        .unwrap();
+    assert!(
+        from_env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_env.stderr)
+    );
+    assert!(admin_signs_in(db.url(), "from-env", "env-password-1").await);
+
+    let mut child = base()
+        .args(["--slug", "from-stdin", "--admin-password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"stdin-password-1\n").unwrap();
+    }
+    let from_stdin = child.wait_with_output().unwrap();
+    assert!(
+        from_stdin.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_stdin.stderr)
+    );
+    assert!(admin_signs_in(db.url(), "from-stdin", "stdin-password-1").await);
+    assert!(!admin_signs_in(db.url(), "from-stdin", "stdin-password-1\n").await);
+
+    let without = base().args(["--slug", "nothing"]).output().unwrap();
+    assert!(!without.status.success());
+    assert!(String::from_utf8_lossy(&without.stderr).contains("BPAAS_ADMIN_PASSWORD"));
+}

@@ -611,15 +611,8 @@ async fn a_sent_quote_expires_at_its_validity_date() {
 async fn order_to_cash_in_the_demo_tenant_through_a_customer_link() {
     let server = TestServer::start().await;
     let demo = bpaas::demo::ensure(&server.app.db).await.expect("demo");
-    let token = server
-        .app
-        .tokens
-        .issue(
-            demo.admin.id,
-            demo.tenant.id,
-            &bpaas::platform::users::roles_of(&demo.admin),
-        )
-        .expect("token");
+    let token =
+        bpaas::platform::users::issue_token(&server.app.tokens, &demo.admin).expect("token");
     let mut subscriber = WsClient::connect_authenticated(&server, &token).await;
     subscriber
         .subscribe("s", "subscription { changes { module action } }")

@@ -9,6 +9,7 @@ mod cli;
 mod crm;
 mod custom_fields;
 mod documents;
+mod hardening;
 mod http;
 mod lifecycle;
 mod news;

@@ -15,6 +15,8 @@ pub struct Model {
     /// Comma-separated role names, e.g. `admin,sales`.
     pub roles: String,
     pub active: bool,
+    /// Tokens carry the epoch they were issued in; bumping it revokes every earlier token.
+    pub token_epoch: i32,
     /// Optimistic concurrency: bumped by every update.
     pub version: i32,
     pub created_at: DateTimeUtc,

@@ -140,6 +140,19 @@ impl TestServer {
         }
     }
 
+    /// A server on a database the caller owns (reached, say, through a proxy).
+    pub async fn start_on(url: &str) -> TestServer {
+        let mut config = Config::new("127.0.0.1:0", url);
+        config.auth.jwt_secret = Some(JWT_SECRET.into());
+        let (addr, app) = bpaas::server::spawn(&config).await.expect("server starts");
+        TestServer {
+            addr,
+            app,
+            _db: TestDb::Shared { url: url.into() },
+            http: reqwest::Client::new(),
+        }
+    }
+
     /// A second server on the same database, as a replica of a scaled-out deployment.
     pub async fn replica(&self) -> TestServer {
         let url = self._db.url().to_owned();

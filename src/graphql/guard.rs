@@ -1,0 +1,264 @@
+//! Checks every document before it runs, with the schema's types at hand:
+//!
+//! - **cost**: each field costs 1 plus the cost of its children times how many of them can
+//!   come back: a connection's page size (`first`/`last`, else the default page size), an
+//!   estimate for other lists, 1 for a single object. Introspection is free (it reads memory).
+//! - **aliases**: at most a configured number per document, so that one request cannot repeat
+//!   an expensive field hundreds of times under different names.
+//! - **NUL characters** (U+0000) in any text argument or variable: PostgreSQL cannot store
+//!   them, and no business text needs them. Refused with BAD_USER_INPUT naming the input.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::registry::{MetaTypeName, Registry};
+use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Value, Variables};
+
+use super::error::CODE_VALIDATION_FAILED;
+use crate::config::Limits;
+
+/// How many items a list field without a page size is expected to return (a record's notes, a
+/// document's lines): a documented estimate, since such lists are not paged.
+pub const LIST_ESTIMATE: u64 = 10;
+/// Fragments nest; deeper than this is refused (the depth limit would refuse it anyway).
+const MAX_NESTING: usize = 64;
+
+pub struct RequestGuard {
+    limits: Limits,
+}
+
+impl RequestGuard {
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            limits: limits.clone(),
+        }
+    }
+}
+
+impl ExtensionFactory for RequestGuard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Guard {
+            limits: self.limits.clone(),
+        })
+    }
+}
+
+struct Guard {
+    limits: Limits,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for Guard {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        for (name, value) in variables.iter() {
+            if let Some(path) = nul_in(value, name.as_str()) {
+                return Err(nul_error(&path));
+            }
+        }
+        let mut walk = Walk {
+            registry: &ctx.schema_env.registry,
+            document: &document,
+            variables,
+            limits: &self.limits,
+            aliases: 0,
+            nul_at: None,
+        };
+        let mut cost = 0u64;
+        for (_, operation) in document.operations.iter() {
+            let root = match operation.node.ty {
+                async_graphql::parser::types::OperationType::Query => {
+                    Some(walk.registry.query_type.as_str())
+                }
+                async_graphql::parser::types::OperationType::Mutation => {
+                    walk.registry.mutation_type.as_deref()
+                }
+                async_graphql::parser::types::OperationType::Subscription => {
+                    walk.registry.subscription_type.as_deref()
+                }
+            };
+            let root = root.unwrap_or_default().to_owned();
+            cost = cost.max(walk.selection(&operation.node.selection_set.node, &root, 0));
+        }
+        if let Some(path) = walk.nul_at {
+            return Err(nul_error(&path));
+        }
+        if walk.aliases > self.limits.max_aliases {
+            return Err(limit_error(format!(
+                "Query has too many aliases ({}; at most {})",
+                walk.aliases, self.limits.max_aliases
+            )));
+        }
+        if cost > self.limits.query_complexity as u64 {
+            return Err(limit_error(format!(
+                "Query is too complex ({cost}; at most {}): ask for smaller pages or fewer fields",
+                self.limits.query_complexity
+            )));
+        }
+        Ok(document)
+    }
+}
+
+struct Walk<'a> {
+    registry: &'a Registry,
+    document: &'a ExecutableDocument,
+    variables: &'a Variables,
+    limits: &'a Limits,
+    aliases: usize,
+    /// The first argument found holding a NUL character.
+    nul_at: Option<String>,
+}
+
+impl Walk<'_> {
+    /// The cost of a selection set on the type named `on`.
+    fn selection(&mut self, set: &SelectionSet, on: &str, nesting: usize) -> u64 {
+        if nesting > MAX_NESTING {
+            return u64::MAX;
+        }
+        let mut cost = 0u64;
+        for selection in &set.items {
+            let part = match &selection.node {
+                Selection::Field(field) => self.field(&field.node, on, nesting),
+                Selection::FragmentSpread(spread) => {
+                    match self.document.fragments.get(&spread.node.fragment_name.node) {
+                        Some(fragment) => {
+                            let on = fragment.node.type_condition.node.on.node.to_string();
+                            self.selection(&fragment.node.selection_set.node, &on, nesting + 1)
+                        }
+                        None => 0,
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    let on = inline
+                        .node
+                        .type_condition
+                        .as_ref()
+                        .map_or_else(|| on.to_owned(), |c| c.node.on.node.to_string());
+                    self.selection(&inline.node.selection_set.node, &on, nesting + 1)
+                }
+            };
+            cost = cost.saturating_add(part);
+        }
+        cost
+    }
+
+    fn field(&mut self, field: &Field, on: &str, nesting: usize) -> u64 {
+        if field.alias.is_some() {
+            self.aliases += 1;
+        }
+        for (name, value) in &field.arguments {
+            // Variables are checked on their own; a literal is checked as written.
+            let literal = value
+                .node
+                .clone()
+                .into_const_with(|_| Ok::<_, ()>(Value::Null));
+            if self.nul_at.is_none()
+                && let Ok(literal) = literal
+            {
+                self.nul_at = nul_in(&literal, name.node.as_str());
+            }
+        }
+        let name = field.name.node.as_str();
+        if name.starts_with("__") {
+            return 1;
+        }
+        // An unknown field is left to validation, which refuses it.
+        let Some(meta) = self
+            .registry
+            .types
+            .get(on)
+            .and_then(|t| t.field_by_name(name))
+        else {
+            return 1;
+        };
+        let children = if field.selection_set.node.items.is_empty() {
+            0
+        } else {
+            let child_type = MetaTypeName::concrete_typename(&meta.ty);
+            self.selection(&field.selection_set.node, child_type, nesting + 1)
+        };
+        let paged = meta.args.contains_key("first") || meta.args.contains_key("last");
+        let multiplier = if paged {
+            self.page_size(field)
+        } else if MetaTypeName::create(&meta.ty).is_list() {
+            // A connection's nodes and edges are its page, already counted.
+            if on.ends_with("Connection") {
+                1
+            } else {
+                LIST_ESTIMATE
+            }
+        } else {
+            1
+        };
+        children.saturating_mul(multiplier).saturating_add(1)
+    }
+
+    /// The page a connection field asks for: its `first` or `last`, else the default.
+    fn page_size(&self, field: &Field) -> u64 {
+        let asked = field
+            .arguments
+            .iter()
+            .filter(|(name, _)| matches!(name.node.as_str(), "first" | "last"))
+            .filter_map(|(_, value)| {
+                let value = value
+                    .node
+                    .clone()
+                    .into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
+                    .ok()?;
+                match value {
+                    Value::Number(n) => n.as_u64(),
+                    _ => None,
+                }
+            })
+            .max();
+        asked.unwrap_or(self.limits.default_page_size)
+    }
+}
+
+/// The path of the first text in `value` holding a NUL character.
+fn nul_in(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path.to_owned()),
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_in(item, &format!("{path}.{i}"))),
+        Value::Object(fields) => fields.iter().find_map(|(name, item)| {
+            if name.contains('\0') {
+                return Some(path.to_owned());
+            }
+            nul_in(item, &format!("{path}.{name}"))
+        }),
+        _ => None,
+    }
+}
+
+fn coded(message: String, code: &str, field: Option<&str>) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", code);
+    if let Some(field) = field {
+        extensions.set("field", field);
+    }
+    error.extensions = Some(extensions);
+    error
+}
+
+fn nul_error(path: &str) -> ServerError {
+    coded(
+        format!("{path}: text must not contain NUL characters"),
+        "BAD_USER_INPUT",
+        Some(path),
+    )
+}
+
+fn limit_error(message: String) -> ServerError {
+    coded(message, CODE_VALIDATION_FAILED, None)
+}
