@@ -35,6 +35,38 @@ impl<M> Page<M> {
     }
 }
 
+/// A bounded part of a log-like list (history, steps, a stock ledger): at most `limit` entries
+/// after skipping `offset`. The limit defaults to, and may not exceed, the largest page size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slice {
+    pub limit: u64,
+    pub offset: u64,
+}
+
+impl Slice {
+    pub fn new(limit: Option<i32>, offset: Option<i32>, limits: &Limits) -> AppResult<Slice> {
+        let limit = page_size("limit", limit, limits)?.unwrap_or(limits.max_page_size);
+        let offset = match offset {
+            None => 0,
+            Some(n) => u64::try_from(n)
+                .map_err(|_| AppError::bad_input("offset", "must not be negative"))?,
+        };
+        Ok(Slice { limit, offset })
+    }
+
+    /// The first page, for callers that are not clients (tests, the engine).
+    pub fn first(limits: &Limits) -> Slice {
+        Slice {
+            limit: limits.max_page_size,
+            offset: 0,
+        }
+    }
+
+    pub fn apply<E: sea_orm::EntityTrait>(self, select: Select<E>) -> Select<E> {
+        select.limit(self.limit).offset(self.offset)
+    }
+}
+
 const CURSOR_PREFIX: &str = "pos:";
 
 fn encode_cursor(position: u64) -> String {
@@ -143,6 +175,27 @@ mod tests {
             let err = decode_cursor("after", bad).unwrap_err();
             assert_eq!(err.code(), "BAD_USER_INPUT", "{bad}");
         }
+    }
+
+    #[test]
+    fn slices_default_to_and_are_capped_at_the_page_size() {
+        let limits = Limits::default();
+        assert_eq!(
+            Slice::new(None, None, &limits).unwrap(),
+            Slice {
+                limit: 100,
+                offset: 0
+            }
+        );
+        assert_eq!(Slice::new(Some(5), Some(10), &limits).unwrap().offset, 10);
+        assert_eq!(
+            Slice::new(Some(101), None, &limits).unwrap_err().field(),
+            Some("limit")
+        );
+        assert_eq!(
+            Slice::new(None, Some(-1), &limits).unwrap_err().field(),
+            Some("offset")
+        );
     }
 
     #[test]

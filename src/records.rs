@@ -17,6 +17,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
 use crate::modules::Module;
+use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::sequences;
@@ -472,15 +473,16 @@ pub async fn append_event(
     Ok(at)
 }
 
-/// Every change of one record, oldest first. Reading it needs read access to the module.
+/// The changes of one record, oldest first, a slice at a time. Reading them needs read access
+/// to the module.
 pub async fn history(
     db: &DatabaseConnection,
     actor: &Principal,
     record_id: Uuid,
+    slice: Slice,
 ) -> AppResult<Vec<record_history::Model>> {
-    let entries = actor
-        .scope()
-        .select::<record_history::Entity>()
+    let entries = slice
+        .apply(actor.scope().select::<record_history::Entity>())
         .filter(record_history::Column::RecordId.eq(record_id))
         .order_by_asc(record_history::Column::At)
         .order_by_asc(record_history::Column::Id)

@@ -163,8 +163,14 @@ impl Event {
             .collect())
     }
 
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id).await
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id, limit, offset).await
     }
 }
 
@@ -243,8 +249,14 @@ impl Task {
         owner(ctx, self.model.owner_id).await
     }
 
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id).await
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id, limit, offset).await
     }
 }
 

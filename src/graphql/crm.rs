@@ -18,6 +18,7 @@ use crate::crm::{Address, Patch};
 use crate::error::AppError;
 use crate::modules::Module;
 use crate::money;
+use crate::pagination::Slice;
 use crate::permissions::Access;
 use crate::records;
 use crate::service::tickets;
@@ -58,8 +59,15 @@ pub(super) async fn owner(ctx: &Context<'_>, owner_id: Uuid) -> Result<Option<Us
     Ok(loader.load_one(owner_id).await?.map(User::from))
 }
 
-pub(super) async fn history(ctx: &Context<'_>, record_id: Uuid) -> Result<Vec<HistoryEntry>> {
-    let entries = records::history(&ctx.app().db, ctx.principal()?, record_id).await?;
+pub(super) async fn history(
+    ctx: &Context<'_>,
+    record_id: Uuid,
+    limit: Option<i32>,
+    offset: Option<i32>,
+) -> Result<Vec<HistoryEntry>> {
+    let app = ctx.app();
+    let slice = Slice::new(limit, offset, &app.limits)?;
+    let entries = records::history(&app.db, ctx.principal()?, record_id, slice).await?;
     Ok(entries.into_iter().map(Into::into).collect())
 }
 
@@ -245,8 +253,14 @@ impl Account {
     }
 
     /// Every change of this account, oldest first.
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id).await
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id, limit, offset).await
     }
 }
 
@@ -636,8 +650,14 @@ impl Contact {
     }
 
     /// Every change of this contact, oldest first.
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id).await
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id, limit, offset).await
     }
 }
 

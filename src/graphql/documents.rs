@@ -247,8 +247,14 @@ impl SalesDocument {
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         owner(ctx, self.doc.owner_id).await
     }
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.doc.id).await
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.doc.id, limit, offset).await
     }
     async fn version(&self) -> i32 {
         self.doc.version

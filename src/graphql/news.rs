@@ -72,8 +72,14 @@ impl Note {
         owner(ctx, self.model.owner_id).await
     }
 
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id).await
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id, limit, offset).await
     }
 }
 

@@ -14,6 +14,7 @@ use entity::process::{definition, instance, step};
 use crate::events;
 use crate::modules::Module;
 use crate::news::RelatedRecord;
+use crate::pagination::Slice;
 use crate::permissions::Access;
 use crate::process::definition::Transition;
 use crate::process::engine::{self, InstanceFilter};
@@ -138,8 +139,16 @@ impl From<instance::Model> for ProcessInstance {
 impl ProcessInstance {
     /// Every step, oldest first: the start, each transition (with actor, input and the
     /// variables it set), a cancellation.
-    async fn steps(&self, ctx: &Context<'_>) -> Result<Vec<ProcessStep>> {
-        let steps = engine::steps(&ctx.app().db, ctx.principal()?, self.uuid).await?;
+    async fn steps(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<ProcessStep>> {
+        let app = ctx.app();
+        let slice = Slice::new(limit, offset, &app.limits)?;
+        let steps = engine::steps(&app.db, ctx.principal()?, self.uuid, slice).await?;
         Ok(steps.into_iter().map(Into::into).collect())
     }
 
@@ -241,8 +250,16 @@ pub struct ProcessQuery;
 #[Object]
 impl ProcessQuery {
     /// The latest version of every process definition.
-    async fn process_definitions(&self, ctx: &Context<'_>) -> Result<Vec<ProcessDefinition>> {
-        let found = engine::definitions(&ctx.app().db, ctx.principal()?).await?;
+    async fn process_definitions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<ProcessDefinition>> {
+        let app = ctx.app();
+        let slice = Slice::new(limit, offset, &app.limits)?;
+        let found = engine::definitions(&app.db, ctx.principal()?, slice).await?;
         Ok(found.into_iter().map(Into::into).collect())
     }
 

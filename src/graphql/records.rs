@@ -8,6 +8,7 @@ use entity::platform::{custom_field, picklist_value, record_history};
 use crate::custom_fields::{self, Kind, NewField};
 use crate::error::AppError;
 use crate::modules::Module;
+use crate::pagination::Slice;
 use crate::permissions::{self, Grant};
 use crate::records::{self, FieldChange};
 use crate::{picklists, search};
@@ -306,10 +307,19 @@ pub struct RecordsQuery;
 #[Object]
 impl RecordsQuery {
     /// Every change of a record, oldest first.
-    async fn history(&self, ctx: &Context<'_>, record_id: ID) -> Result<Vec<HistoryEntry>> {
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        record_id: ID,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
         let principal = ctx.principal()?;
         let id = parse_id("recordId", &record_id)?;
-        let entries = records::history(&ctx.app().db, principal, id).await?;
+        let app = ctx.app();
+        let slice = Slice::new(limit, offset, &app.limits)?;
+        let entries = records::history(&app.db, principal, id, slice).await?;
         Ok(entries.into_iter().map(Into::into).collect())
     }
 

@@ -13,6 +13,7 @@ use entity::sales::{currency, price_book, product, service, stock_movement, tax_
 use crate::error::AppError;
 use crate::modules::Module;
 use crate::money;
+use crate::pagination::Slice;
 use crate::permissions::Access;
 use crate::records;
 use crate::sales::catalogue::{self, ServiceFields, SettingsFields, VendorFields};
@@ -117,13 +118,27 @@ impl StockMovement {
 #[ComplexObject]
 impl Product {
     /// Every stock movement, newest first.
-    async fn stock_ledger(&self, ctx: &Context<'_>) -> Result<Vec<StockMovement>> {
-        let lines = products::ledger(&ctx.app().db, ctx.principal()?, self.uuid).await?;
+    async fn stock_ledger(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<StockMovement>> {
+        let app = ctx.app();
+        let slice = Slice::new(limit, offset, &app.limits)?;
+        let lines = products::ledger(&app.db, ctx.principal()?, self.uuid, slice).await?;
         Ok(lines.into_iter().map(Into::into).collect())
     }
 
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.uuid).await
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.uuid, limit, offset).await
     }
 
     /// The quantity on open sales orders (Created or Approved).
@@ -220,8 +235,16 @@ impl ProductQuery {
     }
 
     /// Active products at or below their reorder level.
-    async fn stock_alerts(&self, ctx: &Context<'_>) -> Result<Vec<Product>> {
-        let found = products::stock_alerts(&ctx.app().db, ctx.principal()?).await?;
+    async fn stock_alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<Product>> {
+        let app = ctx.app();
+        let slice = Slice::new(limit, offset, &app.limits)?;
+        let found = products::stock_alerts(&app.db, ctx.principal()?, slice).await?;
         Ok(found.into_iter().map(Into::into).collect())
     }
 }
@@ -428,8 +451,14 @@ impl From<vendor::Model> for Vendor {
 
 #[ComplexObject]
 impl Vendor {
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.uuid).await
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.uuid, limit, offset).await
     }
 }
 
@@ -506,8 +535,14 @@ impl Service {
         tax_class_by_id(ctx, self.tax_class_id).await
     }
 
-    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.uuid).await
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.uuid, limit, offset).await
     }
 }
 

@@ -6,9 +6,10 @@
 //! instance exactly one wins; the other gets CONFLICT.
 
 use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -23,6 +24,7 @@ use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, TextFilter};
 use crate::modules::Module;
 use crate::news::{self, RelatedRecord};
+use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
@@ -121,25 +123,34 @@ async fn latest(
 }
 
 /// The latest version of every definition of the tenant.
+/// The latest version of each definition, by key, a slice at a time. Older versions stay in
+/// the database: they are not read.
 pub async fn definitions(
     db: &DatabaseConnection,
     actor: &Principal,
+    slice: Slice,
 ) -> AppResult<Vec<definition::Model>> {
     actor.require(Module::Processes, Access::Read)?;
-    let all = actor
-        .scope()
+    let scope = actor.scope();
+    let latest_versions = scope
         .select::<definition::Entity>()
+        .select_only()
+        .column(definition::Column::Key)
+        .column_as(definition::Column::Version.max(), "version")
+        .group_by(definition::Column::Key)
+        .into_query();
+    Ok(slice
+        .apply(scope.select::<definition::Entity>())
+        .filter(
+            Expr::tuple([
+                Expr::col(definition::Column::Key),
+                Expr::col(definition::Column::Version),
+            ])
+            .in_subquery(latest_versions),
+        )
         .order_by_asc(definition::Column::Key)
-        .order_by_desc(definition::Column::Version)
         .all(db)
-        .await?;
-    let mut latest: Vec<definition::Model> = Vec::new();
-    for d in all {
-        if latest.last().is_none_or(|l| l.key != d.key) {
-            latest.push(d);
-        }
-    }
-    Ok(latest)
+        .await?)
 }
 
 pub async fn definition(
@@ -562,11 +573,11 @@ pub async fn steps(
     db: &DatabaseConnection,
     actor: &Principal,
     id: Uuid,
+    slice: Slice,
 ) -> AppResult<Vec<step::Model>> {
     get(db, actor, id).await?;
-    Ok(actor
-        .scope()
-        .select::<step::Entity>()
+    Ok(slice
+        .apply(actor.scope().select::<step::Entity>())
         .filter(step::Column::InstanceId.eq(id))
         .order_by_asc(step::Column::At)
         .order_by_asc(step::Column::Id)

@@ -21,7 +21,7 @@ use crate::error::{AppError, AppResult};
 use crate::filters::{self, TextFilter};
 use crate::modules::Module;
 use crate::money;
-use crate::pagination::{Page, PageArgs, paginate};
+use crate::pagination::{Page, PageArgs, Slice, paginate};
 use crate::permissions::Access;
 use crate::records;
 use crate::tenancy::TenantScope;
@@ -286,11 +286,11 @@ pub async fn ledger(
     db: &DatabaseConnection,
     actor: &Principal,
     product_id: Uuid,
+    slice: Slice,
 ) -> AppResult<Vec<stock_movement::Model>> {
     get(db, actor, product_id).await?;
-    Ok(actor
-        .scope()
-        .select::<stock_movement::Entity>()
+    Ok(slice
+        .apply(actor.scope().select::<stock_movement::Entity>())
         .filter(stock_movement::Column::ProductId.eq(product_id))
         .order_by_desc(stock_movement::Column::At)
         .order_by_desc(stock_movement::Column::Id)
@@ -335,9 +335,14 @@ pub async fn quantity_in_demand(
 }
 
 /// Active products at or below their reorder level.
-pub async fn stock_alerts(db: &DatabaseConnection, actor: &Principal) -> AppResult<Vec<Model>> {
+pub async fn stock_alerts(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    slice: Slice,
+) -> AppResult<Vec<Model>> {
     actor.require(Module::Products, Access::Read)?;
-    Ok(records::live::<Entity>(&actor.scope())
+    Ok(slice
+        .apply(records::live::<Entity>(&actor.scope()))
         .filter(Column::Active.eq(true))
         .filter(Expr::col(Column::QuantityInStock).lte(Expr::col(Column::ReorderLevel)))
         .order_by_asc(Column::Name)
