@@ -11,9 +11,7 @@ use entity::sales::document::Document;
 use entity::sales::{document_line, payment, product, quote_link, service, vendor};
 
 use crate::error::AppError;
-use crate::modules::Module;
 use crate::money;
-use crate::permissions::Access;
 use crate::sales::documents::{self, DocumentFields, DocumentFilter, Kind, LineFields};
 use crate::sales::links::{self, CustomerView};
 use crate::sales::payments::{self, PaymentFields};
@@ -107,21 +105,19 @@ impl SalesDocument {
         &self.doc.status
     }
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
-        let found = by_id::<account::Entity>(ctx, Module::Accounts, self.doc.account_id).await?;
+        let found = by_id::<account::Entity>(ctx, self.doc.account_id).await?;
         Ok(found.map(Account::from))
     }
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
-        let found = by_id::<contact::Entity>(ctx, Module::Contacts, self.doc.contact_id).await?;
+        let found = by_id::<contact::Entity>(ctx, self.doc.contact_id).await?;
         Ok(found.map(Contact::from))
     }
     async fn vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
-        let found = by_id::<vendor::Entity>(ctx, Module::Vendors, self.doc.vendor_id).await?;
+        let found = by_id::<vendor::Entity>(ctx, self.doc.vendor_id).await?;
         Ok(found.map(Vendor::from))
     }
     async fn opportunity(&self, ctx: &Context<'_>) -> Result<Option<Opportunity>> {
-        let found =
-            by_id::<opportunity::Entity>(ctx, Module::Opportunities, self.doc.opportunity_id)
-                .await?;
+        let found = by_id::<opportunity::Entity>(ctx, self.doc.opportunity_id).await?;
         Ok(found.map(Opportunity::from))
     }
     /// The quote this document was converted from.
@@ -288,11 +284,9 @@ async fn converted(
         Kind::SalesOrder if to == Kind::Invoice => "sales_order_id",
         _ => return Ok(Vec::new()),
     };
-    let principal = ctx.principal()?;
-    principal.require(to.module(), Access::Read)?;
     let found = documents::converted_from(
         &ctx.app().db,
-        &principal.scope(),
+        ctx.principal()?,
         to,
         link,
         &[document.doc.id],
@@ -316,11 +310,11 @@ impl DocumentLine {
         self.0.position
     }
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
-        let found = by_id::<product::Entity>(ctx, Module::Products, self.0.product_id).await?;
+        let found = by_id::<product::Entity>(ctx, self.0.product_id).await?;
         Ok(found.map(Product::from))
     }
     async fn service(&self, ctx: &Context<'_>) -> Result<Option<Service>> {
-        let found = by_id::<service::Entity>(ctx, Module::Services, self.0.service_id).await?;
+        let found = by_id::<service::Entity>(ctx, self.0.service_id).await?;
         Ok(found.map(Service::from))
     }
     async fn description(&self) -> Option<&str> {

@@ -1,5 +1,7 @@
 //! Per-request dataloaders: relation fields batch their lookups into one statement per
-//! relation, whatever the page size. Every loader is built on the caller's tenant scope.
+//! relation, whatever the page size. Every loader is built on the caller's tenant scope, and
+//! names the module it reads: `ContextExt::loader` refuses it (FORBIDDEN) to a caller whose
+//! roles may not read that module, so no relation resolver checks access by hand.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -16,8 +18,66 @@ use entity::sales::{document_line, product, service, tax_class, vendor};
 use entity::service::ticket;
 
 use crate::error::AppError;
+use crate::modules::Module;
 use crate::records;
 use crate::tenancy::{Identified, TenantScope};
+
+/// The module whose read right guards an entity's rows; `None` for what every signed-in user
+/// of the tenant may see (users, tax classes) or what is read only through its parent (the
+/// lines of a document the caller has already read).
+pub trait ReadAs {
+    const MODULE: Option<Module>;
+}
+
+macro_rules! read_as {
+    ($($entity:path => $module:expr),* $(,)?) => {
+        $(impl ReadAs for $entity {
+            const MODULE: Option<Module> = $module;
+        })*
+    };
+}
+
+read_as! {
+    user::Entity => None,
+    account::Entity => Some(Module::Accounts),
+    contact::Entity => Some(Module::Contacts),
+    opportunity::Entity => Some(Module::Opportunities),
+    ticket::Entity => Some(Module::Tickets),
+    note::Entity => Some(Module::Notes),
+    comment::Entity => Some(Module::Notes),
+    event::Entity => Some(Module::Calendar),
+    event_invitee::Entity => Some(Module::Calendar),
+    task::Entity => Some(Module::Calendar),
+    product::Entity => Some(Module::Products),
+    service::Entity => Some(Module::Services),
+    vendor::Entity => Some(Module::Vendors),
+    tax_class::Entity => None,
+    document_line::Entity => None,
+}
+
+/// A loader, and the module a caller must be allowed to read to use it.
+pub trait GuardedLoader: Loader<Uuid> {
+    const MODULE: Option<Module>;
+}
+
+impl<E: Identified + ReadAs> GuardedLoader for ById<E>
+where
+    E::Model: Clone + Send + Sync + 'static,
+{
+    const MODULE: Option<Module> = <E as ReadAs>::MODULE;
+}
+
+impl<E: Identified + ReadAs, G: Grouping<E>> GuardedLoader for Children<E, G>
+where
+    E::Model: Clone + Send + Sync + 'static,
+{
+    const MODULE: Option<Module> = <E as ReadAs>::MODULE;
+}
+
+/// Demand is the quantity on open sales orders: reading it reads sales orders.
+impl GuardedLoader for DemandOfProduct {
+    const MODULE: Option<Module> = Some(Module::SalesOrders);
+}
 
 /// Records by id, from a base selection (live records only, or all users).
 pub struct ById<E: Identified> {

@@ -164,8 +164,9 @@ pub(crate) trait ContextExt {
     fn app(&self) -> &SharedApp;
     /// The verified caller, or UNAUTHENTICATED.
     fn principal(&self) -> Result<&Principal, AppError>;
-    /// A dataloader of the caller's tenant.
-    fn loader<L: async_graphql::dataloader::Loader<Uuid>>(
+    /// A dataloader of the caller's tenant, if the caller may read the module it reads
+    /// (else FORBIDDEN): the one place relations check access.
+    fn loader<L: loaders::GuardedLoader>(
         &self,
     ) -> Result<&async_graphql::dataloader::DataLoader<L>, AppError>;
 }
@@ -186,10 +187,13 @@ impl ContextExt for Context<'_> {
         })
     }
 
-    fn loader<L: async_graphql::dataloader::Loader<Uuid>>(
+    fn loader<L: loaders::GuardedLoader>(
         &self,
     ) -> Result<&async_graphql::dataloader::DataLoader<L>, AppError> {
-        self.principal()?;
+        let principal = self.principal()?;
+        if let Some(module) = L::MODULE {
+            principal.require(module, crate::permissions::Access::Read)?;
+        }
         self.data_opt::<async_graphql::dataloader::DataLoader<L>>()
             .ok_or_else(|| AppError::internal("dataloader missing from the request"))
     }

@@ -12,9 +12,7 @@ use entity::crm::{account, contact, lead, opportunity};
 use crate::crm::leads::{self, Conversion, LeadFields, LeadFilter, LeadOrder};
 use crate::crm::opportunities::{self, OpportunityFields, OpportunityFilter, OpportunityOrder};
 use crate::error::AppError;
-use crate::modules::Module;
 use crate::money;
-use crate::permissions::Access;
 use crate::records;
 
 use super::crm::{
@@ -116,7 +114,6 @@ impl Opportunity {
         let Some(account_id) = self.model.account_id else {
             return Ok(None);
         };
-        ctx.principal()?.require(Module::Accounts, Access::Read)?;
         let loader = ctx.loader::<ById<account::Entity>>()?;
         Ok(loader.load_one(account_id).await?.map(Account::from))
     }
@@ -125,7 +122,6 @@ impl Opportunity {
         let Some(contact_id) = self.model.contact_id else {
             return Ok(None);
         };
-        ctx.principal()?.require(Module::Contacts, Access::Read)?;
         let loader = ctx.loader::<ById<contact::Entity>>()?;
         Ok(loader.load_one(contact_id).await?.map(Contact::from))
     }

@@ -11,10 +11,8 @@ use entity::platform::tenant;
 use entity::sales::{currency, price_book, product, service, stock_movement, tax_class, vendor};
 
 use crate::error::AppError;
-use crate::modules::Module;
 use crate::money;
 use crate::pagination::Slice;
-use crate::permissions::Access;
 use crate::records;
 use crate::sales::catalogue::{self, ServiceFields, SettingsFields, VendorFields};
 use crate::sales::products::{self, ProductFields, ProductFilter};
@@ -155,7 +153,7 @@ impl Product {
 
     /// Where the product is bought.
     async fn vendor(&self, ctx: &Context<'_>) -> Result<Option<Vendor>> {
-        let found = by_id::<vendor::Entity>(ctx, Module::Vendors, self.vendor_id).await?;
+        let found = by_id::<vendor::Entity>(ctx, self.vendor_id).await?;
         Ok(found.map(Vendor::from))
     }
 }
@@ -502,19 +500,14 @@ impl From<service::Model> for Service {
 }
 
 /// A record a relation points at, if the caller may read its module; batched per request.
-pub(super) async fn by_id<E>(
-    ctx: &Context<'_>,
-    module: Module,
-    id: Option<Uuid>,
-) -> Result<Option<E::Model>>
+pub(super) async fn by_id<E>(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<E::Model>>
 where
-    E: crate::tenancy::Identified,
+    E: crate::tenancy::Identified + super::loaders::ReadAs,
     E::Model: Clone + Send + Sync + 'static,
 {
     let Some(id) = id else {
         return Ok(None);
     };
-    ctx.principal()?.require(module, Access::Read)?;
     ctx.loader::<ById<E>>()?.load_one(id).await
 }
 

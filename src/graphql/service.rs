@@ -10,8 +10,6 @@ use entity::crm::{account, contact};
 use entity::service::{faq, ticket};
 
 use crate::error::AppError;
-use crate::modules::Module;
-use crate::permissions::Access;
 use crate::records;
 use crate::service::faq::{self as faqs, FaqFields, FaqFilter, FaqOrder};
 use crate::service::tickets::{self, TicketFields, TicketFilter, TicketOrder};
@@ -115,7 +113,6 @@ impl Ticket {
         let Some(account_id) = self.model.account_id else {
             return Ok(None);
         };
-        ctx.principal()?.require(Module::Accounts, Access::Read)?;
         let loader = ctx.loader::<ById<account::Entity>>()?;
         Ok(loader.load_one(account_id).await?.map(Account::from))
     }
@@ -124,7 +121,6 @@ impl Ticket {
         let Some(contact_id) = self.model.contact_id else {
             return Ok(None);
         };
-        ctx.principal()?.require(Module::Contacts, Access::Read)?;
         let loader = ctx.loader::<ById<contact::Entity>>()?;
         Ok(loader.load_one(contact_id).await?.map(Contact::from))
     }

@@ -576,16 +576,19 @@ pub async fn list(
     })
 }
 
-/// The live documents of a kind that were converted from `source_id` (a quote or an order).
+/// The live documents of a kind that were converted from `source_ids` (quotes or orders), for
+/// a caller who may read that kind.
 pub async fn converted_from(
     db: &impl ConnectionTrait,
-    scope: &TenantScope,
+    actor: &Principal,
     kind: Kind,
     link: &str,
     source_ids: &[Uuid],
 ) -> AppResult<Vec<Document>> {
+    actor.require(kind.module(), Access::Read)?;
+    let scope = actor.scope();
     for_kind!(kind, E => {
-        let rows = records::live::<E>(scope)
+        let rows = records::live::<E>(&scope)
             .filter(column::<E>(link)?.is_in(source_ids.iter().copied()))
             .order_by_asc(column::<E>("created_at")?)
             .all(db)

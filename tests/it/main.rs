@@ -13,6 +13,7 @@ mod hardening;
 mod http;
 mod lifecycle;
 mod news;
+mod permissions;
 mod pipeline;
 mod process;
 mod sales;
