@@ -92,6 +92,24 @@ fn rule(recurrence: &str, start: DateTime<Utc>) -> AppResult<rrule::RRuleSet> {
     parsed.build(start.with_timezone(&Tz::UTC)).map_err(invalid)
 }
 
+/// When the last occurrence of a rule ends: from UNTIL, or by expanding a COUNT. `None` when
+/// the rule never ends or has more occurrences than the calendar expands.
+fn last_occurrence_end(set: rrule::RRuleSet, length: Duration) -> Option<DateTime<Utc>> {
+    let rrule = set.get_rrule().first()?;
+    let last_start = if let Some(until) = rrule.get_until() {
+        until.with_timezone(&Utc)
+    } else if rrule.get_count().is_some() {
+        let expanded = set.all(MAX_OCCURRENCES);
+        if expanded.limited {
+            return None;
+        }
+        expanded.dates.last()?.with_timezone(&Utc)
+    } else {
+        return None;
+    };
+    last_start.checked_add_signed(length)
+}
+
 async fn check_related(
     db: &impl ConnectionTrait,
     actor: &Principal,
@@ -206,10 +224,12 @@ async fn apply_event(
         None => current.and_then(|e| e.recurrence.clone()),
     };
     // Checked against the (possibly new) start, whichever of the two changed.
-    if let Some(rrule) = &recurrence {
-        rule(rrule, start)?;
-    }
+    let ends_at = match &recurrence {
+        Some(rrule) => last_occurrence_end(rule(rrule, start)?, end - start),
+        None => None,
+    };
     row.recurrence = Set(recurrence);
+    row.recurrence_ends_at = Set(ends_at);
     if let Some(owner_id) = fields.owner_id {
         row.owner_id = Set(require_owner(db, &scope, owner_id).await?);
     }
@@ -335,13 +355,20 @@ pub async fn occurrences(
         ));
     }
     let scope = actor.scope();
-    // A one-off event that ended before the window cannot show in it: leave it in the database.
+    // An event whose last occurrence ended before the window cannot show in it: leave it in
+    // the database rather than expanding its rule.
     let mut events = records::live::<event::Entity>(&scope)
         .filter(event::Column::StartAt.lt(to))
         .filter(
-            Condition::any()
-                .add(event::Column::Recurrence.is_not_null())
-                .add(event::Column::EndAt.gte(from)),
+            Condition::any().add(event::Column::EndAt.gte(from)).add(
+                Condition::all()
+                    .add(event::Column::Recurrence.is_not_null())
+                    .add(
+                        Condition::any()
+                            .add(event::Column::RecurrenceEndsAt.is_null())
+                            .add(event::Column::RecurrenceEndsAt.gte(from)),
+                    ),
+            ),
         );
     let mut tasks = records::live::<task::Entity>(&scope)
         .filter(task::Column::DueDate.gte(from.date_naive()))

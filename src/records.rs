@@ -82,6 +82,8 @@ const UNTRACKED: &[&str] = &[
     "createdAt",
     "updatedAt",
     "deletedAt",
+    // Derived from the recurrence rule, which history shows.
+    "recurrenceEndsAt",
 ];
 
 /// The records of a module that are not in the recycle bin.

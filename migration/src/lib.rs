@@ -17,6 +17,7 @@ mod m20261125_000012_process_binding;
 mod m20261125_000013_products;
 mod m20261125_000014_sales;
 mod m20261130_000015_token_epoch;
+mod m20261130_000016_event_recurrence_end;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000013_products::Migration),
             Box::new(m20261125_000014_sales::Migration),
             Box::new(m20261130_000015_token_epoch::Migration),
+            Box::new(m20261130_000016_event_recurrence_end::Migration),
         ]
     }
 }

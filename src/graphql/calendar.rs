@@ -87,6 +87,8 @@ pub struct Event {
     pub reminder_minutes: Option<i32>,
     /// RFC 5545 RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO;COUNT=10`.
     pub recurrence: Option<String>,
+    /// When the last occurrence ends; null for a one-off event or a rule without end.
+    pub recurrence_ends_at: Option<DateTime<Utc>>,
     pub owner_id: ID,
     pub description: Option<String>,
     pub version: i32,
@@ -115,6 +117,7 @@ impl From<event::Model> for Event {
             related_id: m.related_id.map(id),
             reminder_minutes: m.reminder_minutes,
             recurrence: m.recurrence.clone(),
+            recurrence_ends_at: m.recurrence_ends_at,
             owner_id: id(m.owner_id),
             description: m.description.clone(),
             version: m.version,

@@ -7,7 +7,11 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, Select};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbBackend, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select,
+};
 use uuid::Uuid;
 
 use entity::calendar::{event, event_invitee, task};
@@ -112,7 +116,11 @@ pub trait Grouping<E: Identified>: Send + Sync + 'static {
     fn key(model: &E::Model) -> Option<Uuid>;
 }
 
-/// The live children of each parent id.
+/// At most this many children of one parent come with it (the first in the relation's order);
+/// the module's own list, which pages and filters, reaches the rest.
+pub const CHILDREN_CAP: u64 = 100;
+
+/// The live children of each parent id, at most [`CHILDREN_CAP`] each.
 pub struct Children<E: Identified, G> {
     db: DatabaseConnection,
     base: Select<E>,
@@ -129,11 +137,43 @@ where
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<E::Model>>, Self::Error> {
-        let rows = self
+        // Rank the children within each parent in the database, so that a parent with a
+        // million children costs no more than one with a hundred.
+        let ranked = self
             .base
             .clone()
             .filter(G::column().is_in(keys.iter().copied()))
+            .select_only()
+            .column(E::id_column())
+            .expr_as(
+                Expr::cust_with_exprs(
+                    // sea-query numbers placeholders for PostgreSQL only.
+                    match self.db.get_database_backend() {
+                        DbBackend::Postgres => {
+                            "ROW_NUMBER() OVER (PARTITION BY $1 ORDER BY $2, $3)"
+                        }
+                        _ => "ROW_NUMBER() OVER (PARTITION BY ? ORDER BY ?, ?)",
+                    },
+                    [
+                        Expr::col(G::column()),
+                        Expr::col(G::order()),
+                        Expr::col(E::id_column()),
+                    ],
+                ),
+                "child_rank",
+            )
+            .into_query();
+        let capped = Query::select()
+            .column(("ranked", E::id_column()))
+            .from_subquery(ranked, "ranked")
+            .and_where(Expr::col(("ranked", "child_rank")).lte(CHILDREN_CAP))
+            .to_owned();
+        let rows = self
+            .base
+            .clone()
+            .filter(E::id_column().in_subquery(capped))
             .order_by_asc(G::order())
+            .order_by_asc(E::id_column())
             .all(&self.db)
             .await
             .map_err(AppError::from)?;

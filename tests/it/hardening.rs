@@ -1001,3 +1001,126 @@ async fn history_and_other_logs_come_in_bounded_slices() {
     let negative = slice(1, -1).await;
     assert_eq!(error_field(&negative), "offset", "{negative}");
 }
+
+/// A record's child lists come with at most 100 children each, ranked in the database.
+#[tokio::test]
+async fn child_lists_of_a_record_are_capped() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let account = server
+        .gql(
+            Some(&acme.token),
+            "mutation { createAccount(input: { name: \"Big\" }) { id } }",
+            json!({}),
+        )
+        .await["data"]["createAccount"]["id"]
+        .clone();
+    let other = server
+        .gql(
+            Some(&acme.token),
+            "mutation { createAccount(input: { name: \"Small\" }) { id } }",
+            json!({}),
+        )
+        .await["data"]["createAccount"]["id"]
+        .clone();
+    for i in 0..101 {
+        let created = server
+            .gql(
+                Some(&acme.token),
+                "mutation($n: String!, $a: ID) { createContact(input: { lastName: $n, accountId: $a }) { id } }",
+                json!({ "n": format!("C{i:03}"), "a": account }),
+            )
+            .await;
+        assert!(created["errors"].is_null(), "{created}");
+    }
+    let only = server
+        .gql(
+            Some(&acme.token),
+            "mutation($a: ID) { createContact(input: { lastName: \"Only\", accountId: $a }) { id } }",
+            json!({ "a": other }),
+        )
+        .await;
+    assert!(only["errors"].is_null(), "{only}");
+    let listed = server
+        .gql(
+            Some(&acme.token),
+            "{ accounts { nodes { name contacts { lastName } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = listed["data"]["accounts"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"));
+    let contacts_of = |name: &str| {
+        nodes.iter().find(|n| n["name"] == name).unwrap()["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["lastName"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let big = contacts_of("Big");
+    assert_eq!(big.len(), 100);
+    assert_eq!(big.first().map(String::as_str), Some("C000"));
+    assert_eq!(big.last().map(String::as_str), Some("C099"));
+    assert_eq!(contacts_of("Small"), ["Only"]);
+}
+
+/// A recurring event knows when its last occurrence ends, so the calendar leaves ended ones in
+/// the database instead of expanding them; what it shows is unchanged.
+#[tokio::test]
+async fn ended_recurrences_are_known_and_left_out_of_the_calendar() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let create = |subject: &'static str, recurrence: Option<&'static str>| {
+        let server = &server;
+        let token = acme.token.clone();
+        async move {
+            let created = server
+                .gql(
+                    Some(&token),
+                    "mutation($s: String!, $r: String) { createEvent(input: { subject: $s, startAt: \"2026-01-05T09:00:00Z\", endAt: \"2026-01-05T10:00:00Z\", recurrence: $r }) { recurrenceEndsAt } }",
+                    json!({ "s": subject, "r": recurrence }),
+                )
+                .await;
+            assert!(created["errors"].is_null(), "{created}");
+            created["data"]["createEvent"]["recurrenceEndsAt"].clone()
+        }
+    };
+    assert_eq!(
+        create("three Mondays", Some("FREQ=WEEKLY;COUNT=3")).await,
+        "2026-01-19T10:00:00+00:00"
+    );
+    assert_eq!(
+        create("until February", Some("FREQ=DAILY;UNTIL=20260201T090000Z")).await,
+        "2026-02-01T10:00:00+00:00"
+    );
+    assert_eq!(create("every week", Some("FREQ=WEEKLY")).await, Value::Null);
+    assert_eq!(create("once", None).await, Value::Null);
+    let december = server
+        .gql(
+            Some(&acme.token),
+            "{ calendar(from: \"2026-12-01T00:00:00Z\", to: \"2026-12-15T00:00:00Z\") { event { subject } } }",
+            json!({}),
+        )
+        .await;
+    let subjects: Vec<&str> = december["data"]["calendar"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{december}"))
+        .iter()
+        .map(|o| o["event"]["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["every week", "every week"], "{december}");
+    let january = server
+        .gql(
+            Some(&acme.token),
+            "{ calendar(from: \"2026-01-12T00:00:00Z\", to: \"2026-01-13T00:00:00Z\") { event { subject } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        january["data"]["calendar"].as_array().unwrap().len(),
+        3,
+        "{january}"
+    );
+}

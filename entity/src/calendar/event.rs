@@ -22,6 +22,9 @@ pub struct Model {
     pub reminder_minutes: Option<i32>,
     /// An RRULE value such as `FREQ=WEEKLY;BYDAY=MO;COUNT=10`; the first occurrence is `start_at`.
     pub recurrence: Option<String>,
+    /// When the last occurrence ends; `None` for a rule without end (or one with more
+    /// occurrences than the calendar expands). Derived from `recurrence` when saved.
+    pub recurrence_ends_at: Option<DateTimeUtc>,
     pub owner_id: Uuid,
     pub description: Option<String>,
     pub version: i32,
