@@ -8,13 +8,13 @@ use entity::platform::sequence;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::TenantScope;
 
-/// The next value of the counter `name` in the caller's tenant. One atomic upsert, so
-/// concurrent transactions never get the same value; a rolled-back transaction gives its
-/// value back, so the values a tenant sees have no gaps.
-pub async fn next_value(
+/// Adds `step` to the counter `name` of the tenant (creating it at `step`) and returns the new
+/// value. One atomic upsert: it holds the counter's row lock until the transaction ends.
+async fn advance(
     db: &impl ConnectionTrait,
     scope: &TenantScope,
     name: &str,
+    step: i64,
 ) -> AppResult<i64> {
     let upsert = Query::insert()
         .into_table(sequence::Entity)
@@ -23,12 +23,12 @@ pub async fn next_value(
             sequence::Column::Name,
             sequence::Column::LastValue,
         ])
-        .values_panic([scope.tenant_id().into(), name.into(), 1i64.into()])
+        .values_panic([scope.tenant_id().into(), name.into(), step.into()])
         .on_conflict(
             OnConflict::columns([sequence::Column::TenantId, sequence::Column::Name])
                 .value(
                     sequence::Column::LastValue,
-                    Expr::col((sequence::Entity, sequence::Column::LastValue)).add(1),
+                    Expr::col((sequence::Entity, sequence::Column::LastValue)).add(step),
                 )
                 .to_owned(),
         )
@@ -41,28 +41,20 @@ pub async fn next_value(
     Ok(row.try_get("", "last_value")?)
 }
 
-/// Locks the counter `name` of the tenant until the transaction ends, creating it at 0 when
-/// it does not exist yet (an upsert that changes nothing, so that the row lock is always taken).
+/// The next value of the counter `name` in the caller's tenant. Concurrent transactions never
+/// get the same value; a rolled-back transaction gives its value back, so the values a tenant
+/// sees have no gaps.
+pub async fn next_value(
+    db: &impl ConnectionTrait,
+    scope: &TenantScope,
+    name: &str,
+) -> AppResult<i64> {
+    advance(db, scope, name, 1).await
+}
+
+/// Locks the counter `name` of the tenant until the transaction ends, without changing it.
 pub async fn lock(db: &impl ConnectionTrait, scope: &TenantScope, name: &str) -> AppResult<()> {
-    let upsert = Query::insert()
-        .into_table(sequence::Entity)
-        .columns([
-            sequence::Column::TenantId,
-            sequence::Column::Name,
-            sequence::Column::LastValue,
-        ])
-        .values_panic([scope.tenant_id().into(), name.into(), 0i64.into()])
-        .on_conflict(
-            OnConflict::columns([sequence::Column::TenantId, sequence::Column::Name])
-                .value(
-                    sequence::Column::LastValue,
-                    Expr::col((sequence::Entity, sequence::Column::LastValue)),
-                )
-                .to_owned(),
-        )
-        .to_owned();
-    db.execute(&upsert).await?;
-    Ok(())
+    advance(db, scope, name, 0).await.map(|_| ())
 }
 
 /// The next record number of a kind, formatted as `PREFIX-00001`.

@@ -8,6 +8,7 @@
 //! - **NUL characters** (U+0000) in any text argument or variable: PostgreSQL cannot store
 //!   them, and no business text needs them. Refused with BAD_USER_INPUT naming the input.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
@@ -70,6 +71,7 @@ impl Extension for Guard {
             limits: &self.limits,
             aliases: 0,
             nul_at: None,
+            fragments: HashMap::new(),
         };
         let mut cost = 0u64;
         for (_, operation) in document.operations.iter() {
@@ -114,6 +116,8 @@ struct Walk<'a> {
     aliases: usize,
     /// The first argument found holding a NUL character.
     nul_at: Option<String>,
+    /// Cost and aliases of each fragment already walked.
+    fragments: HashMap<String, (u64, usize)>,
 }
 
 impl Walk<'_> {
@@ -127,13 +131,7 @@ impl Walk<'_> {
             let part = match &selection.node {
                 Selection::Field(field) => self.field(&field.node, on, nesting),
                 Selection::FragmentSpread(spread) => {
-                    match self.document.fragments.get(&spread.node.fragment_name.node) {
-                        Some(fragment) => {
-                            let on = fragment.node.type_condition.node.on.node.to_string();
-                            self.selection(&fragment.node.selection_set.node, &on, nesting + 1)
-                        }
-                        None => 0,
-                    }
+                    self.fragment(spread.node.fragment_name.node.as_str(), nesting)
                 }
                 Selection::InlineFragment(inline) => {
                     let on = inline
@@ -149,9 +147,27 @@ impl Walk<'_> {
         cost
     }
 
+    /// A fragment's cost and aliases are computed once and counted at every spread, so that
+    /// fragments spreading each other many times cannot make the walk itself explode.
+    fn fragment(&mut self, name: &str, nesting: usize) -> u64 {
+        if let Some((cost, aliases)) = self.fragments.get(name) {
+            self.aliases = self.aliases.saturating_add(*aliases);
+            return *cost;
+        }
+        let Some(fragment) = self.document.fragments.get(name) else {
+            return 0;
+        };
+        let on = fragment.node.type_condition.node.on.node.to_string();
+        let aliases_before = self.aliases;
+        let cost = self.selection(&fragment.node.selection_set.node, &on, nesting + 1);
+        let aliases = self.aliases.saturating_sub(aliases_before);
+        self.fragments.insert(name.to_owned(), (cost, aliases));
+        cost
+    }
+
     fn field(&mut self, field: &Field, on: &str, nesting: usize) -> u64 {
         if field.alias.is_some() {
-            self.aliases += 1;
+            self.aliases = self.aliases.saturating_add(1);
         }
         for (name, value) in &field.arguments {
             // Variables are checked on their own; a literal is checked as written.

@@ -1124,3 +1124,31 @@ async fn ended_recurrences_are_known_and_left_out_of_the_calendar() {
         "{january}"
     );
 }
+
+/// Fragments that spread each other twice at every level describe 2^40 fields: the document
+/// is refused as too costly at once, without walking each of them.
+#[tokio::test]
+async fn a_fragment_bomb_is_refused_without_being_expanded() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let mut query = String::from("{ me { ...f0 } }");
+    for i in 0..40 {
+        query.push_str(&format!(
+            " fragment f{i} on User {{ ...f{} ...f{} }}",
+            i + 1,
+            i + 1
+        ));
+    }
+    query.push_str(" fragment f40 on User { id }");
+    let response = tokio::time::timeout(
+        Duration::from_secs(10),
+        server.gql(Some(&acme.token), &query, json!({})),
+    )
+    .await
+    .expect("answered in time");
+    assert_eq!(
+        error_code(&response),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{response}"
+    );
+}
