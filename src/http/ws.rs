@@ -197,8 +197,9 @@ impl Connection {
                 _ = sleep_until_some(expires_at) => {
                     break Some((FORBIDDEN, "Token expired".to_owned()));
                 }
-                change = next_user_change(&mut self.signed_in) => {
-                    if let Some(Change::User(_)) = change
+                changed = next_user_change(&mut self.signed_in) => {
+                    let own = self.signed_in.as_ref().and_then(|s| s.session.principal());
+                    if own.is_some_and(|p| p.user_id == changed)
                         && let Next::Close(code, reason) = self.recheck().await
                     {
                         break Some((code, reason));
@@ -358,11 +359,7 @@ impl Connection {
                 "message": format!("at most {limit} operations may run at once on one connection"),
                 "extensions": { "code": "RATE_LIMITED" }
             });
-            let _ = outgoing
-                .send(text(
-                    json!({ "type": "error", "id": id, "payload": [error] }),
-                ))
-                .await;
+            let _ = outgoing.send(error_message(&id, [error])).await;
             return Next::Continue;
         }
         let mutation = matches!(
@@ -383,7 +380,7 @@ impl Connection {
                 let message = if first && is_request_error(&response) {
                     // Nothing ran: the protocol's `error` message, and no `complete`.
                     let _ = sender
-                        .send(text(json!({ "type": "error", "id": operation_id, "payload": response.errors })))
+                        .send(error_message(&operation_id, &response.errors))
                         .await;
                     return;
                 } else {
@@ -407,11 +404,7 @@ impl Connection {
         let task = tokio::spawn(async move {
             if let Err(panic) = AssertUnwindSafe(operation).catch_unwind().await {
                 let error = super::internal_error(&super::panic_message(panic.as_ref()));
-                let _ = outgoing
-                    .send(text(
-                        json!({ "type": "error", "id": operation_id, "payload": [error] }),
-                    ))
-                    .await;
+                let _ = outgoing.send(error_message(&operation_id, [error])).await;
             }
         });
         self.operations.insert(id, task);
@@ -430,9 +423,22 @@ async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-async fn next_user_change(signed_in: &mut Option<SignedIn>) -> Option<Change> {
-    match signed_in {
-        Some(signed_in) => signed_in.user_changes.next().await,
-        None => std::future::pending().await,
+/// The id of the next user of the tenant who changed; pending before sign-in, and for good
+/// should the event bus close (the interval still re-checks).
+async fn next_user_change(signed_in: &mut Option<SignedIn>) -> Uuid {
+    let Some(signed_in) = signed_in else {
+        return std::future::pending().await;
+    };
+    while let Some(change) = signed_in.user_changes.next().await {
+        if let Change::User(id) = change {
+            return id;
+        }
     }
+    signed_in.user_changes = futures_util::stream::pending().boxed();
+    std::future::pending().await
+}
+
+/// The protocol's `error` message for one operation.
+fn error_message(id: &str, errors: impl serde::Serialize) -> Message {
+    text(json!({ "type": "error", "id": id, "payload": errors }))
 }
