@@ -3,10 +3,12 @@
 //! recurring events over a window.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use futures_util::future::BoxFuture;
 use rrule::{RRule, Tz, Unvalidated};
+use sea_orm::DatabaseExecutor;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -16,24 +18,25 @@ use entity::platform::user;
 
 use crate::auth::Principal;
 use crate::config::Limits;
-use crate::crm::{Patch, require_owner, text_patch};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
-use crate::modules::Module;
+use crate::modules::{Declaration, Module};
 use crate::news::RelatedRecord;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::records;
+use crate::records::require_owner;
+use crate::search::{self, Hit};
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
+use crate::validation::{Patch, text_patch};
 
-crate::record!(entity::calendar::event, Module::Calendar, |m| m
-    .subject
-    .clone());
-crate::record!(entity::calendar::task, Module::Calendar, |m| m
-    .subject
-    .clone());
+crate::record!(entity::calendar::event, Module::Calendar, |m| m.subject.clone(),
+    search: [Subject, Location]);
+crate::record!(entity::calendar::task, Module::Calendar, |m| m.subject.clone(),
+    search: [Subject]);
 
 /// More occurrences than this in one window means the window is too wide.
 pub const MAX_OCCURRENCES: u16 = 1000;
@@ -111,7 +114,7 @@ fn last_occurrence_end(set: rrule::RRuleSet, length: Duration) -> Option<DateTim
 }
 
 async fn check_related(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     actor: &Principal,
     related: Option<RelatedRecord>,
 ) -> AppResult<()> {
@@ -123,7 +126,7 @@ async fn check_related(
 }
 
 async fn replace_invitees(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     scope: &TenantScope,
     event_id: Uuid,
     invitees: Invitees,
@@ -168,7 +171,7 @@ async fn replace_invitees(
 
 /// Validates the fields of an event; `current` is the stored event on update.
 async fn apply_event(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     actor: &Principal,
     current: Option<&event::Model>,
     fields: EventFields,
@@ -465,7 +468,7 @@ pub async fn list_tasks(
 }
 
 async fn apply_task(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     actor: &Principal,
     fields: TaskFields,
     row: &mut task::ActiveModel,
@@ -521,7 +524,7 @@ pub async fn create_task(
 
 /// Creates a task inside the caller's transaction (process actions use it).
 pub async fn create_task_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     mut fields: TaskFields,
 ) -> AppResult<task::Model> {
@@ -568,6 +571,62 @@ pub async fn update_task(
     let updated = records::update::<task::Entity>(&txn, actor, before, version, changes).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// The calendar module holds two kinds of records: events and tasks.
+pub static DECLARATION: CalendarModule = CalendarModule;
+
+pub struct CalendarModule;
+
+impl Declaration for CalendarModule {
+    fn module(&self) -> Module {
+        Module::Calendar
+    }
+
+    fn load_json<'a>(
+        &'a self,
+        db: &'a DatabaseExecutor<'a>,
+        scope: &'a TenantScope,
+        id: Uuid,
+    ) -> BoxFuture<'a, AppResult<Option<serde_json::Value>>> {
+        Box::pin(async move {
+            let events = records::Records::<event::Entity>::new();
+            match events.load_json(db, scope, id).await? {
+                Some(found) => Ok(Some(found)),
+                None => {
+                    let tasks = records::Records::<task::Entity>::new();
+                    tasks.load_json(db, scope, id).await
+                }
+            }
+        })
+    }
+
+    fn search<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        actor: &'a Principal,
+        text: &'a str,
+        limit: u64,
+    ) -> BoxFuture<'a, AppResult<Vec<Hit>>> {
+        Box::pin(async move {
+            let mut found = search::search_in::<event::Entity>(db, actor, text, limit).await?;
+            found.extend(search::search_in::<task::Entity>(db, actor, text, limit).await?);
+            Ok(found)
+        })
+    }
+
+    /// Deleted events; tasks are done or deleted for good.
+    fn recycle_bin<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        actor: &'a Principal,
+        args: &'a PageArgs,
+        limits: &'a Limits,
+    ) -> BoxFuture<'a, AppResult<Page<records::Recycled>>> {
+        Box::pin(records::recycle_bin::<event::Entity>(
+            db, actor, args, limits,
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -139,6 +139,7 @@ enum TenantCommand {
 
 pub async fn main() -> ExitCode {
     init_logging();
+    crate::registry::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,

@@ -5,8 +5,8 @@ use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
-    DatabaseConnection, EntityTrait, IdenStatic, IntoActiveModel, QueryFilter, QueryOrder, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, IdenStatic, IntoActiveModel, QueryFilter, QueryOrder, Select,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use entity::platform::custom_field::{self, Model};
 
 use crate::auth::Principal;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::modules::Module;
 use crate::tenancy::TenantScope;
@@ -162,7 +163,7 @@ pub async fn set_active(
 
 /// The fields of a module, retired ones included, in display order.
 pub async fn definitions(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     module: Module,
 ) -> AppResult<Vec<Model>> {
@@ -222,7 +223,7 @@ fn check_value(field: &Model, path: &str, value: &Value) -> AppResult<Value> {
 /// Validates `changes` against the module's active fields and merges them into `current`
 /// (`null` removes a value). On create, `current` is `None` and required fields must be given.
 pub async fn merge(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     module: Module,
     current: Option<&Value>,

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseExecutor,
+    DatabaseTransaction, DbErr,
+};
 
 /// How long the command line waits for a connection; the server passes its own limit.
 pub const CLI_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,4 +44,32 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     crate::process::templates::install_everywhere(db)
         .await
         .map_err(|e| DbErr::Custom(e.message()))
+}
+
+/// A pool or a transaction. Code that works on either takes `&impl Conn`; code behind a trait
+/// object (a module's declaration) takes the [`DatabaseExecutor`] this lends.
+pub trait Conn: ConnectionTrait {
+    fn executor(&self) -> DatabaseExecutor<'_>;
+}
+
+impl Conn for DatabaseConnection {
+    fn executor(&self) -> DatabaseExecutor<'_> {
+        DatabaseExecutor::Connection(self)
+    }
+}
+
+impl Conn for DatabaseTransaction {
+    fn executor(&self) -> DatabaseExecutor<'_> {
+        DatabaseExecutor::Transaction(self)
+    }
+}
+
+impl Conn for DatabaseExecutor<'_> {
+    fn executor(&self) -> DatabaseExecutor<'_> {
+        match self {
+            DatabaseExecutor::Connection(db) => DatabaseExecutor::Connection(db),
+            DatabaseExecutor::Transaction(txn) => DatabaseExecutor::Transaction(txn),
+            DatabaseExecutor::OwnedTransaction(txn) => DatabaseExecutor::Transaction(txn),
+        }
+    }
 }

@@ -27,6 +27,7 @@ pub mod picklists;
 pub mod platform;
 pub mod process;
 pub mod records;
+pub mod registry;
 pub mod sales;
 pub mod search;
 pub mod sequences;

@@ -3,8 +3,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -13,6 +12,7 @@ use entity::news::note::{ActiveModel, Column, Entity, Model};
 
 use crate::auth::{Principal, Role};
 use crate::config::Limits;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::modules::Module;
 use crate::pagination::{Page, PageArgs, paginate};
@@ -20,7 +20,12 @@ use crate::permissions::Access;
 use crate::records;
 use crate::validation::required_text;
 
-crate::record!(entity::news::note, Module::Notes, |m| m.title.clone());
+crate::record!(entity::news::note, Module::Notes, |m| m.title.clone(),
+    search: [Title, Body]);
+
+/// Notes are plain records: no process drives them.
+pub static DECLARATION: crate::records::Records<entity::news::note::Entity> =
+    crate::records::Records::new();
 
 /// What a note is attached to: a record, or nothing (an announcement).
 #[derive(Clone, Copy, Debug)]
@@ -70,7 +75,7 @@ pub async fn create(
 
 /// Creates a note inside the caller's transaction (process actions use it).
 pub async fn create_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     title: &str,
     body: &str,

@@ -1,11 +1,12 @@
 //! Who may read and write which module: defaults per role, overridable per tenant by admins.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
 use entity::platform::role_permission;
 
 use crate::auth::{Principal, Role};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::modules::Module;
 use crate::tenancy::TenantScope;
@@ -30,24 +31,7 @@ pub struct Grant {
 pub fn default_grant(role: Role, module: Module) -> Grant {
     let write = match role {
         Role::Admin | Role::Manager => true,
-        Role::Sales => matches!(
-            module,
-            Module::Accounts
-                | Module::Contacts
-                | Module::Leads
-                | Module::Opportunities
-                | Module::Notes
-                | Module::Calendar
-                | Module::Processes
-                | Module::Quotes
-                | Module::SalesOrders
-                | Module::Invoices
-        ),
-        Role::Support => matches!(
-            module,
-            Module::Tickets | Module::Faq | Module::Notes | Module::Calendar | Module::Processes
-        ),
-        Role::Viewer => false,
+        other => module.default_writers().contains(&other.as_str()),
     };
     Grant {
         role,
@@ -88,7 +72,7 @@ fn effective(role: Role, module: Module, overrides: &[role_permission::Model]) -
 
 /// What `roles` may do in each module of the tenant: one query.
 pub async fn grants_for(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     roles: &[Role],
 ) -> AppResult<Vec<Grant>> {

@@ -4,14 +4,15 @@
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
 use entity::platform::picklist_value;
 
 use crate::auth::Principal;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::records;
 use crate::tenancy::TenantScope;
@@ -189,11 +190,7 @@ fn defaults_of(picklist: &str) -> AppResult<&'static [&'static str]> {
 }
 
 /// Seeds the defaults on first use; concurrent first uses insert each value once.
-async fn ensure_seeded(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    picklist: &str,
-) -> AppResult<()> {
+async fn ensure_seeded(db: &impl Conn, scope: &TenantScope, picklist: &str) -> AppResult<()> {
     let defaults = defaults_of(picklist)?;
     let seeded = scope
         .select::<picklist_value::Entity>()
@@ -248,7 +245,7 @@ pub async fn values(
 
 /// Checks that `value`, when given, is an active value of `picklist`.
 pub async fn check(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     picklist: &str,
     field: &str,
@@ -305,11 +302,7 @@ pub async fn add(
     .await?)
 }
 
-async fn get(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    id: Uuid,
-) -> AppResult<picklist_value::Model> {
+async fn get(db: &impl Conn, scope: &TenantScope, id: Uuid) -> AppResult<picklist_value::Model> {
     scope
         .by_id::<picklist_value::Entity>(id)
         .one(db)

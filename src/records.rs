@@ -2,28 +2,33 @@
 //! updates, the recycle bin (soft delete, restore, purge) and the history of every change
 //! (Vtiger's ModTracker). Module services validate their input, then call these.
 
+use std::marker::PhantomData;
+
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction,
     DbBackend, IntoActiveModel, QueryFilter, QueryOrder, Select, TransactionTrait, Value,
 };
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use entity::platform::{event_log, record_history};
+use entity::platform::{event_log, record_history, user};
 
 use crate::auth::Principal;
 use crate::config::Limits;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::modules::Module;
+use crate::modules::{self, Declaration, Module, Subject};
 use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
+use crate::search::{self, Hit};
 use crate::sequences;
 use crate::tenancy::{Identified, TenantScope};
 
-/// A business record: versioned, soft-deletable, with a history.
+/// A business record: versioned, soft-deletable, with a history. Implemented by [`record!`].
 pub trait Record:
     Identified<
         Model: Serialize + IntoActiveModel<Self::ActiveModel> + Sync,
@@ -31,6 +36,8 @@ pub trait Record:
     >
 {
     const MODULE: Module;
+    /// The text columns global search looks in.
+    const SEARCH: &'static [Self::Column];
     fn version_column() -> Self::Column;
     fn updated_at_column() -> Self::Column;
     fn deleted_at_column() -> Self::Column;
@@ -38,37 +45,146 @@ pub trait Record:
     fn deleted_at_of(model: &Self::Model) -> Option<DateTime<Utc>>;
     /// How the record is named in lists such as the recycle bin.
     fn label_of(model: &Self::Model) -> String;
+    /// The record as process guards see it (`record.…`): its fields in camelCase.
+    fn json_of(model: &Self::Model) -> serde_json::Value {
+        to_json(model)
+    }
 }
 
-/// Implements [`Record`] for an entity with the usual `version`, `updated_at` and `deleted_at`
-/// columns: `record!(entity::crm::account, Module::Accounts, |m| m.name.clone())`.
+/// Declares an entity with the usual `id`, `tenant_id`, `version`, `updated_at` and
+/// `deleted_at` columns as the records of a module: tenant-owned, versioned, in the recycle bin
+/// when deleted, found by search in the listed columns.
+///
+/// `record!(entity::crm::account, Module::Accounts, |m| m.name.clone(), search: [Name, Email])`;
+/// a trailing `json: path::to_fn` replaces how process guards see the record.
 #[macro_export]
 macro_rules! record {
-    ($($entity:ident)::+, $module:expr, |$model:ident| $label:expr) => {
-        impl $crate::records::Record for $($entity)::+::Entity {
-            const MODULE: $crate::modules::Module = $module;
-            fn version_column() -> $($entity)::+::Column {
-                $($entity)::+::Column::Version
+    (
+        $entity:path, $module:expr, |$model:ident| $label:expr,
+        search: [$($column:ident),* $(,)?] $(, json: $json:path)? $(,)?
+    ) => {
+        const _: () = {
+            use $entity as m;
+
+            impl $crate::tenancy::TenantOwned for m::Entity {
+                fn tenant_column() -> m::Column {
+                    m::Column::TenantId
+                }
             }
-            fn updated_at_column() -> $($entity)::+::Column {
-                $($entity)::+::Column::UpdatedAt
+
+            impl $crate::tenancy::Identified for m::Entity {
+                fn id_column() -> m::Column {
+                    m::Column::Id
+                }
+                fn id_of(model: &m::Model) -> uuid::Uuid {
+                    model.id
+                }
             }
-            fn deleted_at_column() -> $($entity)::+::Column {
-                $($entity)::+::Column::DeletedAt
+
+            impl $crate::records::Record for m::Entity {
+                const MODULE: $crate::modules::Module = $module;
+                const SEARCH: &'static [m::Column] = &[$(m::Column::$column),*];
+                fn version_column() -> m::Column {
+                    m::Column::Version
+                }
+                fn updated_at_column() -> m::Column {
+                    m::Column::UpdatedAt
+                }
+                fn deleted_at_column() -> m::Column {
+                    m::Column::DeletedAt
+                }
+                fn version_of(model: &m::Model) -> i32 {
+                    model.version
+                }
+                fn deleted_at_of(model: &m::Model) -> Option<chrono::DateTime<chrono::Utc>> {
+                    model.deleted_at
+                }
+                fn label_of($model: &m::Model) -> String {
+                    $label
+                }
+                $(fn json_of(model: &m::Model) -> serde_json::Value {
+                    $json(model)
+                })?
             }
-            fn version_of(model: &$($entity)::+::Model) -> i32 {
-                model.version
-            }
-            fn deleted_at_of(
-                model: &$($entity)::+::Model,
-            ) -> Option<chrono::DateTime<chrono::Utc>> {
-                model.deleted_at
-            }
-            fn label_of($model: &$($entity)::+::Model) -> String {
-                $label
-            }
-        }
+        };
     };
+}
+
+/// The declaration of a module whose records are one entity (see [`Declaration`]); a bound
+/// process may drive them (`Records::driven_by`).
+pub struct Records<E> {
+    subject: Option<&'static dyn Subject>,
+    entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Records<E> {
+    pub const fn new() -> Self {
+        Self {
+            subject: None,
+            entity: PhantomData,
+        }
+    }
+
+    pub const fn driven_by(subject: &'static dyn Subject) -> Self {
+        Self {
+            subject: Some(subject),
+            entity: PhantomData,
+        }
+    }
+}
+
+impl<E> Default for Records<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E: Record> Declaration for Records<E>
+where
+    E::Model: Send,
+{
+    fn module(&self) -> Module {
+        E::MODULE
+    }
+
+    fn load_json<'a>(
+        &'a self,
+        db: &'a DatabaseExecutor<'a>,
+        scope: &'a TenantScope,
+        id: Uuid,
+    ) -> BoxFuture<'a, AppResult<Option<serde_json::Value>>> {
+        Box::pin(async move {
+            let found = live::<E>(scope)
+                .filter(E::id_column().eq(id))
+                .one(db)
+                .await?;
+            Ok(found.as_ref().map(E::json_of))
+        })
+    }
+
+    fn search<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        actor: &'a Principal,
+        text: &'a str,
+        limit: u64,
+    ) -> BoxFuture<'a, AppResult<Vec<Hit>>> {
+        Box::pin(search::search_in::<E>(db, actor, text, limit))
+    }
+
+    fn recycle_bin<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        actor: &'a Principal,
+        args: &'a PageArgs,
+        limits: &'a Limits,
+    ) -> BoxFuture<'a, AppResult<Page<Recycled>>> {
+        Box::pin(recycle_bin::<E>(db, actor, args, limits))
+    }
+
+    fn subject(&self) -> Option<&dyn Subject> {
+        self.subject
+    }
 }
 
 /// The per-tenant counter that numbers the event log.
@@ -99,11 +215,7 @@ pub fn recycled<E: Record>(scope: &TenantScope) -> Select<E> {
 }
 
 /// A live record, or NOT_FOUND (also for another tenant's record).
-pub async fn get<E: Record>(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    id: Uuid,
-) -> AppResult<E::Model> {
+pub async fn get<E: Record>(db: &impl Conn, scope: &TenantScope, id: Uuid) -> AppResult<E::Model> {
     live::<E>(scope)
         .filter(E::id_column().eq(id))
         .one(db)
@@ -113,7 +225,7 @@ pub async fn get<E: Record>(
 
 /// Checks that a referenced record exists and is live; `field` names the input that refers to it.
 pub async fn require_reference<E: Record>(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     field: &str,
     id: Uuid,
@@ -127,10 +239,24 @@ pub async fn require_reference<E: Record>(
     })
 }
 
+/// The owner of a record must be an active user of the tenant.
+pub async fn require_owner(db: &impl Conn, scope: &TenantScope, id: Uuid) -> AppResult<Uuid> {
+    scope
+        .by_id::<user::Entity>(id)
+        .filter(user::Column::Active.eq(true))
+        .one(db)
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| AppError::ReferenceNotFound {
+            field: "ownerId".into(),
+            what: "active user",
+        })
+}
+
 /// Checks that a live record of `module` with `id` exists in the caller's tenant, for inputs
 /// that may point at a record of any module (notes, comments, calendar entries, processes).
 pub async fn require_related(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     field: &str,
     module: Module,
@@ -141,66 +267,25 @@ pub async fn require_related(
 
 /// The record of any module as JSON (camelCase fields), as process guards see it.
 pub async fn load_related(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     field: &str,
     module: Module,
     id: Uuid,
 ) -> AppResult<serde_json::Value> {
-    use entity::calendar::{event, task};
-    use entity::crm::{account, contact, lead, opportunity};
-    use entity::news::note;
-    use entity::process::instance;
-    use entity::service::{faq, ticket};
-    async fn json_of<E: Record>(
-        db: &impl ConnectionTrait,
-        scope: &TenantScope,
-        field: &str,
-        id: Uuid,
-    ) -> AppResult<serde_json::Value> {
-        Ok(to_json(
-            &require_reference::<E>(db, scope, field, id).await?,
-        ))
-    }
-    match module {
-        Module::Accounts => json_of::<account::Entity>(db, scope, field, id).await,
-        Module::Contacts => json_of::<contact::Entity>(db, scope, field, id).await,
-        Module::Leads => json_of::<lead::Entity>(db, scope, field, id).await,
-        Module::Opportunities => json_of::<opportunity::Entity>(db, scope, field, id).await,
-        Module::Tickets => json_of::<ticket::Entity>(db, scope, field, id).await,
-        Module::Faq => json_of::<faq::Entity>(db, scope, field, id).await,
-        Module::Notes => json_of::<note::Entity>(db, scope, field, id).await,
-        Module::Products => json_of::<entity::sales::product::Entity>(db, scope, field, id).await,
-        Module::Services => json_of::<entity::sales::service::Entity>(db, scope, field, id).await,
-        Module::Vendors => json_of::<entity::sales::vendor::Entity>(db, scope, field, id).await,
-        Module::Quotes | Module::SalesOrders | Module::Invoices | Module::PurchaseOrders => {
-            use crate::sales::documents::{Kind, process_json};
-            match Kind::of(module) {
-                Some(kind) => process_json(db, scope, field, kind, id).await,
-                None => Err(AppError::internal("a document module without its kind")),
-            }
-        }
-        // Calendar entries are events or tasks.
-        Module::Calendar => match get::<event::Entity>(db, scope, id).await {
-            Ok(event) => Ok(to_json(&event)),
-            Err(AppError::NotFound(_)) => json_of::<task::Entity>(db, scope, field, id).await,
-            Err(other) => Err(other),
-        },
-        Module::Processes => scope
-            .by_id::<instance::Entity>(id)
-            .one(db)
-            .await?
-            .map(|i| serde_json::json!({ "id": i.id, "state": i.state, "status": i.status }))
-            .ok_or(AppError::ReferenceNotFound {
-                field: field.to_owned(),
-                what: "process instance",
-            }),
-    }
+    let db = db.executor();
+    modules::declaration(module)?
+        .load_json(&db, scope, id)
+        .await?
+        .ok_or_else(|| AppError::ReferenceNotFound {
+            field: field.to_owned(),
+            what: module.record_name(),
+        })
 }
 
 /// Inserts a new record and writes its `created` history entry.
 pub async fn insert<E: Record>(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     row: E::ActiveModel,
 ) -> AppResult<E::Model> {
@@ -213,7 +298,7 @@ pub async fn insert<E: Record>(
 /// Applies `changes` (only the fields that change are set) if `expected_version` is still
 /// current, and records what changed. A stale version is a CONFLICT.
 pub async fn update<E: Record>(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     before: E::Model,
     expected_version: i32,
@@ -339,7 +424,7 @@ pub async fn purge<E: Record>(
 }
 
 async fn set_deleted<E: Record>(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     record: &E::Model,
     deleted_at: Option<DateTime<Utc>>,
@@ -371,7 +456,7 @@ pub struct FieldChange {
     pub new: serde_json::Value,
 }
 
-fn to_json(model: &impl Serialize) -> serde_json::Value {
+pub fn to_json(model: &impl Serialize) -> serde_json::Value {
     serde_json::to_value(model).unwrap_or_default()
 }
 
@@ -400,7 +485,7 @@ pub fn diff(before: &serde_json::Value, after: &serde_json::Value) -> Vec<FieldC
 /// Writes the history entry and appends the change to the event log, in the caller's
 /// transaction.
 async fn write_history<E: Record>(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     record_id: Uuid,
     action: &str,
@@ -439,7 +524,7 @@ pub async fn begin_write(
 }
 
 /// Takes the tenant's event-log lock in a transaction begun before the tenant was known.
-pub async fn lock_event_log(txn: &impl ConnectionTrait, scope: &TenantScope) -> AppResult<()> {
+pub async fn lock_event_log(txn: &impl Conn, scope: &TenantScope) -> AppResult<()> {
     if txn.get_database_backend() == DbBackend::Postgres {
         sequences::lock(txn, scope, EVENT_SEQUENCE).await?;
     }
@@ -449,7 +534,7 @@ pub async fn lock_event_log(txn: &impl ConnectionTrait, scope: &TenantScope) -> 
 /// Appends a change to the tenant's event log, in the caller's transaction, under the next
 /// sequence number. Returns the time it stamped.
 pub async fn append_event(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     module: Module,
     record_id: Uuid,

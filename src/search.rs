@@ -2,18 +2,13 @@
 //! the modules their roles may read. Exact matches rank first, then prefixes, then the rest.
 
 use sea_orm::sea_query::Condition;
-use sea_orm::{DatabaseConnection, QueryFilter, QuerySelect};
+use sea_orm::{DatabaseConnection, IdenStatic, QueryFilter, QuerySelect};
 use uuid::Uuid;
-
-use entity::calendar::{event, task};
-use entity::crm::{account, contact, lead, opportunity};
-use entity::news::note;
-use entity::service::{faq, ticket};
 
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::filters;
-use crate::modules::Module;
+use crate::modules::{self, Module};
 use crate::permissions::Access;
 use crate::records::{self, Record};
 
@@ -24,16 +19,18 @@ pub struct Hit {
     pub score: i32,
 }
 
-/// The searchable columns of `E`, with the JSON names they have in the serialized model.
+/// Live records of `E` whose search columns ([`Record::SEARCH`]) contain `text`.
 pub(crate) async fn search_in<E: Record>(
     db: &DatabaseConnection,
     actor: &Principal,
-    columns: &[(E::Column, &str)],
     text: &str,
     limit: u64,
 ) -> AppResult<Vec<Hit>> {
+    if E::SEARCH.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut any = Condition::any();
-    for (column, _) in columns {
+    for column in E::SEARCH {
         any = any.add(filters::contains_ci::<E>(*column, text));
     }
     let rows = records::live::<E>(&actor.scope())
@@ -41,13 +38,17 @@ pub(crate) async fn search_in<E: Record>(
         .limit(limit)
         .all(db)
         .await?;
+    let keys: Vec<String> = E::SEARCH
+        .iter()
+        .map(|column| camel_case(column.as_str()))
+        .collect();
     Ok(rows
         .iter()
         .map(|row| {
             let json = serde_json::to_value(row).unwrap_or_default();
-            let score = columns
+            let score = keys
                 .iter()
-                .filter_map(|(_, key)| json.get(*key)?.as_str())
+                .filter_map(|key| json.get(key)?.as_str())
                 .map(|value| rank(&value.to_lowercase(), text))
                 .max()
                 .unwrap_or(0);
@@ -59,6 +60,23 @@ pub(crate) async fn search_in<E: Record>(
             }
         })
         .collect())
+}
+
+/// A column's name as the serialized model spells it (`account_no` → `accountNo`).
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn rank(value: &str, text: &str) -> i32 {
@@ -101,105 +119,8 @@ pub async fn search(
         if actor.require(module, Access::Read).is_err() {
             continue;
         }
-        let found = match module {
-            // Process instances are found through processInstances, not by text.
-            Module::Processes => Vec::new(),
-            Module::Quotes | Module::SalesOrders | Module::Invoices | Module::PurchaseOrders => {
-                match crate::sales::documents::Kind::of(module) {
-                    Some(kind) => {
-                        crate::sales::documents::search(db, actor, kind, &text, limit).await?
-                    }
-                    None => Vec::new(),
-                }
-            }
-            Module::Services => {
-                use entity::sales::service::{Column as C, Entity};
-                let columns = [(C::Name, "name"), (C::Category, "category")];
-                search_in::<Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Vendors => {
-                use entity::sales::vendor::{Column as C, Entity};
-                let columns = [(C::Name, "name"), (C::Email, "email"), (C::Phone, "phone")];
-                search_in::<Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Products => {
-                use entity::sales::product::{Column as C, Entity};
-                let columns = [(C::Name, "name"), (C::Code, "code")];
-                search_in::<Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Accounts => {
-                use account::Column as C;
-                let columns = [
-                    (C::Name, "name"),
-                    (C::AccountNo, "accountNo"),
-                    (C::Email, "email"),
-                    (C::Phone, "phone"),
-                    (C::Website, "website"),
-                ];
-                search_in::<account::Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Contacts => {
-                use contact::Column as C;
-                let columns = [
-                    (C::LastName, "lastName"),
-                    (C::FirstName, "firstName"),
-                    (C::ContactNo, "contactNo"),
-                    (C::Email, "email"),
-                    (C::Phone, "phone"),
-                    (C::Mobile, "mobile"),
-                ];
-                search_in::<contact::Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Leads => {
-                use lead::Column as C;
-                let columns = [
-                    (C::LastName, "lastName"),
-                    (C::FirstName, "firstName"),
-                    (C::Company, "company"),
-                    (C::LeadNo, "leadNo"),
-                    (C::Email, "email"),
-                    (C::Phone, "phone"),
-                ];
-                search_in::<lead::Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Opportunities => {
-                use opportunity::Column as C;
-                let columns = [(C::Name, "name"), (C::OpportunityNo, "opportunityNo")];
-                search_in::<opportunity::Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Tickets => {
-                use ticket::Column as C;
-                let columns = [(C::Title, "title"), (C::TicketNo, "ticketNo")];
-                search_in::<ticket::Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Faq => {
-                use faq::Column as C;
-                let columns = [(C::Question, "question"), (C::FaqNo, "faqNo")];
-                search_in::<faq::Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Notes => {
-                use note::Column as C;
-                let columns = [(C::Title, "title"), (C::Body, "body")];
-                search_in::<note::Entity>(db, actor, &columns, &text, limit).await?
-            }
-            Module::Calendar => {
-                let mut found = search_in::<event::Entity>(
-                    db,
-                    actor,
-                    &[
-                        (event::Column::Subject, "subject"),
-                        (event::Column::Location, "location"),
-                    ],
-                    &text,
-                    limit,
-                )
-                .await?;
-                let columns = [(task::Column::Subject, "subject")];
-                found.extend(search_in::<task::Entity>(db, actor, &columns, &text, limit).await?);
-                found
-            }
-        };
-        hits.extend(found);
+        let declaration = modules::declaration(module)?;
+        hits.extend(declaration.search(db, actor, &text, limit).await?);
     }
     hits.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.label.cmp(&b.label)));
     hits.truncate(limit as usize);
@@ -208,7 +129,13 @@ pub async fn search(
 
 #[cfg(test)]
 mod tests {
-    use super::rank;
+    use super::{camel_case, rank};
+
+    #[test]
+    fn columns_are_named_as_in_json() {
+        assert_eq!(camel_case("account_no"), "accountNo");
+        assert_eq!(camel_case("name"), "name");
+    }
 
     #[test]
     fn exact_beats_prefix_beats_substring() {

@@ -1,21 +1,16 @@
 //! Per-tenant number sequences for record numbers (ACC-00001, CON-00001, …).
 
-use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 
 use entity::platform::sequence;
 
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::TenantScope;
 
 /// Adds `step` to the counter `name` of the tenant (creating it at `step`) and returns the new
 /// value. One atomic upsert: it holds the counter's row lock until the transaction ends.
-async fn advance(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    name: &str,
-    step: i64,
-) -> AppResult<i64> {
+async fn advance(db: &impl Conn, scope: &TenantScope, name: &str, step: i64) -> AppResult<i64> {
     let upsert = Query::insert()
         .into_table(sequence::Entity)
         .columns([
@@ -44,25 +39,17 @@ async fn advance(
 /// The next value of the counter `name` in the caller's tenant. Concurrent transactions never
 /// get the same value; a rolled-back transaction gives its value back, so the values a tenant
 /// sees have no gaps.
-pub async fn next_value(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    name: &str,
-) -> AppResult<i64> {
+pub async fn next_value(db: &impl Conn, scope: &TenantScope, name: &str) -> AppResult<i64> {
     advance(db, scope, name, 1).await
 }
 
 /// Locks the counter `name` of the tenant until the transaction ends, without changing it.
-pub async fn lock(db: &impl ConnectionTrait, scope: &TenantScope, name: &str) -> AppResult<()> {
+pub async fn lock(db: &impl Conn, scope: &TenantScope, name: &str) -> AppResult<()> {
     advance(db, scope, name, 0).await.map(|_| ())
 }
 
 /// The next record number of a kind, formatted as `PREFIX-00001`.
-pub async fn next_number(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    prefix: &str,
-) -> AppResult<String> {
+pub async fn next_number(db: &impl Conn, scope: &TenantScope, prefix: &str) -> AppResult<String> {
     let value = next_value(db, scope, prefix).await?;
     Ok(format!("{prefix}-{value:05}"))
 }

@@ -16,6 +16,7 @@ use crate::{db, http};
 
 /// Connects to the database, applies migrations and loads the token keys.
 pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
+    crate::registry::install();
     let mut db = db::connect(&config.database_url, config.limits.db_acquire_timeout)
         .await
         .map_err(|e| format!("cannot connect to the database: {e}"))?;

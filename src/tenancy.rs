@@ -9,19 +9,17 @@
 use sea_orm::{ActiveValue, ColumnTrait, DeleteMany, EntityTrait, QueryFilter, Select, UpdateMany};
 use uuid::Uuid;
 
-use entity::calendar::{event, event_invitee, task};
-use entity::crm::{account, contact, lead, opportunity};
-use entity::news::{comment, note};
+// Records of a module are declared tenant-owned by `record!`; these are the other tables.
+use entity::calendar::event_invitee;
+use entity::news::comment;
 use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
 use entity::process::{definition, instance, step, timer};
-use entity::sales::document::{invoice, purchase_order, quote, sales_order};
 use entity::sales::{
-    currency, document_line, payment, price_book, price_book_entry, product, quote_link, service,
-    stock_movement, tax_class, vendor,
+    currency, document_line, payment, price_book, price_book_entry, quote_link, stock_movement,
+    tax_class,
 };
-use entity::service::{faq, ticket};
 
 /// An entity whose rows belong to one tenant.
 pub trait TenantOwned: EntityTrait {
@@ -62,35 +60,19 @@ tenant_owned!(
     picklist_value,
     record_history,
     role_permission,
-    account,
-    contact,
-    lead,
-    opportunity,
-    ticket,
-    faq,
-    note,
     comment,
-    event,
     event_invitee,
-    task,
     custom_field,
     event_log,
     definition,
     instance,
     step,
     timer,
-    product,
     stock_movement,
     tax_class,
     currency,
-    vendor,
-    service,
     price_book,
     price_book_entry,
-    quote,
-    sales_order,
-    invoice,
-    purchase_order,
     document_line,
     payment,
     quote_link,
@@ -99,34 +81,18 @@ identified!(
     user,
     picklist_value,
     record_history,
-    account,
-    contact,
-    lead,
-    opportunity,
-    ticket,
-    faq,
-    note,
     comment,
-    event,
     event_invitee,
-    task,
     custom_field,
     definition,
     instance,
     step,
     timer,
-    product,
     stock_movement,
     tax_class,
     currency,
-    vendor,
-    service,
     price_book,
     price_book_entry,
-    quote,
-    sales_order,
-    invoice,
-    purchase_order,
     document_line,
     payment,
     quote_link,

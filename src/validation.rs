@@ -178,3 +178,11 @@ mod more_tests {
         assert!(optional_phone("phone", Some("call me".into())).is_err());
     }
 }
+
+/// `None`: leave as it is; `Some(None)`: clear; `Some(Some(v))`: set.
+pub type Patch<T> = Option<Option<T>>;
+
+/// Validates an optional text that may be given, cleared or left alone.
+pub fn text_patch(field: &str, value: Patch<String>, max: usize) -> AppResult<Patch<String>> {
+    value.map(|v| optional_text(field, v, max)).transpose()
+}

@@ -3,15 +3,16 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::crm::account::{ActiveModel, Column, Entity, Model};
 
-use super::{Address, Patch, require_owner, text_patch};
+use super::Address;
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::custom_fields;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
 use crate::modules::Module;
@@ -20,11 +21,17 @@ use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::records;
+use crate::records::require_owner;
 use crate::sequences;
 use crate::tenancy::TenantScope;
+use crate::validation::{Patch, text_patch};
 use crate::validation::{optional_email, optional_phone, optional_url, required_text};
 
-crate::record!(entity::crm::account, Module::Accounts, |m| m.name.clone());
+crate::record!(entity::crm::account, Module::Accounts, |m| m.name.clone(),
+    search: [Name, AccountNo, Email, Phone, Website]);
+
+/// Accounts are plain records: no process drives them.
+pub static DECLARATION: crate::records::Records<Entity> = crate::records::Records::new();
 
 /// The fields a client sends; on update, only the given ones change.
 #[derive(Default)]
@@ -88,7 +95,7 @@ impl AccountOrder {
 
 /// Validates the given fields and sets them on `row`. `id` is the account being updated.
 async fn apply(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     id: Option<Uuid>,
     fields: AccountFields,
@@ -168,7 +175,7 @@ async fn apply(
 
 /// The parent must exist, and the account must not end up above itself.
 async fn check_parent(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     account_id: Option<Uuid>,
     parent_id: Uuid,
@@ -257,7 +264,7 @@ pub async fn create(
 
 /// Creates the record inside the caller's transaction (lead conversion uses it).
 pub async fn create_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     mut fields: AccountFields,
 ) -> AppResult<Model> {

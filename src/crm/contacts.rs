@@ -2,16 +2,17 @@
 //! preferences.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::crm::account;
 use entity::crm::contact::{ActiveModel, Column, Entity, Model};
 
-use super::{Address, Patch, require_owner, text_patch};
+use super::Address;
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::custom_fields;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
 use crate::modules::Module;
@@ -19,11 +20,17 @@ use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::records;
+use crate::records::require_owner;
 use crate::sequences;
 use crate::tenancy::TenantScope;
+use crate::validation::{Patch, text_patch};
 use crate::validation::{optional_email, optional_phone, required_text};
 
-crate::record!(entity::crm::contact, Module::Contacts, |m| full_name(m));
+crate::record!(entity::crm::contact, Module::Contacts, |m| full_name(m),
+    search: [LastName, FirstName, ContactNo, Email, Phone, Mobile]);
+
+/// Contacts are plain records: no process drives them.
+pub static DECLARATION: crate::records::Records<Entity> = crate::records::Records::new();
 
 pub fn full_name(contact: &Model) -> String {
     match &contact.first_name {
@@ -92,7 +99,7 @@ impl ContactOrder {
 }
 
 async fn apply(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     id: Option<Uuid>,
     fields: ContactFields,
@@ -224,7 +231,7 @@ pub async fn create(
 
 /// Creates the record inside the caller's transaction (lead conversion uses it).
 pub async fn create_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     mut fields: ContactFields,
 ) -> AppResult<Model> {

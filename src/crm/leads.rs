@@ -3,37 +3,40 @@
 //! converted lead can be neither converted nor edited again.
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
+use sea_orm::DatabaseExecutor;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::crm::lead::{ActiveModel, Column, Entity, Model};
 use entity::crm::{account, contact, opportunity};
 
+use super::Address;
 use super::accounts::{self, AccountFields};
 use super::contacts::{self, ContactFields};
 use super::opportunities::{self, OpportunityFields};
-use super::{Address, Patch, require_owner, text_patch};
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::custom_fields;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
-use crate::modules::Module;
+use crate::modules::{Module, StatusField, Subject};
 use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::process::engine::{self, starts_in};
 use crate::records;
+use crate::records::require_owner;
 use crate::sequences;
 use crate::tenancy::TenantScope;
+use crate::validation::{Patch, text_patch};
 use crate::validation::{optional_email, optional_phone, optional_url, required_text};
 
-crate::record!(entity::crm::lead, Module::Leads, |m| format!(
-    "{} ({})",
-    m.last_name, m.company
-));
+crate::record!(entity::crm::lead, Module::Leads, |m| format!("{} ({})", m.last_name, m.company),
+    search: [LastName, FirstName, Company, LeadNo, Email, Phone]);
 
 #[derive(Default)]
 pub struct LeadFields {
@@ -97,7 +100,7 @@ impl LeadOrder {
 }
 
 async fn apply(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     fields: LeadFields,
     row: &mut ActiveModel,
@@ -460,7 +463,7 @@ pub async fn convert(
 /// Sets one field from a process action (`setField`), inside the caller's transaction, with
 /// the same validation as an update. The status is the process's own, so it is not settable.
 pub async fn set_field_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     id: Uuid,
     field: &str,
@@ -489,4 +492,60 @@ pub async fn set_field_in(
     apply(txn, &scope, fields, &mut changes).await?;
     records::update::<Entity>(txn, actor, before, version, changes).await?;
     Ok(())
+}
+
+/// Leads are records a bound process may drive.
+pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&LeadProcess);
+
+/// How a bound process drives a lead: its state is the lead status.
+pub struct LeadProcess;
+
+impl Subject for LeadProcess {
+    fn status(&self) -> StatusField {
+        StatusField {
+            picklist: "leadStatus",
+            field: "leadStatus",
+        }
+    }
+
+    fn settable_fields(&self) -> &'static [&'static str] {
+        &[
+            "title",
+            "company",
+            "rating",
+            "industry",
+            "leadSource",
+            "description",
+        ]
+    }
+
+    fn mirror_state<'a>(
+        &'a self,
+        txn: &'a DatabaseExecutor<'a>,
+        actor: &'a Principal,
+        id: Uuid,
+        state: &'a str,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(async move {
+            let before = records::get::<Entity>(txn, &actor.scope(), id).await?;
+            let version = before.version;
+            let changes = ActiveModel {
+                lead_status: Set(Some(state.to_owned())),
+                ..Default::default()
+            };
+            records::update::<Entity>(txn, actor, before, version, changes).await?;
+            Ok(())
+        })
+    }
+
+    fn set_field<'a>(
+        &'a self,
+        txn: &'a DatabaseExecutor<'a>,
+        actor: &'a Principal,
+        id: Uuid,
+        field: &'a str,
+        value: &'a serde_json::Value,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(set_field_in(txn, actor, id, field, value))
+    }
 }

@@ -5,23 +5,7 @@ pub mod contacts;
 pub mod leads;
 pub mod opportunities;
 
-use uuid::Uuid;
-
-use entity::platform::user;
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
-
-use crate::error::{AppError, AppResult};
-use crate::tenancy::TenantScope;
-
-/// `None`: leave as it is; `Some(None)`: clear; `Some(Some(v))`: set.
-pub type Patch<T> = Option<Option<T>>;
-
-/// Validates an optional text that may be given, cleared or left alone.
-pub fn text_patch(field: &str, value: Patch<String>, max: usize) -> AppResult<Patch<String>> {
-    value
-        .map(|v| crate::validation::optional_text(field, v, max))
-        .transpose()
-}
+use crate::error::AppResult;
 
 /// A postal address, stored flat on the record as Vtiger does.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,22 +29,4 @@ impl Address {
             country: optional_text(&format!("{field}.country"), self.country, 255)?,
         })
     }
-}
-
-/// The owner of a record must be an active user of the tenant.
-pub async fn require_owner(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    id: Uuid,
-) -> AppResult<Uuid> {
-    scope
-        .by_id::<user::Entity>(id)
-        .filter(user::Column::Active.eq(true))
-        .one(db)
-        .await?
-        .map(|u| u.id)
-        .ok_or_else(|| AppError::ReferenceNotFound {
-            field: "ownerId".into(),
-            what: "active user",
-        })
 }

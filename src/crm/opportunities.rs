@@ -2,33 +2,36 @@
 //! default probability.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::BoxFuture;
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
+use sea_orm::DatabaseExecutor;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::crm::opportunity::{ActiveModel, Column, Entity, Model};
 use entity::crm::{account, contact};
 
-use super::{Patch, require_owner, text_patch};
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::custom_fields;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
-use crate::modules::Module;
+use crate::modules::{Module, StatusField, Subject};
 use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::process::engine::{self, starts_in};
 use crate::records;
+use crate::records::require_owner;
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
+use crate::validation::{Patch, text_patch};
 
-crate::record!(entity::crm::opportunity, Module::Opportunities, |m| m
-    .name
-    .clone());
+crate::record!(entity::crm::opportunity, Module::Opportunities, |m| m.name.clone(),
+    search: [Name, OpportunityNo]);
 
 pub const FIRST_STAGE: &str = "Prospecting";
 pub const DEFAULT_CURRENCY: &str = "USD";
@@ -121,7 +124,7 @@ fn currency(value: &str) -> AppResult<String> {
 }
 
 async fn apply(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     fields: OpportunityFields,
     row: &mut ActiveModel,
@@ -249,7 +252,7 @@ pub async fn create(
 
 /// Creates the record inside the caller's transaction (lead conversion uses it).
 pub async fn create_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     mut fields: OpportunityFields,
 ) -> AppResult<Model> {
@@ -330,7 +333,7 @@ pub async fn update(
 /// Sets one field from a process action (`setField`), inside the caller's transaction, with
 /// the same validation as an update. The status is the process's own, so it is not settable.
 pub async fn set_field_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     id: Uuid,
     field: &str,
@@ -364,6 +367,59 @@ pub async fn set_field_in(
     apply(txn, &scope, fields, &mut changes).await?;
     records::update::<Entity>(txn, actor, before, version, changes).await?;
     Ok(())
+}
+
+/// Opportunities are records a bound process may drive.
+pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&OpportunityProcess);
+
+/// How a bound process drives an opportunity: its state is the sales stage, which also sets
+/// the stage's default probability.
+pub struct OpportunityProcess;
+
+impl Subject for OpportunityProcess {
+    fn status(&self) -> StatusField {
+        StatusField {
+            picklist: "salesStage",
+            field: "salesStage",
+        }
+    }
+
+    fn settable_fields(&self) -> &'static [&'static str] {
+        &["nextStep", "description", "probability", "amount"]
+    }
+
+    fn mirror_state<'a>(
+        &'a self,
+        txn: &'a DatabaseExecutor<'a>,
+        actor: &'a Principal,
+        id: Uuid,
+        state: &'a str,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(async move {
+            let before = records::get::<Entity>(txn, &actor.scope(), id).await?;
+            let version = before.version;
+            let mut changes = ActiveModel {
+                sales_stage: Set(state.to_owned()),
+                ..Default::default()
+            };
+            if let Some(probability) = default_probability(state) {
+                changes.probability = Set(probability);
+            }
+            records::update::<Entity>(txn, actor, before, version, changes).await?;
+            Ok(())
+        })
+    }
+
+    fn set_field<'a>(
+        &'a self,
+        txn: &'a DatabaseExecutor<'a>,
+        actor: &'a Principal,
+        id: Uuid,
+        field: &'a str,
+        value: &'a serde_json::Value,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(set_field_in(txn, actor, id, field, value))
+    }
 }
 
 #[cfg(test)]

@@ -20,24 +20,24 @@ use super::filters::{DateRange, IdFilterInput, StringFilter};
 use super::loaders::{ById, Children, EventsOfRecord, InviteesOfEvent, TasksOfRecord};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
-use super::records::{HistoryEntry, ModuleValue};
+use super::records::HistoryEntry;
 use super::{ContextExt, parse_id};
 
 /// A record a calendar entry is about.
 #[derive(InputObject)]
 pub struct RelatedRecordInput {
-    pub module: ModuleValue,
+    pub module: Module,
     pub id: ID,
 }
 
 fn related_patch(
     value: MaybeUndefined<RelatedRecordInput>,
-) -> Result<crate::crm::Patch<RelatedRecord>, AppError> {
+) -> Result<crate::validation::Patch<RelatedRecord>, AppError> {
     patch(value)
         .map(|r| {
             r.map(|r| {
                 Ok(RelatedRecord {
-                    module: r.module.into(),
+                    module: r.module,
                     id: parse_id("relatedId", &r.id)?,
                 })
             })
@@ -82,7 +82,7 @@ pub struct Event {
     pub location: Option<String>,
     /// A value of the `eventStatus` picklist: Planned, Held, Not Held.
     pub status: String,
-    pub related_module: Option<ModuleValue>,
+    pub related_module: Option<Module>,
     pub related_id: Option<ID>,
     pub reminder_minutes: Option<i32>,
     /// RFC 5545 RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO;COUNT=10`.
@@ -109,11 +109,7 @@ impl From<event::Model> for Event {
             all_day: m.all_day,
             location: m.location.clone(),
             status: m.status.clone(),
-            related_module: m
-                .related_module
-                .as_deref()
-                .and_then(Module::parse)
-                .map(Into::into),
+            related_module: m.related_module.as_deref().and_then(Module::parse),
             related_id: m.related_id.map(id),
             reminder_minutes: m.reminder_minutes,
             recurrence: m.recurrence.clone(),
@@ -203,7 +199,7 @@ pub struct Task {
     pub priority: Option<String>,
     /// A value of the `taskStatus` picklist.
     pub status: String,
-    pub related_module: Option<ModuleValue>,
+    pub related_module: Option<Module>,
     pub related_id: Option<ID>,
     /// The assignee.
     pub owner_id: ID,
@@ -223,11 +219,7 @@ impl From<task::Model> for Task {
             due_date: m.due_date,
             priority: m.priority.clone(),
             status: m.status.clone(),
-            related_module: m
-                .related_module
-                .as_deref()
-                .and_then(Module::parse)
-                .map(Into::into),
+            related_module: m.related_module.as_deref().and_then(Module::parse),
             related_id: m.related_id.map(id),
             owner_id: id(m.owner_id),
             description: m.description.clone(),

@@ -14,7 +14,6 @@ use crate::permissions::Access;
 
 use super::crm::owner;
 use super::platform::User;
-use super::records::ModuleValue;
 use super::{ContextExt, parse_id};
 
 /// One committed change of a record, as the event log numbers it.
@@ -23,7 +22,7 @@ use super::{ContextExt, parse_id};
 pub struct RecordChange {
     /// Per tenant, increasing without gaps; resume `changes` after the last one you saw.
     pub sequence: i64,
-    pub module: ModuleValue,
+    pub module: Module,
     pub record_id: ID,
     /// created, updated, deleted or restored.
     pub action: String,
@@ -44,7 +43,7 @@ impl RecordChange {
 fn to_change(entry: event_log::Model) -> Option<RecordChange> {
     Some(RecordChange {
         sequence: entry.sequence,
-        module: Module::parse(&entry.module)?.into(),
+        module: Module::parse(&entry.module)?,
         record_id: ID(entry.record_id.to_string()),
         action: entry.action,
         changed_fields: serde_json::from_value(entry.changed_fields).unwrap_or_default(),
@@ -62,11 +61,10 @@ impl ChangeSubscription {
     async fn record_changed(
         &self,
         ctx: &Context<'_>,
-        module: ModuleValue,
+        module: Module,
         id: ID,
     ) -> Result<BoxStream<'static, RecordChange>> {
         let principal = ctx.principal()?;
-        let module = Module::from(module);
         principal.require(module, Access::Read)?;
         let record_id = parse_id("id", &id)?;
         let app = ctx.app();
@@ -88,13 +86,13 @@ impl ChangeSubscription {
         &self,
         ctx: &Context<'_>,
         after_sequence: Option<i64>,
-        modules: Option<Vec<ModuleValue>>,
+        modules: Option<Vec<Module>>,
     ) -> Result<BoxStream<'static, RecordChange>> {
         let principal = ctx.principal()?;
         let app = ctx.app();
         let scope = principal.scope();
         let wanted: Vec<Module> = modules
-            .map(|m| m.into_iter().map(Module::from).collect())
+            .map(|m| m.into_iter().collect())
             .unwrap_or_else(|| Module::ALL.to_vec());
         let readable: Vec<&'static str> = wanted
             .into_iter()

@@ -12,14 +12,15 @@ use entity::crm::{account, contact};
 use entity::platform::user;
 use entity::service::ticket;
 
+use crate::crm::Address;
 use crate::crm::accounts::{self, AccountFields, AccountFilter, AccountOrder};
 use crate::crm::contacts::{self, ContactFields, ContactFilter, ContactOrder};
-use crate::crm::{Address, Patch};
 use crate::error::AppError;
 use crate::money;
 use crate::pagination::Slice;
 use crate::records;
 use crate::service::tickets;
+use crate::validation::Patch;
 
 use super::filters::{
     CustomFieldFilter, DateRange, DateTimeRange, DecimalRange, IdFilterInput, IntRange,

@@ -3,8 +3,10 @@
 //! names the module it reads: `ContextExt::loader` refuses it (FORBIDDEN) to a caller whose
 //! roles may not read that module, so no relation resolver checks access by hand.
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -18,69 +20,124 @@ use entity::calendar::{event, event_invitee, task};
 use entity::crm::{account, contact, opportunity};
 use entity::news::{comment, note};
 use entity::platform::user;
-use entity::sales::{document_line, product, service, tax_class, vendor};
+use entity::sales::{document_line, tax_class};
 use entity::service::ticket;
 
 use crate::error::AppError;
 use crate::modules::Module;
-use crate::records;
+use crate::records::{self, Record};
 use crate::tenancy::{Identified, TenantScope};
 
-/// The module whose read right guards an entity's rows; `None` for what every signed-in user
-/// of the tenant may see (users, tax classes) or what is read only through its parent (the
-/// lines of a document the caller has already read).
-pub trait ReadAs {
+/// Which rows of an entity a loader may return, and the module whose read right guards them:
+/// the live records of a module, or for other rows, `None` when every signed-in user of the
+/// tenant may see them (users, tax classes) or when they are read only through a parent the
+/// caller has already read (the lines of a document).
+pub trait ReadAs: Identified {
     const MODULE: Option<Module>;
+    fn base(scope: &TenantScope) -> Select<Self>;
+}
+
+impl<E: Record> ReadAs for E {
+    const MODULE: Option<Module> = Some(E::MODULE);
+    fn base(scope: &TenantScope) -> Select<E> {
+        records::live::<E>(scope)
+    }
 }
 
 macro_rules! read_as {
     ($($entity:path => $module:expr),* $(,)?) => {
         $(impl ReadAs for $entity {
             const MODULE: Option<Module> = $module;
+            fn base(scope: &TenantScope) -> Select<Self> {
+                scope.select::<Self>()
+            }
         })*
     };
 }
 
 read_as! {
     user::Entity => None,
-    account::Entity => Some(Module::Accounts),
-    contact::Entity => Some(Module::Contacts),
-    opportunity::Entity => Some(Module::Opportunities),
-    ticket::Entity => Some(Module::Tickets),
-    note::Entity => Some(Module::Notes),
     comment::Entity => Some(Module::Notes),
-    event::Entity => Some(Module::Calendar),
     event_invitee::Entity => Some(Module::Calendar),
-    task::Entity => Some(Module::Calendar),
-    product::Entity => Some(Module::Products),
-    service::Entity => Some(Module::Services),
-    vendor::Entity => Some(Module::Vendors),
     tax_class::Entity => None,
     document_line::Entity => None,
 }
 
-/// A loader, and the module a caller must be allowed to read to use it.
+/// A loader of the caller's tenant, and the module a caller must be allowed to read to use it.
 pub trait GuardedLoader: Loader<Uuid> {
     const MODULE: Option<Module>;
+    fn new(db: &DatabaseConnection, scope: &TenantScope) -> Self;
 }
 
-impl<E: Identified + ReadAs> GuardedLoader for ById<E>
+impl<E: ReadAs> GuardedLoader for ById<E>
 where
     E::Model: Clone + Send + Sync + 'static,
 {
     const MODULE: Option<Module> = <E as ReadAs>::MODULE;
+    fn new(db: &DatabaseConnection, scope: &TenantScope) -> Self {
+        ById {
+            db: db.clone(),
+            base: E::base(scope),
+        }
+    }
 }
 
-impl<E: Identified + ReadAs, G: Grouping<E>> GuardedLoader for Children<E, G>
+impl<E: ReadAs, G: Grouping<E>> GuardedLoader for Children<E, G>
 where
     E::Model: Clone + Send + Sync + 'static,
 {
     const MODULE: Option<Module> = <E as ReadAs>::MODULE;
+    fn new(db: &DatabaseConnection, scope: &TenantScope) -> Self {
+        Children {
+            db: db.clone(),
+            base: E::base(scope),
+            grouping: PhantomData,
+        }
+    }
 }
 
 /// Demand is the quantity on open sales orders: reading it reads sales orders.
 impl GuardedLoader for DemandOfProduct {
     const MODULE: Option<Module> = Some(Module::SalesOrders);
+    fn new(db: &DatabaseConnection, scope: &TenantScope) -> Self {
+        DemandOfProduct {
+            db: db.clone(),
+            scope: *scope,
+        }
+    }
+}
+
+/// The loaders of one request of a signed-in caller, each made the first time a field asks
+/// for it: a request pays only for the relations it selects.
+pub struct Loaders {
+    db: DatabaseConnection,
+    scope: TenantScope,
+    made: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection, scope: &TenantScope) -> Self {
+        Loaders {
+            db: db.clone(),
+            scope: *scope,
+            made: Mutex::default(),
+        }
+    }
+
+    /// The request's loader of kind `L`.
+    pub fn get<L: GuardedLoader>(&self) -> Result<Arc<DataLoader<L>>, AppError> {
+        let made = self
+            .made
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(TypeId::of::<L>())
+            .or_insert_with(|| {
+                Arc::new(DataLoader::new(L::new(&self.db, &self.scope), tokio::spawn))
+            })
+            .clone();
+        made.downcast::<DataLoader<L>>()
+            .map_err(|_| AppError::internal("a loader stored under another type"))
+    }
 }
 
 /// Records by id, from a base selection (live records only, or all users).
@@ -343,111 +400,4 @@ impl Loader<Uuid> for DemandOfProduct {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, Self::Error> {
         Ok(crate::sales::products::quantity_in_demand(&self.db, &self.scope, keys).await?)
     }
-}
-
-fn spawn<L: Loader<Uuid>>(loader: L) -> DataLoader<L> {
-    DataLoader::new(loader, tokio::spawn)
-}
-
-/// Adds every loader to a request of a signed-in caller.
-pub fn attach(
-    request: async_graphql::Request,
-    db: &DatabaseConnection,
-    scope: &TenantScope,
-) -> async_graphql::Request {
-    request
-        .data(spawn(ById::<user::Entity> {
-            db: db.clone(),
-            base: scope.select::<user::Entity>(),
-        }))
-        .data(spawn(ById::<account::Entity> {
-            db: db.clone(),
-            base: records::live::<account::Entity>(scope),
-        }))
-        .data(spawn(ById::<contact::Entity> {
-            db: db.clone(),
-            base: records::live::<contact::Entity>(scope),
-        }))
-        .data(spawn(ById::<opportunity::Entity> {
-            db: db.clone(),
-            base: records::live::<opportunity::Entity>(scope),
-        }))
-        .data(spawn(Children::<contact::Entity, ContactsOfAccount> {
-            db: db.clone(),
-            base: records::live::<contact::Entity>(scope),
-            grouping: PhantomData,
-        }))
-        .data(spawn(Children::<
-            opportunity::Entity,
-            OpportunitiesOfAccount,
-        > {
-            db: db.clone(),
-            base: records::live::<opportunity::Entity>(scope),
-            grouping: PhantomData,
-        }))
-        .data(spawn(Children::<ticket::Entity, TicketsOfContact> {
-            db: db.clone(),
-            base: records::live::<ticket::Entity>(scope),
-            grouping: PhantomData,
-        }))
-        .data(spawn(Children::<ticket::Entity, TicketsOfAccount> {
-            db: db.clone(),
-            base: records::live::<ticket::Entity>(scope),
-            grouping: PhantomData,
-        }))
-        .data(spawn(Children::<note::Entity, NotesOfRecord> {
-            db: db.clone(),
-            base: records::live::<note::Entity>(scope),
-            grouping: PhantomData,
-        }))
-        .data(spawn(Children::<comment::Entity, CommentsOfRecord> {
-            db: db.clone(),
-            base: scope.select::<comment::Entity>(),
-            grouping: PhantomData,
-        }))
-        .data(spawn(Children::<event_invitee::Entity, InviteesOfEvent> {
-            db: db.clone(),
-            base: scope.select::<event_invitee::Entity>(),
-            grouping: PhantomData,
-        }))
-        .data(spawn(Children::<event::Entity, EventsOfRecord> {
-            db: db.clone(),
-            base: records::live::<event::Entity>(scope),
-            grouping: PhantomData,
-        }))
-        .data(spawn(Children::<task::Entity, TasksOfRecord> {
-            db: db.clone(),
-            base: records::live::<task::Entity>(scope),
-            grouping: PhantomData,
-        }))
-        .data(spawn(ById::<product::Entity> {
-            db: db.clone(),
-            base: records::live::<product::Entity>(scope),
-        }))
-        .data(spawn(DemandOfProduct {
-            db: db.clone(),
-            scope: *scope,
-        }))
-        .data(spawn(ById::<service::Entity> {
-            db: db.clone(),
-            base: records::live::<service::Entity>(scope),
-        }))
-        .data(spawn(ById::<vendor::Entity> {
-            db: db.clone(),
-            base: records::live::<vendor::Entity>(scope),
-        }))
-        .data(spawn(ById::<tax_class::Entity> {
-            db: db.clone(),
-            base: scope.select::<tax_class::Entity>(),
-        }))
-        .data(spawn(Children::<document_line::Entity, LinesOfDocument> {
-            db: db.clone(),
-            base: scope.select::<document_line::Entity>(),
-            grouping: PhantomData,
-        }))
-        .data(spawn(Children::<account::Entity, ChildAccounts> {
-            db: db.clone(),
-            base: records::live::<account::Entity>(scope),
-            grouping: PhantomData,
-        }))
 }

@@ -153,7 +153,7 @@ pub fn prepare(
     session: Session,
 ) -> async_graphql::Request {
     let request = match session.principal() {
-        Some(principal) => loaders::attach(request, &app.db, &principal.scope()),
+        Some(principal) => request.data(loaders::Loaders::new(&app.db, &principal.scope())),
         None => request,
     };
     request.data(session)
@@ -168,7 +168,7 @@ pub(crate) trait ContextExt {
     /// (else FORBIDDEN): the one place relations check access.
     fn loader<L: loaders::GuardedLoader>(
         &self,
-    ) -> Result<&async_graphql::dataloader::DataLoader<L>, AppError>;
+    ) -> Result<std::sync::Arc<async_graphql::dataloader::DataLoader<L>>, AppError>;
 }
 
 impl ContextExt for Context<'_> {
@@ -189,13 +189,14 @@ impl ContextExt for Context<'_> {
 
     fn loader<L: loaders::GuardedLoader>(
         &self,
-    ) -> Result<&async_graphql::dataloader::DataLoader<L>, AppError> {
+    ) -> Result<std::sync::Arc<async_graphql::dataloader::DataLoader<L>>, AppError> {
         let principal = self.principal()?;
         if let Some(module) = L::MODULE {
             principal.require(module, crate::permissions::Access::Read)?;
         }
-        self.data_opt::<async_graphql::dataloader::DataLoader<L>>()
-            .ok_or_else(|| AppError::internal("dataloader missing from the request"))
+        self.data_opt::<loaders::Loaders>()
+            .ok_or_else(|| AppError::internal("dataloaders missing from the request"))?
+            .get::<L>()
     }
 }
 

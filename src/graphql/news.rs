@@ -15,12 +15,12 @@ use super::crm::{history, id, owner};
 use super::loaders::{Children, CommentsOfRecord, NotesOfRecord};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
-use super::records::{HistoryEntry, ModuleValue};
+use super::records::HistoryEntry;
 use super::{ContextExt, parse_id};
 
-fn related(module: ModuleValue, id: &ID, field: &str) -> Result<RelatedRecord, AppError> {
+fn related(module: Module, id: &ID, field: &str) -> Result<RelatedRecord, AppError> {
     Ok(RelatedRecord {
-        module: module.into(),
+        module,
         id: parse_id(field, id)?,
     })
 }
@@ -33,7 +33,7 @@ pub struct Note {
     pub title: String,
     pub body: String,
     /// The module of the record it is about; null for announcements.
-    pub related_module: Option<ModuleValue>,
+    pub related_module: Option<Module>,
     pub related_id: Option<ID>,
     pub owner_id: ID,
     pub version: i32,
@@ -49,11 +49,7 @@ impl From<note::Model> for Note {
             id: id(m.id),
             title: m.title.clone(),
             body: m.body.clone(),
-            related_module: m
-                .related_module
-                .as_deref()
-                .and_then(Module::parse)
-                .map(Into::into),
+            related_module: m.related_module.as_deref().and_then(Module::parse),
             related_id: m.related_id.map(id),
             owner_id: id(m.owner_id),
             version: m.version,
@@ -134,7 +130,7 @@ pub struct CreateNoteInput {
     pub body: String,
     /// With `relatedId`, the record the note is about; leave both out for an announcement
     /// (managers and admins).
-    pub related_module: Option<ModuleValue>,
+    pub related_module: Option<Module>,
     pub related_id: Option<ID>,
 }
 
@@ -159,7 +155,7 @@ impl NewsQuery {
     async fn notes(
         &self,
         ctx: &Context<'_>,
-        related_module: ModuleValue,
+        related_module: Module,
         related_id: ID,
         first: Option<i32>,
         after: Option<String>,
@@ -188,7 +184,7 @@ impl NewsQuery {
     async fn comments(
         &self,
         ctx: &Context<'_>,
-        module: ModuleValue,
+        module: Module,
         record_id: ID,
     ) -> Result<Vec<Comment>> {
         let related = related(module, &record_id, "recordId")?;
@@ -265,7 +261,7 @@ impl NewsMutation {
     async fn add_comment(
         &self,
         ctx: &Context<'_>,
-        module: ModuleValue,
+        module: Module,
         record_id: ID,
         body: String,
         reply_to: Option<ID>,

@@ -24,7 +24,6 @@ use super::crm::{id, owner};
 use super::filters::{IdFilterInput, StringFilter};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
-use super::records::ModuleValue;
 use super::{ContextExt, parse_id};
 
 /// One published version of a process definition.
@@ -93,7 +92,7 @@ pub struct ProcessInstance {
     pub definition_key: String,
     /// The definition version it runs; publishing a new one does not change it.
     pub definition_version: i32,
-    pub record_module: Option<ModuleValue>,
+    pub record_module: Option<Module>,
     pub record_id: Option<ID>,
     pub state: String,
     /// active, completed or cancelled.
@@ -117,11 +116,7 @@ impl From<instance::Model> for ProcessInstance {
             uuid: i.id,
             definition_key: i.definition_key,
             definition_version: i.definition_version,
-            record_module: i
-                .record_module
-                .as_deref()
-                .and_then(Module::parse)
-                .map(Into::into),
+            record_module: i.record_module.as_deref().and_then(Module::parse),
             record_id: i.record_id.map(id),
             state: i.state,
             status: i.status,
@@ -384,13 +379,13 @@ impl ProcessMutation {
         &self,
         ctx: &Context<'_>,
         key: String,
-        record_module: Option<ModuleValue>,
+        record_module: Option<Module>,
         record_id: Option<ID>,
         variables: Option<Json<Value>>,
     ) -> Result<ProcessInstance> {
         let record = match (record_module, record_id) {
             (Some(module), Some(id)) => Some(RelatedRecord {
-                module: module.into(),
+                module,
                 id: parse_id("recordId", &id)?,
             }),
             (None, None) => None,

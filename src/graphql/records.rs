@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::platform::{custom_field, picklist_value, record_history};
 
 use crate::custom_fields::{self, Kind, NewField};
-use crate::error::AppError;
-use crate::modules::Module;
+use crate::modules::{self, Module};
 use crate::pagination::Slice;
 use crate::permissions::{self, Grant};
 use crate::records::{self, FieldChange};
@@ -16,73 +15,6 @@ use crate::{picklists, search};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::{RoleValue, User};
 use super::{ContextExt, parse_id};
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "Module")]
-pub enum ModuleValue {
-    Accounts,
-    Contacts,
-    Leads,
-    Opportunities,
-    Tickets,
-    Faq,
-    Notes,
-    Calendar,
-    Processes,
-    Products,
-    Services,
-    Vendors,
-    Quotes,
-    SalesOrders,
-    Invoices,
-    PurchaseOrders,
-}
-
-impl From<Module> for ModuleValue {
-    fn from(m: Module) -> Self {
-        match m {
-            Module::Accounts => ModuleValue::Accounts,
-            Module::Contacts => ModuleValue::Contacts,
-            Module::Leads => ModuleValue::Leads,
-            Module::Opportunities => ModuleValue::Opportunities,
-            Module::Tickets => ModuleValue::Tickets,
-            Module::Faq => ModuleValue::Faq,
-            Module::Notes => ModuleValue::Notes,
-            Module::Calendar => ModuleValue::Calendar,
-            Module::Processes => ModuleValue::Processes,
-            Module::Products => ModuleValue::Products,
-            Module::Services => ModuleValue::Services,
-            Module::Vendors => ModuleValue::Vendors,
-            Module::Quotes => ModuleValue::Quotes,
-            Module::SalesOrders => ModuleValue::SalesOrders,
-            Module::Invoices => ModuleValue::Invoices,
-            Module::PurchaseOrders => ModuleValue::PurchaseOrders,
-        }
-    }
-}
-
-impl From<ModuleValue> for Module {
-    fn from(m: ModuleValue) -> Self {
-        match m {
-            ModuleValue::Accounts => Module::Accounts,
-            ModuleValue::Contacts => Module::Contacts,
-            ModuleValue::Leads => Module::Leads,
-            ModuleValue::Opportunities => Module::Opportunities,
-            ModuleValue::Tickets => Module::Tickets,
-            ModuleValue::Faq => Module::Faq,
-            ModuleValue::Notes => Module::Notes,
-            ModuleValue::Calendar => Module::Calendar,
-            ModuleValue::Processes => Module::Processes,
-            ModuleValue::Products => Module::Products,
-            ModuleValue::Services => Module::Services,
-            ModuleValue::Vendors => Module::Vendors,
-            ModuleValue::Quotes => Module::Quotes,
-            ModuleValue::SalesOrders => Module::SalesOrders,
-            ModuleValue::Invoices => Module::Invoices,
-            ModuleValue::PurchaseOrders => Module::PurchaseOrders,
-        }
-    }
-}
 
 /// One change of a record: who, when, and each field's old and new value.
 #[derive(SimpleObject)]
@@ -162,7 +94,7 @@ impl From<picklist_value::Model> for PicklistValue {
 #[derive(SimpleObject)]
 pub struct Permission {
     pub role: RoleValue,
-    pub module: ModuleValue,
+    pub module: Module,
     pub read: bool,
     pub write: bool,
 }
@@ -171,7 +103,7 @@ impl From<Grant> for Permission {
     fn from(g: Grant) -> Self {
         Self {
             role: g.role.into(),
-            module: g.module.into(),
+            module: g.module,
             read: g.read,
             write: g.write,
         }
@@ -181,7 +113,7 @@ impl From<Grant> for Permission {
 /// A record found by `search`.
 #[derive(SimpleObject)]
 pub struct SearchHit {
-    pub module: ModuleValue,
+    pub module: Module,
     pub id: ID,
     /// The record's name as lists show it.
     pub label: String,
@@ -232,7 +164,7 @@ impl From<Kind> for CustomFieldKind {
 #[derive(SimpleObject)]
 pub struct CustomField {
     pub id: ID,
-    pub module: ModuleValue,
+    pub module: Module,
     pub name: String,
     pub label: String,
     pub kind: CustomFieldKind,
@@ -247,7 +179,7 @@ impl From<custom_field::Model> for CustomField {
     fn from(f: custom_field::Model) -> Self {
         Self {
             id: ID(f.id.to_string()),
-            module: Module::parse(&f.module).unwrap_or(Module::Accounts).into(),
+            module: Module::parse(&f.module).unwrap_or(Module::Accounts),
             kind: Kind::parse(&f.kind).unwrap_or(Kind::Text).into(),
             options: f
                 .options
@@ -269,7 +201,7 @@ impl From<custom_field::Model> for CustomField {
 
 #[derive(InputObject)]
 pub struct DefineCustomFieldInput {
-    pub module: ModuleValue,
+    pub module: Module,
     /// The key in `customFields`: a letter, then letters, digits or `_`.
     pub name: String,
     pub label: String,
@@ -284,7 +216,7 @@ pub struct DefineCustomFieldInput {
 /// A record in the recycle bin.
 #[derive(SimpleObject)]
 pub struct DeletedRecord {
-    pub module: ModuleValue,
+    pub module: Module,
     pub id: ID,
     pub label: String,
     pub deleted_at: DateTime<Utc>,
@@ -293,7 +225,7 @@ pub struct DeletedRecord {
 impl From<records::Recycled> for DeletedRecord {
     fn from(r: records::Recycled) -> Self {
         Self {
-            module: r.module.into(),
+            module: r.module,
             id: ID(r.id.to_string()),
             label: r.label,
             deleted_at: r.deleted_at,
@@ -336,12 +268,12 @@ impl RecordsQuery {
         &self,
         ctx: &Context<'_>,
         text: String,
-        modules: Option<Vec<ModuleValue>>,
+        modules: Option<Vec<Module>>,
         #[graphql(default = 20)] first: i32,
     ) -> Result<Vec<SearchHit>> {
         let principal = ctx.principal()?;
         let app = ctx.app();
-        let modules = modules.map(|m| m.into_iter().map(Into::into).collect());
+        let modules = modules.map(|m| m.into_iter().collect());
         let hits = search::search(
             &app.db,
             principal,
@@ -354,7 +286,7 @@ impl RecordsQuery {
         Ok(hits
             .into_iter()
             .map(|h| SearchHit {
-                module: h.module.into(),
+                module: h.module,
                 id: ID(h.id.to_string()),
                 label: h.label,
                 score: h.score,
@@ -363,13 +295,9 @@ impl RecordsQuery {
     }
 
     /// The custom fields of a module, in display order.
-    async fn custom_fields(
-        &self,
-        ctx: &Context<'_>,
-        module: ModuleValue,
-    ) -> Result<Vec<CustomField>> {
+    async fn custom_fields(&self, ctx: &Context<'_>, module: Module) -> Result<Vec<CustomField>> {
         let scope = ctx.principal()?.scope();
-        let fields = custom_fields::definitions(&ctx.app().db, &scope, module.into()).await?;
+        let fields = custom_fields::definitions(&ctx.app().db, &scope, module).await?;
         Ok(fields.into_iter().map(Into::into).collect())
     }
 
@@ -378,67 +306,18 @@ impl RecordsQuery {
     async fn recycle_bin(
         &self,
         ctx: &Context<'_>,
-        module: ModuleValue,
+        module: Module,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connected<DeletedRecord>> {
-        use entity::crm::{account, contact, lead, opportunity};
-        use entity::news::note;
-        use entity::service::{faq, ticket};
         let principal = ctx.principal()?;
         let app = ctx.app();
         let args = page_args(first, after, None, None);
         let (db, limits) = (&app.db, &app.limits);
-        let page = match Module::from(module) {
-            Module::Processes => {
-                let message = "process instances are cancelled, not deleted";
-                return Err(AppError::bad_input("module", message).into());
-            }
-            Module::Accounts => {
-                records::recycle_bin::<account::Entity>(db, principal, &args, limits).await?
-            }
-            Module::Contacts => {
-                records::recycle_bin::<contact::Entity>(db, principal, &args, limits).await?
-            }
-            Module::Leads => {
-                records::recycle_bin::<lead::Entity>(db, principal, &args, limits).await?
-            }
-            Module::Opportunities => {
-                records::recycle_bin::<opportunity::Entity>(db, principal, &args, limits).await?
-            }
-            Module::Tickets => {
-                records::recycle_bin::<ticket::Entity>(db, principal, &args, limits).await?
-            }
-            Module::Faq => {
-                records::recycle_bin::<faq::Entity>(db, principal, &args, limits).await?
-            }
-            Module::Notes => {
-                records::recycle_bin::<note::Entity>(db, principal, &args, limits).await?
-            }
-            Module::Products => {
-                records::recycle_bin::<entity::sales::product::Entity>(db, principal, &args, limits)
-                    .await?
-            }
-            Module::Services => {
-                records::recycle_bin::<entity::sales::service::Entity>(db, principal, &args, limits)
-                    .await?
-            }
-            Module::Vendors => {
-                records::recycle_bin::<entity::sales::vendor::Entity>(db, principal, &args, limits)
-                    .await?
-            }
-            Module::Quotes | Module::SalesOrders | Module::Invoices | Module::PurchaseOrders => {
-                let kind = crate::sales::documents::Kind::of(module.into())
-                    .ok_or_else(|| crate::error::AppError::internal("document without kind"))?;
-                crate::sales::documents::recycle_bin(db, principal, kind, &args, limits).await?
-            }
-            Module::Calendar => {
-                records::recycle_bin::<entity::calendar::event::Entity>(
-                    db, principal, &args, limits,
-                )
-                .await?
-            }
-        };
+        let declaration = modules::declaration(module)?;
+        let page = declaration
+            .recycle_bin(db, principal, &args, limits)
+            .await?;
         Ok(connection(page, DeletedRecord::from))
     }
 
@@ -519,7 +398,7 @@ impl RecordsMutation {
         input: DefineCustomFieldInput,
     ) -> Result<CustomField> {
         let new = NewField {
-            module: input.module.into(),
+            module: input.module,
             name: input.name,
             label: input.label,
             kind: input.kind.into(),
@@ -551,20 +430,13 @@ impl RecordsMutation {
         &self,
         ctx: &Context<'_>,
         role: RoleValue,
-        module: ModuleValue,
+        module: Module,
         read: bool,
         write: bool,
     ) -> Result<Permission> {
         let principal = ctx.principal()?;
-        let grant = permissions::set(
-            &ctx.app().db,
-            principal,
-            role.into(),
-            module.into(),
-            read,
-            write,
-        )
-        .await?;
+        let grant =
+            permissions::set(&ctx.app().db, principal, role.into(), module, read, write).await?;
         Ok(grant.into())
     }
 }

@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    IntoActiveModel, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, IntoActiveModel,
+    PaginatorTrait, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::auth::{Principal, Role, password};
 use crate::config::Limits;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, EventBus};
 use crate::pagination::{Page, PageArgs, paginate};
@@ -146,11 +147,7 @@ pub async fn authenticate(
     })
 }
 
-pub async fn get(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    id: Uuid,
-) -> AppResult<user::Model> {
+pub async fn get(db: &impl Conn, scope: &TenantScope, id: Uuid) -> AppResult<user::Model> {
     scope
         .by_id::<user::Entity>(id)
         .one(db)
@@ -305,7 +302,7 @@ fn stale(version: i32) -> AppError {
     ))
 }
 
-async fn count_active_admins(db: &impl ConnectionTrait, scope: &TenantScope) -> AppResult<usize> {
+async fn count_active_admins(db: &impl Conn, scope: &TenantScope) -> AppResult<usize> {
     let active = scope
         .select::<user::Entity>()
         .filter(user::Column::Active.eq(true))

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
+use crate::modules::{self, Module, Subject};
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -26,43 +27,9 @@ pub struct Body {
     pub binding: Option<String>,
 }
 
-/// The fields `setField` may set on a record of a bindable module.
-pub fn settable_fields(module: &str) -> &'static [&'static str] {
-    match module {
-        "tickets" => &[
-            "title",
-            "description",
-            "product",
-            "priority",
-            "severity",
-            "category",
-            "resolution",
-        ],
-        "leads" => &[
-            "title",
-            "company",
-            "rating",
-            "industry",
-            "leadSource",
-            "description",
-        ],
-        "opportunities" => &["nextStep", "description", "probability", "amount"],
-        _ => &[],
-    }
-}
-
-/// The status field a bindable module's records mirror, by module name: (picklist, field).
-pub fn bound_field(module: &str) -> Option<(&'static str, &'static str)> {
-    match module {
-        "tickets" => Some(("ticketStatus", "status")),
-        "leads" => Some(("leadStatus", "leadStatus")),
-        "opportunities" => Some(("salesStage", "salesStage")),
-        "quotes" => Some(("quoteStatus", "status")),
-        "salesOrders" => Some(("salesOrderStatus", "status")),
-        "invoices" => Some(("invoiceStatus", "status")),
-        "purchaseOrders" => Some(("purchaseOrderStatus", "status")),
-        _ => None,
-    }
+/// How a bound process drives the records of the module named `module`, if it can.
+pub fn subject_named(module: &str) -> Option<&'static dyn Subject> {
+    Module::parse(module).and_then(modules::subject)
 }
 
 /// After `after` (ISO 8601 duration, e.g. `PT4H`, `P2D`) in `state`, or at the moment `at`
@@ -373,7 +340,8 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
                     }
                     // With a binding we know the record's module, so its fields.
                     if let Some(module) = &body.binding
-                        && !settable_fields(module).contains(&field.as_str())
+                        && !subject_named(module)
+                            .is_some_and(|s| s.settable_fields().contains(&field.as_str()))
                     {
                         problem(
                             format!("{path}.setField.field"),
@@ -457,11 +425,16 @@ pub fn validate(body: &serde_json::Value) -> Result<Body, Vec<Problem>> {
     }
 
     if let Some(module) = &body.binding
-        && bound_field(module).is_none()
+        && subject_named(module).is_none()
     {
+        let bindable: Vec<&str> = Module::ALL
+            .into_iter()
+            .filter(|m| modules::subject(*m).is_some())
+            .map(Module::as_str)
+            .collect();
         problem(
             "binding".into(),
-            "only tickets, leads and opportunities can be bound",
+            &format!("only these modules can be bound: {}", bindable.join(", ")),
         );
     }
 
@@ -572,6 +545,7 @@ mod tests {
 
     #[test]
     fn actions_are_checked_against_the_binding() {
+        crate::registry::install();
         let mut body = ticket_lifecycle();
         body["binding"] = json!("tickets");
         body["transitions"][0]["actions"] = json!([

@@ -6,29 +6,35 @@
 //! instance exactly one wins; the other gets CONFLICT.
 
 use chrono::Utc;
+use futures_util::future::BoxFuture;
+use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use entity::process::{definition, instance, step, timer};
 
-use super::definition::{Action, Body, Problem, Transition, bound_field, parse_duration, validate};
+use super::definition::{
+    Action, Body, Problem, Transition, parse_duration, subject_named, validate,
+};
 use crate::auth::{Principal, Role};
 use crate::calendar::{self, TaskFields};
 use crate::config::Limits;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, TextFilter};
-use crate::modules::Module;
+use crate::modules::{self, Declaration, Module, Subject};
 use crate::news::{self, RelatedRecord};
 use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::records;
+use crate::search::Hit;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 
@@ -71,7 +77,8 @@ pub async fn publish(
     };
     let scope = actor.scope();
     // A bound definition's states are values of the module's status picklist.
-    if let Some((picklist, _)) = parsed.binding.as_deref().and_then(bound_field) {
+    if let Some(subject) = parsed.binding.as_deref().and_then(subject_named) {
+        let picklist = subject.status().picklist;
         let mut problems = Vec::new();
         for (i, state) in parsed.states.iter().enumerate() {
             if picklists::check(db, &scope, picklist, "state", Some(&state.name))
@@ -110,7 +117,7 @@ pub async fn publish(
 }
 
 async fn latest(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     key: &str,
 ) -> AppResult<Option<definition::Model>> {
@@ -207,7 +214,7 @@ pub async fn start(
 }
 
 async fn start_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     definition: &definition::Model,
     record: Option<RelatedRecord>,
@@ -267,7 +274,7 @@ async fn start_in(
 /// The definition bound to `module`, if any: the latest version of the most recently
 /// published key that binds it.
 async fn bound_definition(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     scope: &TenantScope,
     module: Module,
 ) -> AppResult<Option<definition::Model>> {
@@ -286,7 +293,7 @@ async fn bound_definition(
 
 /// The state a new record of `module` starts in when a process is bound to the module.
 pub async fn bound_initial_state(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     scope: &TenantScope,
     module: Module,
 ) -> AppResult<Option<String>> {
@@ -308,7 +315,7 @@ pub fn starts_in(field: &str, initial: &str) -> AppError {
 
 /// Starts the bound process for a record just created, in the caller's transaction.
 pub async fn start_for_record(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     module: Module,
     record_id: Uuid,
@@ -339,7 +346,7 @@ fn active_instances_for(
 /// Completes the active instances bound to a record whose work is done another way (a
 /// converted lead), in the caller's transaction.
 pub async fn complete_for_record(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     module: Module,
     record_id: Uuid,
@@ -391,7 +398,7 @@ pub async fn complete_for_record(
 /// Refuses a direct change of a record's status while a bound process runs it, naming the
 /// transitions to use instead. `field` is the status input.
 pub async fn refuse_direct_change(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     module: Module,
     record_id: Uuid,
@@ -429,64 +436,9 @@ pub async fn refuse_direct_change(
     ))
 }
 
-/// Writes the new state into the bound record's status field, as a versioned change with
-/// history, in the caller's transaction.
-async fn mirror_state(
-    txn: &impl ConnectionTrait,
-    actor: &Principal,
-    module: Module,
-    record_id: Uuid,
-    state: &str,
-) -> AppResult<()> {
-    use entity::crm::{lead, opportunity};
-    use entity::service::ticket;
-    let scope = actor.scope();
-    match module {
-        Module::Tickets => {
-            let before = records::get::<ticket::Entity>(txn, &scope, record_id).await?;
-            let version = before.version;
-            let closing = state == crate::service::tickets::CLOSED;
-            let changes = ticket::ActiveModel {
-                status: Set(state.to_owned()),
-                resolved_at: Set(closing.then(Utc::now)),
-                ..Default::default()
-            };
-            records::update::<ticket::Entity>(txn, actor, before, version, changes).await?;
-        }
-        Module::Leads => {
-            let before = records::get::<lead::Entity>(txn, &scope, record_id).await?;
-            let version = before.version;
-            let changes = lead::ActiveModel {
-                lead_status: Set(Some(state.to_owned())),
-                ..Default::default()
-            };
-            records::update::<lead::Entity>(txn, actor, before, version, changes).await?;
-        }
-        Module::Opportunities => {
-            let before = records::get::<opportunity::Entity>(txn, &scope, record_id).await?;
-            let version = before.version;
-            let mut changes = opportunity::ActiveModel {
-                sales_stage: Set(state.to_owned()),
-                ..Default::default()
-            };
-            if let Some(probability) = crate::crm::opportunities::default_probability(state) {
-                changes.probability = Set(probability);
-            }
-            records::update::<opportunity::Entity>(txn, actor, before, version, changes).await?;
-        }
-        Module::Quotes | Module::SalesOrders | Module::Invoices | Module::PurchaseOrders => {
-            if let Some(kind) = crate::sales::documents::Kind::of(module) {
-                crate::sales::documents::set_status_in(txn, actor, kind, record_id, state).await?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn write_step(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     instance_id: Uuid,
     transition: &str,
@@ -512,11 +464,7 @@ pub(super) async fn write_step(
     Ok(())
 }
 
-pub async fn get(
-    db: &impl ConnectionTrait,
-    actor: &Principal,
-    id: Uuid,
-) -> AppResult<instance::Model> {
+pub async fn get(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<instance::Model> {
     actor.require(Module::Processes, Access::Read)?;
     actor
         .scope()
@@ -669,7 +617,7 @@ fn guard_allows(transition: &Transition, context: &cel::Context) -> Result<bool,
 }
 
 async fn record_json(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     instance: &instance::Model,
 ) -> AppResult<Value> {
@@ -716,7 +664,7 @@ pub async fn fire(
 /// Fires a transition of an instance already loaded, in the caller's transaction: checks the
 /// transition leaves the current state, the caller's roles, the required input and the guard.
 async fn fire_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     current: &instance::Model,
     body: &Body,
@@ -786,7 +734,7 @@ async fn fire_in(
 /// its current state, in the caller's transaction. `Ok(false)` when no bound process runs the
 /// record, so the caller sets the status itself.
 pub async fn advance_to(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     module: Module,
     record_id: Uuid,
@@ -834,8 +782,11 @@ pub async fn advance_to(
 }
 
 /// The tenant's settings, as guards see them (`settings.purchaseApprovalLimit`).
-async fn settings_json(txn: &impl ConnectionTrait, scope: &TenantScope) -> AppResult<Value> {
-    let tenant = crate::sales::catalogue::settings(txn, scope).await?;
+async fn settings_json(txn: &impl Conn, scope: &TenantScope) -> AppResult<Value> {
+    let tenant = entity::platform::tenant::Entity::find_by_id(scope.tenant_id())
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::internal("tenant of a verified caller is missing"))?;
     let mut settings = json!({
         "baseCurrency": tenant.base_currency,
         "allowNegativeStock": tenant.allow_negative_stock,
@@ -850,7 +801,7 @@ async fn settings_json(txn: &impl ConnectionTrait, scope: &TenantScope) -> AppRe
 /// state (only if the instance is still at the version read), replaces its timers, and
 /// records the step and the event-log entry. The caller commits.
 pub(super) async fn move_instance(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     current: &instance::Model,
     body: &Body,
@@ -886,8 +837,10 @@ pub(super) async fn move_instance(
         current.record_module.as_deref().and_then(Module::parse),
         current.record_id,
     ) && body.binding.as_deref() == Some(module.as_str())
+        && let Some(subject) = modules::subject(module)
     {
-        mirror_state(txn, actor, module, record_id, &transition.to).await?;
+        let txn = txn.executor();
+        (subject.mirror_state(&txn, actor, record_id, &transition.to)).await?;
     }
     run_actions(txn, actor, current, transition, &input, &variables_after).await?;
     clear_timers(txn, &scope, current.id).await?;
@@ -920,7 +873,7 @@ pub(super) async fn move_instance(
 
 /// Runs a transition's actions in the caller's transaction.
 async fn run_actions(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     instance: &instance::Model,
     transition: &Transition,
@@ -1007,31 +960,14 @@ async fn run_actions(
             }
             Action::SetField { field, value } => {
                 let value = to_json(&evaluate(value, &context).map_err(|e| failed("setField", e))?);
-                match related {
-                    Some(RelatedRecord {
-                        module: Module::Tickets,
-                        id,
-                    }) => {
-                        crate::service::tickets::set_field_in(txn, actor, id, field, &value).await?
-                    }
-                    Some(RelatedRecord {
-                        module: Module::Leads,
-                        id,
-                    }) => crate::crm::leads::set_field_in(txn, actor, id, field, &value).await?,
-                    Some(RelatedRecord {
-                        module: Module::Opportunities,
-                        id,
-                    }) => {
-                        crate::crm::opportunities::set_field_in(txn, actor, id, field, &value)
-                            .await?
-                    }
-                    _ => {
-                        return Err(AppError::bad_input(
-                            "transition",
-                            "setField works on processes about a ticket, lead or opportunity",
-                        ));
-                    }
-                }
+                let Some((subject, id)) = subject_of(related) else {
+                    return Err(AppError::bad_input(
+                        "transition",
+                        "setField works on processes about a record with settable fields",
+                    ));
+                };
+                let txn = txn.executor();
+                subject.set_field(&txn, actor, id, field, &value).await?;
             }
             Action::CreateNote { title, body } => {
                 let Some(record) = related else {
@@ -1051,21 +987,15 @@ async fn run_actions(
                 news::create_in(txn, actor, &text(title)?, &text(body)?, Some(record)).await?;
             }
             Action::Convert { to, status } => {
-                use crate::sales::documents::{self, Kind};
-                let (Some(from), Some(target)) = (
-                    related.and_then(|r| Kind::of(r.module)),
-                    Module::parse(to).and_then(Kind::of),
-                ) else {
+                let (Some((subject, id)), Some(to)) = (subject_of(related), Module::parse(to))
+                else {
                     return Err(AppError::bad_input(
                         "transition",
                         "convert works on processes about a quote or sales order",
                     ));
                 };
-                let source = related.map(|r| r.id).unwrap_or_default();
-                let created = documents::convert_in(txn, actor, from, source, target).await?;
-                if let Some(status) = status {
-                    Box::pin(documents::move_to(txn, actor, target, created.id, status)).await?;
-                }
+                let txn = txn.executor();
+                (subject.convert(&txn, actor, id, to, status.as_deref())).await?;
             }
             Action::Emit { event } => {
                 records::append_event(
@@ -1083,12 +1013,14 @@ async fn run_actions(
     Ok(())
 }
 
+/// How a bound process drives the record a process is about, and its id.
+fn subject_of(related: Option<RelatedRecord>) -> Option<(&'static dyn Subject, Uuid)> {
+    let related = related?;
+    Some((modules::subject(related.module)?, related.id))
+}
+
 /// The longest-standing active user with `role`, who gets tasks addressed to the role.
-async fn first_with_role(
-    txn: &impl ConnectionTrait,
-    scope: &TenantScope,
-    role: Role,
-) -> AppResult<Uuid> {
+async fn first_with_role(txn: &impl Conn, scope: &TenantScope, role: Role) -> AppResult<Uuid> {
     use entity::platform::user;
     let users = scope
         .select::<user::Entity>()
@@ -1111,7 +1043,7 @@ async fn first_with_role(
 /// Starts the timers of `state` for an instance that just entered it. Timers `at` a moment
 /// read from the record or variables are skipped when that moment is missing.
 async fn schedule_timers(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     body: &Body,
     instance: &instance::Model,
@@ -1186,11 +1118,7 @@ fn moment_of(value: &cel::Value) -> Option<chrono::DateTime<Utc>> {
 }
 
 /// Stops every pending timer of an instance (it left the state, or ended).
-async fn clear_timers(
-    txn: &impl ConnectionTrait,
-    scope: &TenantScope,
-    instance_id: Uuid,
-) -> AppResult<()> {
+async fn clear_timers(txn: &impl Conn, scope: &TenantScope, instance_id: Uuid) -> AppResult<()> {
     scope
         .delete::<timer::Entity>()
         .filter(timer::Column::InstanceId.eq(instance_id))
@@ -1285,4 +1213,51 @@ pub async fn cancel(
     let cancelled = get(&txn, actor, id).await?;
     txn.commit().await?;
     Ok(cancelled)
+}
+
+/// Process instances are records other records and processes may refer to.
+pub static DECLARATION: ProcessModule = ProcessModule;
+
+pub struct ProcessModule;
+
+impl Declaration for ProcessModule {
+    fn module(&self) -> Module {
+        Module::Processes
+    }
+
+    fn load_json<'a>(
+        &'a self,
+        db: &'a DatabaseExecutor<'a>,
+        scope: &'a TenantScope,
+        id: Uuid,
+    ) -> BoxFuture<'a, AppResult<Option<Value>>> {
+        Box::pin(async move {
+            let found = scope.by_id::<instance::Entity>(id).one(db).await?;
+            Ok(found.map(|i| json!({ "id": i.id, "state": i.state, "status": i.status })))
+        })
+    }
+
+    /// Instances are found through `processInstances`, not by text.
+    fn search<'a>(
+        &'a self,
+        _db: &'a DatabaseConnection,
+        _actor: &'a Principal,
+        _text: &'a str,
+        _limit: u64,
+    ) -> BoxFuture<'a, AppResult<Vec<Hit>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn recycle_bin<'a>(
+        &'a self,
+        _db: &'a DatabaseConnection,
+        _actor: &'a Principal,
+        _args: &'a PageArgs,
+        _limits: &'a Limits,
+    ) -> BoxFuture<'a, AppResult<Page<records::Recycled>>> {
+        Box::pin(async {
+            let message = "process instances are cancelled, not deleted";
+            Err(AppError::bad_input("module", message))
+        })
+    }
 }

@@ -3,9 +3,7 @@
 //! it (and may drop the binding).
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -13,6 +11,7 @@ use entity::platform::tenant;
 use entity::process::definition;
 
 use super::definition::validate;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::tenancy::TenantScope;
 
@@ -218,11 +217,7 @@ pub fn templates() -> Vec<(&'static str, &'static str, Value)> {
 }
 
 /// Publishes the templates a tenant does not have yet, in the caller's transaction.
-pub async fn install(
-    txn: &impl ConnectionTrait,
-    scope: &TenantScope,
-    published_by: Uuid,
-) -> AppResult<()> {
+pub async fn install(txn: &impl Conn, scope: &TenantScope, published_by: Uuid) -> AppResult<()> {
     for (key, name, body) in templates() {
         let exists = scope
             .select::<definition::Entity>()
@@ -253,7 +248,7 @@ pub async fn install(
 }
 
 /// Gives every existing tenant the templates it lacks (run with the migrations).
-pub async fn install_everywhere(db: &impl ConnectionTrait) -> AppResult<()> {
+pub async fn install_everywhere(db: &impl Conn) -> AppResult<()> {
     for tenant in tenant::Entity::find().all(db).await? {
         install(db, &TenantScope::new(tenant.id), Uuid::nil()).await?;
     }

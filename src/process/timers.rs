@@ -14,8 +14,7 @@ use chrono::Utc;
 use futures_util::FutureExt;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::{Map, json};
 use tokio::sync::watch;
@@ -26,6 +25,7 @@ use entity::process::{definition, instance, timer};
 use super::engine::{self, ACTIVE};
 use crate::app::SharedApp;
 use crate::auth::Principal;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::modules::Module;
 use crate::records;
@@ -140,7 +140,7 @@ async fn fire_next(app: &SharedApp) -> AppResult<Option<Option<Uuid>>> {
 
 /// Writes a failed timer onto its instance: a step and an event, so that the tenant sees it.
 async fn record_failure(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     timer: &timer::Model,
     reason: &str,
@@ -180,11 +180,7 @@ async fn record_failure(
 }
 
 /// Does what the timer says; `false` when there was nothing left to do.
-async fn act(
-    txn: &impl ConnectionTrait,
-    actor: &Principal,
-    timer: &timer::Model,
-) -> AppResult<bool> {
+async fn act(txn: &impl Conn, actor: &Principal, timer: &timer::Model) -> AppResult<bool> {
     let scope = actor.scope();
     let Some(current) = scope
         .by_id::<instance::Entity>(timer.instance_id)

@@ -4,8 +4,8 @@
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, Order, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Order,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use entity::sales::{currency, price_book, price_book_entry, product, service, ta
 
 use crate::auth::Principal;
 use crate::config::Limits;
-use crate::crm::{Patch, text_patch};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, TextFilter};
 use crate::modules::Module;
@@ -23,10 +23,19 @@ use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::records;
 use crate::tenancy::TenantScope;
+use crate::validation::{Patch, text_patch};
 use crate::validation::{optional_email, optional_phone, optional_url, required_text};
 
-crate::record!(entity::sales::vendor, Module::Vendors, |m| m.name.clone());
-crate::record!(entity::sales::service, Module::Services, |m| m.name.clone());
+crate::record!(entity::sales::vendor, Module::Vendors, |m| m.name.clone(),
+    search: [Name, Email, Phone]);
+crate::record!(entity::sales::service, Module::Services, |m| m.name.clone(),
+    search: [Name, Category]);
+
+/// Vendors and services are plain records: no process drives them.
+pub static VENDORS: crate::records::Records<entity::sales::vendor::Entity> =
+    crate::records::Records::new();
+pub static SERVICES: crate::records::Records<entity::sales::service::Entity> =
+    crate::records::Records::new();
 
 fn currency_code(field: &str, code: &str) -> AppResult<String> {
     let code = code.trim().to_ascii_uppercase();
@@ -42,7 +51,7 @@ fn currency_code(field: &str, code: &str) -> AppResult<String> {
 // ----- settings -----
 
 /// The tenant's row, which holds its sales settings.
-pub async fn settings(db: &impl ConnectionTrait, scope: &TenantScope) -> AppResult<tenant::Model> {
+pub async fn settings(db: &impl Conn, scope: &TenantScope) -> AppResult<tenant::Model> {
     tenant::Entity::find_by_id(scope.tenant_id())
         .one(db)
         .await?
@@ -158,7 +167,7 @@ pub async fn save_tax_class(
 
 /// The rate (percent, in units) of an active tax class; `field` names the input.
 pub async fn tax_rate(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     field: &str,
     id: Uuid,
@@ -255,7 +264,7 @@ pub async fn save_currency(
 /// The conversion rate (units) of a currency a document may use: the base currency (1) or an
 /// active currency of the tenant.
 pub async fn conversion_rate(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     base: &str,
     code: &str,
@@ -410,7 +419,7 @@ pub struct ServiceFields {
 }
 
 async fn apply_service(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     fields: ServiceFields,
     row: &mut service::ActiveModel,
@@ -658,7 +667,7 @@ pub async fn price_book_entries(
 
 /// The list price of an item in a price book, for a document line.
 pub async fn list_price(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     field: &str,
     price_book_id: Uuid,

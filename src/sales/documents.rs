@@ -4,10 +4,12 @@
 //! issued or a purchase order received, and reverses it when they are cancelled.
 
 use chrono::{NaiveDate, Utc};
+use futures_util::future::BoxFuture;
 use rust_decimal::Decimal;
+use sea_orm::DatabaseExecutor;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, Order, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Order,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -20,10 +22,10 @@ use super::products;
 use super::totals::{self, Discount, DocumentInput, LineInput, TaxMode};
 use crate::auth::Principal;
 use crate::config::Limits;
-use crate::crm::{Patch, text_patch};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, TextFilter};
-use crate::modules::Module;
+use crate::modules::{Module, StatusField, Subject};
 use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
@@ -32,23 +34,20 @@ use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
+use crate::validation::{Patch, text_patch};
 
-crate::record!(entity::sales::document::quote, Module::Quotes, |m| label(
-    &m.number, &m.subject
-));
-crate::record!(
-    entity::sales::document::sales_order,
-    Module::SalesOrders,
-    |m| label(&m.number, &m.subject)
-);
-crate::record!(entity::sales::document::invoice, Module::Invoices, |m| {
-    label(&m.number, &m.subject)
-});
-crate::record!(
-    entity::sales::document::purchase_order,
-    Module::PurchaseOrders,
-    |m| label(&m.number, &m.subject)
-);
+crate::record!(entity::sales::document::quote, Module::Quotes,
+    |m| label(&m.number, &m.subject), search: [Number, Subject], json: json_of);
+crate::record!(entity::sales::document::sales_order, Module::SalesOrders,
+    |m| label(&m.number, &m.subject), search: [Number, Subject], json: json_of);
+crate::record!(entity::sales::document::invoice, Module::Invoices,
+    |m| label(&m.number, &m.subject), search: [Number, Subject], json: json_of);
+crate::record!(entity::sales::document::purchase_order, Module::PurchaseOrders,
+    |m| label(&m.number, &m.subject), search: [Number, Subject], json: json_of);
+
+fn json_of<M: Clone + Into<Document>>(model: &M) -> serde_json::Value {
+    to_process_json(&model.clone().into())
+}
 
 fn label(number: &str, subject: &str) -> String {
     format!("{number} {subject}")
@@ -151,17 +150,12 @@ fn column<E: EntityTrait>(name: &str) -> AppResult<E::Column> {
         .map_err(|_| AppError::internal(format!("document column {name} is missing")))
 }
 
-async fn load(
-    db: &impl ConnectionTrait,
-    scope: &TenantScope,
-    kind: Kind,
-    id: Uuid,
-) -> AppResult<Document> {
+async fn load(db: &impl Conn, scope: &TenantScope, kind: Kind, id: Uuid) -> AppResult<Document> {
     for_kind!(kind, E => records::get::<E>(db, scope, id).await.map(Into::into))
 }
 
 async fn insert(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     kind: Kind,
     document: Document,
@@ -174,7 +168,7 @@ async fn insert(
 
 /// Saves `after` over `before` if nobody changed it since, with history.
 async fn save(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     kind: Kind,
     before: Document,
@@ -276,7 +270,7 @@ fn discount_units(field: &str, discount: Discount) -> AppResult<(Option<i64>, Op
 
 /// Applies the header fields to `document`, checking every reference in the caller's tenant.
 async fn apply_header(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     document: &mut Document,
     fields: &mut DocumentFields,
@@ -366,7 +360,7 @@ async fn apply_header(
 /// Turns line input into rows (without totals yet): the item must exist in the tenant; the
 /// price and tax class default from the price book or the item.
 async fn resolve_lines(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     document: &Document,
     lines: Vec<LineFields>,
@@ -475,7 +469,7 @@ fn compute_totals(document: &mut Document, lines: &mut [document_line::Model]) -
 }
 
 async fn write_lines(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     scope: &TenantScope,
     document_id: Uuid,
     lines: Vec<document_line::Model>,
@@ -497,7 +491,7 @@ async fn write_lines(
 
 /// The lines of a document, in order.
 pub async fn lines_of(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     document_id: Uuid,
 ) -> AppResult<Vec<document_line::Model>> {
@@ -513,7 +507,7 @@ pub async fn lines_of(
 
 /// A document, checking read access, in the caller's transaction.
 pub async fn get_in(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     actor: &Principal,
     kind: Kind,
     id: Uuid,
@@ -579,7 +573,7 @@ pub async fn list(
 /// The live documents of a kind that were converted from `source_ids` (quotes or orders), for
 /// a caller who may read that kind.
 pub async fn converted_from(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     actor: &Principal,
     kind: Kind,
     link: &str,
@@ -599,7 +593,7 @@ pub async fn converted_from(
 
 /// Documents of a kind by id (for dataloaders), live ones only.
 pub async fn by_ids(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     kind: Kind,
     ids: &[Uuid],
@@ -691,7 +685,7 @@ pub async fn create(
 /// Where a new document starts: where its bound process starts, else as asked, else the
 /// kind's first status.
 async fn initial_status(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     kind: Kind,
     asked: Option<String>,
@@ -763,7 +757,7 @@ pub async fn update(
 /// Moves a document to `status`: through the transition of its bound process that leads
 /// there, or directly when no process runs it. In the caller's transaction.
 pub async fn move_to(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     kind: Kind,
     id: Uuid,
@@ -779,7 +773,7 @@ pub async fn move_to(
 /// Sets a document's status (a process moved it, or a payment settled it), booking or
 /// reversing stock as the new status requires, in the caller's transaction.
 pub async fn set_status_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     kind: Kind,
     id: Uuid,
@@ -796,7 +790,7 @@ pub async fn set_status_in(
 /// Issuing an invoice takes its products out of stock, receiving a purchase order puts them
 /// in; cancelling either reverses what was booked. Each happens once per document.
 async fn book_stock(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     kind: Kind,
     document: &mut Document,
@@ -873,7 +867,7 @@ pub async fn convert(
 /// Copies a document's header and lines into a new document of another kind, linked to it,
 /// in the caller's transaction. The new document's own process starts.
 pub async fn convert_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     from: Kind,
     id: Uuid,
@@ -924,7 +918,7 @@ pub async fn convert_in(
 /// caller's transaction. The version check makes concurrent payments conflict, never both
 /// land.
 pub(super) async fn add_payment_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     invoice_id: Uuid,
     amount: i64,
@@ -981,7 +975,7 @@ pub fn to_process_json(document: &Document) -> serde_json::Value {
 
 /// Loads a document of any kind for a process (see [`to_process_json`]).
 pub async fn process_json(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     field: &str,
     kind: Kind,
@@ -991,20 +985,6 @@ pub async fn process_json(
         .await
         .map(Document::from))?;
     Ok(to_process_json(&document))
-}
-
-/// Documents of a kind whose number or subject contains `text`, for global search.
-pub async fn search(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    kind: Kind,
-    text: &str,
-    limit: u64,
-) -> AppResult<Vec<crate::search::Hit>> {
-    for_kind!(kind, E => {
-        let columns = [(column::<E>("number")?, "number"), (column::<E>("subject")?, "subject")];
-        crate::search::search_in::<E>(db, actor, &columns, text, limit).await
-    })
 }
 
 /// Moves a document to the recycle bin, restores or purges it.
@@ -1035,12 +1015,58 @@ pub async fn purge(
     for_kind!(kind, E => records::purge::<E>(db, actor, id).await)
 }
 
-pub async fn recycle_bin(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    kind: Kind,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<records::Recycled>> {
-    for_kind!(kind, E => records::recycle_bin::<E>(db, actor, args, limits).await)
+/// The four kinds of documents are records a bound process may drive.
+pub static QUOTES: records::Records<quote::Entity> =
+    records::Records::driven_by(&DocumentProcess(Kind::Quote));
+pub static SALES_ORDERS: records::Records<sales_order::Entity> =
+    records::Records::driven_by(&DocumentProcess(Kind::SalesOrder));
+pub static INVOICES: records::Records<invoice::Entity> =
+    records::Records::driven_by(&DocumentProcess(Kind::Invoice));
+pub static PURCHASE_ORDERS: records::Records<purchase_order::Entity> =
+    records::Records::driven_by(&DocumentProcess(Kind::PurchaseOrder));
+
+/// How a bound process drives a document of a kind: its state is the status (which books
+/// stock, see [`set_status_in`]); a `convert` action makes the next document.
+pub struct DocumentProcess(Kind);
+
+impl Subject for DocumentProcess {
+    fn status(&self) -> StatusField {
+        StatusField {
+            picklist: self.0.status_picklist(),
+            field: "status",
+        }
+    }
+
+    fn mirror_state<'a>(
+        &'a self,
+        txn: &'a DatabaseExecutor<'a>,
+        actor: &'a Principal,
+        id: Uuid,
+        state: &'a str,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(async move { set_status_in(txn, actor, self.0, id, state).await.map(drop) })
+    }
+
+    fn convert<'a>(
+        &'a self,
+        txn: &'a DatabaseExecutor<'a>,
+        actor: &'a Principal,
+        id: Uuid,
+        to: Module,
+        status: Option<&'a str>,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(async move {
+            let Some(target) = Kind::of(to) else {
+                return Err(AppError::bad_input(
+                    "transition",
+                    "convert works on processes about a quote or sales order",
+                ));
+            };
+            let created = convert_in(txn, actor, self.0, id, target).await?;
+            if let Some(status) = status {
+                move_to(txn, actor, target, created.id, status).await?;
+            }
+            Ok(())
+        })
+    }
 }

@@ -5,8 +5,8 @@
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use entity::sales::{document_line, quote_link};
 
 use super::documents::{self, ACCEPTED, Kind, REJECTED, SENT};
 use crate::auth::Principal;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::modules::Module;
 use crate::news;
@@ -134,7 +135,7 @@ pub struct CustomerView {
 /// The live link a token names. The token is the credential: this lookup is the one that
 /// finds a tenant from a request without a signed-in user. Unknown, revoked and expired
 /// tokens get the same answer, so they cannot be told apart.
-async fn link_for(db: &impl ConnectionTrait, token: &str) -> AppResult<quote_link::Model> {
+async fn link_for(db: &impl Conn, token: &str) -> AppResult<quote_link::Model> {
     let invalid = || AppError::Unauthenticated(INVALID);
     if token.len() != 64 {
         return Err(invalid());
@@ -150,7 +151,7 @@ async fn link_for(db: &impl ConnectionTrait, token: &str) -> AppResult<quote_lin
     Ok(link)
 }
 
-async fn view(db: &impl ConnectionTrait, link: quote_link::Model) -> AppResult<CustomerView> {
+async fn view(db: &impl Conn, link: quote_link::Model) -> AppResult<CustomerView> {
     let scope = TenantScope::new(link.tenant_id);
     let actor = Principal::system(link.tenant_id);
     let quote = documents::get_in(db, &actor, Kind::Quote, link.quote_id)

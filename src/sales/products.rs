@@ -6,8 +6,8 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, Order,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, Order, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ use entity::sales::stock_movement;
 
 use crate::auth::Principal;
 use crate::config::Limits;
-use crate::crm::{Patch, text_patch};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, TextFilter};
 use crate::modules::Module;
@@ -26,8 +26,14 @@ use crate::permissions::Access;
 use crate::records;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
+use crate::validation::{Patch, text_patch};
 
-crate::record!(entity::sales::product, Module::Products, |m| m.name.clone());
+crate::record!(entity::sales::product, Module::Products, |m| m.name.clone(),
+    search: [Name, Code]);
+
+/// Products are plain records: no process drives them.
+pub static DECLARATION: crate::records::Records<entity::sales::product::Entity> =
+    crate::records::Records::new();
 
 #[derive(Default)]
 pub struct ProductFields {
@@ -54,7 +60,7 @@ pub struct ProductFilter {
 }
 
 async fn apply(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     id: Option<Uuid>,
     fields: ProductFields,
@@ -205,7 +211,7 @@ pub async fn update(
 /// two concurrent movements cannot both take the last unit: the second finds too little stock
 /// and fails.
 pub async fn move_stock(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     product_id: Uuid,
     quantity: i64,
@@ -301,7 +307,7 @@ pub async fn ledger(
 /// Per product: the quantity on the lines of open sales orders (Created or Approved), which
 /// stock will have to meet.
 pub async fn quantity_in_demand(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     product_ids: &[Uuid],
 ) -> AppResult<std::collections::HashMap<Uuid, i64>> {

@@ -1,14 +1,14 @@
 //! The FAQ: questions with their answers, drafted, published and retired.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, Order};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
 use uuid::Uuid;
 
 use entity::service::faq::{ActiveModel, Column, Entity, Model};
 
 use crate::auth::Principal;
 use crate::config::Limits;
-use crate::crm::{Patch, require_owner};
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, RangeFilter, TextFilter};
 use crate::modules::Module;
@@ -16,11 +16,18 @@ use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::records;
+use crate::records::require_owner;
 use crate::sequences;
 use crate::tenancy::TenantScope;
+use crate::validation::Patch;
 use crate::validation::required_text;
 
-crate::record!(entity::service::faq, Module::Faq, |m| m.question.clone());
+crate::record!(entity::service::faq, Module::Faq, |m| m.question.clone(),
+    search: [Question, FaqNo]);
+
+/// FAQ entries are plain records: no process drives them.
+pub static DECLARATION: crate::records::Records<entity::service::faq::Entity> =
+    crate::records::Records::new();
 
 pub const DRAFT: &str = "Draft";
 
@@ -50,7 +57,7 @@ pub enum FaqOrder {
 }
 
 async fn apply(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     fields: FaqFields,
     row: &mut ActiveModel,

@@ -2,9 +2,9 @@
 //! stamps when it was resolved; reopening clears it.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, Order, QueryFilter,
-};
+use futures_util::future::BoxFuture;
+use sea_orm::DatabaseExecutor;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, Order, QueryFilter};
 use uuid::Uuid;
 
 use entity::crm::{account, contact};
@@ -12,23 +12,24 @@ use entity::service::ticket::{ActiveModel, Column, Entity, Model};
 
 use crate::auth::Principal;
 use crate::config::Limits;
-use crate::crm::{Patch, require_owner, text_patch};
 use crate::custom_fields;
+use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
-use crate::modules::Module;
+use crate::modules::{Module, StatusField, Subject};
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::process::engine::{self, starts_in};
 use crate::records;
+use crate::records::require_owner;
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
+use crate::validation::{Patch, text_patch};
 
-crate::record!(entity::service::ticket, Module::Tickets, |m| m
-    .title
-    .clone());
+crate::record!(entity::service::ticket, Module::Tickets, |m| m.title.clone(),
+    search: [Title, TicketNo]);
 
 pub const OPEN: &str = "Open";
 pub const CLOSED: &str = "Closed";
@@ -92,7 +93,7 @@ impl TicketOrder {
 }
 
 async fn apply(
-    db: &impl ConnectionTrait,
+    db: &impl Conn,
     scope: &TenantScope,
     was_closed: bool,
     fields: TicketFields,
@@ -286,7 +287,7 @@ pub async fn update(
 /// Sets one field from a process action (`setField`), inside the caller's transaction, with
 /// the same validation as an update. The status is the process's own, so it is not settable.
 pub async fn set_field_in(
-    txn: &impl ConnectionTrait,
+    txn: &impl Conn,
     actor: &Principal,
     id: Uuid,
     field: &str,
@@ -316,4 +317,62 @@ pub async fn set_field_in(
     apply(txn, &scope, before.status == CLOSED, fields, &mut changes).await?;
     records::update::<Entity>(txn, actor, before, version, changes).await?;
     Ok(())
+}
+
+/// Tickets are records a bound process may drive (the built-in `ticket-lifecycle`).
+pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&TicketProcess);
+
+/// How a bound process drives a ticket: its state is the ticket's status.
+pub struct TicketProcess;
+
+impl Subject for TicketProcess {
+    fn status(&self) -> StatusField {
+        StatusField {
+            picklist: "ticketStatus",
+            field: "status",
+        }
+    }
+
+    fn settable_fields(&self) -> &'static [&'static str] {
+        &[
+            "title",
+            "description",
+            "product",
+            "priority",
+            "severity",
+            "category",
+            "resolution",
+        ]
+    }
+
+    fn mirror_state<'a>(
+        &'a self,
+        txn: &'a DatabaseExecutor<'a>,
+        actor: &'a Principal,
+        id: Uuid,
+        state: &'a str,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(async move {
+            let before = records::get::<Entity>(txn, &actor.scope(), id).await?;
+            let version = before.version;
+            let changes = ActiveModel {
+                status: Set(state.to_owned()),
+                resolved_at: Set((state == CLOSED).then(Utc::now)),
+                ..Default::default()
+            };
+            records::update::<Entity>(txn, actor, before, version, changes).await?;
+            Ok(())
+        })
+    }
+
+    fn set_field<'a>(
+        &'a self,
+        txn: &'a DatabaseExecutor<'a>,
+        actor: &'a Principal,
+        id: Uuid,
+        field: &'a str,
+        value: &'a serde_json::Value,
+    ) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(set_field_in(txn, actor, id, field, value))
+    }
 }
