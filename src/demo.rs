@@ -16,7 +16,7 @@ use crate::error::AppResult;
 use crate::news::{self, RelatedRecord};
 use crate::permissions;
 use crate::platform::{tenants, users};
-use crate::process::engine;
+use crate::process::instances;
 use crate::service::faq::{self, FaqFields};
 use crate::service::tickets::{self, TicketFields};
 use crate::tenancy::TenantScope;
@@ -251,20 +251,21 @@ async fn advance(
     if path.is_empty() {
         return Ok(());
     }
-    let filter = engine::InstanceFilter {
+    let filter = instances::InstanceFilter {
         record_id: Some(crate::filters::IdFilter {
             equals: Some(record_id),
             ..Default::default()
         }),
         ..Default::default()
     };
-    let page = engine::list(db, admin, &filter, &Default::default(), &Default::default()).await?;
+    let page =
+        instances::list(db, admin, &filter, &Default::default(), &Default::default()).await?;
     let Some((_, instance)) = page.items.into_iter().next() else {
         return Ok(());
     };
     let mut version = instance.version;
     for transition in path {
-        let moved = engine::fire(
+        let moved = instances::fire(
             db,
             admin,
             instance.id,

@@ -17,7 +17,7 @@ pub fn install() {
         &service::faq::DECLARATION,
         &news::DECLARATION,
         &calendar::DECLARATION,
-        &process::engine::DECLARATION,
+        &process::instances::DECLARATION,
         &sales::products::DECLARATION,
         &sales::catalogue::SERVICES,
         &sales::catalogue::VENDORS,

@@ -27,7 +27,7 @@ use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::process::engine::{self, starts_in};
+use crate::process::binding::{self, starts_in};
 use crate::records;
 use crate::records::require_owner;
 use crate::sequences;
@@ -235,7 +235,7 @@ pub async fn create(
     }
     let scope = actor.scope();
     let txn = records::begin_write(db, &actor.scope()).await?;
-    if let Some(initial) = engine::bound_initial_state(&txn, &scope, Module::Leads).await? {
+    if let Some(initial) = binding::bound_initial_state(&txn, &scope, Module::Leads).await? {
         if fields
             .lead_status
             .as_ref()
@@ -284,7 +284,7 @@ pub async fn create(
     row.custom_fields = Set(custom_fields::merge(&txn, &scope, Module::Leads, None, custom).await?);
     row.lead_no = Set(sequences::next_number(&txn, &scope, "LEA").await?);
     let created = records::insert::<Entity>(&txn, actor, row).await?;
-    engine::start_for_record(&txn, actor, Module::Leads, created.id).await?;
+    binding::start_for_record(&txn, actor, Module::Leads, created.id).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -310,7 +310,7 @@ pub async fn update(
     let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     if fields.lead_status.is_some() {
-        engine::refuse_direct_change(&txn, actor, Module::Leads, id, "leadStatus").await?;
+        binding::refuse_direct_change(&txn, actor, Module::Leads, id, "leadStatus").await?;
     }
     refuse_if_converted(&before)?;
     let mut changes = ActiveModel::default();
@@ -450,7 +450,7 @@ pub async fn convert(
     };
     let lead = records::update::<Entity>(&txn, actor, lead, version, changes).await?;
     // The lead's own process (lead qualification) has done its job.
-    engine::complete_for_record(&txn, actor, Module::Leads, id).await?;
+    binding::complete_for_record(&txn, actor, Module::Leads, id).await?;
     txn.commit().await?;
     Ok(Converted {
         lead,

@@ -22,7 +22,7 @@ use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::process::engine::{self, starts_in};
+use crate::process::binding::{self, starts_in};
 use crate::records;
 use crate::records::require_owner;
 use crate::sequences;
@@ -262,7 +262,7 @@ pub async fn create_in(
     }
     let scope = actor.scope();
     let now = Utc::now();
-    match engine::bound_initial_state(txn, &scope, Module::Opportunities).await? {
+    match binding::bound_initial_state(txn, &scope, Module::Opportunities).await? {
         Some(initial) => {
             if fields.sales_stage.as_ref().is_some_and(|s| *s != initial) {
                 return Err(starts_in("salesStage", &initial));
@@ -300,7 +300,7 @@ pub async fn create_in(
         Set(custom_fields::merge(txn, &scope, Module::Opportunities, None, custom).await?);
     row.opportunity_no = Set(sequences::next_number(txn, &scope, "POT").await?);
     let created = records::insert::<Entity>(txn, actor, row).await?;
-    engine::start_for_record(txn, actor, Module::Opportunities, created.id).await?;
+    binding::start_for_record(txn, actor, Module::Opportunities, created.id).await?;
     Ok(created)
 }
 
@@ -316,7 +316,7 @@ pub async fn update(
     let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     if fields.sales_stage.is_some() {
-        engine::refuse_direct_change(&txn, actor, Module::Opportunities, id, "salesStage").await?;
+        binding::refuse_direct_change(&txn, actor, Module::Opportunities, id, "salesStage").await?;
     }
     let mut changes = ActiveModel::default();
     if let Some(custom) = fields.custom_fields.take() {

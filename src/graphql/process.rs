@@ -17,8 +17,9 @@ use crate::news::RelatedRecord;
 use crate::pagination::Slice;
 use crate::permissions::Access;
 use crate::process::definition::Transition;
-use crate::process::engine::{self, InstanceFilter};
+use crate::process::instances::{self, InstanceFilter};
 use crate::process::metrics;
+use crate::process::published;
 
 use super::crm::{id, owner};
 use super::filters::{IdFilterInput, StringFilter};
@@ -143,13 +144,13 @@ impl ProcessInstance {
     ) -> Result<Vec<ProcessStep>> {
         let app = ctx.app();
         let slice = Slice::new(limit, offset, &app.limits)?;
-        let steps = engine::steps(&app.db, ctx.principal()?, self.uuid, slice).await?;
+        let steps = instances::steps(&app.db, ctx.principal()?, self.uuid, slice).await?;
         Ok(steps.into_iter().map(Into::into).collect())
     }
 
     /// What the caller may fire now, to draw the buttons.
     async fn available_transitions(&self, ctx: &Context<'_>) -> Result<Vec<AvailableTransition>> {
-        let found = engine::available(&ctx.app().db, ctx.principal()?, self.uuid).await?;
+        let found = instances::available(&ctx.app().db, ctx.principal()?, self.uuid).await?;
         Ok(found.into_iter().map(Into::into).collect())
     }
 }
@@ -254,7 +255,7 @@ impl ProcessQuery {
     ) -> Result<Vec<ProcessDefinition>> {
         let app = ctx.app();
         let slice = Slice::new(limit, offset, &app.limits)?;
-        let found = engine::definitions(&app.db, ctx.principal()?, slice).await?;
+        let found = published::definitions(&app.db, ctx.principal()?, slice).await?;
         Ok(found.into_iter().map(Into::into).collect())
     }
 
@@ -266,7 +267,7 @@ impl ProcessQuery {
         version: Option<i32>,
     ) -> Result<ProcessDefinition> {
         Ok(
-            engine::definition(&ctx.app().db, ctx.principal()?, &key, version)
+            published::definition(&ctx.app().db, ctx.principal()?, &key, version)
                 .await?
                 .into(),
         )
@@ -303,13 +304,13 @@ impl ProcessQuery {
         instance_id: ID,
     ) -> Result<Vec<AvailableTransition>> {
         let id = parse_id("instanceId", &instance_id)?;
-        let found = engine::available(&ctx.app().db, ctx.principal()?, id).await?;
+        let found = instances::available(&ctx.app().db, ctx.principal()?, id).await?;
         Ok(found.into_iter().map(Into::into).collect())
     }
 
     async fn process_instance(&self, ctx: &Context<'_>, id: ID) -> Result<ProcessInstance> {
         let id = parse_id("id", &id)?;
-        Ok(engine::get(&ctx.app().db, ctx.principal()?, id)
+        Ok(instances::get(&ctx.app().db, ctx.principal()?, id)
             .await?
             .into())
     }
@@ -335,7 +336,7 @@ impl ProcessQuery {
             sla_breached: filter.sla_breached,
         };
         let args = page_args(first, after, None, None);
-        let page = engine::list(&app.db, ctx.principal()?, &filter, &args, &app.limits).await?;
+        let page = instances::list(&app.db, ctx.principal()?, &filter, &args, &app.limits).await?;
         Ok(connection(page, ProcessInstance::from))
     }
 }
@@ -355,7 +356,7 @@ impl ProcessMutation {
         body: Json<Value>,
     ) -> Result<PublishProcessDefinitionPayload> {
         let published =
-            engine::publish(&ctx.app().db, ctx.principal()?, &key, &name, body.0).await?;
+            published::publish(&ctx.app().db, ctx.principal()?, &key, &name, body.0).await?;
         Ok(match published {
             Ok(definition) => PublishProcessDefinitionPayload {
                 definition: Some(definition.into()),
@@ -399,7 +400,7 @@ impl ProcessMutation {
         };
         let variables = object("variables", variables)?;
         Ok(
-            engine::start(&ctx.app().db, ctx.principal()?, &key, record, variables)
+            instances::start(&ctx.app().db, ctx.principal()?, &key, record, variables)
                 .await?
                 .into(),
         )
@@ -417,7 +418,7 @@ impl ProcessMutation {
     ) -> Result<ProcessInstance> {
         let id = parse_id("instanceId", &instance_id)?;
         let input = object("input", input)?;
-        Ok(engine::fire(
+        Ok(instances::fire(
             &ctx.app().db,
             ctx.principal()?,
             id,
@@ -437,7 +438,7 @@ impl ProcessMutation {
     ) -> Result<ProcessInstance> {
         let id = parse_id("instanceId", &instance_id)?;
         Ok(
-            engine::cancel(&ctx.app().db, ctx.principal()?, id, expected_version)
+            instances::cancel(&ctx.app().db, ctx.principal()?, id, expected_version)
                 .await?
                 .into(),
         )
@@ -495,7 +496,7 @@ impl ProcessSubscription {
                     let mut keys = keys.lock().await;
                     if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(e.record_id)
                     {
-                        let instance = engine::get(&db, &principal, e.record_id).await.ok()?;
+                        let instance = instances::get(&db, &principal, e.record_id).await.ok()?;
                         slot.insert(instance.definition_key);
                     }
                     (keys.get(&e.record_id)? == &wanted).then(|| ProcessEvent {
@@ -527,7 +528,7 @@ impl ProcessSubscription {
         principal.require(Module::Processes, Access::Read)?;
         let instance_id = parse_id("id", &id)?;
         let app = ctx.app().clone();
-        engine::get(&app.db, &principal, instance_id).await?;
+        instances::get(&app.db, &principal, instance_id).await?;
         let scope = principal.scope();
         let stream = events::follow_log_from(app.db.clone(), &app.events, scope, None)
             .await?
@@ -538,7 +539,11 @@ impl ProcessSubscription {
             })
             .then(move |_| {
                 let (app, principal) = (app.clone(), principal.clone());
-                async move { Ok(engine::get(&app.db, &principal, instance_id).await?.into()) }
+                async move {
+                    Ok(instances::get(&app.db, &principal, instance_id)
+                        .await?
+                        .into())
+                }
             });
         Ok(stream.boxed())
     }

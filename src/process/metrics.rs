@@ -12,7 +12,7 @@ use sea_orm::{
 
 use entity::process::instance;
 
-use super::engine::{ACTIVE, CANCELLED, COMPLETED};
+use super::instances::{ACTIVE, CANCELLED, COMPLETED};
 use crate::auth::Principal;
 use crate::error::AppResult;
 use crate::modules::Module;

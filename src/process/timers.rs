@@ -14,15 +14,19 @@ use chrono::Utc;
 use futures_util::FutureExt;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
-use serde_json::{Map, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use entity::process::{definition, instance, timer};
 
-use super::engine::{self, ACTIVE};
+use super::definition::{Body, parse_duration};
+use super::guards::{cel_context, evaluate, moment_of, record_json, settings_json};
+use super::instances::{self, ACTIVE};
+use super::published;
 use crate::app::SharedApp;
 use crate::auth::Principal;
 use crate::db::Conn;
@@ -156,7 +160,7 @@ async fn record_failure(
         return Ok(false);
     }
     let what = timer.transition.as_deref().unwrap_or("sla breach");
-    engine::write_step(
+    instances::write_step(
         txn,
         actor,
         timer.instance_id,
@@ -206,9 +210,9 @@ async fn act(txn: &impl Conn, actor: &Principal, timer: &timer::Model) -> AppRes
             .exec(txn)
             .await?;
         if result.rows_affected != 1 {
-            return Err(engine::stale());
+            return Err(instances::stale());
         }
-        engine::write_step(
+        instances::write_step(
             txn,
             actor,
             current.id,
@@ -238,14 +242,14 @@ async fn act(txn: &impl Conn, actor: &Principal, timer: &timer::Model) -> AppRes
         .one(txn)
         .await?
         .ok_or_else(|| AppError::internal("instance without its definition"))?;
-    let body = engine::body_of(&definition)?;
+    let body = published::body_of(&definition)?;
     let transition = body
         .transition(name)
         .filter(|t| t.from.contains(&current.state))
         .ok_or_else(|| {
             AppError::internal("timer names a transition that does not leave its state")
         })?;
-    engine::move_instance(
+    instances::move_instance(
         txn,
         actor,
         &current,
@@ -256,4 +260,79 @@ async fn act(txn: &impl Conn, actor: &Principal, timer: &timer::Model) -> AppRes
     )
     .await?;
     Ok(true)
+}
+
+/// Starts the timers of `state` for an instance that just entered it. Timers `at` a moment
+/// read from the record or variables are skipped when that moment is missing.
+pub(super) async fn schedule_timers(
+    txn: &impl Conn,
+    actor: &Principal,
+    body: &Body,
+    instance: &instance::Model,
+    variables: &Value,
+    state: &str,
+) -> AppResult<()> {
+    let scope = actor.scope();
+    let now = Utc::now();
+    let timers: Vec<_> = body.timers.iter().filter(|t| t.state == state).collect();
+    let context = if timers.iter().any(|t| t.at.is_some()) {
+        let record = record_json(txn, &scope, instance).await?;
+        let settings = settings_json(txn, &scope).await?;
+        Some(cel_context(
+            &record,
+            variables,
+            &json!({}),
+            actor,
+            &settings,
+        )?)
+    } else {
+        None
+    };
+    for timer in timers {
+        let due_at = match (&timer.after, &timer.at, &context) {
+            // Durations are bounded when published; a version published before the bound
+            // existed is refused here rather than overflowing.
+            (Some(after), _, _) => parse_duration(after)
+                .and_then(|after| now.checked_add_signed(after))
+                .ok_or_else(|| {
+                    AppError::bad_input(
+                        "definition",
+                        format!("the timer of {state} has a duration out of range ({after})"),
+                    )
+                })?,
+            (None, Some(moment), Some(context)) => {
+                match evaluate(moment, context).ok().and_then(|v| moment_of(&v)) {
+                    Some(due_at) => due_at,
+                    None => continue,
+                }
+            }
+            _ => continue,
+        };
+        timer::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: scope.owner(),
+            instance_id: Set(instance.id),
+            state: Set(state.to_owned()),
+            due_at: Set(due_at),
+            transition: Set(timer.transition.clone()),
+            sla_breach: Set(timer.sla_breach),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Stops every pending timer of an instance (it left the state, or ended).
+pub(super) async fn clear_timers(
+    txn: &impl Conn,
+    scope: &TenantScope,
+    instance_id: Uuid,
+) -> AppResult<()> {
+    scope
+        .delete::<timer::Entity>()
+        .filter(timer::Column::InstanceId.eq(instance_id))
+        .exec(txn)
+        .await?;
+    Ok(())
 }

@@ -29,7 +29,7 @@ use crate::modules::{Module, StatusField, Subject};
 use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
-use crate::process::engine::{self, starts_in};
+use crate::process::binding::{self, starts_in};
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
@@ -677,7 +677,7 @@ pub async fn create(
     compute_totals(&mut document, &mut lines)?;
     let created = insert(&txn, actor, kind, document).await?;
     write_lines(&txn, &scope, created.id, lines).await?;
-    engine::start_for_record(&txn, actor, kind.module(), created.id).await?;
+    binding::start_for_record(&txn, actor, kind.module(), created.id).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -691,7 +691,7 @@ async fn initial_status(
     asked: Option<String>,
 ) -> AppResult<String> {
     let scope = actor.scope();
-    match engine::bound_initial_state(txn, &scope, kind.module()).await? {
+    match binding::bound_initial_state(txn, &scope, kind.module()).await? {
         Some(initial) => match asked {
             Some(asked) if asked != initial => Err(starts_in("status", &initial)),
             _ => Ok(initial),
@@ -737,7 +737,7 @@ pub async fn update(
     compute_totals(&mut after, &mut lines)?;
     write_lines(&txn, &scope, id, lines).await?;
     if let Some(status) = status.filter(|s| *s != before.status) {
-        engine::refuse_direct_change(&txn, actor, kind.module(), id, "status").await?;
+        binding::refuse_direct_change(&txn, actor, kind.module(), id, "status").await?;
         crate::picklists::check(
             &txn,
             &scope,
@@ -763,7 +763,7 @@ pub async fn move_to(
     id: Uuid,
     status: &str,
 ) -> AppResult<Document> {
-    if engine::advance_to(txn, actor, kind.module(), id, status).await? {
+    if binding::advance_to(txn, actor, kind.module(), id, status).await? {
         load(txn, &actor.scope(), kind, id).await
     } else {
         set_status_in(txn, actor, kind, id, status).await
@@ -910,7 +910,7 @@ pub async fn convert_in(
     compute_totals(&mut document, &mut lines)?;
     let created = insert(txn, actor, to, document).await?;
     write_lines(txn, &scope, created.id, lines).await?;
-    engine::start_for_record(txn, actor, to.module(), created.id).await?;
+    binding::start_for_record(txn, actor, to.module(), created.id).await?;
     Ok(created)
 }
 

@@ -20,7 +20,7 @@ use crate::modules::{Module, StatusField, Subject};
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
-use crate::process::engine::{self, starts_in};
+use crate::process::binding::{self, starts_in};
 use crate::records;
 use crate::records::require_owner;
 use crate::sequences;
@@ -216,7 +216,7 @@ pub async fn create(
     let scope = actor.scope();
     let txn = records::begin_write(db, &actor.scope()).await?;
     // A process bound to tickets decides where a new ticket starts.
-    match engine::bound_initial_state(&txn, &scope, Module::Tickets).await? {
+    match binding::bound_initial_state(&txn, &scope, Module::Tickets).await? {
         Some(initial) => {
             if fields.status.as_ref().is_some_and(|s| *s != initial) {
                 return Err(starts_in("status", &initial));
@@ -253,7 +253,7 @@ pub async fn create(
         Set(custom_fields::merge(&txn, &scope, Module::Tickets, None, custom).await?);
     row.ticket_no = Set(sequences::next_number(&txn, &scope, "TT").await?);
     let created = records::insert::<Entity>(&txn, actor, row).await?;
-    engine::start_for_record(&txn, actor, Module::Tickets, created.id).await?;
+    binding::start_for_record(&txn, actor, Module::Tickets, created.id).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -270,7 +270,7 @@ pub async fn update(
     let txn = records::begin_write(db, &actor.scope()).await?;
     let before = records::get::<Entity>(&txn, &scope, id).await?;
     if fields.status.is_some() {
-        engine::refuse_direct_change(&txn, actor, Module::Tickets, id, "status").await?;
+        binding::refuse_direct_change(&txn, actor, Module::Tickets, id, "status").await?;
     }
     let mut changes = ActiveModel::default();
     if let Some(custom) = fields.custom_fields.take() {
