@@ -17,8 +17,8 @@ use crate::news::{self, RelatedRecord};
 use crate::permissions;
 use crate::platform::{tenants, users};
 use crate::process::instances;
-use crate::service::faq::{self, FaqFields};
-use crate::service::tickets::{self, TicketFields};
+use crate::support::faq::{self, FaqFields};
+use crate::support::tickets::{self, TicketFields};
 use crate::tenancy::TenantScope;
 
 const ACCOUNTS: &[(&str, &str, &str, &str, i64)] = &[

@@ -1,7 +1,7 @@
 //! bpaas: Business Process as a Service.
 //!
 //! Data flows one way: HTTP/WebSocket ([`http`]) → GraphQL resolvers ([`graphql`]) → domain
-//! services ([`platform`], …) → sea-orm entities → database. Tenant scoping lives in
+//! modules ([`platform`], [`crm`], …) → sea-orm entities → database. Tenant scoping lives in
 //! [`tenancy`], errors in [`error`], pagination in [`pagination`].
 
 pub mod app;
@@ -32,6 +32,6 @@ pub mod sales;
 pub mod search;
 pub mod sequences;
 pub mod server;
-pub mod service;
+pub mod support;
 pub mod tenancy;
 pub mod validation;

@@ -1,6 +1,6 @@
 //! The life of a business record, the same for every module: numbered creation, versioned
 //! updates, the recycle bin (soft delete, restore, purge) and the history of every change
-//! (Vtiger's ModTracker). Module services validate their input, then call these.
+//! (Vtiger's ModTracker). Business modules validate their input, then call these.
 
 use std::marker::PhantomData;
 

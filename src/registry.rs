@@ -4,7 +4,7 @@
 //! `docs/adding-a-module.md`).
 
 use crate::modules::{self, Declaration};
-use crate::{calendar, crm, news, process, sales, service};
+use crate::{calendar, crm, news, process, sales, support};
 
 /// Registers every module. Idempotent: the first call wins.
 pub fn install() {
@@ -13,8 +13,8 @@ pub fn install() {
         &crm::contacts::DECLARATION,
         &crm::leads::DECLARATION,
         &crm::opportunities::DECLARATION,
-        &service::tickets::DECLARATION,
-        &service::faq::DECLARATION,
+        &support::tickets::DECLARATION,
+        &support::faq::DECLARATION,
         &news::DECLARATION,
         &calendar::DECLARATION,
         &process::instances::DECLARATION,

@@ -1,6 +1,6 @@
 //! Tenant scoping, in exactly one place.
 //!
-//! Domain services reach tenant-owned tables only through a [`TenantScope`], which adds the
+//! Domain modules reach tenant-owned tables only through a [`TenantScope`], which adds the
 //! tenant condition to every query it builds. A scope is made from a verified [`Principal`]
 //! (or by the operator tooling right after it creates a tenant), never from request arguments.
 //!

@@ -9,4 +9,4 @@ pub mod news;
 pub mod platform;
 pub mod process;
 pub mod sales;
-pub mod service;
+pub mod support;

@@ -15,13 +15,14 @@ use crate::modules::Module;
 use crate::news::RelatedRecord;
 use crate::records;
 
-use super::crm::{Contact, history, id, optional_id, owner, patch};
 use super::filters::{DateRange, IdFilterInput, StringFilter};
 use super::loaders::{ById, Children, EventsOfRecord, InviteesOfEvent, TasksOfRecord};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::records::HistoryEntry;
 use super::{ContextExt, parse_id};
+use crate::graphql::crm::contacts::Contact;
+use crate::graphql::records::{history, id, optional_id, owner, patch};
 
 /// A record a calendar entry is about.
 #[derive(InputObject)]

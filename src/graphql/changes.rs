@@ -12,9 +12,9 @@ use crate::events;
 use crate::modules::Module;
 use crate::permissions::Access;
 
-use super::crm::owner;
 use super::platform::User;
 use super::{ContextExt, parse_id};
+use crate::graphql::records::owner;
 
 /// One committed change of a record, as the event log numbers it.
 #[derive(SimpleObject)]

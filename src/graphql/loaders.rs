@@ -21,7 +21,7 @@ use entity::crm::{account, contact, opportunity};
 use entity::news::{comment, note};
 use entity::platform::user;
 use entity::sales::{document_line, tax_class};
-use entity::service::ticket;
+use entity::support::ticket;
 
 use crate::error::AppError;
 use crate::modules::Module;

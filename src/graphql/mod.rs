@@ -1,22 +1,20 @@
 //! The GraphQL layer: thin resolvers that read arguments, take the caller from the context,
-//! call one domain service and map the result.
+//! call one domain function and map the result.
 
 mod calendar;
 mod changes;
 mod crm;
-mod documents;
 mod error;
 mod filters;
 mod guard;
 mod loaders;
 mod news;
 mod pagination;
-mod pipeline;
 mod platform;
 mod process;
 mod records;
 mod sales;
-mod service;
+mod support;
 
 use std::net::IpAddr;
 
@@ -37,36 +35,36 @@ pub use error::{CODE_PARSE_FAILED, CODE_VALIDATION_FAILED, ensure_error_codes, i
 pub struct Query(
     platform::PlatformQuery,
     records::RecordsQuery,
-    crm::AccountQuery,
-    crm::ContactQuery,
-    pipeline::LeadQuery,
-    pipeline::OpportunityQuery,
-    service::TicketQuery,
-    service::FaqQuery,
+    crm::accounts::AccountQuery,
+    crm::contacts::ContactQuery,
+    crm::leads::LeadQuery,
+    crm::opportunities::OpportunityQuery,
+    support::tickets::TicketQuery,
+    support::faq::FaqQuery,
     news::NewsQuery,
     calendar::CalendarQuery,
     process::ProcessQuery,
-    sales::CatalogueQuery,
-    documents::DocumentQuery,
-    sales::ProductQuery,
+    sales::catalogue::CatalogueQuery,
+    sales::documents::DocumentQuery,
+    sales::products::ProductQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     platform::PlatformMutation,
     records::RecordsMutation,
-    crm::AccountMutation,
-    crm::ContactMutation,
-    pipeline::LeadMutation,
-    pipeline::OpportunityMutation,
-    service::TicketMutation,
-    service::FaqMutation,
+    crm::accounts::AccountMutation,
+    crm::contacts::ContactMutation,
+    crm::leads::LeadMutation,
+    crm::opportunities::OpportunityMutation,
+    support::tickets::TicketMutation,
+    support::faq::FaqMutation,
     news::NewsMutation,
     calendar::CalendarMutation,
     process::ProcessMutation,
-    sales::CatalogueMutation,
-    documents::DocumentMutation,
-    sales::ProductMutation,
+    sales::catalogue::CatalogueMutation,
+    sales::documents::DocumentMutation,
+    sales::products::ProductMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -11,12 +11,12 @@ use crate::modules::Module;
 use crate::news::{self, RelatedRecord};
 use crate::records;
 
-use super::crm::{history, id, owner};
 use super::loaders::{Children, CommentsOfRecord, NotesOfRecord};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::records::HistoryEntry;
 use super::{ContextExt, parse_id};
+use crate::graphql::records::{history, id, owner};
 
 fn related(module: Module, id: &ID, field: &str) -> Result<RelatedRecord, AppError> {
     Ok(RelatedRecord {

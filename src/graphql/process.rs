@@ -21,11 +21,11 @@ use crate::process::instances::{self, InstanceFilter};
 use crate::process::metrics;
 use crate::process::published;
 
-use super::crm::{id, owner};
 use super::filters::{IdFilterInput, StringFilter};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::{ContextExt, parse_id};
+use crate::graphql::records::{id, owner};
 
 /// One published version of a process definition.
 #[derive(SimpleObject)]

@@ -1,17 +1,23 @@
 //! What every module shares: history, picklists and the permission matrix.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{
+    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
+};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-use entity::platform::{custom_field, picklist_value, record_history};
+use entity::platform::{custom_field, picklist_value, record_history, user};
 
 use crate::custom_fields::{self, Kind, NewField};
+use crate::error::AppError;
 use crate::modules::{self, Module};
 use crate::pagination::Slice;
 use crate::permissions::{self, Grant};
 use crate::records::{self, FieldChange};
+use crate::validation::Patch;
 use crate::{picklists, search};
 
+use super::loaders::ById;
 use super::pagination::{Connected, connection, page_args};
 use super::platform::{RoleValue, User};
 use super::{ContextExt, parse_id};
@@ -439,4 +445,42 @@ impl RecordsMutation {
             permissions::set(&ctx.app().db, principal, role.into(), module, read, write).await?;
         Ok(grant.into())
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields every record type shares
+
+pub(crate) fn id(uuid: Uuid) -> ID {
+    ID(uuid.to_string())
+}
+
+pub(crate) fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
+    value.into()
+}
+
+pub(crate) fn patch_id(field: &str, value: MaybeUndefined<ID>) -> Result<Patch<Uuid>, AppError> {
+    patch(value)
+        .map(|v| v.map(|id| parse_id(field, &id)).transpose())
+        .transpose()
+}
+
+pub(crate) fn optional_id(field: &str, value: Option<ID>) -> Result<Option<Uuid>, AppError> {
+    value.map(|id| parse_id(field, &id)).transpose()
+}
+
+pub(crate) async fn owner(ctx: &Context<'_>, owner_id: Uuid) -> Result<Option<User>> {
+    let loader = ctx.loader::<ById<user::Entity>>()?;
+    Ok(loader.load_one(owner_id).await?.map(User::from))
+}
+
+pub(crate) async fn history(
+    ctx: &Context<'_>,
+    record_id: Uuid,
+    limit: Option<i32>,
+    offset: Option<i32>,
+) -> Result<Vec<HistoryEntry>> {
+    let app = ctx.app();
+    let slice = Slice::new(limit, offset, &app.limits)?;
+    let entries = records::history(&app.db, ctx.principal()?, record_id, slice).await?;
+    Ok(entries.into_iter().map(Into::into).collect())
 }

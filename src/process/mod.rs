@@ -37,7 +37,7 @@ mod tests {
             for module in [
                 "crate::crm",
                 "crate::sales",
-                "crate::service",
+                "crate::support",
                 "crate::registry",
             ] {
                 assert!(!source.contains(module), "process/{file}.rs uses {module}");

@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, Order, QueryFil
 use uuid::Uuid;
 
 use entity::crm::{account, contact};
-use entity::service::ticket::{ActiveModel, Column, Entity, Model};
+use entity::support::ticket::{ActiveModel, Column, Entity, Model};
 
 use crate::auth::Principal;
 use crate::config::Limits;
@@ -28,7 +28,7 @@ use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
 
-crate::record!(entity::service::ticket, Module::Tickets, |m| m.title.clone(),
+crate::record!(entity::support::ticket, Module::Tickets, |m| m.title.clone(),
     search: [Title, TicketNo]);
 
 pub const OPEN: &str = "Open";

@@ -1,4 +1,4 @@
-//! Customer service: tickets and the FAQ.
+//! Tickets: complaints and service requests.
 
 use async_graphql::{
     ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
@@ -7,25 +7,22 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 
 use entity::crm::{account, contact};
-use entity::service::{faq, ticket};
+use entity::support::ticket;
 
 use crate::error::AppError;
 use crate::records;
-use crate::service::faq::{self as faqs, FaqFields, FaqFilter, FaqOrder};
-use crate::service::tickets::{self, TicketFields, TicketFilter, TicketOrder};
+use crate::support::tickets::{self, TicketFields, TicketFilter, TicketOrder};
 
-use super::crm::{Account, Contact, history, id, optional_id, owner, patch, patch_id};
-use super::filters::{
+use crate::graphql::crm::accounts::Account;
+use crate::graphql::crm::contacts::Contact;
+use crate::graphql::filters::{
     CustomFieldFilter, DateTimeRange, IdFilterInput, OrderDirection, StringFilter,
 };
-use super::loaders::ById;
-use super::pagination::{Connected, connection, page_args};
-use super::platform::User;
-use super::records::HistoryEntry;
-use super::{ContextExt, parse_id};
-
-// ---------------------------------------------------------------------------------------------
-// Tickets
+use crate::graphql::loaders::ById;
+use crate::graphql::pagination::{Connected, connection, page_args};
+use crate::graphql::platform::User;
+use crate::graphql::records::{HistoryEntry, history, id, optional_id, owner, patch, patch_id};
+use crate::graphql::{ContextExt, parse_id};
 
 /// A complaint or service request.
 #[derive(SimpleObject)]
@@ -90,23 +87,23 @@ impl From<ticket::Model> for Ticket {
 #[ComplexObject]
 impl Ticket {
     /// Calendar events about this record, by start.
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<super::calendar::Event>> {
-        super::calendar::events_of(ctx, self.model.id).await
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Event>> {
+        crate::graphql::calendar::events_of(ctx, self.model.id).await
     }
 
     /// Tasks about this record, by due date.
-    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<super::calendar::Task>> {
-        super::calendar::tasks_of(ctx, self.model.id).await
+    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Task>> {
+        crate::graphql::calendar::tasks_of(ctx, self.model.id).await
     }
 
     /// Memos about this record, oldest first.
-    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Note>> {
-        super::news::notes_of(ctx, self.model.id).await
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Note>> {
+        crate::graphql::news::notes_of(ctx, self.model.id).await
     }
 
     /// The comment thread on this record, oldest first.
-    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<super::news::Comment>> {
-        super::news::comments_of(ctx, self.model.id).await
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Comment>> {
+        crate::graphql::news::comments_of(ctx, self.model.id).await
     }
 
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
@@ -382,209 +379,6 @@ impl TicketMutation {
     async fn purge_ticket(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let id = parse_id("id", &id)?;
         records::purge::<ticket::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// FAQ
-
-/// A question customers ask, with its answer.
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct Faq {
-    pub id: ID,
-    /// FAQ-00001, given by the server.
-    pub faq_no: String,
-    pub question: String,
-    pub answer: String,
-    /// A value of the `faqCategory` picklist.
-    pub category: Option<String>,
-    /// A value of the `faqStatus` picklist: Draft, Published, Obsolete.
-    pub status: String,
-    pub owner_id: ID,
-    pub version: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[graphql(skip)]
-    model: faq::Model,
-}
-
-impl From<faq::Model> for Faq {
-    fn from(m: faq::Model) -> Self {
-        Self {
-            id: id(m.id),
-            faq_no: m.faq_no.clone(),
-            question: m.question.clone(),
-            answer: m.answer.clone(),
-            category: m.category.clone(),
-            status: m.status.clone(),
-            owner_id: id(m.owner_id),
-            version: m.version,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-            model: m,
-        }
-    }
-}
-
-#[ComplexObject]
-impl Faq {
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        owner(ctx, self.model.owner_id).await
-    }
-
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id, limit, offset).await
-    }
-}
-
-#[derive(InputObject)]
-pub struct CreateFaqInput {
-    pub question: String,
-    pub answer: String,
-    pub category: Option<String>,
-    /// Defaults to Draft.
-    pub status: Option<String>,
-    pub owner_id: Option<ID>,
-}
-
-#[derive(InputObject)]
-pub struct UpdateFaqInput {
-    pub version: i32,
-    pub question: Option<String>,
-    pub answer: Option<String>,
-    pub category: MaybeUndefined<String>,
-    pub status: Option<String>,
-    pub owner_id: Option<ID>,
-}
-
-#[derive(InputObject, Default)]
-pub struct FaqFilterInput {
-    pub question: Option<StringFilter>,
-    pub category: Option<StringFilter>,
-    pub status: Option<StringFilter>,
-    pub created_at: Option<DateTimeRange>,
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum FaqOrderField {
-    FaqNo,
-    Question,
-    CreatedAt,
-    UpdatedAt,
-}
-
-#[derive(InputObject)]
-pub struct FaqOrderBy {
-    pub field: FaqOrderField,
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-#[derive(Default)]
-pub struct FaqQuery;
-
-#[Object]
-impl FaqQuery {
-    async fn faq(&self, ctx: &Context<'_>, id: ID) -> Result<Faq> {
-        let id = parse_id("id", &id)?;
-        Ok(faqs::get(&ctx.app().db, ctx.principal()?, id).await?.into())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn faqs(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<FaqFilterInput>,
-        order_by: Option<FaqOrderBy>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Connected<Faq>> {
-        let principal = ctx.principal()?;
-        let app = ctx.app();
-        let filter = filter.unwrap_or_default();
-        let filter = FaqFilter {
-            question: filter.question.map(Into::into),
-            category: filter.category.map(Into::into),
-            status: filter.status.map(Into::into),
-            created_at: filter.created_at.map(Into::into),
-        };
-        let order = order_by.map(|o| {
-            let field = match o.field {
-                FaqOrderField::FaqNo => FaqOrder::FaqNo,
-                FaqOrderField::Question => FaqOrder::Question,
-                FaqOrderField::CreatedAt => FaqOrder::CreatedAt,
-                FaqOrderField::UpdatedAt => FaqOrder::UpdatedAt,
-            };
-            (field, o.direction.into())
-        });
-        let args = page_args(first, after, last, before);
-        let page = faqs::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
-        Ok(connection(page, Faq::from))
-    }
-}
-
-#[derive(Default)]
-pub struct FaqMutation;
-
-#[Object]
-impl FaqMutation {
-    async fn create_faq(&self, ctx: &Context<'_>, input: CreateFaqInput) -> Result<Faq> {
-        let principal = ctx.principal()?;
-        let fields = FaqFields {
-            question: Some(input.question),
-            answer: Some(input.answer),
-            category: Some(input.category),
-            status: input.status,
-            owner_id: optional_id("ownerId", input.owner_id)?,
-        };
-        Ok(faqs::create(&ctx.app().db, principal, fields).await?.into())
-    }
-
-    async fn update_faq(&self, ctx: &Context<'_>, id: ID, input: UpdateFaqInput) -> Result<Faq> {
-        let principal = ctx.principal()?;
-        let id = parse_id("id", &id)?;
-        let fields = FaqFields {
-            question: input.question,
-            answer: input.answer,
-            category: patch(input.category),
-            status: input.status,
-            owner_id: optional_id("ownerId", input.owner_id)?,
-        };
-        Ok(
-            faqs::update(&ctx.app().db, principal, id, input.version, fields)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn delete_faq(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<faq::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    async fn restore_faq(&self, ctx: &Context<'_>, id: ID) -> Result<Faq> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<faq::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn purge_faq(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<faq::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
         Ok(true)
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
 use uuid::Uuid;
 
-use entity::service::faq::{ActiveModel, Column, Entity, Model};
+use entity::support::faq::{ActiveModel, Column, Entity, Model};
 
 use crate::auth::Principal;
 use crate::config::Limits;
@@ -22,11 +22,11 @@ use crate::tenancy::TenantScope;
 use crate::validation::Patch;
 use crate::validation::required_text;
 
-crate::record!(entity::service::faq, Module::Faq, |m| m.question.clone(),
+crate::record!(entity::support::faq, Module::Faq, |m| m.question.clone(),
     search: [Question, FaqNo]);
 
 /// FAQ entries are plain records: no process drives them.
-pub static DECLARATION: crate::records::Records<entity::service::faq::Entity> =
+pub static DECLARATION: crate::records::Records<entity::support::faq::Entity> =
     crate::records::Records::new();
 
 pub const DRAFT: &str = "Draft";

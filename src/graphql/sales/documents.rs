@@ -17,15 +17,17 @@ use crate::sales::links::{self, CustomerView};
 use crate::sales::payments::{self, PaymentFields};
 use crate::sales::totals::{Discount, TaxMode};
 
-use super::crm::{Account, Contact, history, id, owner, patch, patch_id};
-use super::filters::StringFilter;
-use super::loaders::{Children, LinesOfDocument};
-use super::pagination::{Connected, connection, page_args};
-use super::pipeline::Opportunity;
-use super::platform::User;
-use super::records::HistoryEntry;
-use super::sales::{Product, Service, TaxClass, Vendor, by_id, tax_class_by_id};
-use super::{ContextExt, parse_id};
+use crate::graphql::crm::accounts::Account;
+use crate::graphql::crm::contacts::Contact;
+use crate::graphql::crm::opportunities::Opportunity;
+use crate::graphql::filters::StringFilter;
+use crate::graphql::loaders::{Children, LinesOfDocument};
+use crate::graphql::pagination::{Connected, connection, page_args};
+use crate::graphql::platform::User;
+use crate::graphql::records::{HistoryEntry, history, id, owner, patch, patch_id};
+use crate::graphql::sales::catalogue::{Service, TaxClass, Vendor, by_id, tax_class_by_id};
+use crate::graphql::sales::products::Product;
+use crate::graphql::{ContextExt, parse_id};
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "DocumentKind")]

@@ -1,4 +1,0 @@
-//! Customer service: trouble tickets (complaints and service requests) and the FAQ.
-
-pub mod faq;
-pub mod ticket;

@@ -1,0 +1,436 @@
+//! Accounts: the organisations the company deals with.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
+    SimpleObject,
+};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use entity::crm::{account, contact};
+
+use crate::crm::accounts::{self, AccountFields, AccountFilter, AccountOrder};
+use crate::error::AppError;
+use crate::{money, records};
+
+use crate::graphql::crm::contacts::Contact;
+use crate::graphql::crm::{AddressValue, related_tickets};
+use crate::graphql::filters::{
+    CustomFieldFilter, DateTimeRange, DecimalRange, IdFilterInput, IntRange, OrderDirection,
+    StringFilter,
+};
+use crate::graphql::loaders::{
+    ById, ChildAccounts, Children, ContactsOfAccount, OpportunitiesOfAccount, TicketsOfAccount,
+};
+use crate::graphql::pagination::{Connected, connection, page_args};
+use crate::graphql::platform::User;
+use crate::graphql::records::{HistoryEntry, history, id, optional_id, owner, patch, patch_id};
+use crate::graphql::{ContextExt, parse_id};
+
+/// An organisation: customer, prospect, partner, competitor…
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Account {
+    pub id: ID,
+    /// Values of the tenant's custom fields, by name.
+    pub custom_fields: Json<serde_json::Value>,
+    /// ACC-00001, given by the server.
+    pub account_no: String,
+    pub name: String,
+    /// A value of the `industry` picklist.
+    pub industry: Option<String>,
+    /// A value of the `accountType` picklist.
+    pub account_type: Option<String>,
+    pub website: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub billing_address: AddressValue,
+    pub shipping_address: AddressValue,
+    pub annual_revenue: Option<Decimal>,
+    pub employees: Option<i32>,
+    pub parent_id: Option<ID>,
+    pub owner_id: ID,
+    pub description: Option<String>,
+    /// Send it back with `updateAccount`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: account::Model,
+}
+
+impl From<account::Model> for Account {
+    fn from(m: account::Model) -> Self {
+        Self {
+            id: id(m.id),
+            custom_fields: Json(m.custom_fields.clone()),
+            account_no: m.account_no.clone(),
+            name: m.name.clone(),
+            industry: m.industry.clone(),
+            account_type: m.account_type.clone(),
+            website: m.website.clone(),
+            phone: m.phone.clone(),
+            email: m.email.clone(),
+            billing_address: AddressValue {
+                street: m.billing_street.clone(),
+                city: m.billing_city.clone(),
+                state: m.billing_state.clone(),
+                postal_code: m.billing_postal_code.clone(),
+                country: m.billing_country.clone(),
+            },
+            shipping_address: AddressValue {
+                street: m.shipping_street.clone(),
+                city: m.shipping_city.clone(),
+                state: m.shipping_state.clone(),
+                postal_code: m.shipping_postal_code.clone(),
+                country: m.shipping_country.clone(),
+            },
+            annual_revenue: m.annual_revenue.map(money::from_units),
+            employees: m.employees,
+            parent_id: m.parent_id.map(id),
+            owner_id: id(m.owner_id),
+            description: m.description.clone(),
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Account {
+    /// Calendar events about this record, by start.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Event>> {
+        crate::graphql::calendar::events_of(ctx, self.model.id).await
+    }
+
+    /// Tasks about this record, by due date.
+    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Task>> {
+        crate::graphql::calendar::tasks_of(ctx, self.model.id).await
+    }
+
+    /// Memos about this record, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Note>> {
+        crate::graphql::news::notes_of(ctx, self.model.id).await
+    }
+
+    /// The comment thread on this record, oldest first.
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Comment>> {
+        crate::graphql::news::comments_of(ctx, self.model.id).await
+    }
+
+    /// The account this one belongs to.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(parent_id) = self.model.parent_id else {
+            return Ok(None);
+        };
+        let loader = ctx.loader::<ById<account::Entity>>()?;
+        Ok(loader.load_one(parent_id).await?.map(Account::from))
+    }
+
+    /// Accounts that have this one as parent.
+    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Account>> {
+        let loader = ctx.loader::<Children<account::Entity, ChildAccounts>>()?;
+        let children = loader.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(children.into_iter().map(Account::from).collect())
+    }
+
+    /// The people at this account.
+    async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<Contact>> {
+        let loader = ctx.loader::<Children<contact::Entity, ContactsOfAccount>>()?;
+        let contacts = loader.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(contacts.into_iter().map(Contact::from).collect())
+    }
+
+    /// Tickets about this account, oldest first; `open: true` leaves out closed ones.
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        open: Option<bool>,
+    ) -> Result<Vec<crate::graphql::support::tickets::Ticket>> {
+        related_tickets::<TicketsOfAccount>(ctx, self.model.id, open).await
+    }
+
+    /// The deals with this account, by expected close date.
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::graphql::crm::opportunities::Opportunity>> {
+        let loader =
+            ctx.loader::<Children<entity::crm::opportunity::Entity, OpportunitiesOfAccount>>()?;
+        let deals = loader.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(deals.into_iter().map(Into::into).collect())
+    }
+
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        owner(ctx, self.model.owner_id).await
+    }
+
+    /// Every change of this account, oldest first.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id, limit, offset).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateAccountInput {
+    pub name: String,
+    pub industry: Option<String>,
+    pub account_type: Option<String>,
+    pub website: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub billing_address: Option<AddressValue>,
+    pub shipping_address: Option<AddressValue>,
+    pub annual_revenue: Option<Decimal>,
+    pub employees: Option<i32>,
+    pub parent_id: Option<ID>,
+    /// Defaults to the caller.
+    pub owner_id: Option<ID>,
+    pub description: Option<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// Only the fields given change; `null` clears a field.
+#[derive(InputObject)]
+pub struct UpdateAccountInput {
+    /// The `version` you last read; a different current version is a CONFLICT.
+    pub version: i32,
+    pub name: Option<String>,
+    pub industry: MaybeUndefined<String>,
+    pub account_type: MaybeUndefined<String>,
+    pub website: MaybeUndefined<String>,
+    pub phone: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+    pub billing_address: Option<AddressValue>,
+    pub shipping_address: Option<AddressValue>,
+    pub annual_revenue: MaybeUndefined<Decimal>,
+    pub employees: MaybeUndefined<i32>,
+    pub parent_id: MaybeUndefined<ID>,
+    pub owner_id: Option<ID>,
+    pub description: MaybeUndefined<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+}
+
+impl CreateAccountInput {
+    fn into_fields(self) -> Result<AccountFields, AppError> {
+        Ok(AccountFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
+            name: Some(self.name),
+            industry: Some(self.industry),
+            account_type: Some(self.account_type),
+            website: Some(self.website),
+            phone: Some(self.phone),
+            email: Some(self.email),
+            billing_address: self.billing_address.map(Into::into),
+            shipping_address: self.shipping_address.map(Into::into),
+            annual_revenue: Some(self.annual_revenue),
+            employees: Some(self.employees),
+            parent_id: Some(optional_id("parentId", self.parent_id)?),
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: Some(self.description),
+        })
+    }
+}
+
+impl UpdateAccountInput {
+    fn into_fields(self) -> Result<AccountFields, AppError> {
+        Ok(AccountFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
+            name: self.name,
+            industry: patch(self.industry),
+            account_type: patch(self.account_type),
+            website: patch(self.website),
+            phone: patch(self.phone),
+            email: patch(self.email),
+            billing_address: self.billing_address.map(Into::into),
+            shipping_address: self.shipping_address.map(Into::into),
+            annual_revenue: patch(self.annual_revenue),
+            employees: patch(self.employees),
+            parent_id: patch_id("parentId", self.parent_id)?,
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: patch(self.description),
+        })
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct AccountFilterInput {
+    pub name: Option<StringFilter>,
+    pub account_no: Option<StringFilter>,
+    pub industry: Option<StringFilter>,
+    pub account_type: Option<StringFilter>,
+    pub billing_city: Option<StringFilter>,
+    pub annual_revenue: Option<DecimalRange>,
+    pub employees: Option<IntRange>,
+    pub owner_id: Option<IdFilterInput>,
+    pub parent_id: Option<IdFilterInput>,
+    pub created_at: Option<DateTimeRange>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
+}
+
+impl AccountFilterInput {
+    fn into_domain(self) -> Result<AccountFilter, AppError> {
+        Ok(AccountFilter {
+            custom_fields: self
+                .custom_fields
+                .into_iter()
+                .flatten()
+                .map(Into::into)
+                .collect(),
+            name: self.name.map(Into::into),
+            account_no: self.account_no.map(Into::into),
+            industry: self.industry.map(Into::into),
+            account_type: self.account_type.map(Into::into),
+            billing_city: self.billing_city.map(Into::into),
+            annual_revenue: self.annual_revenue.map(Into::into),
+            employees: self.employees.map(Into::into),
+            owner_id: self
+                .owner_id
+                .map(|f| f.into_domain("filter.ownerId"))
+                .transpose()?,
+            parent_id: self
+                .parent_id
+                .map(|f| f.into_domain("filter.parentId"))
+                .transpose()?,
+            created_at: self.created_at.map(Into::into),
+        })
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum AccountOrderField {
+    Name,
+    AccountNo,
+    Industry,
+    AnnualRevenue,
+    Employees,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject)]
+pub struct AccountOrderBy {
+    pub field: AccountOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl AccountOrderBy {
+    fn into_domain(self) -> (AccountOrder, sea_orm::Order) {
+        let field = match self.field {
+            AccountOrderField::Name => AccountOrder::Name,
+            AccountOrderField::AccountNo => AccountOrder::AccountNo,
+            AccountOrderField::Industry => AccountOrder::Industry,
+            AccountOrderField::AnnualRevenue => AccountOrder::AnnualRevenue,
+            AccountOrderField::Employees => AccountOrder::Employees,
+            AccountOrderField::CreatedAt => AccountOrder::CreatedAt,
+            AccountOrderField::UpdatedAt => AccountOrder::UpdatedAt,
+        };
+        (field, self.direction.into())
+    }
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Account> {
+        let id = parse_id("id", &id)?;
+        Ok(accounts::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .into())
+    }
+
+    /// Accounts matching every given filter condition.
+    #[allow(clippy::too_many_arguments)]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AccountFilterInput>,
+        order_by: Option<AccountOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connected<Account>> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let order = order_by.map(AccountOrderBy::into_domain);
+        let args = page_args(first, after, last, before);
+        let page = accounts::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
+        Ok(connection(page, Account::from))
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAccountInput,
+    ) -> Result<Account> {
+        let principal = ctx.principal()?;
+        Ok(
+            accounts::create(&ctx.app().db, principal, input.into_fields()?)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn update_account(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateAccountInput,
+    ) -> Result<Account> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        let version = input.version;
+        let fields = input.into_fields()?;
+        Ok(
+            accounts::update(&ctx.app().db, principal, id, version, fields)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Moves an account to the recycle bin.
+    async fn delete_account(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::delete::<account::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
+    /// Takes an account out of the recycle bin.
+    async fn restore_account(&self, ctx: &Context<'_>, id: ID) -> Result<Account> {
+        let id = parse_id("id", &id)?;
+        Ok(
+            records::restore::<account::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Removes an account from the recycle bin for good (admins only).
+    async fn purge_account(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<account::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+}

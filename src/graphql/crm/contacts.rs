@@ -1,0 +1,424 @@
+//! Contacts: the people at accounts.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
+    SimpleObject,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use entity::crm::{account, contact};
+
+use crate::crm::contacts::{self, ContactFields, ContactFilter, ContactOrder};
+use crate::error::AppError;
+use crate::records;
+
+use crate::graphql::crm::accounts::Account;
+use crate::graphql::crm::{AddressValue, related_tickets};
+use crate::graphql::filters::{
+    CustomFieldFilter, DateRange, DateTimeRange, IdFilterInput, OrderDirection, StringFilter,
+};
+use crate::graphql::loaders::{ById, TicketsOfContact};
+use crate::graphql::pagination::{Connected, connection, page_args};
+use crate::graphql::platform::User;
+use crate::graphql::records::{HistoryEntry, history, id, optional_id, owner, patch, patch_id};
+use crate::graphql::{ContextExt, parse_id};
+
+/// A person, usually working at an account.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Contact {
+    pub id: ID,
+    /// Values of the tenant's custom fields, by name.
+    pub custom_fields: Json<serde_json::Value>,
+    /// CON-00001, given by the server.
+    pub contact_no: String,
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub full_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub account_id: Option<ID>,
+    pub reports_to_id: Option<ID>,
+    /// A value of the `leadSource` picklist.
+    pub lead_source: Option<String>,
+    pub mailing_address: AddressValue,
+    pub birthday: Option<NaiveDate>,
+    pub email_opt_out: bool,
+    pub do_not_call: bool,
+    pub owner_id: ID,
+    pub description: Option<String>,
+    /// Send it back with `updateContact`.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: contact::Model,
+}
+
+impl From<contact::Model> for Contact {
+    fn from(m: contact::Model) -> Self {
+        Self {
+            id: id(m.id),
+            custom_fields: Json(m.custom_fields.clone()),
+            contact_no: m.contact_no.clone(),
+            first_name: m.first_name.clone(),
+            last_name: m.last_name.clone(),
+            full_name: contacts::full_name(&m),
+            email: m.email.clone(),
+            phone: m.phone.clone(),
+            mobile: m.mobile.clone(),
+            title: m.title.clone(),
+            department: m.department.clone(),
+            account_id: m.account_id.map(id),
+            reports_to_id: m.reports_to_id.map(id),
+            lead_source: m.lead_source.clone(),
+            mailing_address: AddressValue {
+                street: m.mailing_street.clone(),
+                city: m.mailing_city.clone(),
+                state: m.mailing_state.clone(),
+                postal_code: m.mailing_postal_code.clone(),
+                country: m.mailing_country.clone(),
+            },
+            birthday: m.birthday,
+            email_opt_out: m.email_opt_out,
+            do_not_call: m.do_not_call,
+            owner_id: id(m.owner_id),
+            description: m.description.clone(),
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Contact {
+    /// Calendar events about this record, by start.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Event>> {
+        crate::graphql::calendar::events_of(ctx, self.model.id).await
+    }
+
+    /// Tasks about this record, by due date.
+    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Task>> {
+        crate::graphql::calendar::tasks_of(ctx, self.model.id).await
+    }
+
+    /// Memos about this record, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Note>> {
+        crate::graphql::news::notes_of(ctx, self.model.id).await
+    }
+
+    /// The comment thread on this record, oldest first.
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Comment>> {
+        crate::graphql::news::comments_of(ctx, self.model.id).await
+    }
+
+    /// The account the contact works at.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(account_id) = self.model.account_id else {
+            return Ok(None);
+        };
+        let loader = ctx.loader::<ById<account::Entity>>()?;
+        Ok(loader.load_one(account_id).await?.map(Account::from))
+    }
+
+    /// Tickets this contact raised, oldest first; `open: true` leaves out closed ones.
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        open: Option<bool>,
+    ) -> Result<Vec<crate::graphql::support::tickets::Ticket>> {
+        related_tickets::<TicketsOfContact>(ctx, self.model.id, open).await
+    }
+
+    /// The contact's manager.
+    async fn reports_to(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(manager_id) = self.model.reports_to_id else {
+            return Ok(None);
+        };
+        let loader = ctx.loader::<ById<contact::Entity>>()?;
+        Ok(loader.load_one(manager_id).await?.map(Contact::from))
+    }
+
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        owner(ctx, self.model.owner_id).await
+    }
+
+    /// Every change of this contact, oldest first.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id, limit, offset).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateContactInput {
+    pub first_name: Option<String>,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub account_id: Option<ID>,
+    pub reports_to_id: Option<ID>,
+    pub lead_source: Option<String>,
+    pub mailing_address: Option<AddressValue>,
+    pub birthday: Option<NaiveDate>,
+    pub email_opt_out: Option<bool>,
+    pub do_not_call: Option<bool>,
+    /// Defaults to the caller.
+    pub owner_id: Option<ID>,
+    pub description: Option<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// Only the fields given change; `null` clears a field.
+#[derive(InputObject)]
+pub struct UpdateContactInput {
+    /// The `version` you last read; a different current version is a CONFLICT.
+    pub version: i32,
+    pub first_name: MaybeUndefined<String>,
+    pub last_name: Option<String>,
+    pub email: MaybeUndefined<String>,
+    pub phone: MaybeUndefined<String>,
+    pub mobile: MaybeUndefined<String>,
+    pub title: MaybeUndefined<String>,
+    pub department: MaybeUndefined<String>,
+    pub account_id: MaybeUndefined<ID>,
+    pub reports_to_id: MaybeUndefined<ID>,
+    pub lead_source: MaybeUndefined<String>,
+    pub mailing_address: Option<AddressValue>,
+    pub birthday: MaybeUndefined<NaiveDate>,
+    pub email_opt_out: Option<bool>,
+    pub do_not_call: Option<bool>,
+    pub owner_id: Option<ID>,
+    pub description: MaybeUndefined<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+}
+
+impl CreateContactInput {
+    fn into_fields(self) -> Result<ContactFields, AppError> {
+        Ok(ContactFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
+            first_name: Some(self.first_name),
+            last_name: Some(self.last_name),
+            email: Some(self.email),
+            phone: Some(self.phone),
+            mobile: Some(self.mobile),
+            title: Some(self.title),
+            department: Some(self.department),
+            account_id: Some(optional_id("accountId", self.account_id)?),
+            reports_to_id: Some(optional_id("reportsToId", self.reports_to_id)?),
+            lead_source: Some(self.lead_source),
+            mailing_address: self.mailing_address.map(Into::into),
+            birthday: Some(self.birthday),
+            email_opt_out: self.email_opt_out,
+            do_not_call: self.do_not_call,
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: Some(self.description),
+        })
+    }
+}
+
+impl UpdateContactInput {
+    fn into_fields(self) -> Result<ContactFields, AppError> {
+        Ok(ContactFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
+            first_name: patch(self.first_name),
+            last_name: self.last_name,
+            email: patch(self.email),
+            phone: patch(self.phone),
+            mobile: patch(self.mobile),
+            title: patch(self.title),
+            department: patch(self.department),
+            account_id: patch_id("accountId", self.account_id)?,
+            reports_to_id: patch_id("reportsToId", self.reports_to_id)?,
+            lead_source: patch(self.lead_source),
+            mailing_address: self.mailing_address.map(Into::into),
+            birthday: patch(self.birthday),
+            email_opt_out: self.email_opt_out,
+            do_not_call: self.do_not_call,
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: patch(self.description),
+        })
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ContactFilterInput {
+    /// On the last name.
+    pub name: Option<StringFilter>,
+    pub email: Option<StringFilter>,
+    pub contact_no: Option<StringFilter>,
+    pub lead_source: Option<StringFilter>,
+    pub account_id: Option<IdFilterInput>,
+    pub owner_id: Option<IdFilterInput>,
+    pub birthday: Option<DateRange>,
+    pub created_at: Option<DateTimeRange>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
+}
+
+impl ContactFilterInput {
+    fn into_domain(self) -> Result<ContactFilter, AppError> {
+        Ok(ContactFilter {
+            custom_fields: self
+                .custom_fields
+                .into_iter()
+                .flatten()
+                .map(Into::into)
+                .collect(),
+            name: self.name.map(Into::into),
+            email: self.email.map(Into::into),
+            contact_no: self.contact_no.map(Into::into),
+            lead_source: self.lead_source.map(Into::into),
+            account_id: self
+                .account_id
+                .map(|f| f.into_domain("filter.accountId"))
+                .transpose()?,
+            owner_id: self
+                .owner_id
+                .map(|f| f.into_domain("filter.ownerId"))
+                .transpose()?,
+            birthday: self.birthday.map(Into::into),
+            created_at: self.created_at.map(Into::into),
+        })
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ContactOrderField {
+    LastName,
+    FirstName,
+    ContactNo,
+    Email,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject)]
+pub struct ContactOrderBy {
+    pub field: ContactOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl ContactOrderBy {
+    fn into_domain(self) -> (ContactOrder, sea_orm::Order) {
+        let field = match self.field {
+            ContactOrderField::LastName => ContactOrder::LastName,
+            ContactOrderField::FirstName => ContactOrder::FirstName,
+            ContactOrderField::ContactNo => ContactOrder::ContactNo,
+            ContactOrderField::Email => ContactOrder::Email,
+            ContactOrderField::CreatedAt => ContactOrder::CreatedAt,
+            ContactOrderField::UpdatedAt => ContactOrder::UpdatedAt,
+        };
+        (field, self.direction.into())
+    }
+}
+
+#[derive(Default)]
+pub struct ContactQuery;
+
+#[Object]
+impl ContactQuery {
+    async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
+        let id = parse_id("id", &id)?;
+        Ok(contacts::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .into())
+    }
+
+    /// Contacts matching every given filter condition.
+    #[allow(clippy::too_many_arguments)]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ContactFilterInput>,
+        order_by: Option<ContactOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connected<Contact>> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let order = order_by.map(ContactOrderBy::into_domain);
+        let args = page_args(first, after, last, before);
+        let page = contacts::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
+        Ok(connection(page, Contact::from))
+    }
+}
+
+#[derive(Default)]
+pub struct ContactMutation;
+
+#[Object]
+impl ContactMutation {
+    async fn create_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateContactInput,
+    ) -> Result<Contact> {
+        let principal = ctx.principal()?;
+        Ok(
+            contacts::create(&ctx.app().db, principal, input.into_fields()?)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateContactInput,
+    ) -> Result<Contact> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        let version = input.version;
+        let fields = input.into_fields()?;
+        Ok(
+            contacts::update(&ctx.app().db, principal, id, version, fields)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Moves a contact to the recycle bin.
+    async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::delete::<contact::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
+    /// Takes a contact out of the recycle bin.
+    async fn restore_contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
+        let id = parse_id("id", &id)?;
+        Ok(
+            records::restore::<contact::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Removes a contact from the recycle bin for good (admins only).
+    async fn purge_contact(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<contact::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+}

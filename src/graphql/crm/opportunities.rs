@@ -1,0 +1,388 @@
+//! Opportunities: deals moving through sales stages.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
+    SimpleObject,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use entity::crm::{account, contact, opportunity};
+
+use crate::crm::opportunities::{self, OpportunityFields, OpportunityFilter, OpportunityOrder};
+use crate::error::AppError;
+use crate::{money, records};
+
+use crate::graphql::crm::accounts::Account;
+use crate::graphql::crm::contacts::Contact;
+use crate::graphql::filters::{
+    CustomFieldFilter, DateRange, DateTimeRange, DecimalRange, IdFilterInput, OrderDirection,
+    StringFilter,
+};
+use crate::graphql::loaders::ById;
+use crate::graphql::pagination::{Connected, connection, page_args};
+use crate::graphql::platform::User;
+use crate::graphql::records::{HistoryEntry, history, id, optional_id, owner, patch, patch_id};
+use crate::graphql::{ContextExt, parse_id};
+
+/// A deal in the pipeline (Vtiger's "potential").
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Opportunity {
+    pub id: ID,
+    /// Values of the tenant's custom fields, by name.
+    pub custom_fields: Json<serde_json::Value>,
+    /// POT-00001, given by the server.
+    pub opportunity_no: String,
+    pub name: String,
+    pub account_id: Option<ID>,
+    pub contact_id: Option<ID>,
+    pub amount: Option<Decimal>,
+    /// ISO 4217 code.
+    pub currency: String,
+    pub expected_close_date: Option<NaiveDate>,
+    /// A value of the `salesStage` picklist.
+    pub sales_stage: String,
+    /// Percent; follows the stage's default unless set.
+    pub probability: i32,
+    pub lead_source: Option<String>,
+    pub next_step: Option<String>,
+    pub owner_id: ID,
+    pub description: Option<String>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: opportunity::Model,
+}
+
+impl From<opportunity::Model> for Opportunity {
+    fn from(m: opportunity::Model) -> Self {
+        Self {
+            id: id(m.id),
+            custom_fields: Json(m.custom_fields.clone()),
+            opportunity_no: m.opportunity_no.clone(),
+            name: m.name.clone(),
+            account_id: m.account_id.map(id),
+            contact_id: m.contact_id.map(id),
+            amount: m.amount.map(money::from_units),
+            currency: m.currency.clone(),
+            expected_close_date: m.expected_close_date,
+            sales_stage: m.sales_stage.clone(),
+            probability: m.probability,
+            lead_source: m.lead_source.clone(),
+            next_step: m.next_step.clone(),
+            owner_id: id(m.owner_id),
+            description: m.description.clone(),
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Opportunity {
+    /// Calendar events about this record, by start.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Event>> {
+        crate::graphql::calendar::events_of(ctx, self.model.id).await
+    }
+
+    /// Tasks about this record, by due date.
+    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Task>> {
+        crate::graphql::calendar::tasks_of(ctx, self.model.id).await
+    }
+
+    /// Memos about this record, oldest first.
+    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Note>> {
+        crate::graphql::news::notes_of(ctx, self.model.id).await
+    }
+
+    /// The comment thread on this record, oldest first.
+    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Comment>> {
+        crate::graphql::news::comments_of(ctx, self.model.id).await
+    }
+
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(account_id) = self.model.account_id else {
+            return Ok(None);
+        };
+        let loader = ctx.loader::<ById<account::Entity>>()?;
+        Ok(loader.load_one(account_id).await?.map(Account::from))
+    }
+
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        let Some(contact_id) = self.model.contact_id else {
+            return Ok(None);
+        };
+        let loader = ctx.loader::<ById<contact::Entity>>()?;
+        Ok(loader.load_one(contact_id).await?.map(Contact::from))
+    }
+
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        owner(ctx, self.model.owner_id).await
+    }
+
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id, limit, offset).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateOpportunityInput {
+    pub name: String,
+    pub account_id: Option<ID>,
+    pub contact_id: Option<ID>,
+    pub amount: Option<Decimal>,
+    /// Defaults to USD.
+    pub currency: Option<String>,
+    pub expected_close_date: Option<NaiveDate>,
+    /// Defaults to Prospecting.
+    pub sales_stage: Option<String>,
+    /// Defaults to the stage's probability.
+    pub probability: Option<i32>,
+    pub lead_source: Option<String>,
+    pub next_step: Option<String>,
+    pub owner_id: Option<ID>,
+    pub description: Option<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+}
+
+impl CreateOpportunityInput {
+    pub(crate) fn into_fields(self) -> Result<OpportunityFields, AppError> {
+        Ok(OpportunityFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
+            name: Some(self.name),
+            account_id: Some(optional_id("accountId", self.account_id)?),
+            contact_id: Some(optional_id("contactId", self.contact_id)?),
+            amount: Some(self.amount),
+            currency: self.currency,
+            expected_close_date: Some(self.expected_close_date),
+            sales_stage: self.sales_stage,
+            probability: self.probability,
+            lead_source: Some(self.lead_source),
+            next_step: Some(self.next_step),
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: Some(self.description),
+        })
+    }
+}
+
+/// Only the fields given change; `null` clears a field.
+#[derive(InputObject)]
+pub struct UpdateOpportunityInput {
+    pub version: i32,
+    pub name: Option<String>,
+    pub account_id: MaybeUndefined<ID>,
+    pub contact_id: MaybeUndefined<ID>,
+    pub amount: MaybeUndefined<Decimal>,
+    pub currency: Option<String>,
+    pub expected_close_date: MaybeUndefined<NaiveDate>,
+    /// Changing the stage resets the probability to the stage's default unless one is given.
+    pub sales_stage: Option<String>,
+    pub probability: Option<i32>,
+    pub lead_source: MaybeUndefined<String>,
+    pub next_step: MaybeUndefined<String>,
+    pub owner_id: Option<ID>,
+    pub description: MaybeUndefined<String>,
+    /// Custom field values by name; `null` removes one.
+    pub custom_fields: Option<Json<serde_json::Map<String, serde_json::Value>>>,
+}
+
+impl UpdateOpportunityInput {
+    fn into_fields(self) -> Result<OpportunityFields, AppError> {
+        Ok(OpportunityFields {
+            custom_fields: self.custom_fields.map(|j| j.0),
+            name: self.name,
+            account_id: patch_id("accountId", self.account_id)?,
+            contact_id: patch_id("contactId", self.contact_id)?,
+            amount: patch(self.amount),
+            currency: self.currency,
+            expected_close_date: patch(self.expected_close_date),
+            sales_stage: self.sales_stage,
+            probability: self.probability,
+            lead_source: patch(self.lead_source),
+            next_step: patch(self.next_step),
+            owner_id: optional_id("ownerId", self.owner_id)?,
+            description: patch(self.description),
+        })
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct OpportunityFilterInput {
+    pub name: Option<StringFilter>,
+    pub sales_stage: Option<StringFilter>,
+    pub account_id: Option<IdFilterInput>,
+    pub contact_id: Option<IdFilterInput>,
+    pub owner_id: Option<IdFilterInput>,
+    pub amount: Option<DecimalRange>,
+    pub expected_close_date: Option<DateRange>,
+    pub created_at: Option<DateTimeRange>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<CustomFieldFilter>>,
+}
+
+impl OpportunityFilterInput {
+    fn into_domain(self) -> Result<OpportunityFilter, AppError> {
+        Ok(OpportunityFilter {
+            custom_fields: self
+                .custom_fields
+                .into_iter()
+                .flatten()
+                .map(Into::into)
+                .collect(),
+            name: self.name.map(Into::into),
+            sales_stage: self.sales_stage.map(Into::into),
+            account_id: self
+                .account_id
+                .map(|f| f.into_domain("filter.accountId"))
+                .transpose()?,
+            contact_id: self
+                .contact_id
+                .map(|f| f.into_domain("filter.contactId"))
+                .transpose()?,
+            owner_id: self
+                .owner_id
+                .map(|f| f.into_domain("filter.ownerId"))
+                .transpose()?,
+            amount: self.amount.map(Into::into),
+            expected_close_date: self.expected_close_date.map(Into::into),
+            created_at: self.created_at.map(Into::into),
+        })
+    }
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OpportunityOrderField {
+    Name,
+    OpportunityNo,
+    Amount,
+    ExpectedCloseDate,
+    SalesStage,
+    Probability,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject)]
+pub struct OpportunityOrderBy {
+    pub field: OpportunityOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl OpportunityOrderBy {
+    fn into_domain(self) -> (OpportunityOrder, sea_orm::Order) {
+        let field = match self.field {
+            OpportunityOrderField::Name => OpportunityOrder::Name,
+            OpportunityOrderField::OpportunityNo => OpportunityOrder::OpportunityNo,
+            OpportunityOrderField::Amount => OpportunityOrder::Amount,
+            OpportunityOrderField::ExpectedCloseDate => OpportunityOrder::ExpectedCloseDate,
+            OpportunityOrderField::SalesStage => OpportunityOrder::SalesStage,
+            OpportunityOrderField::Probability => OpportunityOrder::Probability,
+            OpportunityOrderField::CreatedAt => OpportunityOrder::CreatedAt,
+            OpportunityOrderField::UpdatedAt => OpportunityOrder::UpdatedAt,
+        };
+        (field, self.direction.into())
+    }
+}
+
+#[derive(Default)]
+pub struct OpportunityQuery;
+
+#[Object]
+impl OpportunityQuery {
+    async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Opportunity> {
+        let id = parse_id("id", &id)?;
+        Ok(opportunities::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn opportunities(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OpportunityFilterInput>,
+        order_by: Option<OpportunityOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connected<Opportunity>> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let order = order_by.map(OpportunityOrderBy::into_domain);
+        let args = page_args(first, after, last, before);
+        let page =
+            opportunities::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
+        Ok(connection(page, Opportunity::from))
+    }
+}
+
+#[derive(Default)]
+pub struct OpportunityMutation;
+
+#[Object]
+impl OpportunityMutation {
+    async fn create_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOpportunityInput,
+    ) -> Result<Opportunity> {
+        let principal = ctx.principal()?;
+        Ok(
+            opportunities::create(&ctx.app().db, principal, input.into_fields()?)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn update_opportunity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateOpportunityInput,
+    ) -> Result<Opportunity> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        let version = input.version;
+        let fields = input.into_fields()?;
+        Ok(
+            opportunities::update(&ctx.app().db, principal, id, version, fields)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn delete_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::delete::<opportunity::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
+    async fn restore_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Opportunity> {
+        let id = parse_id("id", &id)?;
+        Ok(
+            records::restore::<opportunity::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn purge_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<opportunity::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+}

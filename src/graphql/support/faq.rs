@@ -1,0 +1,217 @@
+//! The FAQ: questions with their answers.
+
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
+};
+use chrono::{DateTime, Utc};
+
+use entity::support::faq;
+
+use crate::records;
+use crate::support::faq::{self as faqs, FaqFields, FaqFilter, FaqOrder};
+
+use crate::graphql::filters::{DateTimeRange, OrderDirection, StringFilter};
+use crate::graphql::pagination::{Connected, connection, page_args};
+use crate::graphql::platform::User;
+use crate::graphql::records::{HistoryEntry, history, id, optional_id, owner, patch};
+use crate::graphql::{ContextExt, parse_id};
+
+/// A question customers ask, with its answer.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Faq {
+    pub id: ID,
+    /// FAQ-00001, given by the server.
+    pub faq_no: String,
+    pub question: String,
+    pub answer: String,
+    /// A value of the `faqCategory` picklist.
+    pub category: Option<String>,
+    /// A value of the `faqStatus` picklist: Draft, Published, Obsolete.
+    pub status: String,
+    pub owner_id: ID,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: faq::Model,
+}
+
+impl From<faq::Model> for Faq {
+    fn from(m: faq::Model) -> Self {
+        Self {
+            id: id(m.id),
+            faq_no: m.faq_no.clone(),
+            question: m.question.clone(),
+            answer: m.answer.clone(),
+            category: m.category.clone(),
+            status: m.status.clone(),
+            owner_id: id(m.owner_id),
+            version: m.version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            model: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Faq {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        owner(ctx, self.model.owner_id).await
+    }
+
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "At most this many (default and most: the largest page size).")]
+        limit: Option<i32>,
+        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+    ) -> Result<Vec<HistoryEntry>> {
+        history(ctx, self.model.id, limit, offset).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateFaqInput {
+    pub question: String,
+    pub answer: String,
+    pub category: Option<String>,
+    /// Defaults to Draft.
+    pub status: Option<String>,
+    pub owner_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateFaqInput {
+    pub version: i32,
+    pub question: Option<String>,
+    pub answer: Option<String>,
+    pub category: MaybeUndefined<String>,
+    pub status: Option<String>,
+    pub owner_id: Option<ID>,
+}
+
+#[derive(InputObject, Default)]
+pub struct FaqFilterInput {
+    pub question: Option<StringFilter>,
+    pub category: Option<StringFilter>,
+    pub status: Option<StringFilter>,
+    pub created_at: Option<DateTimeRange>,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum FaqOrderField {
+    FaqNo,
+    Question,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(InputObject)]
+pub struct FaqOrderBy {
+    pub field: FaqOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+#[derive(Default)]
+pub struct FaqQuery;
+
+#[Object]
+impl FaqQuery {
+    async fn faq(&self, ctx: &Context<'_>, id: ID) -> Result<Faq> {
+        let id = parse_id("id", &id)?;
+        Ok(faqs::get(&ctx.app().db, ctx.principal()?, id).await?.into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn faqs(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FaqFilterInput>,
+        order_by: Option<FaqOrderBy>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connected<Faq>> {
+        let principal = ctx.principal()?;
+        let app = ctx.app();
+        let filter = filter.unwrap_or_default();
+        let filter = FaqFilter {
+            question: filter.question.map(Into::into),
+            category: filter.category.map(Into::into),
+            status: filter.status.map(Into::into),
+            created_at: filter.created_at.map(Into::into),
+        };
+        let order = order_by.map(|o| {
+            let field = match o.field {
+                FaqOrderField::FaqNo => FaqOrder::FaqNo,
+                FaqOrderField::Question => FaqOrder::Question,
+                FaqOrderField::CreatedAt => FaqOrder::CreatedAt,
+                FaqOrderField::UpdatedAt => FaqOrder::UpdatedAt,
+            };
+            (field, o.direction.into())
+        });
+        let args = page_args(first, after, last, before);
+        let page = faqs::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
+        Ok(connection(page, Faq::from))
+    }
+}
+
+#[derive(Default)]
+pub struct FaqMutation;
+
+#[Object]
+impl FaqMutation {
+    async fn create_faq(&self, ctx: &Context<'_>, input: CreateFaqInput) -> Result<Faq> {
+        let principal = ctx.principal()?;
+        let fields = FaqFields {
+            question: Some(input.question),
+            answer: Some(input.answer),
+            category: Some(input.category),
+            status: input.status,
+            owner_id: optional_id("ownerId", input.owner_id)?,
+        };
+        Ok(faqs::create(&ctx.app().db, principal, fields).await?.into())
+    }
+
+    async fn update_faq(&self, ctx: &Context<'_>, id: ID, input: UpdateFaqInput) -> Result<Faq> {
+        let principal = ctx.principal()?;
+        let id = parse_id("id", &id)?;
+        let fields = FaqFields {
+            question: input.question,
+            answer: input.answer,
+            category: patch(input.category),
+            status: input.status,
+            owner_id: optional_id("ownerId", input.owner_id)?,
+        };
+        Ok(
+            faqs::update(&ctx.app().db, principal, id, input.version, fields)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn delete_faq(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::delete::<faq::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
+    async fn restore_faq(&self, ctx: &Context<'_>, id: ID) -> Result<Faq> {
+        let id = parse_id("id", &id)?;
+        Ok(
+            records::restore::<faq::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
+    }
+
+    async fn purge_faq(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        records::purge::<faq::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+}

@@ -1,4 +1,0 @@
-//! Customer service: tickets and the FAQ.
-
-pub mod faq;
-pub mod tickets;

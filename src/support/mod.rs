@@ -1,0 +1,4 @@
+//! Customer support: tickets and the FAQ.
+
+pub mod faq;
+pub mod tickets;
