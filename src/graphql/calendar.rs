@@ -1,8 +1,6 @@
 //! The calendar: events, tasks and the expanded `calendar(from, to)` view.
 
-use async_graphql::{
-    ComplexObject, Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use entity::calendar::{event, event_invitee, task};
@@ -19,10 +17,9 @@ use super::filters::{DateRange, IdFilterInput, StringFilter};
 use super::loaders::{ById, Children, EventsOfRecord, InviteesOfEvent, TasksOfRecord};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
-use super::records::HistoryEntry;
 use super::{ContextExt, parse_id};
 use crate::graphql::crm::contacts::Contact;
-use crate::graphql::records::{history, id, optional_id, owner, patch};
+use crate::graphql::records::{id, optional_id, patch, record_object};
 
 /// A record a calendar entry is about.
 #[derive(InputObject)]
@@ -125,12 +122,7 @@ impl From<event::Model> for Event {
     }
 }
 
-#[ComplexObject]
-impl Event {
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        owner(ctx, self.model.owner_id).await
-    }
-
+record_object!(Event, id: model.id, owner: model.owner_id {
     /// Invited users.
     async fn invited_users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
         let invitees = invitees(ctx, &self.model).await?;
@@ -158,27 +150,17 @@ impl Event {
             .map(Contact::from)
             .collect())
     }
-
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id, limit, offset).await
-    }
-}
+});
 
 /// `record.events`: events about a record, by start, batched.
-pub(super) async fn events_of(ctx: &Context<'_>, record_id: uuid::Uuid) -> Result<Vec<Event>> {
+pub(crate) async fn events_of(ctx: &Context<'_>, record_id: uuid::Uuid) -> Result<Vec<Event>> {
     let loader = ctx.loader::<Children<event::Entity, EventsOfRecord>>()?;
     let events = loader.load_one(record_id).await?.unwrap_or_default();
     Ok(events.into_iter().map(Into::into).collect())
 }
 
 /// `record.tasks`: tasks about a record, by due date, batched.
-pub(super) async fn tasks_of(ctx: &Context<'_>, record_id: uuid::Uuid) -> Result<Vec<Task>> {
+pub(crate) async fn tasks_of(ctx: &Context<'_>, record_id: uuid::Uuid) -> Result<Vec<Task>> {
     let loader = ctx.loader::<Children<task::Entity, TasksOfRecord>>()?;
     let tasks = loader.load_one(record_id).await?.unwrap_or_default();
     Ok(tasks.into_iter().map(Into::into).collect())
@@ -232,23 +214,7 @@ impl From<task::Model> for Task {
     }
 }
 
-#[ComplexObject]
-impl Task {
-    /// The assignee.
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        owner(ctx, self.model.owner_id).await
-    }
-
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id, limit, offset).await
-    }
-}
+record_object!(Task, id: model.id, owner: model.owner_id {});
 
 /// One entry of the calendar view: an occurrence of an event, or a task due that day.
 #[derive(SimpleObject)]

@@ -14,9 +14,8 @@ use crate::records;
 use super::loaders::{Children, CommentsOfRecord, NotesOfRecord};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
-use super::records::HistoryEntry;
 use super::{ContextExt, parse_id};
-use crate::graphql::records::{history, id, owner};
+use crate::graphql::records::{id, owner, record_object};
 
 fn related(module: Module, id: &ID, field: &str) -> Result<RelatedRecord, AppError> {
     Ok(RelatedRecord {
@@ -60,23 +59,7 @@ impl From<note::Model> for Note {
     }
 }
 
-#[ComplexObject]
-impl Note {
-    /// The author.
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        owner(ctx, self.model.owner_id).await
-    }
-
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id, limit, offset).await
-    }
-}
+record_object!(Note, id: model.id, owner: model.owner_id {});
 
 /// A comment on a record.
 #[derive(SimpleObject)]
@@ -111,14 +94,14 @@ impl Comment {
 }
 
 /// `record.notes`, batched: needs read access to notes (the record itself is readable).
-pub(super) async fn notes_of(ctx: &Context<'_>, record_id: Uuid) -> Result<Vec<Note>> {
+pub(crate) async fn notes_of(ctx: &Context<'_>, record_id: Uuid) -> Result<Vec<Note>> {
     let loader = ctx.loader::<Children<note::Entity, NotesOfRecord>>()?;
     let notes = loader.load_one(record_id).await?.unwrap_or_default();
     Ok(notes.into_iter().map(Into::into).collect())
 }
 
 /// `record.comments`, batched, oldest first.
-pub(super) async fn comments_of(ctx: &Context<'_>, record_id: Uuid) -> Result<Vec<Comment>> {
+pub(crate) async fn comments_of(ctx: &Context<'_>, record_id: Uuid) -> Result<Vec<Comment>> {
     let loader = ctx.loader::<Children<comment::Entity, CommentsOfRecord>>()?;
     let comments = loader.load_one(record_id).await?.unwrap_or_default();
     Ok(comments.into_iter().map(Into::into).collect())

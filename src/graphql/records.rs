@@ -484,3 +484,79 @@ pub(crate) async fn history(
     let entries = records::history(&app.db, ctx.principal()?, record_id, slice).await?;
     Ok(entries.into_iter().map(Into::into).collect())
 }
+
+/// Writes a record type's `#[ComplexObject]` impl: the relations every record shares, then the
+/// type's own. `id` and `owner` name the fields of `self` that hold the record's id and its
+/// owner's; `activities` adds its events, tasks, notes and comments.
+///
+/// `record_object!(Account, id: model.id, owner: model.owner_id, activities { async fn … })`
+macro_rules! record_object {
+    ($ty:ty, id: $($id:ident).+, owner: $($owner:ident).+, activities { $($body:tt)* }) => {
+        $crate::graphql::records::record_object!($ty, id: $($id).+, owner: $($owner).+ {
+            /// Calendar events about this record, by start.
+            async fn events(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Vec<$crate::graphql::calendar::Event>> {
+                $crate::graphql::calendar::events_of(ctx, self.$($id).+).await
+            }
+
+            /// Tasks about this record, by due date.
+            async fn tasks(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Vec<$crate::graphql::calendar::Task>> {
+                $crate::graphql::calendar::tasks_of(ctx, self.$($id).+).await
+            }
+
+            /// Memos about this record, oldest first.
+            async fn notes(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Vec<$crate::graphql::news::Note>> {
+                $crate::graphql::news::notes_of(ctx, self.$($id).+).await
+            }
+
+            /// The comment thread on this record, oldest first.
+            async fn comments(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Vec<$crate::graphql::news::Comment>> {
+                $crate::graphql::news::comments_of(ctx, self.$($id).+).await
+            }
+
+            $($body)*
+        });
+    };
+    ($ty:ty, id: $($id:ident).+, owner: $($owner:ident).+ { $($body:tt)* }) => {
+        $crate::graphql::records::record_object!($ty, id: $($id).+ {
+            /// The user responsible for the record.
+            async fn owner(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Option<$crate::graphql::platform::User>> {
+                $crate::graphql::records::owner(ctx, self.$($owner).+).await
+            }
+
+            $($body)*
+        });
+    };
+    ($ty:ty, id: $($id:ident).+ { $($body:tt)* }) => {
+        #[async_graphql::ComplexObject]
+        impl $ty {
+            /// Every change of this record, oldest first.
+            async fn history(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(desc = "At most this many (default and most: the largest page size).")]
+                limit: Option<i32>,
+                #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
+            ) -> async_graphql::Result<Vec<$crate::graphql::records::HistoryEntry>> {
+                $crate::graphql::records::history(ctx, self.$($id).+, limit, offset).await
+            }
+
+            $($body)*
+        }
+    };
+}
+pub(crate) use record_object;

@@ -1,8 +1,7 @@
 //! Accounts: the organisations the company deals with.
 
 use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
-    SimpleObject,
+    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
 };
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -23,8 +22,7 @@ use crate::graphql::loaders::{
     ById, ChildAccounts, Children, ContactsOfAccount, OpportunitiesOfAccount, TicketsOfAccount,
 };
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::platform::User;
-use crate::graphql::records::{HistoryEntry, history, id, optional_id, owner, patch, patch_id};
+use crate::graphql::records::{id, optional_id, patch, patch_id, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// An organisation: customer, prospect, partner, competitor…
@@ -98,28 +96,7 @@ impl From<account::Model> for Account {
     }
 }
 
-#[ComplexObject]
-impl Account {
-    /// Calendar events about this record, by start.
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Event>> {
-        crate::graphql::calendar::events_of(ctx, self.model.id).await
-    }
-
-    /// Tasks about this record, by due date.
-    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Task>> {
-        crate::graphql::calendar::tasks_of(ctx, self.model.id).await
-    }
-
-    /// Memos about this record, oldest first.
-    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Note>> {
-        crate::graphql::news::notes_of(ctx, self.model.id).await
-    }
-
-    /// The comment thread on this record, oldest first.
-    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Comment>> {
-        crate::graphql::news::comments_of(ctx, self.model.id).await
-    }
-
+record_object!(Account, id: model.id, owner: model.owner_id, activities {
     /// The account this one belongs to.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(parent_id) = self.model.parent_id else {
@@ -162,22 +139,7 @@ impl Account {
         let deals = loader.load_one(self.model.id).await?.unwrap_or_default();
         Ok(deals.into_iter().map(Into::into).collect())
     }
-
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        owner(ctx, self.model.owner_id).await
-    }
-
-    /// Every change of this account, oldest first.
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id, limit, offset).await
-    }
-}
+});
 
 #[derive(InputObject)]
 pub struct CreateAccountInput {

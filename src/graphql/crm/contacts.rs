@@ -1,8 +1,7 @@
 //! Contacts: the people at accounts.
 
 use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
-    SimpleObject,
+    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -19,8 +18,7 @@ use crate::graphql::filters::{
 };
 use crate::graphql::loaders::{ById, TicketsOfContact};
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::platform::User;
-use crate::graphql::records::{HistoryEntry, history, id, optional_id, owner, patch, patch_id};
+use crate::graphql::records::{id, optional_id, patch, patch_id, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A person, usually working at an account.
@@ -95,28 +93,7 @@ impl From<contact::Model> for Contact {
     }
 }
 
-#[ComplexObject]
-impl Contact {
-    /// Calendar events about this record, by start.
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Event>> {
-        crate::graphql::calendar::events_of(ctx, self.model.id).await
-    }
-
-    /// Tasks about this record, by due date.
-    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Task>> {
-        crate::graphql::calendar::tasks_of(ctx, self.model.id).await
-    }
-
-    /// Memos about this record, oldest first.
-    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Note>> {
-        crate::graphql::news::notes_of(ctx, self.model.id).await
-    }
-
-    /// The comment thread on this record, oldest first.
-    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Comment>> {
-        crate::graphql::news::comments_of(ctx, self.model.id).await
-    }
-
+record_object!(Contact, id: model.id, owner: model.owner_id, activities {
     /// The account the contact works at.
     async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(account_id) = self.model.account_id else {
@@ -143,22 +120,7 @@ impl Contact {
         let loader = ctx.loader::<ById<contact::Entity>>()?;
         Ok(loader.load_one(manager_id).await?.map(Contact::from))
     }
-
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        owner(ctx, self.model.owner_id).await
-    }
-
-    /// Every change of this contact, oldest first.
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id, limit, offset).await
-    }
-}
+});
 
 #[derive(InputObject)]
 pub struct CreateContactInput {

@@ -1,8 +1,7 @@
 //! Leads: prospects to qualify, and their conversion.
 
 use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result,
-    SimpleObject,
+    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
 };
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -22,8 +21,7 @@ use crate::graphql::filters::{
 };
 use crate::graphql::loaders::ById;
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::platform::User;
-use crate::graphql::records::{HistoryEntry, history, id, optional_id, owner, patch};
+use crate::graphql::records::{id, optional_id, patch, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A prospect to qualify.
@@ -102,28 +100,7 @@ impl From<lead::Model> for Lead {
     }
 }
 
-#[ComplexObject]
-impl Lead {
-    /// Calendar events about this record, by start.
-    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Event>> {
-        crate::graphql::calendar::events_of(ctx, self.model.id).await
-    }
-
-    /// Tasks about this record, by due date.
-    async fn tasks(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::calendar::Task>> {
-        crate::graphql::calendar::tasks_of(ctx, self.model.id).await
-    }
-
-    /// Memos about this record, oldest first.
-    async fn notes(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Note>> {
-        crate::graphql::news::notes_of(ctx, self.model.id).await
-    }
-
-    /// The comment thread on this record, oldest first.
-    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::news::Comment>> {
-        crate::graphql::news::comments_of(ctx, self.model.id).await
-    }
-
+record_object!(Lead, id: model.id, owner: model.owner_id, activities {
     /// What the lead became, once converted.
     async fn converted_account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
         let Some(account_id) = self.model.converted_account_id else {
@@ -151,21 +128,7 @@ impl Lead {
             .await?
             .map(Opportunity::from))
     }
-
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        owner(ctx, self.model.owner_id).await
-    }
-
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id, limit, offset).await
-    }
-}
+});
 
 #[derive(InputObject)]
 pub struct CreateLeadInput {

@@ -17,7 +17,7 @@ use crate::{money, records};
 use crate::graphql::filters::StringFilter;
 use crate::graphql::loaders::ById;
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{HistoryEntry, history, id, patch, patch_id};
+use crate::graphql::records::{id, patch, patch_id, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A tax the tenant charges.
@@ -124,18 +124,7 @@ impl From<vendor::Model> for Vendor {
     }
 }
 
-#[ComplexObject]
-impl Vendor {
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.uuid, limit, offset).await
-    }
-}
+record_object!(Vendor, id: uuid {});
 
 /// Something the company sells that is not kept in stock.
 #[derive(SimpleObject)]
@@ -199,22 +188,11 @@ pub(super) async fn tax_class_by_id(
     Ok(loader.load_one(id).await?.map(TaxClass::from))
 }
 
-#[ComplexObject]
-impl Service {
+record_object!(Service, id: uuid {
     async fn tax_class(&self, ctx: &Context<'_>) -> Result<Option<TaxClass>> {
         tax_class_by_id(ctx, self.tax_class_id).await
     }
-
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.uuid, limit, offset).await
-    }
-}
+});
 
 /// A named list of prices.
 #[derive(SimpleObject)]

@@ -16,7 +16,7 @@ use crate::{money, records};
 use crate::graphql::filters::StringFilter;
 use crate::graphql::pagination::{Connected, connection, page_args};
 use crate::graphql::platform::User;
-use crate::graphql::records::{HistoryEntry, history, id, owner, patch, patch_id};
+use crate::graphql::records::{id, owner, patch, patch_id, record_object};
 use crate::graphql::sales::catalogue::{TaxClass, Vendor, by_id, tax_class_by_id};
 use crate::graphql::{ContextExt, parse_id};
 
@@ -108,8 +108,7 @@ impl StockMovement {
     }
 }
 
-#[ComplexObject]
-impl Product {
+record_object!(Product, id: uuid {
     /// Every stock movement, newest first.
     async fn stock_ledger(
         &self,
@@ -122,16 +121,6 @@ impl Product {
         let slice = Slice::new(limit, offset, &app.limits)?;
         let lines = products::ledger(&app.db, ctx.principal()?, self.uuid, slice).await?;
         Ok(lines.into_iter().map(Into::into).collect())
-    }
-
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.uuid, limit, offset).await
     }
 
     /// The quantity on open sales orders (Created or Approved).
@@ -151,7 +140,7 @@ impl Product {
         let found = by_id::<vendor::Entity>(ctx, self.vendor_id).await?;
         Ok(found.map(Vendor::from))
     }
-}
+});
 
 #[derive(InputObject)]
 pub struct CreateProductInput {

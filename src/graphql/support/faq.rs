@@ -1,8 +1,6 @@
 //! The FAQ: questions with their answers.
 
-use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use entity::support::faq;
@@ -12,8 +10,7 @@ use crate::support::faq::{self as faqs, FaqFields, FaqFilter, FaqOrder};
 
 use crate::graphql::filters::{DateTimeRange, OrderDirection, StringFilter};
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::platform::User;
-use crate::graphql::records::{HistoryEntry, history, id, optional_id, owner, patch};
+use crate::graphql::records::{id, optional_id, patch, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A question customers ask, with its answer.
@@ -55,22 +52,7 @@ impl From<faq::Model> for Faq {
     }
 }
 
-#[ComplexObject]
-impl Faq {
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        owner(ctx, self.model.owner_id).await
-    }
-
-    async fn history(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "At most this many (default and most: the largest page size).")]
-        limit: Option<i32>,
-        #[graphql(desc = "Skip this many first.")] offset: Option<i32>,
-    ) -> Result<Vec<HistoryEntry>> {
-        history(ctx, self.model.id, limit, offset).await
-    }
-}
+record_object!(Faq, id: model.id, owner: model.owner_id {});
 
 #[derive(InputObject)]
 pub struct CreateFaqInput {
