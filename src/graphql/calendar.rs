@@ -11,7 +11,6 @@ use crate::calendar::{self, EventFields, Invitees, Occurrence, TaskFields, TaskF
 use crate::error::AppError;
 use crate::modules::Module;
 use crate::news::RelatedRecord;
-use crate::records;
 
 use super::filters::{DateRange, IdFilterInput, StringFilter};
 use super::loaders::{ById, Children, EventsOfRecord, InviteesOfEvent, TasksOfRecord};
@@ -19,7 +18,7 @@ use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::{ContextExt, parse_id};
 use crate::graphql::crm::contacts::Contact;
-use crate::graphql::records::{id, optional_id, patch, record_object};
+use crate::graphql::records::{id, optional_id, patch, record_mutations, record_object};
 
 /// A record a calendar entry is about.
 #[derive(InputObject)]
@@ -378,8 +377,10 @@ impl CalendarQuery {
 #[derive(Default)]
 pub struct CalendarMutation;
 
-#[Object]
-impl CalendarMutation {
+record_mutations!(CalendarMutation {
+    event::Entity => Event, "an event": delete_event, restore_event, purge_event;
+    task::Entity => Task, "a task": delete_task, restore_task, purge_task;
+} {
     async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> Result<Event> {
         let fields = EventFields {
             subject: Some(input.subject),
@@ -432,28 +433,6 @@ impl CalendarMutation {
         )
     }
 
-    async fn delete_event(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<event::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    async fn restore_event(&self, ctx: &Context<'_>, id: ID) -> Result<Event> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<event::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    /// Removes an event from the recycle bin for good (admins only).
-    async fn purge_event(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<event::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
     async fn create_task(&self, ctx: &Context<'_>, input: CreateTaskInput) -> Result<Task> {
         let fields = TaskFields {
             subject: Some(input.subject),
@@ -488,26 +467,4 @@ impl CalendarMutation {
                 .into(),
         )
     }
-
-    async fn delete_task(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<task::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    async fn restore_task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<task::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    /// Removes a task from the recycle bin for good (admins only).
-    async fn purge_task(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<task::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-}
+});

@@ -9,13 +9,12 @@ use entity::news::{comment, note};
 use crate::error::AppError;
 use crate::modules::Module;
 use crate::news::{self, RelatedRecord};
-use crate::records;
 
 use super::loaders::{Children, CommentsOfRecord, NotesOfRecord};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::{ContextExt, parse_id};
-use crate::graphql::records::{id, owner, record_object};
+use crate::graphql::records::{id, owner, record_mutations, record_object};
 
 fn related(module: Module, id: &ID, field: &str) -> Result<RelatedRecord, AppError> {
     Ok(RelatedRecord {
@@ -179,8 +178,9 @@ impl NewsQuery {
 #[derive(Default)]
 pub struct NewsMutation;
 
-#[Object]
-impl NewsMutation {
+record_mutations!(NewsMutation {
+    note::Entity => Note, "a note": delete_note, restore_note, purge_note;
+} {
     async fn create_note(&self, ctx: &Context<'_>, input: CreateNoteInput) -> Result<Note> {
         let related = match (input.related_module, input.related_id) {
             (Some(module), Some(id)) => Some(related(module, &id, "relatedId")?),
@@ -219,27 +219,6 @@ impl NewsMutation {
         Ok(note.into())
     }
 
-    async fn delete_note(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<note::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    async fn restore_note(&self, ctx: &Context<'_>, id: ID) -> Result<Note> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<note::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn purge_note(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<note::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
     /// Comments on a record; `replyTo` answers another comment on the same record.
     async fn add_comment(
         &self,
@@ -262,4 +241,4 @@ impl NewsMutation {
         news::delete_comment(&ctx.app().db, ctx.principal()?, id).await?;
         Ok(true)
     }
-}
+});

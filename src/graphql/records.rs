@@ -560,3 +560,62 @@ macro_rules! record_object {
     };
 }
 pub(crate) use record_object;
+
+/// Writes a module's mutation object: its own mutations, then the recycle-bin ones of each
+/// record type it lists (`deleteX` moves a record to the bin, `restoreX` takes it out,
+/// `purgeX` removes it for good, admins only).
+///
+/// `record_mutations!(AccountMutation { account::Entity => Account, "an account":
+/// delete_account, restore_account, purge_account; } { async fn create_account … })`
+macro_rules! record_mutations {
+    (
+        $mutation:ty {
+            $($entity:ty => $object:ty, $what:literal: $delete:ident, $restore:ident, $purge:ident;)+
+        } { $($body:tt)* }
+    ) => {
+        #[async_graphql::Object]
+        impl $mutation {
+            $($body)*
+
+            $(
+                #[doc = concat!("Moves ", $what, " to the recycle bin.")]
+                async fn $delete(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    id: async_graphql::ID,
+                ) -> async_graphql::Result<bool> {
+                    use $crate::graphql::ContextExt;
+                    let id = $crate::graphql::parse_id("id", &id)?;
+                    $crate::records::delete::<$entity>(&ctx.app().db, ctx.principal()?, id).await?;
+                    Ok(true)
+                }
+
+                #[doc = concat!("Takes ", $what, " out of the recycle bin.")]
+                async fn $restore(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    id: async_graphql::ID,
+                ) -> async_graphql::Result<$object> {
+                    use $crate::graphql::ContextExt;
+                    let id = $crate::graphql::parse_id("id", &id)?;
+                    let db = &ctx.app().db;
+                    let restored = $crate::records::restore::<$entity>(db, ctx.principal()?, id);
+                    Ok(restored.await?.into())
+                }
+
+                #[doc = concat!("Removes ", $what, " from the recycle bin for good (admins only).")]
+                async fn $purge(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    id: async_graphql::ID,
+                ) -> async_graphql::Result<bool> {
+                    use $crate::graphql::ContextExt;
+                    let id = $crate::graphql::parse_id("id", &id)?;
+                    $crate::records::purge::<$entity>(&ctx.app().db, ctx.principal()?, id).await?;
+                    Ok(true)
+                }
+            )+
+        }
+    };
+}
+pub(crate) use record_mutations;

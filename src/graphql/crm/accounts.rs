@@ -10,7 +10,7 @@ use entity::crm::{account, contact};
 
 use crate::crm::accounts::{self, AccountFields, AccountFilter, AccountOrder};
 use crate::error::AppError;
-use crate::{money, records};
+use crate::money;
 
 use crate::graphql::crm::contacts::Contact;
 use crate::graphql::crm::{AddressValue, related_tickets};
@@ -22,7 +22,7 @@ use crate::graphql::loaders::{
     ById, ChildAccounts, Children, ContactsOfAccount, OpportunitiesOfAccount, TicketsOfAccount,
 };
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, patch_id, record_object};
+use crate::graphql::records::{id, optional_id, patch, patch_id, record_mutations, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// An organisation: customer, prospect, partner, competitor…
@@ -340,8 +340,9 @@ impl AccountQuery {
 #[derive(Default)]
 pub struct AccountMutation;
 
-#[Object]
-impl AccountMutation {
+record_mutations!(AccountMutation {
+    account::Entity => Account, "an account": delete_account, restore_account, purge_account;
+} {
     async fn create_account(
         &self,
         ctx: &Context<'_>,
@@ -371,28 +372,4 @@ impl AccountMutation {
                 .into(),
         )
     }
-
-    /// Moves an account to the recycle bin.
-    async fn delete_account(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<account::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    /// Takes an account out of the recycle bin.
-    async fn restore_account(&self, ctx: &Context<'_>, id: ID) -> Result<Account> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<account::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    /// Removes an account from the recycle bin for good (admins only).
-    async fn purge_account(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<account::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-}
+});

@@ -9,7 +9,6 @@ use entity::crm::{account, contact};
 
 use crate::crm::contacts::{self, ContactFields, ContactFilter, ContactOrder};
 use crate::error::AppError;
-use crate::records;
 
 use crate::graphql::crm::accounts::Account;
 use crate::graphql::crm::{AddressValue, related_tickets};
@@ -18,7 +17,7 @@ use crate::graphql::filters::{
 };
 use crate::graphql::loaders::{ById, TicketsOfContact};
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, patch_id, record_object};
+use crate::graphql::records::{id, optional_id, patch, patch_id, record_mutations, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A person, usually working at an account.
@@ -328,8 +327,9 @@ impl ContactQuery {
 #[derive(Default)]
 pub struct ContactMutation;
 
-#[Object]
-impl ContactMutation {
+record_mutations!(ContactMutation {
+    contact::Entity => Contact, "a contact": delete_contact, restore_contact, purge_contact;
+} {
     async fn create_contact(
         &self,
         ctx: &Context<'_>,
@@ -359,28 +359,4 @@ impl ContactMutation {
                 .into(),
         )
     }
-
-    /// Moves a contact to the recycle bin.
-    async fn delete_contact(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<contact::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    /// Takes a contact out of the recycle bin.
-    async fn restore_contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<contact::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    /// Removes a contact from the recycle bin for good (admins only).
-    async fn purge_contact(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<contact::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-}
+});

@@ -10,7 +10,7 @@ use entity::crm::{account, contact, lead, opportunity};
 
 use crate::crm::leads::{self, Conversion, LeadFields, LeadFilter, LeadOrder};
 use crate::error::AppError;
-use crate::{money, records};
+use crate::money;
 
 use crate::graphql::crm::AddressValue;
 use crate::graphql::crm::accounts::Account;
@@ -21,7 +21,7 @@ use crate::graphql::filters::{
 };
 use crate::graphql::loaders::ById;
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, record_object};
+use crate::graphql::records::{id, optional_id, patch, record_mutations, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A prospect to qualify.
@@ -355,8 +355,9 @@ impl LeadQuery {
 #[derive(Default)]
 pub struct LeadMutation;
 
-#[Object]
-impl LeadMutation {
+record_mutations!(LeadMutation {
+    lead::Entity => Lead, "a lead": delete_lead, restore_lead, purge_lead;
+} {
     async fn create_lead(&self, ctx: &Context<'_>, input: CreateLeadInput) -> Result<Lead> {
         let principal = ctx.principal()?;
         Ok(
@@ -403,25 +404,4 @@ impl LeadMutation {
             opportunity: converted.opportunity.map(Into::into),
         })
     }
-
-    async fn delete_lead(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<lead::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    async fn restore_lead(&self, ctx: &Context<'_>, id: ID) -> Result<Lead> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<lead::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn purge_lead(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<lead::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-}
+});

@@ -10,7 +10,7 @@ use entity::crm::{account, contact, opportunity};
 
 use crate::crm::opportunities::{self, OpportunityFields, OpportunityFilter, OpportunityOrder};
 use crate::error::AppError;
-use crate::{money, records};
+use crate::money;
 
 use crate::graphql::crm::accounts::Account;
 use crate::graphql::crm::contacts::Contact;
@@ -20,7 +20,7 @@ use crate::graphql::filters::{
 };
 use crate::graphql::loaders::ById;
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, patch_id, record_object};
+use crate::graphql::records::{id, optional_id, patch, patch_id, record_mutations, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A deal in the pipeline (Vtiger's "potential").
@@ -296,8 +296,9 @@ impl OpportunityQuery {
 #[derive(Default)]
 pub struct OpportunityMutation;
 
-#[Object]
-impl OpportunityMutation {
+record_mutations!(OpportunityMutation {
+    opportunity::Entity => Opportunity, "an opportunity": delete_opportunity, restore_opportunity, purge_opportunity;
+} {
     async fn create_opportunity(
         &self,
         ctx: &Context<'_>,
@@ -327,25 +328,4 @@ impl OpportunityMutation {
                 .into(),
         )
     }
-
-    async fn delete_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<opportunity::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    async fn restore_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Opportunity> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<opportunity::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn purge_opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<opportunity::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-}
+});

@@ -9,14 +9,14 @@ use uuid::Uuid;
 
 use entity::sales::{product, stock_movement, vendor};
 
+use crate::money;
 use crate::pagination::Slice;
 use crate::sales::products::{self, ProductFields, ProductFilter};
-use crate::{money, records};
 
 use crate::graphql::filters::StringFilter;
 use crate::graphql::pagination::{Connected, connection, page_args};
 use crate::graphql::platform::User;
-use crate::graphql::records::{id, owner, patch, patch_id, record_object};
+use crate::graphql::records::{id, owner, patch, patch_id, record_mutations, record_object};
 use crate::graphql::sales::catalogue::{TaxClass, Vendor, by_id, tax_class_by_id};
 use crate::graphql::{ContextExt, parse_id};
 
@@ -234,8 +234,9 @@ impl ProductQuery {
 #[derive(Default)]
 pub struct ProductMutation;
 
-#[Object]
-impl ProductMutation {
+record_mutations!(ProductMutation {
+    product::Entity => Product, "a product": delete_product, restore_product, purge_product;
+} {
     async fn create_product(
         &self,
         ctx: &Context<'_>,
@@ -310,25 +311,4 @@ impl ProductMutation {
                 .into(),
         )
     }
-
-    async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<product::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    async fn restore_product(&self, ctx: &Context<'_>, id: ID) -> Result<Product> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<product::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn purge_product(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<product::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-}
+});

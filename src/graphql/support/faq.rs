@@ -5,12 +5,11 @@ use chrono::{DateTime, Utc};
 
 use entity::support::faq;
 
-use crate::records;
 use crate::support::faq::{self as faqs, FaqFields, FaqFilter, FaqOrder};
 
 use crate::graphql::filters::{DateTimeRange, OrderDirection, StringFilter};
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, record_object};
+use crate::graphql::records::{id, optional_id, patch, record_mutations, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A question customers ask, with its answer.
@@ -145,8 +144,9 @@ impl FaqQuery {
 #[derive(Default)]
 pub struct FaqMutation;
 
-#[Object]
-impl FaqMutation {
+record_mutations!(FaqMutation {
+    faq::Entity => Faq, "an FAQ entry": delete_faq, restore_faq, purge_faq;
+} {
     async fn create_faq(&self, ctx: &Context<'_>, input: CreateFaqInput) -> Result<Faq> {
         let principal = ctx.principal()?;
         let fields = FaqFields {
@@ -175,25 +175,4 @@ impl FaqMutation {
                 .into(),
         )
     }
-
-    async fn delete_faq(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<faq::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    async fn restore_faq(&self, ctx: &Context<'_>, id: ID) -> Result<Faq> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<faq::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn purge_faq(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<faq::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-}
+});

@@ -9,7 +9,6 @@ use entity::crm::{account, contact};
 use entity::support::ticket;
 
 use crate::error::AppError;
-use crate::records;
 use crate::support::tickets::{self, TicketFields, TicketFilter, TicketOrder};
 
 use crate::graphql::crm::accounts::Account;
@@ -19,7 +18,7 @@ use crate::graphql::filters::{
 };
 use crate::graphql::loaders::ById;
 use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, patch_id, record_object};
+use crate::graphql::records::{id, optional_id, patch, patch_id, record_mutations, record_object};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A complaint or service request.
@@ -294,8 +293,9 @@ impl TicketQuery {
 #[derive(Default)]
 pub struct TicketMutation;
 
-#[Object]
-impl TicketMutation {
+record_mutations!(TicketMutation {
+    ticket::Entity => Ticket, "a ticket": delete_ticket, restore_ticket, purge_ticket;
+} {
     async fn create_ticket(&self, ctx: &Context<'_>, input: CreateTicketInput) -> Result<Ticket> {
         let principal = ctx.principal()?;
         Ok(
@@ -322,25 +322,4 @@ impl TicketMutation {
                 .into(),
         )
     }
-
-    async fn delete_ticket(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::delete::<ticket::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-
-    async fn restore_ticket(&self, ctx: &Context<'_>, id: ID) -> Result<Ticket> {
-        let id = parse_id("id", &id)?;
-        Ok(
-            records::restore::<ticket::Entity>(&ctx.app().db, ctx.principal()?, id)
-                .await?
-                .into(),
-        )
-    }
-
-    async fn purge_ticket(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let id = parse_id("id", &id)?;
-        records::purge::<ticket::Entity>(&ctx.app().db, ctx.principal()?, id).await?;
-        Ok(true)
-    }
-}
+});
