@@ -619,3 +619,60 @@ macro_rules! record_mutations {
     };
 }
 pub(crate) use record_mutations;
+
+/// Writes a module's query object: one record by id, and the records matching a filter, in
+/// an order, a Relay page at a time. `$service` is the domain module with `get` and `list`.
+///
+/// `record_queries!(AccountQuery: account, accounts -> Account, accounts, AccountFilterInput,
+/// AccountOrderBy, "An account", "Accounts")`
+macro_rules! record_queries {
+    (
+        $query:ident: $one:ident, $many:ident -> $object:ident,
+        $service:ident, $filter:ty, $order:ty, $single:literal, $plural:literal
+    ) => {
+        #[derive(Default)]
+        pub struct $query;
+
+        #[async_graphql::Object]
+        impl $query {
+            #[doc = concat!($single, " by id; NOT_FOUND when the caller's tenant has none.")]
+            async fn $one(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                id: async_graphql::ID,
+            ) -> async_graphql::Result<$object> {
+                use $crate::graphql::ContextExt;
+                let id = $crate::graphql::parse_id("id", &id)?;
+                Ok($service::get(&ctx.app().db, ctx.principal()?, id)
+                    .await?
+                    .into())
+            }
+
+            #[doc = concat!($plural, " matching every given filter condition.")]
+            #[allow(clippy::too_many_arguments)]
+            async fn $many(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                filter: Option<$filter>,
+                order_by: Option<$order>,
+                first: Option<i32>,
+                after: Option<String>,
+                last: Option<i32>,
+                before: Option<String>,
+            ) -> async_graphql::Result<$crate::graphql::pagination::Connected<$object>> {
+                use $crate::graphql::ContextExt;
+                let principal = ctx.principal()?;
+                let app = ctx.app();
+                let filter = filter.unwrap_or_default().into_domain()?;
+                let order = order_by.map(<$order>::into_domain);
+                let args = $crate::graphql::pagination::page_args(first, after, last, before);
+                let page = $service::list(&app.db, principal, &filter, order, &args, &app.limits);
+                Ok($crate::graphql::pagination::connection(
+                    page.await?,
+                    <$object>::from,
+                ))
+            }
+        }
+    };
+}
+pub(crate) use record_queries;

@@ -1,8 +1,6 @@
 //! Accounts: the organisations the company deals with.
 
-use async_graphql::{
-    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -21,8 +19,9 @@ use crate::graphql::filters::{
 use crate::graphql::loaders::{
     ById, ChildAccounts, Children, ContactsOfAccount, OpportunitiesOfAccount, TicketsOfAccount,
 };
-use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, patch_id, record_mutations, record_object};
+use crate::graphql::records::{
+    id, optional_id, patch, patch_id, record_mutations, record_object, record_queries,
+};
 use crate::graphql::{ContextExt, parse_id};
 
 /// An organisation: customer, prospect, partner, competitor…
@@ -303,39 +302,10 @@ impl AccountOrderBy {
     }
 }
 
-#[derive(Default)]
-pub struct AccountQuery;
-
-#[Object]
-impl AccountQuery {
-    async fn account(&self, ctx: &Context<'_>, id: ID) -> Result<Account> {
-        let id = parse_id("id", &id)?;
-        Ok(accounts::get(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
-    }
-
-    /// Accounts matching every given filter condition.
-    #[allow(clippy::too_many_arguments)]
-    async fn accounts(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<AccountFilterInput>,
-        order_by: Option<AccountOrderBy>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Connected<Account>> {
-        let principal = ctx.principal()?;
-        let app = ctx.app();
-        let filter = filter.unwrap_or_default().into_domain()?;
-        let order = order_by.map(AccountOrderBy::into_domain);
-        let args = page_args(first, after, last, before);
-        let page = accounts::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
-        Ok(connection(page, Account::from))
-    }
-}
+record_queries!(
+    AccountQuery: account, accounts -> Account,
+    accounts, AccountFilterInput, AccountOrderBy, "An account", "Accounts"
+);
 
 #[derive(Default)]
 pub struct AccountMutation;

@@ -1,8 +1,6 @@
 //! Contacts: the people at accounts.
 
-use async_graphql::{
-    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use entity::crm::{account, contact};
@@ -16,8 +14,9 @@ use crate::graphql::filters::{
     CustomFieldFilter, DateRange, DateTimeRange, IdFilterInput, OrderDirection, StringFilter,
 };
 use crate::graphql::loaders::{ById, TicketsOfContact};
-use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, patch_id, record_mutations, record_object};
+use crate::graphql::records::{
+    id, optional_id, patch, patch_id, record_mutations, record_object, record_queries,
+};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A person, usually working at an account.
@@ -290,39 +289,10 @@ impl ContactOrderBy {
     }
 }
 
-#[derive(Default)]
-pub struct ContactQuery;
-
-#[Object]
-impl ContactQuery {
-    async fn contact(&self, ctx: &Context<'_>, id: ID) -> Result<Contact> {
-        let id = parse_id("id", &id)?;
-        Ok(contacts::get(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
-    }
-
-    /// Contacts matching every given filter condition.
-    #[allow(clippy::too_many_arguments)]
-    async fn contacts(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ContactFilterInput>,
-        order_by: Option<ContactOrderBy>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Connected<Contact>> {
-        let principal = ctx.principal()?;
-        let app = ctx.app();
-        let filter = filter.unwrap_or_default().into_domain()?;
-        let order = order_by.map(ContactOrderBy::into_domain);
-        let args = page_args(first, after, last, before);
-        let page = contacts::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
-        Ok(connection(page, Contact::from))
-    }
-}
+record_queries!(
+    ContactQuery: contact, contacts -> Contact,
+    contacts, ContactFilterInput, ContactOrderBy, "A contact", "Contacts"
+);
 
 #[derive(Default)]
 pub struct ContactMutation;

@@ -1,8 +1,6 @@
 //! Leads: prospects to qualify, and their conversion.
 
-use async_graphql::{
-    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -20,8 +18,9 @@ use crate::graphql::filters::{
     CustomFieldFilter, DateTimeRange, IdFilterInput, OrderDirection, StringFilter,
 };
 use crate::graphql::loaders::ById;
-use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, record_mutations, record_object};
+use crate::graphql::records::{
+    id, optional_id, patch, record_mutations, record_object, record_queries,
+};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A prospect to qualify.
@@ -319,38 +318,10 @@ impl LeadOrderBy {
     }
 }
 
-#[derive(Default)]
-pub struct LeadQuery;
-
-#[Object]
-impl LeadQuery {
-    async fn lead(&self, ctx: &Context<'_>, id: ID) -> Result<Lead> {
-        let id = parse_id("id", &id)?;
-        Ok(leads::get(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn leads(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<LeadFilterInput>,
-        order_by: Option<LeadOrderBy>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Connected<Lead>> {
-        let principal = ctx.principal()?;
-        let app = ctx.app();
-        let filter = filter.unwrap_or_default().into_domain()?;
-        let order = order_by.map(LeadOrderBy::into_domain);
-        let args = page_args(first, after, last, before);
-        let page = leads::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
-        Ok(connection(page, Lead::from))
-    }
-}
+record_queries!(
+    LeadQuery: lead, leads -> Lead,
+    leads, LeadFilterInput, LeadOrderBy, "A lead", "Leads"
+);
 
 #[derive(Default)]
 pub struct LeadMutation;

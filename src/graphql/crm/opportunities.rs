@@ -1,8 +1,6 @@
 //! Opportunities: deals moving through sales stages.
 
-use async_graphql::{
-    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
@@ -19,8 +17,9 @@ use crate::graphql::filters::{
     StringFilter,
 };
 use crate::graphql::loaders::ById;
-use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, patch_id, record_mutations, record_object};
+use crate::graphql::records::{
+    id, optional_id, patch, patch_id, record_mutations, record_object, record_queries,
+};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A deal in the pipeline (Vtiger's "potential").
@@ -259,39 +258,10 @@ impl OpportunityOrderBy {
     }
 }
 
-#[derive(Default)]
-pub struct OpportunityQuery;
-
-#[Object]
-impl OpportunityQuery {
-    async fn opportunity(&self, ctx: &Context<'_>, id: ID) -> Result<Opportunity> {
-        let id = parse_id("id", &id)?;
-        Ok(opportunities::get(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn opportunities(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<OpportunityFilterInput>,
-        order_by: Option<OpportunityOrderBy>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Connected<Opportunity>> {
-        let principal = ctx.principal()?;
-        let app = ctx.app();
-        let filter = filter.unwrap_or_default().into_domain()?;
-        let order = order_by.map(OpportunityOrderBy::into_domain);
-        let args = page_args(first, after, last, before);
-        let page =
-            opportunities::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
-        Ok(connection(page, Opportunity::from))
-    }
-}
+record_queries!(
+    OpportunityQuery: opportunity, opportunities -> Opportunity,
+    opportunities, OpportunityFilterInput, OpportunityOrderBy, "An opportunity", "Opportunities"
+);
 
 #[derive(Default)]
 pub struct OpportunityMutation;

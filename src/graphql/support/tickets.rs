@@ -1,8 +1,6 @@
 //! Tickets: complaints and service requests.
 
-use async_graphql::{
-    Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject,
-};
+use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use entity::crm::{account, contact};
@@ -17,8 +15,9 @@ use crate::graphql::filters::{
     CustomFieldFilter, DateTimeRange, IdFilterInput, OrderDirection, StringFilter,
 };
 use crate::graphql::loaders::ById;
-use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, patch_id, record_mutations, record_object};
+use crate::graphql::records::{
+    id, optional_id, patch, patch_id, record_mutations, record_object, record_queries,
+};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A complaint or service request.
@@ -257,38 +256,10 @@ impl TicketOrderBy {
     }
 }
 
-#[derive(Default)]
-pub struct TicketQuery;
-
-#[Object]
-impl TicketQuery {
-    async fn ticket(&self, ctx: &Context<'_>, id: ID) -> Result<Ticket> {
-        let id = parse_id("id", &id)?;
-        Ok(tickets::get(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn tickets(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<TicketFilterInput>,
-        order_by: Option<TicketOrderBy>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Connected<Ticket>> {
-        let principal = ctx.principal()?;
-        let app = ctx.app();
-        let filter = filter.unwrap_or_default().into_domain()?;
-        let order = order_by.map(TicketOrderBy::into_domain);
-        let args = page_args(first, after, last, before);
-        let page = tickets::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
-        Ok(connection(page, Ticket::from))
-    }
-}
+record_queries!(
+    TicketQuery: ticket, tickets -> Ticket,
+    tickets, TicketFilterInput, TicketOrderBy, "A ticket", "Tickets"
+);
 
 #[derive(Default)]
 pub struct TicketMutation;
