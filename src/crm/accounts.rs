@@ -68,7 +68,10 @@ pub struct AccountFilter {
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
 }
 
-#[derive(Clone, Copy)]
+/// What a list of accounts can be sorted by.
+// The GraphQL API uses this enum as it is, under the name AccountOrderField.
+#[derive(Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "AccountOrderField")]
 pub enum AccountOrder {
     Name,
     AccountNo,

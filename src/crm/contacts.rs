@@ -75,7 +75,10 @@ pub struct ContactFilter {
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
 }
 
-#[derive(Clone, Copy)]
+/// What a list of contacts can be sorted by.
+// The GraphQL API uses this enum as it is, under the name ContactOrderField.
+#[derive(Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "ContactOrderField")]
 pub enum ContactOrder {
     LastName,
     FirstName,

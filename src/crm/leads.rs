@@ -76,7 +76,10 @@ pub struct LeadFilter {
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
 }
 
-#[derive(Clone, Copy)]
+/// What a list of leads can be sorted by.
+// The GraphQL API uses this enum as it is, under the name LeadOrderField.
+#[derive(Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "LeadOrderField")]
 pub enum LeadOrder {
     LastName,
     Company,

@@ -85,7 +85,10 @@ pub struct OpportunityFilter {
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
 }
 
-#[derive(Clone, Copy)]
+/// What a list of opportunities can be sorted by.
+// The GraphQL API uses this enum as it is, under the name OpportunityOrderField.
+#[derive(Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "OpportunityOrderField")]
 pub enum OpportunityOrder {
     Name,
     OpportunityNo,

@@ -69,12 +69,16 @@ pub struct TicketFilter {
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
 }
 
-#[derive(Clone, Copy)]
+/// What a list of tickets can be sorted by.
+// The GraphQL API uses this enum as it is, under the name TicketOrderField.
+#[derive(Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "TicketOrderField")]
 pub enum TicketOrder {
     TicketNo,
     Title,
     Priority,
     Status,
+    #[graphql(name = "OPENED_AT")]
     CreatedAt,
     UpdatedAt,
 }

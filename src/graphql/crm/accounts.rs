@@ -1,6 +1,6 @@
 //! Accounts: the organisations the company deals with.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -269,36 +269,16 @@ impl AccountFilterInput {
     }
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum AccountOrderField {
-    Name,
-    AccountNo,
-    Industry,
-    AnnualRevenue,
-    Employees,
-    CreatedAt,
-    UpdatedAt,
-}
-
 #[derive(InputObject)]
 pub struct AccountOrderBy {
-    pub field: AccountOrderField,
+    pub field: AccountOrder,
     #[graphql(default)]
     pub direction: OrderDirection,
 }
 
 impl AccountOrderBy {
     fn into_domain(self) -> (AccountOrder, sea_orm::Order) {
-        let field = match self.field {
-            AccountOrderField::Name => AccountOrder::Name,
-            AccountOrderField::AccountNo => AccountOrder::AccountNo,
-            AccountOrderField::Industry => AccountOrder::Industry,
-            AccountOrderField::AnnualRevenue => AccountOrder::AnnualRevenue,
-            AccountOrderField::Employees => AccountOrder::Employees,
-            AccountOrderField::CreatedAt => AccountOrder::CreatedAt,
-            AccountOrderField::UpdatedAt => AccountOrder::UpdatedAt,
-        };
-        (field, self.direction.into())
+        (self.field, self.direction.into())
     }
 }
 

@@ -1,6 +1,6 @@
 //! Contacts: the people at accounts.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use entity::crm::{account, contact};
@@ -258,34 +258,16 @@ impl ContactFilterInput {
     }
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum ContactOrderField {
-    LastName,
-    FirstName,
-    ContactNo,
-    Email,
-    CreatedAt,
-    UpdatedAt,
-}
-
 #[derive(InputObject)]
 pub struct ContactOrderBy {
-    pub field: ContactOrderField,
+    pub field: ContactOrder,
     #[graphql(default)]
     pub direction: OrderDirection,
 }
 
 impl ContactOrderBy {
     fn into_domain(self) -> (ContactOrder, sea_orm::Order) {
-        let field = match self.field {
-            ContactOrderField::LastName => ContactOrder::LastName,
-            ContactOrderField::FirstName => ContactOrder::FirstName,
-            ContactOrderField::ContactNo => ContactOrder::ContactNo,
-            ContactOrderField::Email => ContactOrder::Email,
-            ContactOrderField::CreatedAt => ContactOrder::CreatedAt,
-            ContactOrderField::UpdatedAt => ContactOrder::UpdatedAt,
-        };
-        (field, self.direction.into())
+        (self.field, self.direction.into())
     }
 }
 

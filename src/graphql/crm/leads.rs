@@ -1,6 +1,6 @@
 //! Leads: prospects to qualify, and their conversion.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -287,34 +287,16 @@ impl LeadFilterInput {
     }
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum LeadOrderField {
-    LastName,
-    Company,
-    LeadNo,
-    LeadStatus,
-    CreatedAt,
-    UpdatedAt,
-}
-
 #[derive(InputObject)]
 pub struct LeadOrderBy {
-    pub field: LeadOrderField,
+    pub field: LeadOrder,
     #[graphql(default)]
     pub direction: OrderDirection,
 }
 
 impl LeadOrderBy {
     fn into_domain(self) -> (LeadOrder, sea_orm::Order) {
-        let field = match self.field {
-            LeadOrderField::LastName => LeadOrder::LastName,
-            LeadOrderField::Company => LeadOrder::Company,
-            LeadOrderField::LeadNo => LeadOrder::LeadNo,
-            LeadOrderField::LeadStatus => LeadOrder::LeadStatus,
-            LeadOrderField::CreatedAt => LeadOrder::CreatedAt,
-            LeadOrderField::UpdatedAt => LeadOrder::UpdatedAt,
-        };
-        (field, self.direction.into())
+        (self.field, self.direction.into())
     }
 }
 

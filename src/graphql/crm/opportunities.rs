@@ -1,6 +1,6 @@
 //! Opportunities: deals moving through sales stages.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
@@ -223,38 +223,16 @@ impl OpportunityFilterInput {
     }
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum OpportunityOrderField {
-    Name,
-    OpportunityNo,
-    Amount,
-    ExpectedCloseDate,
-    SalesStage,
-    Probability,
-    CreatedAt,
-    UpdatedAt,
-}
-
 #[derive(InputObject)]
 pub struct OpportunityOrderBy {
-    pub field: OpportunityOrderField,
+    pub field: OpportunityOrder,
     #[graphql(default)]
     pub direction: OrderDirection,
 }
 
 impl OpportunityOrderBy {
     fn into_domain(self) -> (OpportunityOrder, sea_orm::Order) {
-        let field = match self.field {
-            OpportunityOrderField::Name => OpportunityOrder::Name,
-            OpportunityOrderField::OpportunityNo => OpportunityOrder::OpportunityNo,
-            OpportunityOrderField::Amount => OpportunityOrder::Amount,
-            OpportunityOrderField::ExpectedCloseDate => OpportunityOrder::ExpectedCloseDate,
-            OpportunityOrderField::SalesStage => OpportunityOrder::SalesStage,
-            OpportunityOrderField::Probability => OpportunityOrder::Probability,
-            OpportunityOrderField::CreatedAt => OpportunityOrder::CreatedAt,
-            OpportunityOrderField::UpdatedAt => OpportunityOrder::UpdatedAt,
-        };
-        (field, self.direction.into())
+        (self.field, self.direction.into())
     }
 }
 

@@ -1,6 +1,6 @@
 //! Tickets: complaints and service requests.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use entity::crm::{account, contact};
@@ -225,34 +225,16 @@ impl TicketFilterInput {
     }
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum TicketOrderField {
-    TicketNo,
-    Title,
-    Priority,
-    Status,
-    OpenedAt,
-    UpdatedAt,
-}
-
 #[derive(InputObject)]
 pub struct TicketOrderBy {
-    pub field: TicketOrderField,
+    pub field: TicketOrder,
     #[graphql(default)]
     pub direction: OrderDirection,
 }
 
 impl TicketOrderBy {
     fn into_domain(self) -> (TicketOrder, sea_orm::Order) {
-        let field = match self.field {
-            TicketOrderField::TicketNo => TicketOrder::TicketNo,
-            TicketOrderField::Title => TicketOrder::Title,
-            TicketOrderField::Priority => TicketOrder::Priority,
-            TicketOrderField::Status => TicketOrder::Status,
-            TicketOrderField::OpenedAt => TicketOrder::CreatedAt,
-            TicketOrderField::UpdatedAt => TicketOrder::UpdatedAt,
-        };
-        (field, self.direction.into())
+        (self.field, self.direction.into())
     }
 }
 
