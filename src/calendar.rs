@@ -590,13 +590,9 @@ impl Declaration for CalendarModule {
         id: Uuid,
     ) -> BoxFuture<'a, AppResult<Option<serde_json::Value>>> {
         Box::pin(async move {
-            let events = records::Records::<event::Entity>::new();
-            match events.load_json(db, scope, id).await? {
-                Some(found) => Ok(Some(found)),
-                None => {
-                    let tasks = records::Records::<task::Entity>::new();
-                    tasks.load_json(db, scope, id).await
-                }
+            match records::find_json::<event::Entity>(db, scope, id).await? {
+                Some(event) => Ok(Some(event)),
+                None => records::find_json::<task::Entity>(db, scope, id).await,
             }
         })
     }

@@ -153,13 +153,7 @@ where
         scope: &'a TenantScope,
         id: Uuid,
     ) -> BoxFuture<'a, AppResult<Option<serde_json::Value>>> {
-        Box::pin(async move {
-            let found = live::<E>(scope)
-                .filter(E::id_column().eq(id))
-                .one(db)
-                .await?;
-            Ok(found.as_ref().map(E::json_of))
-        })
+        Box::pin(find_json::<E>(db, scope, id))
     }
 
     fn search<'a>(
@@ -216,11 +210,30 @@ pub fn recycled<E: Record>(scope: &TenantScope) -> Select<E> {
 
 /// A live record, or NOT_FOUND (also for another tenant's record).
 pub async fn get<E: Record>(db: &impl Conn, scope: &TenantScope, id: Uuid) -> AppResult<E::Model> {
-    live::<E>(scope)
-        .filter(E::id_column().eq(id))
-        .one(db)
+    find::<E>(db, scope, id)
         .await?
         .ok_or(AppError::NotFound(E::MODULE.record_name()))
+}
+
+/// A live record, if the caller's tenant has it.
+pub async fn find<E: Record>(
+    db: &impl Conn,
+    scope: &TenantScope,
+    id: Uuid,
+) -> AppResult<Option<E::Model>> {
+    Ok(live::<E>(scope)
+        .filter(E::id_column().eq(id))
+        .one(db)
+        .await?)
+}
+
+/// The record as process guards see it, if the caller's tenant has it live.
+pub async fn find_json<E: Record>(
+    db: &impl Conn,
+    scope: &TenantScope,
+    id: Uuid,
+) -> AppResult<Option<serde_json::Value>> {
+    Ok(find::<E>(db, scope, id).await?.as_ref().map(E::json_of))
 }
 
 /// Checks that a referenced record exists and is live; `field` names the input that refers to it.
@@ -333,6 +346,19 @@ pub async fn update<E: Record>(
     let changed = diff(&to_json(&before), &to_json(&after));
     write_history::<E>(txn, actor, id, "updated", changed).await?;
     Ok(after)
+}
+
+/// Applies `changes` to a live record as it is now, with history: a change the server makes
+/// itself (a process moving its status), not one a client made from a version it read.
+pub async fn change<E: Record>(
+    txn: &impl Conn,
+    actor: &Principal,
+    id: Uuid,
+    changes: E::ActiveModel,
+) -> AppResult<E::Model> {
+    let before = get::<E>(txn, &actor.scope(), id).await?;
+    let version = E::version_of(&before);
+    update::<E>(txn, actor, before, version, changes).await
 }
 
 pub fn stale(module: Module) -> AppError {

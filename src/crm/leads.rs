@@ -530,14 +530,13 @@ impl Subject for LeadProcess {
         state: &'a str,
     ) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(async move {
-            let before = records::get::<Entity>(txn, &actor.scope(), id).await?;
-            let version = before.version;
             let changes = ActiveModel {
                 lead_status: Set(Some(state.to_owned())),
                 ..Default::default()
             };
-            records::update::<Entity>(txn, actor, before, version, changes).await?;
-            Ok(())
+            records::change::<Entity>(txn, actor, id, changes)
+                .await
+                .map(drop)
         })
     }
 

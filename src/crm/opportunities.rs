@@ -399,8 +399,6 @@ impl Subject for OpportunityProcess {
         state: &'a str,
     ) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(async move {
-            let before = records::get::<Entity>(txn, &actor.scope(), id).await?;
-            let version = before.version;
             let mut changes = ActiveModel {
                 sales_stage: Set(state.to_owned()),
                 ..Default::default()
@@ -408,8 +406,9 @@ impl Subject for OpportunityProcess {
             if let Some(probability) = default_probability(state) {
                 changes.probability = Set(probability);
             }
-            records::update::<Entity>(txn, actor, before, version, changes).await?;
-            Ok(())
+            records::change::<Entity>(txn, actor, id, changes)
+                .await
+                .map(drop)
         })
     }
 

@@ -973,20 +973,6 @@ pub fn to_process_json(document: &Document) -> serde_json::Value {
     json
 }
 
-/// Loads a document of any kind for a process (see [`to_process_json`]).
-pub async fn process_json(
-    db: &impl Conn,
-    scope: &TenantScope,
-    field: &str,
-    kind: Kind,
-    id: Uuid,
-) -> AppResult<serde_json::Value> {
-    let document = for_kind!(kind, E => records::require_reference::<E>(db, scope, field, id)
-        .await
-        .map(Document::from))?;
-    Ok(to_process_json(&document))
-}
-
 /// Moves a document to the recycle bin, restores or purges it.
 pub async fn delete(
     db: &DatabaseConnection,

@@ -357,15 +357,14 @@ impl Subject for TicketProcess {
         state: &'a str,
     ) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(async move {
-            let before = records::get::<Entity>(txn, &actor.scope(), id).await?;
-            let version = before.version;
             let changes = ActiveModel {
                 status: Set(state.to_owned()),
                 resolved_at: Set((state == CLOSED).then(Utc::now)),
                 ..Default::default()
             };
-            records::update::<Entity>(txn, actor, before, version, changes).await?;
-            Ok(())
+            records::change::<Entity>(txn, actor, id, changes)
+                .await
+                .map(drop)
         })
     }
 
