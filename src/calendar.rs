@@ -20,7 +20,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::filters::{self, IdFilter, RangeFilter, StringFilter};
 use crate::modules::{Declaration, Module};
 use crate::news::RelatedRecord;
 use crate::pagination::{Page, PageArgs, paginate};
@@ -242,15 +242,6 @@ async fn apply_event(
     Ok(())
 }
 
-pub async fn get_event(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-) -> AppResult<event::Model> {
-    actor.require(Module::Calendar, Access::Read)?;
-    records::get::<event::Entity>(db, &actor.scope(), id).await
-}
-
 pub async fn create_event(
     db: &DatabaseConnection,
     actor: &Principal,
@@ -437,7 +428,7 @@ pub async fn occurrences(
 #[derive(Default)]
 pub struct TaskFilter {
     pub owner_id: Option<IdFilter>,
-    pub status: Option<TextFilter>,
+    pub status: Option<StringFilter>,
     pub due_date: Option<RangeFilter<NaiveDate>>,
     pub related_id: Option<IdFilter>,
 }
@@ -452,10 +443,16 @@ pub async fn list_tasks(
 ) -> AppResult<Page<task::Model>> {
     actor.require(Module::Calendar, Access::Read)?;
     let mut select = records::live::<task::Entity>(&actor.scope());
-    select = filters::id(select, task::Column::OwnerId, filter.owner_id.as_ref());
+    select = filters::id(
+        select,
+        task::Column::OwnerId,
+        filter.owner_id.as_ref(),
+        "ownerId",
+    )?;
     select = filters::text(select, task::Column::Status, filter.status.as_ref());
     select = filters::range(select, task::Column::DueDate, filter.due_date.as_ref());
-    select = filters::id(select, task::Column::RelatedId, filter.related_id.as_ref());
+    let related_id = filter.related_id.as_ref();
+    select = filters::id(select, task::Column::RelatedId, related_id, "relatedId")?;
     let select = select.order_by(task::Column::DueDate.is_null(), sea_orm::Order::Asc);
     paginate(
         db,
@@ -500,15 +497,6 @@ async fn apply_task(
         row.description = Set(description);
     }
     Ok(())
-}
-
-pub async fn get_task(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-) -> AppResult<task::Model> {
-    actor.require(Module::Calendar, Access::Read)?;
-    records::get::<task::Entity>(db, &actor.scope(), id).await
 }
 
 pub async fn create_task(

@@ -257,11 +257,12 @@ pub async fn merge(
     Ok(Value::Object(values))
 }
 
-/// A list filter: the custom field `name` equals `value`.
-#[derive(Clone, Debug)]
+/// A custom field of the module equals `equals` (a string, number or boolean).
+#[derive(async_graphql::InputObject, Clone, Debug)]
+#[graphql(name = "CustomFieldFilter")]
 pub struct Condition {
     pub name: String,
-    pub equals: Value,
+    pub equals: async_graphql::Json<Value>,
 }
 
 /// Adds custom-field conditions to a list query. JSON is read differently by each database.
@@ -269,18 +270,18 @@ pub fn filter<E: EntityTrait>(
     mut select: Select<E>,
     backend: DatabaseBackend,
     column: E::Column,
-    conditions: &[Condition],
+    conditions: Option<&Vec<Condition>>,
 ) -> AppResult<Select<E>> {
     let table = E::default().table_name().to_owned();
     let column = column.as_str().to_owned();
-    for condition in conditions {
+    for condition in conditions.into_iter().flatten() {
         if !valid_name(&condition.name) {
             return Err(AppError::bad_input(
                 "filter.customFields.name",
                 "not a custom field name",
             ));
         }
-        let as_text = match (&condition.equals, backend) {
+        let as_text = match (&condition.equals.0, backend) {
             (Value::String(s), _) => s.clone(),
             (Value::Bool(b), DatabaseBackend::Sqlite) => if *b { "1" } else { "0" }.to_owned(),
             (Value::Bool(b), _) => b.to_string(),

@@ -253,7 +253,7 @@ async fn advance(
     }
     let filter = instances::InstanceFilter {
         record_id: Some(crate::filters::IdFilter {
-            equals: Some(record_id),
+            equals: Some(record_id.into()),
             ..Default::default()
         }),
         ..Default::default()
@@ -466,10 +466,10 @@ async fn seed_sales(db: &DatabaseConnection, admin: &Principal) -> AppResult<()>
 /// Tickets in every status, a published FAQ entry, an announcement, and this week's
 /// meetings, calls and tasks.
 async fn seed_service_and_calendar(db: &DatabaseConnection, admin: &Principal) -> AppResult<()> {
-    let accounts = accounts::list(
+    let accounts = crate::records::list::<entity::crm::account::Entity>(
         db,
         admin,
-        &Default::default(),
+        &accounts::AccountFilter::default(),
         None,
         &Default::default(),
         &Default::default(),

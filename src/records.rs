@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction,
-    DbBackend, IntoActiveModel, QueryFilter, QueryOrder, Select, TransactionTrait, Value,
+    DbBackend, IntoActiveModel, Order, QueryFilter, QueryOrder, Select, TransactionTrait, Value,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -20,6 +20,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
+use crate::filters::ListFilter;
 use crate::modules::{self, Declaration, Module, Subject};
 use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
@@ -213,6 +214,31 @@ pub async fn get<E: Record>(db: &impl Conn, scope: &TenantScope, id: Uuid) -> Ap
     find::<E>(db, scope, id)
         .await?
         .ok_or(AppError::NotFound(E::MODULE.record_name()))
+}
+
+/// A live record the caller may read: FORBIDDEN without read access to its module, NOT_FOUND
+/// when the caller's tenant has none.
+pub async fn read<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<E::Model> {
+    actor.require(E::MODULE, Access::Read)?;
+    get::<E>(db, &actor.scope(), id).await
+}
+
+/// A page of the live records the caller may read, filtered and sorted (then by id).
+pub async fn list<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    filter: &impl ListFilter<E>,
+    order: Option<(E::Column, Order)>,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<E::Model>> {
+    actor.require(E::MODULE, Access::Read)?;
+    let select = filter.apply(live::<E>(&actor.scope()), db.get_database_backend())?;
+    paginate(db, select, order, args, limits).await
 }
 
 /// A live record, if the caller's tenant has it.

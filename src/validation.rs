@@ -1,5 +1,7 @@
 //! Validated input values. Each check names the input field it guards.
 
+use uuid::Uuid;
+
 use crate::error::{AppError, AppResult};
 
 /// Trims `value` and checks it is present and not longer than `max` characters.
@@ -185,4 +187,9 @@ pub type Patch<T> = Option<Option<T>>;
 /// Validates an optional text that may be given, cleared or left alone.
 pub fn text_patch(field: &str, value: Patch<String>, max: usize) -> AppResult<Patch<String>> {
     value.map(|v| optional_text(field, v, max)).transpose()
+}
+
+/// A GraphQL id as the record id it names.
+pub fn parse_id(field: &str, id: &async_graphql::ID) -> AppResult<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "is not a valid id"))
 }

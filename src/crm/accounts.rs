@@ -1,23 +1,22 @@
 //! Accounts: organisations with a number, industry and type from picklists, addresses,
 //! revenue, an owner and a parent (a hierarchy without cycles).
 
+use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
+use sea_orm::{ActiveValue::Set, DatabaseBackend, DatabaseConnection, Select};
 use uuid::Uuid;
 
 use entity::crm::account::{ActiveModel, Column, Entity, Model};
 
 use super::Address;
 use crate::auth::Principal;
-use crate::config::Limits;
 use crate::custom_fields;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::filters::{self, IdFilter, ListFilter, OrderField, RangeFilter, StringFilter, order_by};
 use crate::modules::Module;
 use crate::money;
-use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::records;
@@ -53,19 +52,54 @@ pub struct AccountFields {
     pub description: Patch<String>,
 }
 
-#[derive(Default)]
+#[derive(InputObject, Default)]
+#[graphql(name = "AccountFilterInput")]
 pub struct AccountFilter {
-    pub custom_fields: Vec<custom_fields::Condition>,
-    pub name: Option<TextFilter>,
-    pub account_no: Option<TextFilter>,
-    pub industry: Option<TextFilter>,
-    pub account_type: Option<TextFilter>,
-    pub billing_city: Option<TextFilter>,
+    pub name: Option<StringFilter>,
+    pub account_no: Option<StringFilter>,
+    pub industry: Option<StringFilter>,
+    pub account_type: Option<StringFilter>,
+    pub billing_city: Option<StringFilter>,
     pub annual_revenue: Option<RangeFilter<Decimal>>,
     pub employees: Option<RangeFilter<i32>>,
     pub owner_id: Option<IdFilter>,
     pub parent_id: Option<IdFilter>,
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<custom_fields::Condition>>,
+}
+
+impl ListFilter<Entity> for AccountFilter {
+    fn apply(&self, select: Select<Entity>, backend: DatabaseBackend) -> AppResult<Select<Entity>> {
+        let mut select = filters::text(select, Column::Name, self.name.as_ref());
+        select = filters::text(select, Column::AccountNo, self.account_no.as_ref());
+        select = filters::text(select, Column::Industry, self.industry.as_ref());
+        select = filters::text(select, Column::AccountType, self.account_type.as_ref());
+        select = filters::text(select, Column::BillingCity, self.billing_city.as_ref());
+        let revenue = self.annual_revenue.as_ref();
+        let field = "filter.annualRevenue";
+        select = filters::amount(select, Column::AnnualRevenue, revenue, field)?;
+        select = filters::range(select, Column::Employees, self.employees.as_ref());
+        select = filters::id(
+            select,
+            Column::OwnerId,
+            self.owner_id.as_ref(),
+            "filter.ownerId",
+        )?;
+        select = filters::id(
+            select,
+            Column::ParentId,
+            self.parent_id.as_ref(),
+            "filter.parentId",
+        )?;
+        select = filters::range(select, Column::CreatedAt, self.created_at.as_ref());
+        custom_fields::filter(
+            select,
+            backend,
+            Column::CustomFields,
+            self.custom_fields.as_ref(),
+        )
+    }
 }
 
 /// What a list of accounts can be sorted by.
@@ -82,7 +116,10 @@ pub enum AccountOrder {
     UpdatedAt,
 }
 
-impl AccountOrder {
+order_by!(AccountOrderBy, AccountOrder);
+
+impl OrderField for AccountOrder {
+    type Entity = Entity;
     fn column(self) -> Column {
         match self {
             AccountOrder::Name => Column::Name,
@@ -205,53 +242,6 @@ async fn check_parent(
         "parentId",
         "the account hierarchy is too deep",
     ))
-}
-
-pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
-    actor.require(Module::Accounts, Access::Read)?;
-    records::get::<Entity>(db, &actor.scope(), id).await
-}
-
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    filter: &AccountFilter,
-    order: Option<(AccountOrder, Order)>,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<Model>> {
-    actor.require(Module::Accounts, Access::Read)?;
-    let mut select = records::live::<Entity>(&actor.scope());
-    select = filters::text(select, Column::Name, filter.name.as_ref());
-    select = filters::text(select, Column::AccountNo, filter.account_no.as_ref());
-    select = filters::text(select, Column::Industry, filter.industry.as_ref());
-    select = filters::text(select, Column::AccountType, filter.account_type.as_ref());
-    select = filters::text(select, Column::BillingCity, filter.billing_city.as_ref());
-    if let Some(range) = &filter.annual_revenue {
-        let units = RangeFilter {
-            min: range
-                .min
-                .map(|v| money::to_units("filter.annualRevenue.min", v))
-                .transpose()?,
-            max: range
-                .max
-                .map(|v| money::to_units("filter.annualRevenue.max", v))
-                .transpose()?,
-        };
-        select = filters::range(select, Column::AnnualRevenue, Some(&units));
-    }
-    select = filters::range(select, Column::Employees, filter.employees.as_ref());
-    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
-    select = filters::id(select, Column::ParentId, filter.parent_id.as_ref());
-    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
-    let order = order.map(|(field, direction)| (field.column(), direction));
-    select = custom_fields::filter(
-        select,
-        db.get_database_backend(),
-        Column::CustomFields,
-        &filter.custom_fields,
-    )?;
-    paginate(db, select, order, args, limits).await
 }
 
 pub async fn create(

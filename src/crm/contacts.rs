@@ -1,8 +1,9 @@
 //! Contacts: people, usually at an account, with a reporting line and communication
 //! preferences.
 
+use async_graphql::InputObject;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
+use sea_orm::{ActiveValue::Set, DatabaseBackend, DatabaseConnection, Select};
 use uuid::Uuid;
 
 use entity::crm::account;
@@ -10,13 +11,11 @@ use entity::crm::contact::{ActiveModel, Column, Entity, Model};
 
 use super::Address;
 use crate::auth::Principal;
-use crate::config::Limits;
 use crate::custom_fields;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::filters::{self, IdFilter, ListFilter, OrderField, RangeFilter, StringFilter, order_by};
 use crate::modules::Module;
-use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::records;
@@ -62,17 +61,45 @@ pub struct ContactFields {
     pub description: Patch<String>,
 }
 
-#[derive(Default)]
+#[derive(InputObject, Default)]
+#[graphql(name = "ContactFilterInput")]
 pub struct ContactFilter {
-    pub custom_fields: Vec<custom_fields::Condition>,
-    pub name: Option<TextFilter>,
-    pub email: Option<TextFilter>,
-    pub contact_no: Option<TextFilter>,
-    pub lead_source: Option<TextFilter>,
+    /// On the last name.
+    pub name: Option<StringFilter>,
+    pub email: Option<StringFilter>,
+    pub contact_no: Option<StringFilter>,
+    pub lead_source: Option<StringFilter>,
     pub account_id: Option<IdFilter>,
     pub owner_id: Option<IdFilter>,
     pub birthday: Option<RangeFilter<NaiveDate>>,
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<custom_fields::Condition>>,
+}
+
+impl ListFilter<Entity> for ContactFilter {
+    fn apply(&self, select: Select<Entity>, backend: DatabaseBackend) -> AppResult<Select<Entity>> {
+        let mut select = filters::text(select, Column::LastName, self.name.as_ref());
+        select = filters::text(select, Column::Email, self.email.as_ref());
+        select = filters::text(select, Column::ContactNo, self.contact_no.as_ref());
+        select = filters::text(select, Column::LeadSource, self.lead_source.as_ref());
+        let account_id = self.account_id.as_ref();
+        select = filters::id(select, Column::AccountId, account_id, "filter.accountId")?;
+        select = filters::id(
+            select,
+            Column::OwnerId,
+            self.owner_id.as_ref(),
+            "filter.ownerId",
+        )?;
+        select = filters::range(select, Column::Birthday, self.birthday.as_ref());
+        select = filters::range(select, Column::CreatedAt, self.created_at.as_ref());
+        custom_fields::filter(
+            select,
+            backend,
+            Column::CustomFields,
+            self.custom_fields.as_ref(),
+        )
+    }
 }
 
 /// What a list of contacts can be sorted by.
@@ -88,7 +115,10 @@ pub enum ContactOrder {
     UpdatedAt,
 }
 
-impl ContactOrder {
+order_by!(ContactOrderBy, ContactOrder);
+
+impl OrderField for ContactOrder {
+    type Entity = Entity;
     fn column(self) -> Column {
         match self {
             ContactOrder::LastName => Column::LastName,
@@ -186,39 +216,6 @@ async fn apply(
         row.description = Set(description);
     }
     Ok(())
-}
-
-pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
-    actor.require(Module::Contacts, Access::Read)?;
-    records::get::<Entity>(db, &actor.scope(), id).await
-}
-
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    filter: &ContactFilter,
-    order: Option<(ContactOrder, Order)>,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<Model>> {
-    actor.require(Module::Contacts, Access::Read)?;
-    let mut select = records::live::<Entity>(&actor.scope());
-    select = filters::text(select, Column::LastName, filter.name.as_ref());
-    select = filters::text(select, Column::Email, filter.email.as_ref());
-    select = filters::text(select, Column::ContactNo, filter.contact_no.as_ref());
-    select = filters::text(select, Column::LeadSource, filter.lead_source.as_ref());
-    select = filters::id(select, Column::AccountId, filter.account_id.as_ref());
-    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
-    select = filters::range(select, Column::Birthday, filter.birthday.as_ref());
-    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
-    let order = order.map(|(field, direction)| (field.column(), direction));
-    select = custom_fields::filter(
-        select,
-        db.get_database_backend(),
-        Column::CustomFields,
-        &filter.custom_fields,
-    )?;
-    paginate(db, select, order, args, limits).await
 }
 
 pub async fn create(

@@ -2,11 +2,14 @@
 //! account, creates a contact and optionally an opportunity, and marks the lead converted; a
 //! converted lead can be neither converted nor edited again.
 
+use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use rust_decimal::Decimal;
-use sea_orm::DatabaseExecutor;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseBackend, DatabaseConnection, DatabaseExecutor,
+    QueryFilter, Select,
+};
 use uuid::Uuid;
 
 use entity::crm::lead::{ActiveModel, Column, Entity, Model};
@@ -17,14 +20,12 @@ use super::accounts::{self, AccountFields};
 use super::contacts::{self, ContactFields};
 use super::opportunities::{self, OpportunityFields};
 use crate::auth::Principal;
-use crate::config::Limits;
 use crate::custom_fields;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::filters::{self, IdFilter, ListFilter, OrderField, RangeFilter, StringFilter, order_by};
 use crate::modules::{Module, StatusField, Subject};
 use crate::money;
-use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::process::binding::{self, starts_in};
@@ -61,19 +62,51 @@ pub struct LeadFields {
     pub description: Patch<String>,
 }
 
-#[derive(Default)]
+#[derive(InputObject, Default)]
+#[graphql(name = "LeadFilterInput")]
 pub struct LeadFilter {
-    pub custom_fields: Vec<custom_fields::Condition>,
-    pub name: Option<TextFilter>,
-    pub company: Option<TextFilter>,
-    pub email: Option<TextFilter>,
-    pub lead_status: Option<TextFilter>,
-    pub lead_source: Option<TextFilter>,
-    pub rating: Option<TextFilter>,
+    /// On the last name.
+    pub name: Option<StringFilter>,
+    pub company: Option<StringFilter>,
+    pub email: Option<StringFilter>,
+    pub lead_status: Option<StringFilter>,
+    pub lead_source: Option<StringFilter>,
+    pub rating: Option<StringFilter>,
     pub owner_id: Option<IdFilter>,
     /// `true`: converted leads only; `false`: open leads only.
     pub converted: Option<bool>,
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<custom_fields::Condition>>,
+}
+
+impl ListFilter<Entity> for LeadFilter {
+    fn apply(&self, select: Select<Entity>, backend: DatabaseBackend) -> AppResult<Select<Entity>> {
+        let mut select = filters::text(select, Column::LastName, self.name.as_ref());
+        select = filters::text(select, Column::Company, self.company.as_ref());
+        select = filters::text(select, Column::Email, self.email.as_ref());
+        select = filters::text(select, Column::LeadStatus, self.lead_status.as_ref());
+        select = filters::text(select, Column::LeadSource, self.lead_source.as_ref());
+        select = filters::text(select, Column::Rating, self.rating.as_ref());
+        select = filters::id(
+            select,
+            Column::OwnerId,
+            self.owner_id.as_ref(),
+            "filter.ownerId",
+        )?;
+        select = match self.converted {
+            Some(true) => select.filter(Column::ConvertedContactId.is_not_null()),
+            Some(false) => select.filter(Column::ConvertedContactId.is_null()),
+            None => select,
+        };
+        select = filters::range(select, Column::CreatedAt, self.created_at.as_ref());
+        custom_fields::filter(
+            select,
+            backend,
+            Column::CustomFields,
+            self.custom_fields.as_ref(),
+        )
+    }
 }
 
 /// What a list of leads can be sorted by.
@@ -89,7 +122,10 @@ pub enum LeadOrder {
     UpdatedAt,
 }
 
-impl LeadOrder {
+order_by!(LeadOrderBy, LeadOrder);
+
+impl OrderField for LeadOrder {
+    type Entity = Entity;
     fn column(self) -> Column {
         match self {
             LeadOrder::LastName => Column::LastName,
@@ -182,46 +218,6 @@ async fn apply(
         row.description = Set(description);
     }
     Ok(())
-}
-
-pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
-    actor.require(Module::Leads, Access::Read)?;
-    records::get::<Entity>(db, &actor.scope(), id).await
-}
-
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    filter: &LeadFilter,
-    order: Option<(LeadOrder, Order)>,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<Model>> {
-    actor.require(Module::Leads, Access::Read)?;
-    let mut select = records::live::<Entity>(&actor.scope());
-    select = filters::text(select, Column::LastName, filter.name.as_ref());
-    select = filters::text(select, Column::Company, filter.company.as_ref());
-    select = filters::text(select, Column::Email, filter.email.as_ref());
-    select = filters::text(select, Column::LeadStatus, filter.lead_status.as_ref());
-    select = filters::text(select, Column::LeadSource, filter.lead_source.as_ref());
-    select = filters::text(select, Column::Rating, filter.rating.as_ref());
-    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
-    if let Some(converted) = filter.converted {
-        let is_null = IdFilter {
-            is_null: Some(!converted),
-            ..Default::default()
-        };
-        select = filters::id(select, Column::ConvertedContactId, Some(&is_null));
-    }
-    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
-    let order = order.map(|(field, direction)| (field.column(), direction));
-    select = custom_fields::filter(
-        select,
-        db.get_database_backend(),
-        Column::CustomFields,
-        &filter.custom_fields,
-    )?;
-    paginate(db, select, order, args, limits).await
 }
 
 pub async fn create(

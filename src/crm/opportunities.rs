@@ -1,25 +1,23 @@
 //! Opportunities (Vtiger's potentials): deals moving through sales stages, each stage with a
 //! default probability.
 
+use async_graphql::InputObject;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use rust_decimal::Decimal;
-use sea_orm::DatabaseExecutor;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
+use sea_orm::{ActiveValue::Set, DatabaseBackend, DatabaseConnection, DatabaseExecutor, Select};
 use uuid::Uuid;
 
 use entity::crm::opportunity::{ActiveModel, Column, Entity, Model};
 use entity::crm::{account, contact};
 
 use crate::auth::Principal;
-use crate::config::Limits;
 use crate::custom_fields;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::filters::{self, IdFilter, ListFilter, OrderField, RangeFilter, StringFilter, order_by};
 use crate::modules::{Module, StatusField, Subject};
 use crate::money;
-use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::process::binding::{self, starts_in};
@@ -72,17 +70,51 @@ pub struct OpportunityFields {
     pub description: Patch<String>,
 }
 
-#[derive(Default)]
+#[derive(InputObject, Default)]
+#[graphql(name = "OpportunityFilterInput")]
 pub struct OpportunityFilter {
-    pub custom_fields: Vec<custom_fields::Condition>,
-    pub name: Option<TextFilter>,
-    pub sales_stage: Option<TextFilter>,
+    pub name: Option<StringFilter>,
+    pub sales_stage: Option<StringFilter>,
     pub account_id: Option<IdFilter>,
     pub contact_id: Option<IdFilter>,
     pub owner_id: Option<IdFilter>,
     pub amount: Option<RangeFilter<Decimal>>,
     pub expected_close_date: Option<RangeFilter<NaiveDate>>,
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<custom_fields::Condition>>,
+}
+
+impl ListFilter<Entity> for OpportunityFilter {
+    fn apply(&self, select: Select<Entity>, backend: DatabaseBackend) -> AppResult<Select<Entity>> {
+        let mut select = filters::text(select, Column::Name, self.name.as_ref());
+        select = filters::text(select, Column::SalesStage, self.sales_stage.as_ref());
+        let account_id = self.account_id.as_ref();
+        select = filters::id(select, Column::AccountId, account_id, "filter.accountId")?;
+        let contact_id = self.contact_id.as_ref();
+        select = filters::id(select, Column::ContactId, contact_id, "filter.contactId")?;
+        select = filters::id(
+            select,
+            Column::OwnerId,
+            self.owner_id.as_ref(),
+            "filter.ownerId",
+        )?;
+        select = filters::amount(
+            select,
+            Column::Amount,
+            self.amount.as_ref(),
+            "filter.amount",
+        )?;
+        let closing = self.expected_close_date.as_ref();
+        select = filters::range(select, Column::ExpectedCloseDate, closing);
+        select = filters::range(select, Column::CreatedAt, self.created_at.as_ref());
+        custom_fields::filter(
+            select,
+            backend,
+            Column::CustomFields,
+            self.custom_fields.as_ref(),
+        )
+    }
 }
 
 /// What a list of opportunities can be sorted by.
@@ -100,7 +132,10 @@ pub enum OpportunityOrder {
     UpdatedAt,
 }
 
-impl OpportunityOrder {
+order_by!(OpportunityOrderBy, OpportunityOrder);
+
+impl OrderField for OpportunityOrder {
+    type Entity = Entity;
     fn column(self) -> Column {
         match self {
             OpportunityOrder::Name => Column::Name,
@@ -191,55 +226,6 @@ async fn apply(
         row.description = Set(description);
     }
     Ok(())
-}
-
-pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
-    actor.require(Module::Opportunities, Access::Read)?;
-    records::get::<Entity>(db, &actor.scope(), id).await
-}
-
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    filter: &OpportunityFilter,
-    order: Option<(OpportunityOrder, Order)>,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<Model>> {
-    actor.require(Module::Opportunities, Access::Read)?;
-    let mut select = records::live::<Entity>(&actor.scope());
-    select = filters::text(select, Column::Name, filter.name.as_ref());
-    select = filters::text(select, Column::SalesStage, filter.sales_stage.as_ref());
-    select = filters::id(select, Column::AccountId, filter.account_id.as_ref());
-    select = filters::id(select, Column::ContactId, filter.contact_id.as_ref());
-    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
-    if let Some(range) = &filter.amount {
-        let units = RangeFilter {
-            min: range
-                .min
-                .map(|v| money::to_units("filter.amount.min", v))
-                .transpose()?,
-            max: range
-                .max
-                .map(|v| money::to_units("filter.amount.max", v))
-                .transpose()?,
-        };
-        select = filters::range(select, Column::Amount, Some(&units));
-    }
-    select = filters::range(
-        select,
-        Column::ExpectedCloseDate,
-        filter.expected_close_date.as_ref(),
-    );
-    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
-    let order = order.map(|(field, direction)| (field.column(), direction));
-    select = custom_fields::filter(
-        select,
-        db.get_database_backend(),
-        Column::CustomFields,
-        &filter.custom_fields,
-    )?;
-    paginate(db, select, order, args, limits).await
 }
 
 pub async fn create(

@@ -11,12 +11,13 @@ use crate::calendar::{self, EventFields, Invitees, Occurrence, TaskFields, TaskF
 use crate::error::AppError;
 use crate::modules::Module;
 use crate::news::RelatedRecord;
+use crate::records;
 
-use super::filters::{DateRange, IdFilterInput, StringFilter};
 use super::loaders::{ById, Children, EventsOfRecord, InviteesOfEvent, TasksOfRecord};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::{ContextExt, parse_id};
+use crate::filters::{IdFilter, RangeFilter, StringFilter};
 use crate::graphql::crm::contacts::Contact;
 use crate::graphql::records::{id, optional_id, patch, record_mutations, record_object};
 
@@ -335,9 +336,11 @@ impl CalendarQuery {
 
     async fn event(&self, ctx: &Context<'_>, id: ID) -> Result<Event> {
         let id = parse_id("id", &id)?;
-        Ok(calendar::get_event(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
+        Ok(
+            records::read::<event::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
     }
 
     /// Tasks by due date (undated last); e.g. one user's open tasks with
@@ -346,19 +349,19 @@ impl CalendarQuery {
     async fn tasks(
         &self,
         ctx: &Context<'_>,
-        owner_id: Option<IdFilterInput>,
+        owner_id: Option<IdFilter>,
         status: Option<StringFilter>,
-        due_date: Option<DateRange>,
-        related_id: Option<IdFilterInput>,
+        due_date: Option<RangeFilter<NaiveDate>>,
+        related_id: Option<IdFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connected<Task>> {
         let app = ctx.app();
         let filter = TaskFilter {
-            owner_id: owner_id.map(|f| f.into_domain("ownerId")).transpose()?,
-            status: status.map(Into::into),
-            due_date: due_date.map(Into::into),
-            related_id: related_id.map(|f| f.into_domain("relatedId")).transpose()?,
+            owner_id,
+            status,
+            due_date,
+            related_id,
         };
         let args = page_args(first, after, None, None);
         let page =
@@ -368,9 +371,11 @@ impl CalendarQuery {
 
     async fn task(&self, ctx: &Context<'_>, id: ID) -> Result<Task> {
         let id = parse_id("id", &id)?;
-        Ok(calendar::get_task(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
+        Ok(
+            records::read::<task::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
     }
 }
 

@@ -5,7 +5,6 @@ mod calendar;
 mod changes;
 mod crm;
 mod error;
-mod filters;
 mod guard;
 mod loaders;
 mod news;
@@ -20,9 +19,8 @@ use std::net::IpAddr;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
-    Context, ID, MergedObject, MergedSubscription, Request, Schema, SchemaBuilder, ServerError,
+    Context, MergedObject, MergedSubscription, Request, Schema, SchemaBuilder, ServerError,
 };
-use uuid::Uuid;
 
 use crate::app::SharedApp;
 use crate::auth::Principal;
@@ -213,6 +211,4 @@ pub fn operation_type(request: &mut Request) -> Result<Option<OperationType>, Se
 }
 
 /// Reads a GraphQL `ID` argument as a UUID.
-pub(crate) fn parse_id(field: &str, id: &ID) -> Result<Uuid, AppError> {
-    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "is not a valid id"))
-}
+pub(crate) use crate::validation::parse_id;

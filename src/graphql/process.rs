@@ -1,8 +1,6 @@
 //! The process engine's API: definitions, instances, transitions, and their subscription.
 
-use async_graphql::{
-    ComplexObject, Context, ID, InputObject, Json, Object, Result, SimpleObject, Subscription,
-};
+use async_graphql::{ComplexObject, Context, ID, Json, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -21,7 +19,6 @@ use crate::process::instances::{self, InstanceFilter};
 use crate::process::metrics;
 use crate::process::published;
 
-use super::filters::{IdFilterInput, StringFilter};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::{ContextExt, parse_id};
@@ -191,17 +188,6 @@ impl ProcessStep {
     }
 }
 
-#[derive(InputObject, Default)]
-pub struct ProcessInstanceFilter {
-    pub definition_key: Option<StringFilter>,
-    pub state: Option<StringFilter>,
-    /// active, completed, cancelled.
-    pub status: Option<StringFilter>,
-    pub record_id: Option<IdFilterInput>,
-    /// Only instances whose SLA was (or was not) breached.
-    pub sla_breached: Option<bool>,
-}
-
 fn object(
     field: &str,
     value: Option<Json<Value>>,
@@ -319,22 +305,12 @@ impl ProcessQuery {
     async fn process_instances(
         &self,
         ctx: &Context<'_>,
-        filter: Option<ProcessInstanceFilter>,
+        filter: Option<InstanceFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connected<ProcessInstance>> {
         let app = ctx.app();
         let filter = filter.unwrap_or_default();
-        let filter = InstanceFilter {
-            definition_key: filter.definition_key.map(Into::into),
-            state: filter.state.map(Into::into),
-            status: filter.status.map(Into::into),
-            record_id: filter
-                .record_id
-                .map(|f| f.into_domain("filter.recordId"))
-                .transpose()?,
-            sla_breached: filter.sla_breached,
-        };
         let args = page_args(first, after, None, None);
         let page = instances::list(&app.db, ctx.principal()?, &filter, &args, &app.limits).await?;
         Ok(connection(page, ProcessInstance::from))

@@ -623,12 +623,12 @@ pub(crate) use record_mutations;
 /// Writes a module's query object: one record by id, and the records matching a filter, in
 /// an order, a Relay page at a time. `$service` is the domain module with `get` and `list`.
 ///
-/// `record_queries!(AccountQuery: account, accounts -> Account, accounts, AccountFilterInput,
+/// `record_queries!(AccountQuery: account, accounts -> Account, account::Entity, AccountFilter,
 /// AccountOrderBy, "An account", "Accounts")`
 macro_rules! record_queries {
     (
         $query:ident: $one:ident, $many:ident -> $object:ident,
-        $service:ident, $filter:ty, $order:ty, $single:literal, $plural:literal
+        $entity:ty, $filter:ty, $order:ty, $single:literal, $plural:literal
     ) => {
         #[derive(Default)]
         pub struct $query;
@@ -643,9 +643,8 @@ macro_rules! record_queries {
             ) -> async_graphql::Result<$object> {
                 use $crate::graphql::ContextExt;
                 let id = $crate::graphql::parse_id("id", &id)?;
-                Ok($service::get(&ctx.app().db, ctx.principal()?, id)
-                    .await?
-                    .into())
+                let record = $crate::records::read::<$entity>(&ctx.app().db, ctx.principal()?, id);
+                Ok(record.await?.into())
             }
 
             #[doc = concat!($plural, " matching every given filter condition.")]
@@ -660,13 +659,21 @@ macro_rules! record_queries {
                 last: Option<i32>,
                 before: Option<String>,
             ) -> async_graphql::Result<$crate::graphql::pagination::Connected<$object>> {
+                use $crate::filters::Sorting;
                 use $crate::graphql::ContextExt;
                 let principal = ctx.principal()?;
                 let app = ctx.app();
-                let filter = filter.unwrap_or_default().into_domain()?;
-                let order = order_by.map(<$order>::into_domain);
+                let filter = filter.unwrap_or_default();
+                let order = order_by.as_ref().map(Sorting::sorting);
                 let args = $crate::graphql::pagination::page_args(first, after, last, before);
-                let page = $service::list(&app.db, principal, &filter, order, &args, &app.limits);
+                let page = $crate::records::list::<$entity>(
+                    &app.db,
+                    principal,
+                    &filter,
+                    order,
+                    &args,
+                    &app.limits,
+                );
                 Ok($crate::graphql::pagination::connection(
                     page.await?,
                     <$object>::from,

@@ -28,7 +28,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, IdFilter, TextFilter};
+use crate::filters::{self, IdFilter, StringFilter};
 use crate::modules::{self, Declaration, Module};
 use crate::news::RelatedRecord;
 use crate::pagination::Slice;
@@ -167,12 +167,15 @@ pub async fn get(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<insta
         .ok_or(AppError::NotFound("process instance"))
 }
 
-#[derive(Default)]
+#[derive(async_graphql::InputObject, Default)]
+#[graphql(name = "ProcessInstanceFilter")]
 pub struct InstanceFilter {
-    pub definition_key: Option<TextFilter>,
-    pub state: Option<TextFilter>,
-    pub status: Option<TextFilter>,
+    pub definition_key: Option<StringFilter>,
+    pub state: Option<StringFilter>,
+    /// active, completed, cancelled.
+    pub status: Option<StringFilter>,
     pub record_id: Option<IdFilter>,
+    /// Only instances whose SLA was (or was not) breached.
     pub sla_breached: Option<bool>,
 }
 
@@ -195,11 +198,13 @@ pub async fn list(
         select = select.filter(instance::Column::SlaBreached.eq(breached));
     }
     select = filters::text(select, instance::Column::Status, filter.status.as_ref());
+    let record_id = filter.record_id.as_ref();
     select = filters::id(
         select,
         instance::Column::RecordId,
-        filter.record_id.as_ref(),
-    );
+        record_id,
+        "filter.recordId",
+    )?;
     paginate(
         db,
         select,

@@ -4,8 +4,8 @@
 use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Order,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, Select,
 };
 use uuid::Uuid;
 
@@ -13,13 +13,11 @@ use entity::platform::tenant;
 use entity::sales::{currency, price_book, price_book_entry, product, service, tax_class, vendor};
 
 use crate::auth::Principal;
-use crate::config::Limits;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, TextFilter};
+use crate::filters::{self, ListFilter, StringFilter};
 use crate::modules::Module;
 use crate::money;
-use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::records;
 use crate::tenancy::TenantScope;
@@ -323,38 +321,6 @@ fn apply_vendor(fields: VendorFields, row: &mut vendor::ActiveModel) -> AppResul
     Ok(())
 }
 
-pub async fn vendor(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-) -> AppResult<vendor::Model> {
-    actor.require(Module::Vendors, Access::Read)?;
-    records::get::<vendor::Entity>(db, &actor.scope(), id).await
-}
-
-pub async fn vendors(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    name: Option<&TextFilter>,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<vendor::Model>> {
-    actor.require(Module::Vendors, Access::Read)?;
-    let select = filters::text(
-        records::live::<vendor::Entity>(&actor.scope()),
-        vendor::Column::Name,
-        name,
-    );
-    paginate(
-        db,
-        select,
-        Some((vendor::Column::Name, Order::Asc)),
-        args,
-        limits,
-    )
-    .await
-}
-
 pub async fn create_vendor(
     db: &DatabaseConnection,
     actor: &Principal,
@@ -449,38 +415,6 @@ async fn apply_service(
         row.description = Set(description);
     }
     Ok(())
-}
-
-pub async fn service(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-) -> AppResult<service::Model> {
-    actor.require(Module::Services, Access::Read)?;
-    records::get::<service::Entity>(db, &actor.scope(), id).await
-}
-
-pub async fn services(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    name: Option<&TextFilter>,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<service::Model>> {
-    actor.require(Module::Services, Access::Read)?;
-    let select = filters::text(
-        records::live::<service::Entity>(&actor.scope()),
-        service::Column::Name,
-        name,
-    );
-    paginate(
-        db,
-        select,
-        Some((service::Column::Name, Order::Asc)),
-        args,
-        limits,
-    )
-    .await
 }
 
 pub async fn create_service(
@@ -681,4 +615,32 @@ pub async fn list_price(
         .await?
         .map(|e| e.list_price)
         .ok_or_else(|| AppError::bad_input(field, "the price book has no price for this item"))
+}
+
+/// Vendors and services are listed by name, and filtered by it only.
+#[derive(Default)]
+pub struct ByName(pub Option<StringFilter>);
+
+impl ListFilter<vendor::Entity> for ByName {
+    fn apply(
+        &self,
+        select: Select<vendor::Entity>,
+        _: DatabaseBackend,
+    ) -> AppResult<Select<vendor::Entity>> {
+        Ok(filters::text(select, vendor::Column::Name, self.0.as_ref()))
+    }
+}
+
+impl ListFilter<service::Entity> for ByName {
+    fn apply(
+        &self,
+        select: Select<service::Entity>,
+        _: DatabaseBackend,
+    ) -> AppResult<Select<service::Entity>> {
+        Ok(filters::text(
+            select,
+            service::Column::Name,
+            self.0.as_ref(),
+        ))
+    }
 }

@@ -3,6 +3,7 @@
 //! them. Status changes go through [`set_status_in`], which books stock when an invoice is
 //! issued or a purchase order received, and reverses it when they are cancelled.
 
+use async_graphql::ID;
 use chrono::{NaiveDate, Utc};
 use futures_util::future::BoxFuture;
 use rust_decimal::Decimal;
@@ -24,7 +25,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, TextFilter};
+use crate::filters::{self, StringFilter};
 use crate::modules::{Module, StatusField, Subject};
 use crate::money;
 use crate::pagination::{Page, PageArgs, paginate};
@@ -33,6 +34,7 @@ use crate::process::binding::{self, starts_in};
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
+use crate::validation::parse_id;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
 
@@ -526,15 +528,18 @@ pub async fn get(
     load(db, &actor.scope(), kind, id).await
 }
 
-#[derive(Default)]
+#[derive(async_graphql::InputObject, Default)]
+#[graphql(name = "SalesDocumentFilterInput")]
 pub struct DocumentFilter {
-    pub subject: Option<TextFilter>,
-    pub number: Option<TextFilter>,
+    pub subject: Option<StringFilter>,
+    pub number: Option<StringFilter>,
     pub status: Option<String>,
-    pub account_id: Option<Uuid>,
-    pub vendor_id: Option<Uuid>,
-    pub quote_id: Option<Uuid>,
-    pub sales_order_id: Option<Uuid>,
+    pub account_id: Option<ID>,
+    pub vendor_id: Option<ID>,
+    /// Documents converted from this quote.
+    pub quote_id: Option<ID>,
+    /// Invoices converted from this sales order.
+    pub sales_order_id: Option<ID>,
 }
 
 /// Documents of a kind, newest first.
@@ -555,14 +560,14 @@ pub async fn list(
         if let Some(status) = &filter.status {
             select = select.filter(column::<E>("status")?.eq(status.as_str()));
         }
-        for (name, value) in [
-            ("account_id", filter.account_id),
-            ("vendor_id", filter.vendor_id),
-            ("quote_id", filter.quote_id),
-            ("sales_order_id", filter.sales_order_id),
+        for (name, field, value) in [
+            ("account_id", "filter.accountId", &filter.account_id),
+            ("vendor_id", "filter.vendorId", &filter.vendor_id),
+            ("quote_id", "filter.quoteId", &filter.quote_id),
+            ("sales_order_id", "filter.salesOrderId", &filter.sales_order_id),
         ] {
             if let Some(id) = value {
-                select = select.filter(column::<E>(name)?.eq(id));
+                select = select.filter(column::<E>(name)?.eq(parse_id(field, id)?));
             }
         }
         let order = Some((column::<E>("created_at")?, Order::Desc));

@@ -6,8 +6,8 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, Order, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseBackend, DatabaseConnection,
+    QueryFilter, QueryOrder, Select,
 };
 use uuid::Uuid;
 
@@ -15,13 +15,12 @@ use entity::sales::product::{ActiveModel, Column, Entity, Model};
 use entity::sales::stock_movement;
 
 use crate::auth::Principal;
-use crate::config::Limits;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, TextFilter};
+use crate::filters::{self, ListFilter, StringFilter};
 use crate::modules::Module;
 use crate::money;
-use crate::pagination::{Page, PageArgs, Slice, paginate};
+use crate::pagination::Slice;
 use crate::permissions::Access;
 use crate::records;
 use crate::tenancy::TenantScope;
@@ -51,12 +50,25 @@ pub struct ProductFields {
     pub vendor_id: Patch<Uuid>,
 }
 
-#[derive(Default)]
+#[derive(async_graphql::InputObject, Default)]
+#[graphql(name = "ProductFilterInput")]
 pub struct ProductFilter {
-    pub name: Option<TextFilter>,
-    pub code: Option<TextFilter>,
-    pub category: Option<TextFilter>,
+    pub name: Option<StringFilter>,
+    pub code: Option<StringFilter>,
+    pub category: Option<StringFilter>,
     pub active: Option<bool>,
+}
+
+impl ListFilter<Entity> for ProductFilter {
+    fn apply(&self, select: Select<Entity>, _: DatabaseBackend) -> AppResult<Select<Entity>> {
+        let mut select = filters::text(select, Column::Name, self.name.as_ref());
+        select = filters::text(select, Column::Code, self.code.as_ref());
+        select = filters::text(select, Column::Category, self.category.as_ref());
+        if let Some(active) = self.active {
+            select = select.filter(Column::Active.eq(active));
+        }
+        Ok(select)
+    }
 }
 
 async fn apply(
@@ -120,29 +132,6 @@ async fn apply(
         row.vendor_id = Set(vendor_id);
     }
     Ok(())
-}
-
-pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
-    actor.require(Module::Products, Access::Read)?;
-    records::get::<Entity>(db, &actor.scope(), id).await
-}
-
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    filter: &ProductFilter,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<Model>> {
-    actor.require(Module::Products, Access::Read)?;
-    let mut select = records::live::<Entity>(&actor.scope());
-    select = filters::text(select, Column::Name, filter.name.as_ref());
-    select = filters::text(select, Column::Code, filter.code.as_ref());
-    select = filters::text(select, Column::Category, filter.category.as_ref());
-    if let Some(active) = filter.active {
-        select = select.filter(Column::Active.eq(active));
-    }
-    paginate(db, select, Some((Column::Name, Order::Asc)), args, limits).await
 }
 
 pub async fn create(
@@ -294,7 +283,7 @@ pub async fn ledger(
     product_id: Uuid,
     slice: Slice,
 ) -> AppResult<Vec<stock_movement::Model>> {
-    get(db, actor, product_id).await?;
+    records::read::<Entity>(db, actor, product_id).await?;
     Ok(slice
         .apply(actor.scope().select::<stock_movement::Entity>())
         .filter(stock_movement::Column::ProductId.eq(product_id))

@@ -1,18 +1,17 @@
 //! The FAQ: questions with their answers, drafted, published and retired.
 
+use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, Order};
+use sea_orm::{ActiveValue::Set, DatabaseBackend, DatabaseConnection, Select};
 use uuid::Uuid;
 
 use entity::support::faq::{ActiveModel, Column, Entity, Model};
 
 use crate::auth::Principal;
-use crate::config::Limits;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, RangeFilter, TextFilter};
+use crate::filters::{self, ListFilter, OrderField, RangeFilter, StringFilter, order_by};
 use crate::modules::Module;
-use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::records;
@@ -40,20 +39,50 @@ pub struct FaqFields {
     pub owner_id: Option<Uuid>,
 }
 
-#[derive(Default)]
+#[derive(InputObject, Default)]
+#[graphql(name = "FaqFilterInput")]
 pub struct FaqFilter {
-    pub question: Option<TextFilter>,
-    pub category: Option<TextFilter>,
-    pub status: Option<TextFilter>,
+    pub question: Option<StringFilter>,
+    pub category: Option<StringFilter>,
+    pub status: Option<StringFilter>,
     pub created_at: Option<RangeFilter<DateTime<Utc>>>,
 }
 
-#[derive(Clone, Copy)]
+impl ListFilter<Entity> for FaqFilter {
+    fn apply(&self, select: Select<Entity>, _: DatabaseBackend) -> AppResult<Select<Entity>> {
+        let select = filters::text(select, Column::Question, self.question.as_ref());
+        let select = filters::text(select, Column::Category, self.category.as_ref());
+        let select = filters::text(select, Column::Status, self.status.as_ref());
+        Ok(filters::range(
+            select,
+            Column::CreatedAt,
+            self.created_at.as_ref(),
+        ))
+    }
+}
+
+/// What a list of FAQ entries can be sorted by.
+#[derive(Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "FaqOrderField")]
 pub enum FaqOrder {
     FaqNo,
     Question,
     CreatedAt,
     UpdatedAt,
+}
+
+order_by!(FaqOrderBy, FaqOrder);
+
+impl OrderField for FaqOrder {
+    type Entity = Entity;
+    fn column(self) -> Column {
+        match self {
+            FaqOrder::FaqNo => Column::FaqNo,
+            FaqOrder::Question => Column::Question,
+            FaqOrder::CreatedAt => Column::CreatedAt,
+            FaqOrder::UpdatedAt => Column::UpdatedAt,
+        }
+    }
 }
 
 async fn apply(
@@ -80,37 +109,6 @@ async fn apply(
         row.owner_id = Set(require_owner(db, scope, owner_id).await?);
     }
     Ok(())
-}
-
-pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
-    actor.require(Module::Faq, Access::Read)?;
-    records::get::<Entity>(db, &actor.scope(), id).await
-}
-
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    filter: &FaqFilter,
-    order: Option<(FaqOrder, Order)>,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<Model>> {
-    actor.require(Module::Faq, Access::Read)?;
-    let mut select = records::live::<Entity>(&actor.scope());
-    select = filters::text(select, Column::Question, filter.question.as_ref());
-    select = filters::text(select, Column::Category, filter.category.as_ref());
-    select = filters::text(select, Column::Status, filter.status.as_ref());
-    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
-    let order = order.map(|(field, direction)| {
-        let column = match field {
-            FaqOrder::FaqNo => Column::FaqNo,
-            FaqOrder::Question => Column::Question,
-            FaqOrder::CreatedAt => Column::CreatedAt,
-            FaqOrder::UpdatedAt => Column::UpdatedAt,
-        };
-        (column, direction)
-    });
-    paginate(db, select, order, args, limits).await
 }
 
 pub async fn create(

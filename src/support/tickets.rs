@@ -1,23 +1,24 @@
 //! Tickets: complaints and service requests, from opening to resolution. Closing a ticket
 //! stamps when it was resolved; reopening clears it.
 
+use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
-use sea_orm::DatabaseExecutor;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, Order, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseBackend, DatabaseConnection, DatabaseExecutor,
+    QueryFilter, Select,
+};
 use uuid::Uuid;
 
 use entity::crm::{account, contact};
 use entity::support::ticket::{ActiveModel, Column, Entity, Model};
 
 use crate::auth::Principal;
-use crate::config::Limits;
 use crate::custom_fields;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::filters::{self, IdFilter, RangeFilter, TextFilter};
+use crate::filters::{self, IdFilter, ListFilter, OrderField, RangeFilter, StringFilter, order_by};
 use crate::modules::{Module, StatusField, Subject};
-use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::process::binding::{self, starts_in};
@@ -52,21 +53,56 @@ pub struct TicketFields {
     pub resolution: Patch<String>,
 }
 
-#[derive(Default)]
+#[derive(InputObject, Default)]
+#[graphql(name = "TicketFilterInput")]
 pub struct TicketFilter {
-    pub custom_fields: Vec<custom_fields::Condition>,
-    pub title: Option<TextFilter>,
-    pub ticket_no: Option<TextFilter>,
-    pub status: Option<TextFilter>,
-    pub priority: Option<TextFilter>,
-    pub severity: Option<TextFilter>,
-    pub category: Option<TextFilter>,
+    pub title: Option<StringFilter>,
+    pub ticket_no: Option<StringFilter>,
+    pub status: Option<StringFilter>,
+    pub priority: Option<StringFilter>,
+    pub severity: Option<StringFilter>,
+    pub category: Option<StringFilter>,
     pub account_id: Option<IdFilter>,
     pub contact_id: Option<IdFilter>,
     pub owner_id: Option<IdFilter>,
-    /// `true`: not closed; `false`: closed.
+    /// `true`: tickets not closed; `false`: closed ones.
     pub open: Option<bool>,
-    pub created_at: Option<RangeFilter<DateTime<Utc>>>,
+    pub opened_at: Option<RangeFilter<DateTime<Utc>>>,
+    /// Custom fields that must equal the given values.
+    pub custom_fields: Option<Vec<custom_fields::Condition>>,
+}
+
+impl ListFilter<Entity> for TicketFilter {
+    fn apply(&self, select: Select<Entity>, backend: DatabaseBackend) -> AppResult<Select<Entity>> {
+        let mut select = filters::text(select, Column::Title, self.title.as_ref());
+        select = filters::text(select, Column::TicketNo, self.ticket_no.as_ref());
+        select = filters::text(select, Column::Status, self.status.as_ref());
+        select = filters::text(select, Column::Priority, self.priority.as_ref());
+        select = filters::text(select, Column::Severity, self.severity.as_ref());
+        select = filters::text(select, Column::Category, self.category.as_ref());
+        let account_id = self.account_id.as_ref();
+        select = filters::id(select, Column::AccountId, account_id, "filter.accountId")?;
+        let contact_id = self.contact_id.as_ref();
+        select = filters::id(select, Column::ContactId, contact_id, "filter.contactId")?;
+        select = filters::id(
+            select,
+            Column::OwnerId,
+            self.owner_id.as_ref(),
+            "filter.ownerId",
+        )?;
+        select = match self.open {
+            Some(true) => select.filter(Column::Status.ne(CLOSED)),
+            Some(false) => select.filter(Column::Status.eq(CLOSED)),
+            None => select,
+        };
+        select = filters::range(select, Column::CreatedAt, self.opened_at.as_ref());
+        custom_fields::filter(
+            select,
+            backend,
+            Column::CustomFields,
+            self.custom_fields.as_ref(),
+        )
+    }
 }
 
 /// What a list of tickets can be sorted by.
@@ -83,7 +119,10 @@ pub enum TicketOrder {
     UpdatedAt,
 }
 
-impl TicketOrder {
+order_by!(TicketOrderBy, TicketOrder);
+
+impl OrderField for TicketOrder {
+    type Entity = Entity;
     fn column(self) -> Column {
         match self {
             TicketOrder::TicketNo => Column::TicketNo,
@@ -166,46 +205,6 @@ async fn apply(
         row.resolution = Set(resolution);
     }
     Ok(())
-}
-
-pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<Model> {
-    actor.require(Module::Tickets, Access::Read)?;
-    records::get::<Entity>(db, &actor.scope(), id).await
-}
-
-pub async fn list(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    filter: &TicketFilter,
-    order: Option<(TicketOrder, Order)>,
-    args: &PageArgs,
-    limits: &Limits,
-) -> AppResult<Page<Model>> {
-    actor.require(Module::Tickets, Access::Read)?;
-    let mut select = records::live::<Entity>(&actor.scope());
-    select = filters::text(select, Column::Title, filter.title.as_ref());
-    select = filters::text(select, Column::TicketNo, filter.ticket_no.as_ref());
-    select = filters::text(select, Column::Status, filter.status.as_ref());
-    select = filters::text(select, Column::Priority, filter.priority.as_ref());
-    select = filters::text(select, Column::Severity, filter.severity.as_ref());
-    select = filters::text(select, Column::Category, filter.category.as_ref());
-    select = filters::id(select, Column::AccountId, filter.account_id.as_ref());
-    select = filters::id(select, Column::ContactId, filter.contact_id.as_ref());
-    select = filters::id(select, Column::OwnerId, filter.owner_id.as_ref());
-    select = match filter.open {
-        Some(true) => select.filter(Column::Status.ne(CLOSED)),
-        Some(false) => select.filter(Column::Status.eq(CLOSED)),
-        None => select,
-    };
-    select = filters::range(select, Column::CreatedAt, filter.created_at.as_ref());
-    let order = order.map(|(field, direction)| (field.column(), direction));
-    select = custom_fields::filter(
-        select,
-        db.get_database_backend(),
-        Column::CustomFields,
-        &filter.custom_fields,
-    )?;
-    paginate(db, select, order, args, limits).await
 }
 
 pub async fn create(

@@ -6,16 +6,12 @@ use rust_decimal::Decimal;
 
 use entity::crm::{account, contact};
 
-use crate::crm::accounts::{self, AccountFields, AccountFilter, AccountOrder};
+use crate::crm::accounts::{self, AccountFields, AccountFilter, AccountOrderBy};
 use crate::error::AppError;
 use crate::money;
 
 use crate::graphql::crm::contacts::Contact;
 use crate::graphql::crm::{AddressValue, related_tickets};
-use crate::graphql::filters::{
-    CustomFieldFilter, DateTimeRange, DecimalRange, IdFilterInput, IntRange, OrderDirection,
-    StringFilter,
-};
 use crate::graphql::loaders::{
     ById, ChildAccounts, Children, ContactsOfAccount, OpportunitiesOfAccount, TicketsOfAccount,
 };
@@ -224,67 +220,9 @@ impl UpdateAccountInput {
     }
 }
 
-#[derive(InputObject, Default)]
-pub struct AccountFilterInput {
-    pub name: Option<StringFilter>,
-    pub account_no: Option<StringFilter>,
-    pub industry: Option<StringFilter>,
-    pub account_type: Option<StringFilter>,
-    pub billing_city: Option<StringFilter>,
-    pub annual_revenue: Option<DecimalRange>,
-    pub employees: Option<IntRange>,
-    pub owner_id: Option<IdFilterInput>,
-    pub parent_id: Option<IdFilterInput>,
-    pub created_at: Option<DateTimeRange>,
-    /// Custom fields that must equal the given values.
-    pub custom_fields: Option<Vec<CustomFieldFilter>>,
-}
-
-impl AccountFilterInput {
-    fn into_domain(self) -> Result<AccountFilter, AppError> {
-        Ok(AccountFilter {
-            custom_fields: self
-                .custom_fields
-                .into_iter()
-                .flatten()
-                .map(Into::into)
-                .collect(),
-            name: self.name.map(Into::into),
-            account_no: self.account_no.map(Into::into),
-            industry: self.industry.map(Into::into),
-            account_type: self.account_type.map(Into::into),
-            billing_city: self.billing_city.map(Into::into),
-            annual_revenue: self.annual_revenue.map(Into::into),
-            employees: self.employees.map(Into::into),
-            owner_id: self
-                .owner_id
-                .map(|f| f.into_domain("filter.ownerId"))
-                .transpose()?,
-            parent_id: self
-                .parent_id
-                .map(|f| f.into_domain("filter.parentId"))
-                .transpose()?,
-            created_at: self.created_at.map(Into::into),
-        })
-    }
-}
-
-#[derive(InputObject)]
-pub struct AccountOrderBy {
-    pub field: AccountOrder,
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-impl AccountOrderBy {
-    fn into_domain(self) -> (AccountOrder, sea_orm::Order) {
-        (self.field, self.direction.into())
-    }
-}
-
 record_queries!(
     AccountQuery: account, accounts -> Account,
-    accounts, AccountFilterInput, AccountOrderBy, "An account", "Accounts"
+    account::Entity, AccountFilter, AccountOrderBy, "An account", "Accounts"
 );
 
 #[derive(Default)]

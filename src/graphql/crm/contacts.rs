@@ -5,14 +5,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use entity::crm::{account, contact};
 
-use crate::crm::contacts::{self, ContactFields, ContactFilter, ContactOrder};
+use crate::crm::contacts::{self, ContactFields, ContactFilter, ContactOrderBy};
 use crate::error::AppError;
 
 use crate::graphql::crm::accounts::Account;
 use crate::graphql::crm::{AddressValue, related_tickets};
-use crate::graphql::filters::{
-    CustomFieldFilter, DateRange, DateTimeRange, IdFilterInput, OrderDirection, StringFilter,
-};
 use crate::graphql::loaders::{ById, TicketsOfContact};
 use crate::graphql::records::{
     id, optional_id, patch, patch_id, record_mutations, record_object, record_queries,
@@ -216,64 +213,9 @@ impl UpdateContactInput {
     }
 }
 
-#[derive(InputObject, Default)]
-pub struct ContactFilterInput {
-    /// On the last name.
-    pub name: Option<StringFilter>,
-    pub email: Option<StringFilter>,
-    pub contact_no: Option<StringFilter>,
-    pub lead_source: Option<StringFilter>,
-    pub account_id: Option<IdFilterInput>,
-    pub owner_id: Option<IdFilterInput>,
-    pub birthday: Option<DateRange>,
-    pub created_at: Option<DateTimeRange>,
-    /// Custom fields that must equal the given values.
-    pub custom_fields: Option<Vec<CustomFieldFilter>>,
-}
-
-impl ContactFilterInput {
-    fn into_domain(self) -> Result<ContactFilter, AppError> {
-        Ok(ContactFilter {
-            custom_fields: self
-                .custom_fields
-                .into_iter()
-                .flatten()
-                .map(Into::into)
-                .collect(),
-            name: self.name.map(Into::into),
-            email: self.email.map(Into::into),
-            contact_no: self.contact_no.map(Into::into),
-            lead_source: self.lead_source.map(Into::into),
-            account_id: self
-                .account_id
-                .map(|f| f.into_domain("filter.accountId"))
-                .transpose()?,
-            owner_id: self
-                .owner_id
-                .map(|f| f.into_domain("filter.ownerId"))
-                .transpose()?,
-            birthday: self.birthday.map(Into::into),
-            created_at: self.created_at.map(Into::into),
-        })
-    }
-}
-
-#[derive(InputObject)]
-pub struct ContactOrderBy {
-    pub field: ContactOrder,
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-impl ContactOrderBy {
-    fn into_domain(self) -> (ContactOrder, sea_orm::Order) {
-        (self.field, self.direction.into())
-    }
-}
-
 record_queries!(
     ContactQuery: contact, contacts -> Contact,
-    contacts, ContactFilterInput, ContactOrderBy, "A contact", "Contacts"
+    contact::Entity, ContactFilter, ContactOrderBy, "A contact", "Contacts"
 );
 
 #[derive(Default)]

@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use entity::crm::{account, contact, lead, opportunity};
 
-use crate::crm::leads::{self, Conversion, LeadFields, LeadFilter, LeadOrder};
+use crate::crm::leads::{self, Conversion, LeadFields, LeadFilter, LeadOrderBy};
 use crate::error::AppError;
 use crate::money;
 
@@ -14,9 +14,6 @@ use crate::graphql::crm::AddressValue;
 use crate::graphql::crm::accounts::Account;
 use crate::graphql::crm::contacts::Contact;
 use crate::graphql::crm::opportunities::{CreateOpportunityInput, Opportunity};
-use crate::graphql::filters::{
-    CustomFieldFilter, DateTimeRange, IdFilterInput, OrderDirection, StringFilter,
-};
 use crate::graphql::loaders::ById;
 use crate::graphql::records::{
     id, optional_id, patch, record_mutations, record_object, record_queries,
@@ -245,64 +242,9 @@ pub struct ConvertLeadPayload {
     pub opportunity: Option<Opportunity>,
 }
 
-#[derive(InputObject, Default)]
-pub struct LeadFilterInput {
-    /// On the last name.
-    pub name: Option<StringFilter>,
-    pub company: Option<StringFilter>,
-    pub email: Option<StringFilter>,
-    pub lead_status: Option<StringFilter>,
-    pub lead_source: Option<StringFilter>,
-    pub rating: Option<StringFilter>,
-    pub owner_id: Option<IdFilterInput>,
-    /// `true`: converted leads only; `false`: open leads only.
-    pub converted: Option<bool>,
-    pub created_at: Option<DateTimeRange>,
-    /// Custom fields that must equal the given values.
-    pub custom_fields: Option<Vec<CustomFieldFilter>>,
-}
-
-impl LeadFilterInput {
-    fn into_domain(self) -> Result<LeadFilter, AppError> {
-        Ok(LeadFilter {
-            custom_fields: self
-                .custom_fields
-                .into_iter()
-                .flatten()
-                .map(Into::into)
-                .collect(),
-            name: self.name.map(Into::into),
-            company: self.company.map(Into::into),
-            email: self.email.map(Into::into),
-            lead_status: self.lead_status.map(Into::into),
-            lead_source: self.lead_source.map(Into::into),
-            rating: self.rating.map(Into::into),
-            owner_id: self
-                .owner_id
-                .map(|f| f.into_domain("filter.ownerId"))
-                .transpose()?,
-            converted: self.converted,
-            created_at: self.created_at.map(Into::into),
-        })
-    }
-}
-
-#[derive(InputObject)]
-pub struct LeadOrderBy {
-    pub field: LeadOrder,
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-impl LeadOrderBy {
-    fn into_domain(self) -> (LeadOrder, sea_orm::Order) {
-        (self.field, self.direction.into())
-    }
-}
-
 record_queries!(
     LeadQuery: lead, leads -> Lead,
-    leads, LeadFilterInput, LeadOrderBy, "A lead", "Leads"
+    lead::Entity, LeadFilter, LeadOrderBy, "A lead", "Leads"
 );
 
 #[derive(Default)]

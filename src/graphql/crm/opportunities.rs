@@ -6,16 +6,12 @@ use rust_decimal::Decimal;
 
 use entity::crm::{account, contact, opportunity};
 
-use crate::crm::opportunities::{self, OpportunityFields, OpportunityFilter, OpportunityOrder};
+use crate::crm::opportunities::{self, OpportunityFields, OpportunityFilter, OpportunityOrderBy};
 use crate::error::AppError;
 use crate::money;
 
 use crate::graphql::crm::accounts::Account;
 use crate::graphql::crm::contacts::Contact;
-use crate::graphql::filters::{
-    CustomFieldFilter, DateRange, DateTimeRange, DecimalRange, IdFilterInput, OrderDirection,
-    StringFilter,
-};
 use crate::graphql::loaders::ById;
 use crate::graphql::records::{
     id, optional_id, patch, patch_id, record_mutations, record_object, record_queries,
@@ -179,66 +175,9 @@ impl UpdateOpportunityInput {
     }
 }
 
-#[derive(InputObject, Default)]
-pub struct OpportunityFilterInput {
-    pub name: Option<StringFilter>,
-    pub sales_stage: Option<StringFilter>,
-    pub account_id: Option<IdFilterInput>,
-    pub contact_id: Option<IdFilterInput>,
-    pub owner_id: Option<IdFilterInput>,
-    pub amount: Option<DecimalRange>,
-    pub expected_close_date: Option<DateRange>,
-    pub created_at: Option<DateTimeRange>,
-    /// Custom fields that must equal the given values.
-    pub custom_fields: Option<Vec<CustomFieldFilter>>,
-}
-
-impl OpportunityFilterInput {
-    fn into_domain(self) -> Result<OpportunityFilter, AppError> {
-        Ok(OpportunityFilter {
-            custom_fields: self
-                .custom_fields
-                .into_iter()
-                .flatten()
-                .map(Into::into)
-                .collect(),
-            name: self.name.map(Into::into),
-            sales_stage: self.sales_stage.map(Into::into),
-            account_id: self
-                .account_id
-                .map(|f| f.into_domain("filter.accountId"))
-                .transpose()?,
-            contact_id: self
-                .contact_id
-                .map(|f| f.into_domain("filter.contactId"))
-                .transpose()?,
-            owner_id: self
-                .owner_id
-                .map(|f| f.into_domain("filter.ownerId"))
-                .transpose()?,
-            amount: self.amount.map(Into::into),
-            expected_close_date: self.expected_close_date.map(Into::into),
-            created_at: self.created_at.map(Into::into),
-        })
-    }
-}
-
-#[derive(InputObject)]
-pub struct OpportunityOrderBy {
-    pub field: OpportunityOrder,
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-impl OpportunityOrderBy {
-    fn into_domain(self) -> (OpportunityOrder, sea_orm::Order) {
-        (self.field, self.direction.into())
-    }
-}
-
 record_queries!(
     OpportunityQuery: opportunity, opportunities -> Opportunity,
-    opportunities, OpportunityFilterInput, OpportunityOrderBy, "An opportunity", "Opportunities"
+    opportunity::Entity, OpportunityFilter, OpportunityOrderBy, "An opportunity", "Opportunities"
 );
 
 #[derive(Default)]

@@ -5,16 +5,17 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use sea_orm::Order;
 use uuid::Uuid;
 
 use entity::platform::tenant;
 use entity::sales::{currency, price_book, service, tax_class, vendor};
 
 use crate::error::AppError;
-use crate::sales::catalogue::{self, ServiceFields, SettingsFields, VendorFields};
+use crate::sales::catalogue::{self, ByName, ServiceFields, SettingsFields, VendorFields};
 use crate::{money, records};
 
-use crate::graphql::filters::StringFilter;
+use crate::filters::StringFilter;
 use crate::graphql::loaders::ById;
 use crate::graphql::pagination::{Connected, connection, page_args};
 use crate::graphql::records::{id, patch, patch_id, record_object};
@@ -322,9 +323,11 @@ impl CatalogueQuery {
 
     async fn vendor(&self, ctx: &Context<'_>, id: ID) -> Result<Vendor> {
         let id = parse_id("id", &id)?;
-        Ok(catalogue::vendor(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
+        Ok(
+            records::read::<vendor::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
     }
 
     /// Vendors by name.
@@ -336,18 +339,26 @@ impl CatalogueQuery {
         after: Option<String>,
     ) -> Result<Connected<Vendor>> {
         let app = ctx.app();
-        let name = name.map(Into::into);
+        let (filter, by_name) = (ByName(name), Some((vendor::Column::Name, Order::Asc)));
         let args = page_args(first, after, None, None);
-        let page = catalogue::vendors(&app.db, ctx.principal()?, name.as_ref(), &args, &app.limits)
-            .await?;
-        Ok(connection(page, Vendor::from))
+        let page = records::list::<vendor::Entity>(
+            &app.db,
+            ctx.principal()?,
+            &filter,
+            by_name,
+            &args,
+            &app.limits,
+        );
+        Ok(connection(page.await?, Vendor::from))
     }
 
     async fn service(&self, ctx: &Context<'_>, id: ID) -> Result<Service> {
         let id = parse_id("id", &id)?;
-        Ok(catalogue::service(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
+        Ok(
+            records::read::<service::Entity>(&ctx.app().db, ctx.principal()?, id)
+                .await?
+                .into(),
+        )
     }
 
     /// Services by name.
@@ -359,12 +370,17 @@ impl CatalogueQuery {
         after: Option<String>,
     ) -> Result<Connected<Service>> {
         let app = ctx.app();
-        let name = name.map(Into::into);
+        let (filter, by_name) = (ByName(name), Some((service::Column::Name, Order::Asc)));
         let args = page_args(first, after, None, None);
-        let page =
-            catalogue::services(&app.db, ctx.principal()?, name.as_ref(), &args, &app.limits)
-                .await?;
-        Ok(connection(page, Service::from))
+        let page = records::list::<service::Entity>(
+            &app.db,
+            ctx.principal()?,
+            &filter,
+            by_name,
+            &args,
+            &app.limits,
+        );
+        Ok(connection(page.await?, Service::from))
     }
 
     async fn price_books(&self, ctx: &Context<'_>) -> Result<Vec<PriceBook>> {

@@ -20,7 +20,6 @@ use crate::sales::totals::{Discount, TaxMode};
 use crate::graphql::crm::accounts::Account;
 use crate::graphql::crm::contacts::Contact;
 use crate::graphql::crm::opportunities::Opportunity;
-use crate::graphql::filters::StringFilter;
 use crate::graphql::loaders::{Children, LinesOfDocument};
 use crate::graphql::pagination::{Connected, connection, page_args};
 use crate::graphql::platform::User;
@@ -633,19 +632,6 @@ impl SalesDocumentInput {
     }
 }
 
-#[derive(InputObject, Default)]
-pub struct SalesDocumentFilterInput {
-    pub subject: Option<StringFilter>,
-    pub number: Option<StringFilter>,
-    pub status: Option<String>,
-    pub account_id: Option<ID>,
-    pub vendor_id: Option<ID>,
-    /// Documents converted from this quote.
-    pub quote_id: Option<ID>,
-    /// Invoices converted from this sales order.
-    pub sales_order_id: Option<ID>,
-}
-
 #[derive(InputObject)]
 pub struct PaymentInput {
     pub amount: Decimal,
@@ -684,33 +670,12 @@ impl DocumentQuery {
         &self,
         ctx: &Context<'_>,
         kind: KindValue,
-        filter: Option<SalesDocumentFilterInput>,
+        filter: Option<DocumentFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connected<SalesDocument>> {
         let app = ctx.app();
-        let f = filter.unwrap_or_default();
-        let filter = DocumentFilter {
-            subject: f.subject.map(Into::into),
-            number: f.number.map(Into::into),
-            status: f.status,
-            account_id: f
-                .account_id
-                .map(|v| parse_id("filter.accountId", &v))
-                .transpose()?,
-            vendor_id: f
-                .vendor_id
-                .map(|v| parse_id("filter.vendorId", &v))
-                .transpose()?,
-            quote_id: f
-                .quote_id
-                .map(|v| parse_id("filter.quoteId", &v))
-                .transpose()?,
-            sales_order_id: f
-                .sales_order_id
-                .map(|v| parse_id("filter.salesOrderId", &v))
-                .transpose()?,
-        };
+        let filter = filter.unwrap_or_default();
         let args = page_args(first, after, None, None);
         let kind: Kind = kind.into();
         let page =

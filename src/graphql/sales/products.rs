@@ -11,9 +11,9 @@ use entity::sales::{product, stock_movement, vendor};
 
 use crate::money;
 use crate::pagination::Slice;
+use crate::records;
 use crate::sales::products::{self, ProductFields, ProductFilter};
 
-use crate::graphql::filters::StringFilter;
 use crate::graphql::pagination::{Connected, connection, page_args};
 use crate::graphql::platform::User;
 use crate::graphql::records::{id, owner, patch, patch_id, record_mutations, record_object};
@@ -175,14 +175,6 @@ pub struct UpdateProductInput {
     pub vendor_id: MaybeUndefined<ID>,
 }
 
-#[derive(InputObject, Default)]
-pub struct ProductFilterInput {
-    pub name: Option<StringFilter>,
-    pub code: Option<StringFilter>,
-    pub category: Option<StringFilter>,
-    pub active: Option<bool>,
-}
-
 #[derive(Default)]
 pub struct ProductQuery;
 
@@ -190,29 +182,31 @@ pub struct ProductQuery;
 impl ProductQuery {
     async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Product> {
         let id = parse_id("id", &id)?;
-        Ok(products::get(&ctx.app().db, ctx.principal()?, id)
-            .await?
-            .into())
+        let product = records::read::<product::Entity>(&ctx.app().db, ctx.principal()?, id);
+        Ok(product.await?.into())
     }
 
     /// Products by name.
     async fn products(
         &self,
         ctx: &Context<'_>,
-        filter: Option<ProductFilterInput>,
+        filter: Option<ProductFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connected<Product>> {
         let app = ctx.app();
         let filter = filter.unwrap_or_default();
-        let filter = ProductFilter {
-            name: filter.name.map(Into::into),
-            code: filter.code.map(Into::into),
-            category: filter.category.map(Into::into),
-            active: filter.active,
-        };
+        let by_name = Some((product::Column::Name, sea_orm::Order::Asc));
         let args = page_args(first, after, None, None);
-        let page = products::list(&app.db, ctx.principal()?, &filter, &args, &app.limits).await?;
+        let page = records::list::<product::Entity>(
+            &app.db,
+            ctx.principal()?,
+            &filter,
+            by_name,
+            &args,
+            &app.limits,
+        );
+        let page = page.await?;
         Ok(connection(page, Product::from))
     }
 

@@ -1,15 +1,15 @@
 //! The FAQ: questions with their answers.
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use entity::support::faq;
 
-use crate::support::faq::{self as faqs, FaqFields, FaqFilter, FaqOrder};
+use crate::support::faq::{self as faqs, FaqFields, FaqFilter, FaqOrderBy};
 
-use crate::graphql::filters::{DateTimeRange, OrderDirection, StringFilter};
-use crate::graphql::pagination::{Connected, connection, page_args};
-use crate::graphql::records::{id, optional_id, patch, record_mutations, record_object};
+use crate::graphql::records::{
+    id, optional_id, patch, record_mutations, record_object, record_queries,
+};
 use crate::graphql::{ContextExt, parse_id};
 
 /// A question customers ask, with its answer.
@@ -73,73 +73,10 @@ pub struct UpdateFaqInput {
     pub owner_id: Option<ID>,
 }
 
-#[derive(InputObject, Default)]
-pub struct FaqFilterInput {
-    pub question: Option<StringFilter>,
-    pub category: Option<StringFilter>,
-    pub status: Option<StringFilter>,
-    pub created_at: Option<DateTimeRange>,
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum FaqOrderField {
-    FaqNo,
-    Question,
-    CreatedAt,
-    UpdatedAt,
-}
-
-#[derive(InputObject)]
-pub struct FaqOrderBy {
-    pub field: FaqOrderField,
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-#[derive(Default)]
-pub struct FaqQuery;
-
-#[Object]
-impl FaqQuery {
-    async fn faq(&self, ctx: &Context<'_>, id: ID) -> Result<Faq> {
-        let id = parse_id("id", &id)?;
-        Ok(faqs::get(&ctx.app().db, ctx.principal()?, id).await?.into())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn faqs(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<FaqFilterInput>,
-        order_by: Option<FaqOrderBy>,
-        first: Option<i32>,
-        after: Option<String>,
-        last: Option<i32>,
-        before: Option<String>,
-    ) -> Result<Connected<Faq>> {
-        let principal = ctx.principal()?;
-        let app = ctx.app();
-        let filter = filter.unwrap_or_default();
-        let filter = FaqFilter {
-            question: filter.question.map(Into::into),
-            category: filter.category.map(Into::into),
-            status: filter.status.map(Into::into),
-            created_at: filter.created_at.map(Into::into),
-        };
-        let order = order_by.map(|o| {
-            let field = match o.field {
-                FaqOrderField::FaqNo => FaqOrder::FaqNo,
-                FaqOrderField::Question => FaqOrder::Question,
-                FaqOrderField::CreatedAt => FaqOrder::CreatedAt,
-                FaqOrderField::UpdatedAt => FaqOrder::UpdatedAt,
-            };
-            (field, o.direction.into())
-        });
-        let args = page_args(first, after, last, before);
-        let page = faqs::list(&app.db, principal, &filter, order, &args, &app.limits).await?;
-        Ok(connection(page, Faq::from))
-    }
-}
+record_queries!(
+    FaqQuery: faq, faqs -> Faq,
+    faq::Entity, FaqFilter, FaqOrderBy, "An FAQ entry", "FAQ entries"
+);
 
 #[derive(Default)]
 pub struct FaqMutation;

@@ -7,13 +7,10 @@ use entity::crm::{account, contact};
 use entity::support::ticket;
 
 use crate::error::AppError;
-use crate::support::tickets::{self, TicketFields, TicketFilter, TicketOrder};
+use crate::support::tickets::{self, TicketFields, TicketFilter, TicketOrderBy};
 
 use crate::graphql::crm::accounts::Account;
 use crate::graphql::crm::contacts::Contact;
-use crate::graphql::filters::{
-    CustomFieldFilter, DateTimeRange, IdFilterInput, OrderDirection, StringFilter,
-};
 use crate::graphql::loaders::ById;
 use crate::graphql::records::{
     id, optional_id, patch, patch_id, record_mutations, record_object, record_queries,
@@ -174,73 +171,9 @@ impl UpdateTicketInput {
     }
 }
 
-#[derive(InputObject, Default)]
-pub struct TicketFilterInput {
-    pub title: Option<StringFilter>,
-    pub ticket_no: Option<StringFilter>,
-    pub status: Option<StringFilter>,
-    pub priority: Option<StringFilter>,
-    pub severity: Option<StringFilter>,
-    pub category: Option<StringFilter>,
-    pub account_id: Option<IdFilterInput>,
-    pub contact_id: Option<IdFilterInput>,
-    pub owner_id: Option<IdFilterInput>,
-    /// `true`: tickets not closed; `false`: closed ones.
-    pub open: Option<bool>,
-    pub opened_at: Option<DateTimeRange>,
-    /// Custom fields that must equal the given values.
-    pub custom_fields: Option<Vec<CustomFieldFilter>>,
-}
-
-impl TicketFilterInput {
-    fn into_domain(self) -> Result<TicketFilter, AppError> {
-        Ok(TicketFilter {
-            custom_fields: self
-                .custom_fields
-                .into_iter()
-                .flatten()
-                .map(Into::into)
-                .collect(),
-            title: self.title.map(Into::into),
-            ticket_no: self.ticket_no.map(Into::into),
-            status: self.status.map(Into::into),
-            priority: self.priority.map(Into::into),
-            severity: self.severity.map(Into::into),
-            category: self.category.map(Into::into),
-            account_id: self
-                .account_id
-                .map(|f| f.into_domain("filter.accountId"))
-                .transpose()?,
-            contact_id: self
-                .contact_id
-                .map(|f| f.into_domain("filter.contactId"))
-                .transpose()?,
-            owner_id: self
-                .owner_id
-                .map(|f| f.into_domain("filter.ownerId"))
-                .transpose()?,
-            open: self.open,
-            created_at: self.opened_at.map(Into::into),
-        })
-    }
-}
-
-#[derive(InputObject)]
-pub struct TicketOrderBy {
-    pub field: TicketOrder,
-    #[graphql(default)]
-    pub direction: OrderDirection,
-}
-
-impl TicketOrderBy {
-    fn into_domain(self) -> (TicketOrder, sea_orm::Order) {
-        (self.field, self.direction.into())
-    }
-}
-
 record_queries!(
     TicketQuery: ticket, tickets -> Ticket,
-    tickets, TicketFilterInput, TicketOrderBy, "A ticket", "Tickets"
+    ticket::Entity, TicketFilter, TicketOrderBy, "A ticket", "Tickets"
 );
 
 #[derive(Default)]
