@@ -220,6 +220,23 @@ fn check_value(field: &Model, path: &str, value: &Value) -> AppResult<Value> {
     })
 }
 
+/// The custom field values a create or update leaves, or `None` when they stay as they are.
+/// `before` is the record's current values on update (`None` on create, where the values are
+/// always checked so that required fields are enforced).
+pub async fn edit(
+    db: &impl Conn,
+    scope: &TenantScope,
+    module: Module,
+    before: Option<&Value>,
+    given: Option<Map<String, Value>>,
+) -> AppResult<Option<Value>> {
+    if before.is_some() && given.is_none() {
+        return Ok(None);
+    }
+    let merged = merge(db, scope, module, before, given.unwrap_or_default()).await?;
+    Ok(Some(merged))
+}
+
 /// Validates `changes` against the module's active fields and merges them into `current`
 /// (`null` removes a value). On create, `current` is `None` and required fields must be given.
 pub async fn merge(

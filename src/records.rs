@@ -2,6 +2,7 @@
 //! updates, the recycle bin (soft delete, restore, purge) and the history of every change
 //! (Vtiger's ModTracker). Business modules validate their input, then call these.
 
+use std::future::Future;
 use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
@@ -336,6 +337,52 @@ pub async fn insert<E: Record>(
 
 /// Applies `changes` (only the fields that change are set) if `expected_version` is still
 /// current, and records what changed. A stale version is a CONFLICT.
+/// A module's input fields. The module validates them and sets them on a row; what happens
+/// around that (rights, transaction, version check, history) is the same for every record.
+pub trait Fields<E: Record>: Send + Sized {
+    /// Validates the fields and sets them on `row`, inside the write's transaction. `before` is
+    /// the record being updated, `None` on create.
+    fn apply<C: Conn>(
+        self,
+        db: &C,
+        actor: &Principal,
+        before: Option<&E::Model>,
+        row: &mut E::ActiveModel,
+    ) -> impl Future<Output = AppResult<()>> + Send;
+}
+
+/// Changes a record the caller may write with the given fields, when `version` is still the
+/// current one (CONFLICT otherwise).
+pub async fn edit<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    fields: impl Fields<E>,
+) -> AppResult<E::Model> {
+    actor.require(E::MODULE, Access::Write)?;
+    let txn = begin_write(db, &actor.scope()).await?;
+    let before = get::<E>(&txn, &actor.scope(), id).await?;
+    let updated = edit_in(&txn, actor, before, version, fields).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Changes `before` with the given fields inside the caller's transaction.
+pub async fn edit_in<E: Record>(
+    txn: &impl Conn,
+    actor: &Principal,
+    before: E::Model,
+    version: i32,
+    fields: impl Fields<E>,
+) -> AppResult<E::Model> {
+    let mut changes = E::ActiveModel::default();
+    fields
+        .apply(txn, actor, Some(&before), &mut changes)
+        .await?;
+    update::<E>(txn, actor, before, version, changes).await
+}
+
 pub async fn update<E: Record>(
     txn: &impl Conn,
     actor: &Principal,

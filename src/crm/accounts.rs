@@ -19,8 +19,8 @@ use crate::modules::Module;
 use crate::money;
 use crate::permissions::Access;
 use crate::picklists;
-use crate::records;
 use crate::records::require_owner;
+use crate::records::{self, Fields};
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::{Patch, text_patch};
@@ -133,84 +133,94 @@ impl OrderField for AccountOrder {
     }
 }
 
-/// Validates the given fields and sets them on `row`. `id` is the account being updated.
-async fn apply(
-    db: &impl Conn,
-    scope: &TenantScope,
-    id: Option<Uuid>,
-    fields: AccountFields,
-    row: &mut ActiveModel,
-) -> AppResult<()> {
-    if let Some(name) = fields.name {
-        row.name = Set(required_text("name", &name, 255)?);
-    }
-    if let Some(industry) = fields.industry {
-        picklists::check(db, scope, "industry", "industry", industry.as_deref()).await?;
-        row.industry = Set(industry);
-    }
-    if let Some(account_type) = fields.account_type {
-        picklists::check(
-            db,
-            scope,
-            "accountType",
-            "accountType",
-            account_type.as_deref(),
-        )
-        .await?;
-        row.account_type = Set(account_type);
-    }
-    if let Some(website) = fields.website {
-        row.website = Set(optional_url("website", website)?);
-    }
-    if let Some(phone) = fields.phone {
-        row.phone = Set(optional_phone("phone", phone)?);
-    }
-    if let Some(email) = fields.email {
-        row.email = Set(optional_email("email", email)?);
-    }
-    if let Some(address) = fields.billing_address {
-        let a = address.validated("billingAddress")?;
-        row.billing_street = Set(a.street);
-        row.billing_city = Set(a.city);
-        row.billing_state = Set(a.state);
-        row.billing_postal_code = Set(a.postal_code);
-        row.billing_country = Set(a.country);
-    }
-    if let Some(address) = fields.shipping_address {
-        let a = address.validated("shippingAddress")?;
-        row.shipping_street = Set(a.street);
-        row.shipping_city = Set(a.city);
-        row.shipping_state = Set(a.state);
-        row.shipping_postal_code = Set(a.postal_code);
-        row.shipping_country = Set(a.country);
-    }
-    if let Some(revenue) = fields.annual_revenue {
-        if revenue.is_some_and(|r| r.is_sign_negative()) {
-            return Err(AppError::bad_input("annualRevenue", "must not be negative"));
+impl Fields<Entity> for AccountFields {
+    async fn apply<C: Conn>(
+        self,
+        db: &C,
+        actor: &Principal,
+        before: Option<&Model>,
+        row: &mut ActiveModel,
+    ) -> AppResult<()> {
+        let (fields, scope) = (self, &actor.scope());
+        let id = before.map(|b| b.id);
+        let current = before.map(|b| &b.custom_fields);
+        let custom = fields.custom_fields;
+        if let Some(custom) =
+            custom_fields::edit(db, scope, Module::Accounts, current, custom).await?
+        {
+            row.custom_fields = Set(custom);
         }
-        row.annual_revenue = Set(revenue
-            .map(|r| money::to_units("annualRevenue", r))
-            .transpose()?);
-    }
-    if let Some(employees) = fields.employees {
-        if employees.is_some_and(|e| e < 0) {
-            return Err(AppError::bad_input("employees", "must not be negative"));
+        if let Some(name) = fields.name {
+            row.name = Set(required_text("name", &name, 255)?);
         }
-        row.employees = Set(employees);
-    }
-    if let Some(parent_id) = fields.parent_id {
-        if let Some(parent_id) = parent_id {
-            check_parent(db, scope, id, parent_id).await?;
+        if let Some(industry) = fields.industry {
+            picklists::check(db, scope, "industry", "industry", industry.as_deref()).await?;
+            row.industry = Set(industry);
         }
-        row.parent_id = Set(parent_id);
+        if let Some(account_type) = fields.account_type {
+            picklists::check(
+                db,
+                scope,
+                "accountType",
+                "accountType",
+                account_type.as_deref(),
+            )
+            .await?;
+            row.account_type = Set(account_type);
+        }
+        if let Some(website) = fields.website {
+            row.website = Set(optional_url("website", website)?);
+        }
+        if let Some(phone) = fields.phone {
+            row.phone = Set(optional_phone("phone", phone)?);
+        }
+        if let Some(email) = fields.email {
+            row.email = Set(optional_email("email", email)?);
+        }
+        if let Some(address) = fields.billing_address {
+            let a = address.validated("billingAddress")?;
+            row.billing_street = Set(a.street);
+            row.billing_city = Set(a.city);
+            row.billing_state = Set(a.state);
+            row.billing_postal_code = Set(a.postal_code);
+            row.billing_country = Set(a.country);
+        }
+        if let Some(address) = fields.shipping_address {
+            let a = address.validated("shippingAddress")?;
+            row.shipping_street = Set(a.street);
+            row.shipping_city = Set(a.city);
+            row.shipping_state = Set(a.state);
+            row.shipping_postal_code = Set(a.postal_code);
+            row.shipping_country = Set(a.country);
+        }
+        if let Some(revenue) = fields.annual_revenue {
+            if revenue.is_some_and(|r| r.is_sign_negative()) {
+                return Err(AppError::bad_input("annualRevenue", "must not be negative"));
+            }
+            row.annual_revenue = Set(revenue
+                .map(|r| money::to_units("annualRevenue", r))
+                .transpose()?);
+        }
+        if let Some(employees) = fields.employees {
+            if employees.is_some_and(|e| e < 0) {
+                return Err(AppError::bad_input("employees", "must not be negative"));
+            }
+            row.employees = Set(employees);
+        }
+        if let Some(parent_id) = fields.parent_id {
+            if let Some(parent_id) = parent_id {
+                check_parent(db, scope, id, parent_id).await?;
+            }
+            row.parent_id = Set(parent_id);
+        }
+        if let Some(owner_id) = fields.owner_id {
+            row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+        }
+        if let Some(description) = text_patch("description", fields.description, 10_000)? {
+            row.description = Set(description);
+        }
+        Ok(())
     }
-    if let Some(owner_id) = fields.owner_id {
-        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
-    }
-    if let Some(description) = text_patch("description", fields.description, 10_000)? {
-        row.description = Set(description);
-    }
-    Ok(())
 }
 
 /// The parent must exist, and the account must not end up above itself.
@@ -259,7 +269,7 @@ pub async fn create(
 pub async fn create_in(
     txn: &impl Conn,
     actor: &Principal,
-    mut fields: AccountFields,
+    fields: AccountFields,
 ) -> AppResult<Model> {
     actor.require(Module::Accounts, Access::Write)?;
     if fields.name.is_none() {
@@ -277,10 +287,7 @@ pub async fn create_in(
         deleted_at: Set(None),
         ..empty_row()
     };
-    let custom = fields.custom_fields.take().unwrap_or_default();
-    apply(txn, &scope, None, fields, &mut row).await?;
-    row.custom_fields =
-        Set(custom_fields::merge(txn, &scope, Module::Accounts, None, custom).await?);
+    fields.apply(txn, actor, None, &mut row).await?;
     row.account_no = Set(sequences::next_number(txn, &scope, "ACC").await?);
     records::insert::<Entity>(txn, actor, row).await
 }
@@ -309,27 +316,4 @@ fn empty_row() -> ActiveModel {
         description: Set(None),
         ..Default::default()
     }
-}
-
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-    version: i32,
-    mut fields: AccountFields,
-) -> AppResult<Model> {
-    actor.require(Module::Accounts, Access::Write)?;
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &actor.scope()).await?;
-    let before = records::get::<Entity>(&txn, &scope, id).await?;
-    let mut changes = ActiveModel::default();
-    if let Some(custom) = fields.custom_fields.take() {
-        let current = Some(&before.custom_fields);
-        changes.custom_fields =
-            Set(custom_fields::merge(&txn, &scope, Module::Accounts, current, custom).await?);
-    }
-    apply(&txn, &scope, Some(id), fields, &mut changes).await?;
-    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
-    txn.commit().await?;
-    Ok(updated)
 }

@@ -18,10 +18,9 @@ use crate::filters::{self, IdFilter, ListFilter, OrderField, RangeFilter, String
 use crate::modules::Module;
 use crate::permissions::Access;
 use crate::picklists;
-use crate::records;
 use crate::records::require_owner;
+use crate::records::{self, Fields};
 use crate::sequences;
-use crate::tenancy::TenantScope;
 use crate::validation::{Patch, text_patch};
 use crate::validation::{optional_email, optional_phone, required_text};
 
@@ -131,91 +130,102 @@ impl OrderField for ContactOrder {
     }
 }
 
-async fn apply(
-    db: &impl Conn,
-    scope: &TenantScope,
-    id: Option<Uuid>,
-    fields: ContactFields,
-    row: &mut ActiveModel,
-) -> AppResult<()> {
-    if let Some(first_name) = text_patch("firstName", fields.first_name, 255)? {
-        row.first_name = Set(first_name);
-    }
-    if let Some(last_name) = fields.last_name {
-        row.last_name = Set(required_text("lastName", &last_name, 255)?);
-    }
-    if let Some(email) = fields.email {
-        row.email = Set(optional_email("email", email)?);
-    }
-    if let Some(phone) = fields.phone {
-        row.phone = Set(optional_phone("phone", phone)?);
-    }
-    if let Some(mobile) = fields.mobile {
-        row.mobile = Set(optional_phone("mobile", mobile)?);
-    }
-    if let Some(title) = text_patch("title", fields.title, 255)? {
-        row.title = Set(title);
-    }
-    if let Some(department) = text_patch("department", fields.department, 255)? {
-        row.department = Set(department);
-    }
-    if let Some(account_id) = fields.account_id {
-        if let Some(account_id) = account_id {
-            records::require_reference::<account::Entity>(db, scope, "accountId", account_id)
-                .await?;
+impl Fields<Entity> for ContactFields {
+    async fn apply<C: Conn>(
+        self,
+        db: &C,
+        actor: &Principal,
+        before: Option<&Model>,
+        row: &mut ActiveModel,
+    ) -> AppResult<()> {
+        let (fields, scope) = (self, &actor.scope());
+        let id = before.map(|b| b.id);
+        let current = before.map(|b| &b.custom_fields);
+        let custom = fields.custom_fields;
+        if let Some(custom) =
+            custom_fields::edit(db, scope, Module::Contacts, current, custom).await?
+        {
+            row.custom_fields = Set(custom);
         }
-        row.account_id = Set(account_id);
-    }
-    if let Some(reports_to_id) = fields.reports_to_id {
-        if let Some(manager) = reports_to_id {
-            if Some(manager) == id {
-                return Err(AppError::bad_input(
-                    "reportsToId",
-                    "a contact cannot report to itself",
-                ));
+        if let Some(first_name) = text_patch("firstName", fields.first_name, 255)? {
+            row.first_name = Set(first_name);
+        }
+        if let Some(last_name) = fields.last_name {
+            row.last_name = Set(required_text("lastName", &last_name, 255)?);
+        }
+        if let Some(email) = fields.email {
+            row.email = Set(optional_email("email", email)?);
+        }
+        if let Some(phone) = fields.phone {
+            row.phone = Set(optional_phone("phone", phone)?);
+        }
+        if let Some(mobile) = fields.mobile {
+            row.mobile = Set(optional_phone("mobile", mobile)?);
+        }
+        if let Some(title) = text_patch("title", fields.title, 255)? {
+            row.title = Set(title);
+        }
+        if let Some(department) = text_patch("department", fields.department, 255)? {
+            row.department = Set(department);
+        }
+        if let Some(account_id) = fields.account_id {
+            if let Some(account_id) = account_id {
+                records::require_reference::<account::Entity>(db, scope, "accountId", account_id)
+                    .await?;
             }
-            records::require_reference::<Entity>(db, scope, "reportsToId", manager).await?;
+            row.account_id = Set(account_id);
         }
-        row.reports_to_id = Set(reports_to_id);
-    }
-    if let Some(lead_source) = fields.lead_source {
-        picklists::check(
-            db,
-            scope,
-            "leadSource",
-            "leadSource",
-            lead_source.as_deref(),
-        )
-        .await?;
-        row.lead_source = Set(lead_source);
-    }
-    if let Some(address) = fields.mailing_address {
-        let a = address.validated("mailingAddress")?;
-        row.mailing_street = Set(a.street);
-        row.mailing_city = Set(a.city);
-        row.mailing_state = Set(a.state);
-        row.mailing_postal_code = Set(a.postal_code);
-        row.mailing_country = Set(a.country);
-    }
-    if let Some(birthday) = fields.birthday {
-        if birthday.is_some_and(|b| b > Utc::now().date_naive()) {
-            return Err(AppError::bad_input("birthday", "must not be in the future"));
+        if let Some(reports_to_id) = fields.reports_to_id {
+            if let Some(manager) = reports_to_id {
+                if Some(manager) == id {
+                    return Err(AppError::bad_input(
+                        "reportsToId",
+                        "a contact cannot report to itself",
+                    ));
+                }
+                records::require_reference::<Entity>(db, scope, "reportsToId", manager).await?;
+            }
+            row.reports_to_id = Set(reports_to_id);
         }
-        row.birthday = Set(birthday);
+        if let Some(lead_source) = fields.lead_source {
+            picklists::check(
+                db,
+                scope,
+                "leadSource",
+                "leadSource",
+                lead_source.as_deref(),
+            )
+            .await?;
+            row.lead_source = Set(lead_source);
+        }
+        if let Some(address) = fields.mailing_address {
+            let a = address.validated("mailingAddress")?;
+            row.mailing_street = Set(a.street);
+            row.mailing_city = Set(a.city);
+            row.mailing_state = Set(a.state);
+            row.mailing_postal_code = Set(a.postal_code);
+            row.mailing_country = Set(a.country);
+        }
+        if let Some(birthday) = fields.birthday {
+            if birthday.is_some_and(|b| b > Utc::now().date_naive()) {
+                return Err(AppError::bad_input("birthday", "must not be in the future"));
+            }
+            row.birthday = Set(birthday);
+        }
+        if let Some(opt_out) = fields.email_opt_out {
+            row.email_opt_out = Set(opt_out);
+        }
+        if let Some(do_not_call) = fields.do_not_call {
+            row.do_not_call = Set(do_not_call);
+        }
+        if let Some(owner_id) = fields.owner_id {
+            row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+        }
+        if let Some(description) = text_patch("description", fields.description, 10_000)? {
+            row.description = Set(description);
+        }
+        Ok(())
     }
-    if let Some(opt_out) = fields.email_opt_out {
-        row.email_opt_out = Set(opt_out);
-    }
-    if let Some(do_not_call) = fields.do_not_call {
-        row.do_not_call = Set(do_not_call);
-    }
-    if let Some(owner_id) = fields.owner_id {
-        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
-    }
-    if let Some(description) = text_patch("description", fields.description, 10_000)? {
-        row.description = Set(description);
-    }
-    Ok(())
 }
 
 pub async fn create(
@@ -233,7 +243,7 @@ pub async fn create(
 pub async fn create_in(
     txn: &impl Conn,
     actor: &Principal,
-    mut fields: ContactFields,
+    fields: ContactFields,
 ) -> AppResult<Model> {
     actor.require(Module::Contacts, Access::Write)?;
     if fields.last_name.is_none() {
@@ -269,33 +279,7 @@ pub async fn create_in(
         deleted_at: Set(None),
         ..Default::default()
     };
-    let custom = fields.custom_fields.take().unwrap_or_default();
-    apply(txn, &scope, None, fields, &mut row).await?;
-    row.custom_fields =
-        Set(custom_fields::merge(txn, &scope, Module::Contacts, None, custom).await?);
+    fields.apply(txn, actor, None, &mut row).await?;
     row.contact_no = Set(sequences::next_number(txn, &scope, "CON").await?);
     records::insert::<Entity>(txn, actor, row).await
-}
-
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-    version: i32,
-    mut fields: ContactFields,
-) -> AppResult<Model> {
-    actor.require(Module::Contacts, Access::Write)?;
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &actor.scope()).await?;
-    let before = records::get::<Entity>(&txn, &scope, id).await?;
-    let mut changes = ActiveModel::default();
-    if let Some(custom) = fields.custom_fields.take() {
-        let current = Some(&before.custom_fields);
-        changes.custom_fields =
-            Set(custom_fields::merge(&txn, &scope, Module::Contacts, current, custom).await?);
-    }
-    apply(&txn, &scope, Some(id), fields, &mut changes).await?;
-    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
-    txn.commit().await?;
-    Ok(updated)
 }

@@ -29,10 +29,9 @@ use crate::money;
 use crate::permissions::Access;
 use crate::picklists;
 use crate::process::binding::{self, starts_in};
-use crate::records;
 use crate::records::require_owner;
+use crate::records::{self, Fields};
 use crate::sequences;
-use crate::tenancy::TenantScope;
 use crate::validation::{Patch, text_patch};
 use crate::validation::{optional_email, optional_phone, optional_url, required_text};
 
@@ -138,86 +137,103 @@ impl OrderField for LeadOrder {
     }
 }
 
-async fn apply(
-    db: &impl Conn,
-    scope: &TenantScope,
-    fields: LeadFields,
-    row: &mut ActiveModel,
-) -> AppResult<()> {
-    if let Some(first_name) = text_patch("firstName", fields.first_name, 255)? {
-        row.first_name = Set(first_name);
-    }
-    if let Some(last_name) = fields.last_name {
-        row.last_name = Set(required_text("lastName", &last_name, 255)?);
-    }
-    if let Some(company) = fields.company {
-        row.company = Set(required_text("company", &company, 255)?);
-    }
-    if let Some(title) = text_patch("title", fields.title, 255)? {
-        row.title = Set(title);
-    }
-    if let Some(email) = fields.email {
-        row.email = Set(optional_email("email", email)?);
-    }
-    if let Some(phone) = fields.phone {
-        row.phone = Set(optional_phone("phone", phone)?);
-    }
-    if let Some(mobile) = fields.mobile {
-        row.mobile = Set(optional_phone("mobile", mobile)?);
-    }
-    if let Some(website) = fields.website {
-        row.website = Set(optional_url("website", website)?);
-    }
-    for (picklist, field, value, column) in [
-        (
-            "leadSource",
-            "leadSource",
-            fields.lead_source,
-            &mut row.lead_source,
-        ),
-        (
-            "leadStatus",
-            "leadStatus",
-            fields.lead_status,
-            &mut row.lead_status,
-        ),
-        ("rating", "rating", fields.rating, &mut row.rating),
-        ("industry", "industry", fields.industry, &mut row.industry),
-    ] {
-        if let Some(value) = value {
-            picklists::check(db, scope, picklist, field, value.as_deref()).await?;
-            *column = Set(value);
+impl Fields<Entity> for LeadFields {
+    async fn apply<C: Conn>(
+        self,
+        db: &C,
+        actor: &Principal,
+        before: Option<&Model>,
+        row: &mut ActiveModel,
+    ) -> AppResult<()> {
+        let (fields, scope) = (self, &actor.scope());
+        if let Some(before) = before {
+            if fields.lead_status.is_some() {
+                let id = before.id;
+                binding::refuse_direct_change(db, actor, Module::Leads, id, "leadStatus").await?;
+            }
+            refuse_if_converted(before)?;
         }
-    }
-    if let Some(revenue) = fields.annual_revenue {
-        if revenue.is_some_and(|r| r.is_sign_negative()) {
-            return Err(AppError::bad_input("annualRevenue", "must not be negative"));
+        let current = before.map(|b| &b.custom_fields);
+        let custom = fields.custom_fields;
+        if let Some(custom) = custom_fields::edit(db, scope, Module::Leads, current, custom).await?
+        {
+            row.custom_fields = Set(custom);
         }
-        row.annual_revenue = Set(revenue
-            .map(|r| money::to_units("annualRevenue", r))
-            .transpose()?);
-    }
-    if let Some(employees) = fields.employees {
-        if employees.is_some_and(|e| e < 0) {
-            return Err(AppError::bad_input("employees", "must not be negative"));
+        if let Some(first_name) = text_patch("firstName", fields.first_name, 255)? {
+            row.first_name = Set(first_name);
         }
-        row.employees = Set(employees);
+        if let Some(last_name) = fields.last_name {
+            row.last_name = Set(required_text("lastName", &last_name, 255)?);
+        }
+        if let Some(company) = fields.company {
+            row.company = Set(required_text("company", &company, 255)?);
+        }
+        if let Some(title) = text_patch("title", fields.title, 255)? {
+            row.title = Set(title);
+        }
+        if let Some(email) = fields.email {
+            row.email = Set(optional_email("email", email)?);
+        }
+        if let Some(phone) = fields.phone {
+            row.phone = Set(optional_phone("phone", phone)?);
+        }
+        if let Some(mobile) = fields.mobile {
+            row.mobile = Set(optional_phone("mobile", mobile)?);
+        }
+        if let Some(website) = fields.website {
+            row.website = Set(optional_url("website", website)?);
+        }
+        for (picklist, field, value, column) in [
+            (
+                "leadSource",
+                "leadSource",
+                fields.lead_source,
+                &mut row.lead_source,
+            ),
+            (
+                "leadStatus",
+                "leadStatus",
+                fields.lead_status,
+                &mut row.lead_status,
+            ),
+            ("rating", "rating", fields.rating, &mut row.rating),
+            ("industry", "industry", fields.industry, &mut row.industry),
+        ] {
+            if let Some(value) = value {
+                picklists::check(db, scope, picklist, field, value.as_deref()).await?;
+                *column = Set(value);
+            }
+        }
+        if let Some(revenue) = fields.annual_revenue {
+            if revenue.is_some_and(|r| r.is_sign_negative()) {
+                return Err(AppError::bad_input("annualRevenue", "must not be negative"));
+            }
+            row.annual_revenue = Set(revenue
+                .map(|r| money::to_units("annualRevenue", r))
+                .transpose()?);
+        }
+        if let Some(employees) = fields.employees {
+            if employees.is_some_and(|e| e < 0) {
+                return Err(AppError::bad_input("employees", "must not be negative"));
+            }
+            row.employees = Set(employees);
+        }
+        if let Some(address) = fields.address {
+            let a = address.validated("address")?;
+            row.street = Set(a.street);
+            row.city = Set(a.city);
+            row.state = Set(a.state);
+            row.postal_code = Set(a.postal_code);
+            row.country = Set(a.country);
+        }
+        if let Some(owner_id) = fields.owner_id {
+            row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+        }
+        if let Some(description) = text_patch("description", fields.description, 10_000)? {
+            row.description = Set(description);
+        }
+        Ok(())
     }
-    if let Some(address) = fields.address {
-        let a = address.validated("address")?;
-        row.street = Set(a.street);
-        row.city = Set(a.city);
-        row.state = Set(a.state);
-        row.postal_code = Set(a.postal_code);
-        row.country = Set(a.country);
-    }
-    if let Some(owner_id) = fields.owner_id {
-        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
-    }
-    if let Some(description) = text_patch("description", fields.description, 10_000)? {
-        row.description = Set(description);
-    }
-    Ok(())
 }
 
 pub async fn create(
@@ -278,9 +294,7 @@ pub async fn create(
         deleted_at: Set(None),
         ..Default::default()
     };
-    let custom = fields.custom_fields.take().unwrap_or_default();
-    apply(&txn, &scope, fields, &mut row).await?;
-    row.custom_fields = Set(custom_fields::merge(&txn, &scope, Module::Leads, None, custom).await?);
+    fields.apply(&txn, actor, None, &mut row).await?;
     row.lead_no = Set(sequences::next_number(&txn, &scope, "LEA").await?);
     let created = records::insert::<Entity>(&txn, actor, row).await?;
     binding::start_for_record(&txn, actor, Module::Leads, created.id).await?;
@@ -295,33 +309,6 @@ fn refuse_if_converted(lead: &Model) -> AppResult<()> {
         ));
     }
     Ok(())
-}
-
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-    version: i32,
-    mut fields: LeadFields,
-) -> AppResult<Model> {
-    actor.require(Module::Leads, Access::Write)?;
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &actor.scope()).await?;
-    let before = records::get::<Entity>(&txn, &scope, id).await?;
-    if fields.lead_status.is_some() {
-        binding::refuse_direct_change(&txn, actor, Module::Leads, id, "leadStatus").await?;
-    }
-    refuse_if_converted(&before)?;
-    let mut changes = ActiveModel::default();
-    if let Some(custom) = fields.custom_fields.take() {
-        let current = Some(&before.custom_fields);
-        changes.custom_fields =
-            Set(custom_fields::merge(&txn, &scope, Module::Leads, current, custom).await?);
-    }
-    apply(&txn, &scope, fields, &mut changes).await?;
-    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
-    txn.commit().await?;
-    Ok(updated)
 }
 
 /// How to convert a lead.
@@ -484,12 +471,9 @@ pub async fn set_field_in(
             ));
         }
     }
-    let scope = actor.scope();
-    let before = records::get::<Entity>(txn, &scope, id).await?;
+    let before = records::get::<Entity>(txn, &actor.scope(), id).await?;
     let version = before.version;
-    let mut changes = <ActiveModel as Default>::default();
-    apply(txn, &scope, fields, &mut changes).await?;
-    records::update::<Entity>(txn, actor, before, version, changes).await?;
+    records::edit_in(txn, actor, before, version, fields).await?;
     Ok(())
 }
 

@@ -21,10 +21,9 @@ use crate::money;
 use crate::permissions::Access;
 use crate::picklists;
 use crate::process::binding::{self, starts_in};
-use crate::records;
 use crate::records::require_owner;
+use crate::records::{self, Fields};
 use crate::sequences;
-use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
 
@@ -161,71 +160,86 @@ fn currency(value: &str) -> AppResult<String> {
     Ok(code)
 }
 
-async fn apply(
-    db: &impl Conn,
-    scope: &TenantScope,
-    fields: OpportunityFields,
-    row: &mut ActiveModel,
-) -> AppResult<()> {
-    if let Some(name) = fields.name {
-        row.name = Set(required_text("name", &name, 255)?);
-    }
-    if let Some(account_id) = fields.account_id {
-        if let Some(id) = account_id {
-            records::require_reference::<account::Entity>(db, scope, "accountId", id).await?;
+impl Fields<Entity> for OpportunityFields {
+    async fn apply<C: Conn>(
+        self,
+        db: &C,
+        actor: &Principal,
+        before: Option<&Model>,
+        row: &mut ActiveModel,
+    ) -> AppResult<()> {
+        let (fields, scope) = (self, &actor.scope());
+        if let (Some(before), Some(_)) = (before, &fields.sales_stage) {
+            let (id, stage) = (before.id, "salesStage");
+            binding::refuse_direct_change(db, actor, Module::Opportunities, id, stage).await?;
         }
-        row.account_id = Set(account_id);
-    }
-    if let Some(contact_id) = fields.contact_id {
-        if let Some(id) = contact_id {
-            records::require_reference::<contact::Entity>(db, scope, "contactId", id).await?;
-        }
-        row.contact_id = Set(contact_id);
-    }
-    if let Some(amount) = fields.amount {
-        if amount.is_some_and(|a| a.is_sign_negative()) {
-            return Err(AppError::bad_input("amount", "must not be negative"));
-        }
-        row.amount = Set(amount.map(|a| money::to_units("amount", a)).transpose()?);
-    }
-    if let Some(code) = fields.currency {
-        row.currency = Set(currency(&code)?);
-    }
-    if let Some(date) = fields.expected_close_date {
-        row.expected_close_date = Set(date);
-    }
-    if let Some(stage) = fields.sales_stage {
-        picklists::check(db, scope, "salesStage", "salesStage", Some(&stage)).await?;
-        if fields.probability.is_none()
-            && let Some(probability) = default_probability(&stage)
+        let current = before.map(|b| &b.custom_fields);
+        let custom = fields.custom_fields;
+        if let Some(custom) =
+            custom_fields::edit(db, scope, Module::Opportunities, current, custom).await?
         {
+            row.custom_fields = Set(custom);
+        }
+        if let Some(name) = fields.name {
+            row.name = Set(required_text("name", &name, 255)?);
+        }
+        if let Some(account_id) = fields.account_id {
+            if let Some(id) = account_id {
+                records::require_reference::<account::Entity>(db, scope, "accountId", id).await?;
+            }
+            row.account_id = Set(account_id);
+        }
+        if let Some(contact_id) = fields.contact_id {
+            if let Some(id) = contact_id {
+                records::require_reference::<contact::Entity>(db, scope, "contactId", id).await?;
+            }
+            row.contact_id = Set(contact_id);
+        }
+        if let Some(amount) = fields.amount {
+            if amount.is_some_and(|a| a.is_sign_negative()) {
+                return Err(AppError::bad_input("amount", "must not be negative"));
+            }
+            row.amount = Set(amount.map(|a| money::to_units("amount", a)).transpose()?);
+        }
+        if let Some(code) = fields.currency {
+            row.currency = Set(currency(&code)?);
+        }
+        if let Some(date) = fields.expected_close_date {
+            row.expected_close_date = Set(date);
+        }
+        if let Some(stage) = fields.sales_stage {
+            picklists::check(db, scope, "salesStage", "salesStage", Some(&stage)).await?;
+            if fields.probability.is_none()
+                && let Some(probability) = default_probability(&stage)
+            {
+                row.probability = Set(probability);
+            }
+            row.sales_stage = Set(stage);
+        }
+        if let Some(probability) = fields.probability {
+            if !(0..=100).contains(&probability) {
+                return Err(AppError::bad_input(
+                    "probability",
+                    "must be between 0 and 100",
+                ));
+            }
             row.probability = Set(probability);
         }
-        row.sales_stage = Set(stage);
-    }
-    if let Some(probability) = fields.probability {
-        if !(0..=100).contains(&probability) {
-            return Err(AppError::bad_input(
-                "probability",
-                "must be between 0 and 100",
-            ));
+        if let Some(source) = fields.lead_source {
+            picklists::check(db, scope, "leadSource", "leadSource", source.as_deref()).await?;
+            row.lead_source = Set(source);
         }
-        row.probability = Set(probability);
+        if let Some(next_step) = text_patch("nextStep", fields.next_step, 255)? {
+            row.next_step = Set(next_step);
+        }
+        if let Some(owner_id) = fields.owner_id {
+            row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+        }
+        if let Some(description) = text_patch("description", fields.description, 10_000)? {
+            row.description = Set(description);
+        }
+        Ok(())
     }
-    if let Some(source) = fields.lead_source {
-        picklists::check(db, scope, "leadSource", "leadSource", source.as_deref()).await?;
-        row.lead_source = Set(source);
-    }
-    if let Some(next_step) = text_patch("nextStep", fields.next_step, 255)? {
-        row.next_step = Set(next_step);
-    }
-    if let Some(owner_id) = fields.owner_id {
-        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
-    }
-    if let Some(description) = text_patch("description", fields.description, 10_000)? {
-        row.description = Set(description);
-    }
-    Ok(())
 }
 
 pub async fn create(
@@ -283,40 +297,11 @@ pub async fn create_in(
         deleted_at: Set(None),
         ..Default::default()
     };
-    let custom = fields.custom_fields.take().unwrap_or_default();
-    apply(txn, &scope, fields, &mut row).await?;
-    row.custom_fields =
-        Set(custom_fields::merge(txn, &scope, Module::Opportunities, None, custom).await?);
+    fields.apply(txn, actor, None, &mut row).await?;
     row.opportunity_no = Set(sequences::next_number(txn, &scope, "POT").await?);
     let created = records::insert::<Entity>(txn, actor, row).await?;
     binding::start_for_record(txn, actor, Module::Opportunities, created.id).await?;
     Ok(created)
-}
-
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-    version: i32,
-    mut fields: OpportunityFields,
-) -> AppResult<Model> {
-    actor.require(Module::Opportunities, Access::Write)?;
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &actor.scope()).await?;
-    let before = records::get::<Entity>(&txn, &scope, id).await?;
-    if fields.sales_stage.is_some() {
-        binding::refuse_direct_change(&txn, actor, Module::Opportunities, id, "salesStage").await?;
-    }
-    let mut changes = ActiveModel::default();
-    if let Some(custom) = fields.custom_fields.take() {
-        let current = Some(&before.custom_fields);
-        changes.custom_fields =
-            Set(custom_fields::merge(&txn, &scope, Module::Opportunities, current, custom).await?);
-    }
-    apply(&txn, &scope, fields, &mut changes).await?;
-    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
-    txn.commit().await?;
-    Ok(updated)
 }
 
 /// Sets one field from a process action (`setField`), inside the caller's transaction, with
@@ -349,12 +334,9 @@ pub async fn set_field_in(
             ));
         }
     }
-    let scope = actor.scope();
-    let before = records::get::<Entity>(txn, &scope, id).await?;
+    let before = records::get::<Entity>(txn, &actor.scope(), id).await?;
     let version = before.version;
-    let mut changes = <ActiveModel as Default>::default();
-    apply(txn, &scope, fields, &mut changes).await?;
-    records::update::<Entity>(txn, actor, before, version, changes).await?;
+    records::edit_in(txn, actor, before, version, fields).await?;
     Ok(())
 }
 

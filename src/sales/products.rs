@@ -22,7 +22,7 @@ use crate::modules::Module;
 use crate::money;
 use crate::pagination::Slice;
 use crate::permissions::Access;
-use crate::records;
+use crate::records::{self, Fields};
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
@@ -71,67 +71,73 @@ impl ListFilter<Entity> for ProductFilter {
     }
 }
 
-async fn apply(
-    db: &impl Conn,
-    scope: &TenantScope,
-    id: Option<Uuid>,
-    fields: ProductFields,
-    row: &mut ActiveModel,
-) -> AppResult<()> {
-    if let Some(code) = fields.code {
-        let code = required_text("code", &code, 64)?;
-        let mut taken = records::live::<Entity>(scope).filter(Column::Code.eq(code.as_str()));
-        if let Some(id) = id {
-            taken = taken.filter(Column::Id.ne(id));
+impl Fields<Entity> for ProductFields {
+    async fn apply<C: Conn>(
+        self,
+        db: &C,
+        actor: &Principal,
+        before: Option<&Model>,
+        row: &mut ActiveModel,
+    ) -> AppResult<()> {
+        let (fields, scope) = (self, &actor.scope());
+        let id = before.map(|b| b.id);
+        if let Some(code) = fields.code {
+            let code = required_text("code", &code, 64)?;
+            let mut taken = records::live::<Entity>(scope).filter(Column::Code.eq(code.as_str()));
+            if let Some(id) = id {
+                taken = taken.filter(Column::Id.ne(id));
+            }
+            if taken.one(db).await?.is_some() {
+                return Err(AppError::bad_input("code", "another product has this code"));
+            }
+            row.code = Set(code);
         }
-        if taken.one(db).await?.is_some() {
-            return Err(AppError::bad_input("code", "another product has this code"));
+        if let Some(name) = fields.name {
+            row.name = Set(required_text("name", &name, 255)?);
         }
-        row.code = Set(code);
-    }
-    if let Some(name) = fields.name {
-        row.name = Set(required_text("name", &name, 255)?);
-    }
-    if let Some(category) = text_patch("category", fields.category, 200)? {
-        row.category = Set(category);
-    }
-    if let Some(manufacturer) = text_patch("manufacturer", fields.manufacturer, 200)? {
-        row.manufacturer = Set(manufacturer);
-    }
-    if let Some(price) = fields.unit_price {
-        row.unit_price = Set(money::non_negative_units("unitPrice", price)?);
-    }
-    if let Some(cost) = fields.cost_price {
-        row.cost_price = Set(cost
-            .map(|c| money::non_negative_units("costPrice", c))
-            .transpose()?);
-    }
-    if let Some(unit) = text_patch("usageUnit", fields.usage_unit, 64)? {
-        row.usage_unit = Set(unit);
-    }
-    if let Some(level) = fields.reorder_level {
-        row.reorder_level = Set(money::non_negative_units("reorderLevel", level)?);
-    }
-    if let Some(active) = fields.active {
-        row.active = Set(active);
-    }
-    if let Some(description) = text_patch("description", fields.description, 10_000)? {
-        row.description = Set(description);
-    }
-    if let Some(tax_class) = fields.tax_class_id {
-        if let Some(id) = tax_class {
-            super::catalogue::tax_rate(db, scope, "taxClassId", id).await?;
+        if let Some(category) = text_patch("category", fields.category, 200)? {
+            row.category = Set(category);
         }
-        row.tax_class_id = Set(tax_class);
-    }
-    if let Some(vendor_id) = fields.vendor_id {
-        if let Some(id) = vendor_id {
-            records::require_reference::<entity::sales::vendor::Entity>(db, scope, "vendorId", id)
+        if let Some(manufacturer) = text_patch("manufacturer", fields.manufacturer, 200)? {
+            row.manufacturer = Set(manufacturer);
+        }
+        if let Some(price) = fields.unit_price {
+            row.unit_price = Set(money::non_negative_units("unitPrice", price)?);
+        }
+        if let Some(cost) = fields.cost_price {
+            row.cost_price = Set(cost
+                .map(|c| money::non_negative_units("costPrice", c))
+                .transpose()?);
+        }
+        if let Some(unit) = text_patch("usageUnit", fields.usage_unit, 64)? {
+            row.usage_unit = Set(unit);
+        }
+        if let Some(level) = fields.reorder_level {
+            row.reorder_level = Set(money::non_negative_units("reorderLevel", level)?);
+        }
+        if let Some(active) = fields.active {
+            row.active = Set(active);
+        }
+        if let Some(description) = text_patch("description", fields.description, 10_000)? {
+            row.description = Set(description);
+        }
+        if let Some(tax_class) = fields.tax_class_id {
+            if let Some(id) = tax_class {
+                super::catalogue::tax_rate(db, scope, "taxClassId", id).await?;
+            }
+            row.tax_class_id = Set(tax_class);
+        }
+        if let Some(vendor_id) = fields.vendor_id {
+            if let Some(id) = vendor_id {
+                records::require_reference::<entity::sales::vendor::Entity>(
+                    db, scope, "vendorId", id,
+                )
                 .await?;
+            }
+            row.vendor_id = Set(vendor_id);
         }
-        row.vendor_id = Set(vendor_id);
+        Ok(())
     }
-    Ok(())
 }
 
 pub async fn create(
@@ -171,28 +177,10 @@ pub async fn create(
         deleted_at: Set(None),
         ..Default::default()
     };
-    apply(&txn, &scope, None, fields, &mut row).await?;
+    fields.apply(&txn, actor, None, &mut row).await?;
     let created = records::insert::<Entity>(&txn, actor, row).await?;
     txn.commit().await?;
     Ok(created)
-}
-
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-    version: i32,
-    fields: ProductFields,
-) -> AppResult<Model> {
-    actor.require(Module::Products, Access::Write)?;
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &actor.scope()).await?;
-    let before = records::get::<Entity>(&txn, &scope, id).await?;
-    let mut changes = <ActiveModel as Default>::default();
-    apply(&txn, &scope, Some(id), fields, &mut changes).await?;
-    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
-    txn.commit().await?;
-    Ok(updated)
 }
 
 /// Moves stock in (positive) or out (negative) with its cause, in the caller's transaction.

@@ -14,10 +14,9 @@ use crate::filters::{self, ListFilter, OrderField, RangeFilter, StringFilter, or
 use crate::modules::Module;
 use crate::permissions::Access;
 use crate::picklists;
-use crate::records;
 use crate::records::require_owner;
+use crate::records::{self, Fields};
 use crate::sequences;
-use crate::tenancy::TenantScope;
 use crate::validation::Patch;
 use crate::validation::required_text;
 
@@ -85,30 +84,34 @@ impl OrderField for FaqOrder {
     }
 }
 
-async fn apply(
-    db: &impl Conn,
-    scope: &TenantScope,
-    fields: FaqFields,
-    row: &mut ActiveModel,
-) -> AppResult<()> {
-    if let Some(question) = fields.question {
-        row.question = Set(required_text("question", &question, 2_000)?);
+impl Fields<Entity> for FaqFields {
+    async fn apply<C: Conn>(
+        self,
+        db: &C,
+        actor: &Principal,
+        _: Option<&Model>,
+        row: &mut ActiveModel,
+    ) -> AppResult<()> {
+        let (fields, scope) = (self, &actor.scope());
+        if let Some(question) = fields.question {
+            row.question = Set(required_text("question", &question, 2_000)?);
+        }
+        if let Some(answer) = fields.answer {
+            row.answer = Set(required_text("answer", &answer, 20_000)?);
+        }
+        if let Some(category) = fields.category {
+            picklists::check(db, scope, "faqCategory", "category", category.as_deref()).await?;
+            row.category = Set(category);
+        }
+        if let Some(status) = fields.status {
+            picklists::check(db, scope, "faqStatus", "status", Some(&status)).await?;
+            row.status = Set(status);
+        }
+        if let Some(owner_id) = fields.owner_id {
+            row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+        }
+        Ok(())
     }
-    if let Some(answer) = fields.answer {
-        row.answer = Set(required_text("answer", &answer, 20_000)?);
-    }
-    if let Some(category) = fields.category {
-        picklists::check(db, scope, "faqCategory", "category", category.as_deref()).await?;
-        row.category = Set(category);
-    }
-    if let Some(status) = fields.status {
-        picklists::check(db, scope, "faqStatus", "status", Some(&status)).await?;
-        row.status = Set(status);
-    }
-    if let Some(owner_id) = fields.owner_id {
-        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
-    }
-    Ok(())
 }
 
 pub async fn create(
@@ -140,27 +143,9 @@ pub async fn create(
         deleted_at: Set(None),
         ..Default::default()
     };
-    apply(&txn, &scope, fields, &mut row).await?;
+    fields.apply(&txn, actor, None, &mut row).await?;
     row.faq_no = Set(sequences::next_number(&txn, &scope, "FAQ").await?);
     let created = records::insert::<Entity>(&txn, actor, row).await?;
     txn.commit().await?;
     Ok(created)
-}
-
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-    version: i32,
-    fields: FaqFields,
-) -> AppResult<Model> {
-    actor.require(Module::Faq, Access::Write)?;
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &actor.scope()).await?;
-    let before = records::get::<Entity>(&txn, &scope, id).await?;
-    let mut changes = ActiveModel::default();
-    apply(&txn, &scope, fields, &mut changes).await?;
-    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
-    txn.commit().await?;
-    Ok(updated)
 }

@@ -22,10 +22,9 @@ use crate::modules::{Module, StatusField, Subject};
 use crate::permissions::Access;
 use crate::picklists;
 use crate::process::binding::{self, starts_in};
-use crate::records;
 use crate::records::require_owner;
+use crate::records::{self, Fields};
 use crate::sequences;
-use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
 
@@ -135,76 +134,90 @@ impl OrderField for TicketOrder {
     }
 }
 
-async fn apply(
-    db: &impl Conn,
-    scope: &TenantScope,
-    was_closed: bool,
-    fields: TicketFields,
-    row: &mut ActiveModel,
-) -> AppResult<()> {
-    if let Some(title) = fields.title {
-        row.title = Set(required_text("title", &title, 255)?);
-    }
-    if let Some(description) = text_patch("description", fields.description, 20_000)? {
-        row.description = Set(description);
-    }
-    if let Some(account_id) = fields.account_id {
-        if let Some(id) = account_id {
-            records::require_reference::<account::Entity>(db, scope, "accountId", id).await?;
+impl Fields<Entity> for TicketFields {
+    async fn apply<C: Conn>(
+        self,
+        db: &C,
+        actor: &Principal,
+        before: Option<&Model>,
+        row: &mut ActiveModel,
+    ) -> AppResult<()> {
+        let (fields, scope) = (self, &actor.scope());
+        if let (Some(before), Some(_)) = (before, &fields.status) {
+            binding::refuse_direct_change(db, actor, Module::Tickets, before.id, "status").await?;
         }
-        row.account_id = Set(account_id);
-    }
-    if let Some(contact_id) = fields.contact_id {
-        if let Some(id) = contact_id {
-            records::require_reference::<contact::Entity>(db, scope, "contactId", id).await?;
+        let was_closed = before.is_some_and(|b| b.status == CLOSED);
+        let current = before.map(|b| &b.custom_fields);
+        let custom = fields.custom_fields;
+        if let Some(custom) =
+            custom_fields::edit(db, scope, Module::Tickets, current, custom).await?
+        {
+            row.custom_fields = Set(custom);
         }
-        row.contact_id = Set(contact_id);
-    }
-    if let Some(product) = text_patch("product", fields.product, 255)? {
-        row.product = Set(product);
-    }
-    for (picklist, field, value, column) in [
-        (
-            "ticketPriority",
-            "priority",
-            fields.priority,
-            &mut row.priority,
-        ),
-        (
-            "ticketSeverity",
-            "severity",
-            fields.severity,
-            &mut row.severity,
-        ),
-        (
-            "ticketCategory",
-            "category",
-            fields.category,
-            &mut row.category,
-        ),
-    ] {
-        if let Some(value) = value {
-            picklists::check(db, scope, picklist, field, value.as_deref()).await?;
-            *column = Set(value);
+        if let Some(title) = fields.title {
+            row.title = Set(required_text("title", &title, 255)?);
         }
-    }
-    if let Some(status) = fields.status {
-        picklists::check(db, scope, "ticketStatus", "status", Some(&status)).await?;
-        let closing = status == CLOSED;
-        if closing && !was_closed {
-            row.resolved_at = Set(Some(Utc::now()));
-        } else if !closing && was_closed {
-            row.resolved_at = Set(None);
+        if let Some(description) = text_patch("description", fields.description, 20_000)? {
+            row.description = Set(description);
         }
-        row.status = Set(status);
+        if let Some(account_id) = fields.account_id {
+            if let Some(id) = account_id {
+                records::require_reference::<account::Entity>(db, scope, "accountId", id).await?;
+            }
+            row.account_id = Set(account_id);
+        }
+        if let Some(contact_id) = fields.contact_id {
+            if let Some(id) = contact_id {
+                records::require_reference::<contact::Entity>(db, scope, "contactId", id).await?;
+            }
+            row.contact_id = Set(contact_id);
+        }
+        if let Some(product) = text_patch("product", fields.product, 255)? {
+            row.product = Set(product);
+        }
+        for (picklist, field, value, column) in [
+            (
+                "ticketPriority",
+                "priority",
+                fields.priority,
+                &mut row.priority,
+            ),
+            (
+                "ticketSeverity",
+                "severity",
+                fields.severity,
+                &mut row.severity,
+            ),
+            (
+                "ticketCategory",
+                "category",
+                fields.category,
+                &mut row.category,
+            ),
+        ] {
+            if let Some(value) = value {
+                picklists::check(db, scope, picklist, field, value.as_deref()).await?;
+                *column = Set(value);
+            }
+        }
+        if let Some(status) = fields.status {
+            picklists::check(db, scope, "ticketStatus", "status", Some(&status)).await?;
+            let closing = status == CLOSED;
+            if closing && !was_closed {
+                row.resolved_at = Set(Some(Utc::now()));
+            } else if !closing && was_closed {
+                row.resolved_at = Set(None);
+            }
+            row.status = Set(status);
+        }
+        if let Some(owner_id) = fields.owner_id {
+            row.owner_id = Set(require_owner(db, scope, owner_id).await?);
+        }
+        if let Some(resolution) = text_patch("resolution", fields.resolution, 20_000)? {
+            row.resolution = Set(resolution);
+        }
+        Ok(())
     }
-    if let Some(owner_id) = fields.owner_id {
-        row.owner_id = Set(require_owner(db, scope, owner_id).await?);
-    }
-    if let Some(resolution) = text_patch("resolution", fields.resolution, 20_000)? {
-        row.resolution = Set(resolution);
-    }
-    Ok(())
 }
 
 pub async fn create(
@@ -250,41 +263,12 @@ pub async fn create(
         deleted_at: Set(None),
         ..Default::default()
     };
-    let custom = fields.custom_fields.take().unwrap_or_default();
-    apply(&txn, &scope, false, fields, &mut row).await?;
-    row.custom_fields =
-        Set(custom_fields::merge(&txn, &scope, Module::Tickets, None, custom).await?);
+    fields.apply(&txn, actor, None, &mut row).await?;
     row.ticket_no = Set(sequences::next_number(&txn, &scope, "TT").await?);
     let created = records::insert::<Entity>(&txn, actor, row).await?;
     binding::start_for_record(&txn, actor, Module::Tickets, created.id).await?;
     txn.commit().await?;
     Ok(created)
-}
-
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-    version: i32,
-    mut fields: TicketFields,
-) -> AppResult<Model> {
-    actor.require(Module::Tickets, Access::Write)?;
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &actor.scope()).await?;
-    let before = records::get::<Entity>(&txn, &scope, id).await?;
-    if fields.status.is_some() {
-        binding::refuse_direct_change(&txn, actor, Module::Tickets, id, "status").await?;
-    }
-    let mut changes = ActiveModel::default();
-    if let Some(custom) = fields.custom_fields.take() {
-        let current = Some(&before.custom_fields);
-        changes.custom_fields =
-            Set(custom_fields::merge(&txn, &scope, Module::Tickets, current, custom).await?);
-    }
-    apply(&txn, &scope, before.status == CLOSED, fields, &mut changes).await?;
-    let updated = records::update::<Entity>(&txn, actor, before, version, changes).await?;
-    txn.commit().await?;
-    Ok(updated)
 }
 
 /// Sets one field from a process action (`setField`), inside the caller's transaction, with
@@ -313,12 +297,9 @@ pub async fn set_field_in(
             ));
         }
     }
-    let scope = actor.scope();
-    let before = records::get::<Entity>(txn, &scope, id).await?;
+    let before = records::get::<Entity>(txn, &actor.scope(), id).await?;
     let version = before.version;
-    let mut changes = <ActiveModel as Default>::default();
-    apply(txn, &scope, before.status == CLOSED, fields, &mut changes).await?;
-    records::update::<Entity>(txn, actor, before, version, changes).await?;
+    records::edit_in(txn, actor, before, version, fields).await?;
     Ok(())
 }
 

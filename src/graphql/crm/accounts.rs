@@ -9,6 +9,7 @@ use entity::crm::{account, contact};
 use crate::crm::accounts::{self, AccountFields, AccountFilter, AccountOrderBy};
 use crate::error::AppError;
 use crate::money;
+use crate::records;
 
 use crate::graphql::crm::contacts::Contact;
 use crate::graphql::crm::{AddressValue, related_tickets};
@@ -255,7 +256,7 @@ record_mutations!(AccountMutation {
         let version = input.version;
         let fields = input.into_fields()?;
         Ok(
-            accounts::update(&ctx.app().db, principal, id, version, fields)
+            records::edit::<account::Entity>(&ctx.app().db, principal, id, version, fields)
                 .await?
                 .into(),
         )

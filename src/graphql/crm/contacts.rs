@@ -7,6 +7,7 @@ use entity::crm::{account, contact};
 
 use crate::crm::contacts::{self, ContactFields, ContactFilter, ContactOrderBy};
 use crate::error::AppError;
+use crate::records;
 
 use crate::graphql::crm::accounts::Account;
 use crate::graphql::crm::{AddressValue, related_tickets};
@@ -248,7 +249,7 @@ record_mutations!(ContactMutation {
         let version = input.version;
         let fields = input.into_fields()?;
         Ok(
-            contacts::update(&ctx.app().db, principal, id, version, fields)
+            records::edit::<contact::Entity>(&ctx.app().db, principal, id, version, fields)
                 .await?
                 .into(),
         )

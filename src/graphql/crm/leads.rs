@@ -9,6 +9,7 @@ use entity::crm::{account, contact, lead, opportunity};
 use crate::crm::leads::{self, Conversion, LeadFields, LeadFilter, LeadOrderBy};
 use crate::error::AppError;
 use crate::money;
+use crate::records;
 
 use crate::graphql::crm::AddressValue;
 use crate::graphql::crm::accounts::Account;
@@ -268,7 +269,7 @@ record_mutations!(LeadMutation {
         let id = parse_id("id", &id)?;
         let version = input.version;
         let fields = input.into_fields()?;
-        Ok(leads::update(&ctx.app().db, principal, id, version, fields)
+        Ok(records::edit::<lead::Entity>(&ctx.app().db, principal, id, version, fields)
             .await?
             .into())
     }

@@ -9,6 +9,7 @@ use entity::crm::{account, contact, opportunity};
 use crate::crm::opportunities::{self, OpportunityFields, OpportunityFilter, OpportunityOrderBy};
 use crate::error::AppError;
 use crate::money;
+use crate::records;
 
 use crate::graphql::crm::accounts::Account;
 use crate::graphql::crm::contacts::Contact;
@@ -210,7 +211,7 @@ record_mutations!(OpportunityMutation {
         let version = input.version;
         let fields = input.into_fields()?;
         Ok(
-            opportunities::update(&ctx.app().db, principal, id, version, fields)
+            records::edit::<opportunity::Entity>(&ctx.app().db, principal, id, version, fields)
                 .await?
                 .into(),
         )

@@ -283,7 +283,7 @@ record_mutations!(ProductMutation {
             vendor_id: patch_id("vendorId", input.vendor_id)?,
         };
         Ok(
-            products::update(&ctx.app().db, ctx.principal()?, id, input.version, fields)
+            records::edit::<product::Entity>(&ctx.app().db, ctx.principal()?, id, input.version, fields)
                 .await?
                 .into(),
         )

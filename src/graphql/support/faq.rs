@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use entity::support::faq;
 
+use crate::records;
 use crate::support::faq::{self as faqs, FaqFields, FaqFilter, FaqOrderBy};
 
 use crate::graphql::records::{
@@ -107,7 +108,7 @@ record_mutations!(FaqMutation {
             owner_id: optional_id("ownerId", input.owner_id)?,
         };
         Ok(
-            faqs::update(&ctx.app().db, principal, id, input.version, fields)
+            records::edit::<faq::Entity>(&ctx.app().db, principal, id, input.version, fields)
                 .await?
                 .into(),
         )

@@ -7,6 +7,7 @@ use entity::crm::{account, contact};
 use entity::support::ticket;
 
 use crate::error::AppError;
+use crate::records;
 use crate::support::tickets::{self, TicketFields, TicketFilter, TicketOrderBy};
 
 use crate::graphql::crm::accounts::Account;
@@ -203,7 +204,7 @@ record_mutations!(TicketMutation {
         let version = input.version;
         let fields = input.into_fields()?;
         Ok(
-            tickets::update(&ctx.app().db, principal, id, version, fields)
+            records::edit::<ticket::Entity>(&ctx.app().db, principal, id, version, fields)
                 .await?
                 .into(),
         )
