@@ -306,19 +306,6 @@ pub async fn update_event(
     Ok(updated)
 }
 
-/// The invitees of each event, for relation fields.
-pub async fn invitees_of(
-    db: &DatabaseConnection,
-    scope: &TenantScope,
-    event_ids: &[Uuid],
-) -> AppResult<Vec<event_invitee::Model>> {
-    Ok(scope
-        .select::<event_invitee::Entity>()
-        .filter(event_invitee::Column::EventId.is_in(event_ids.iter().copied()))
-        .all(db)
-        .await?)
-}
-
 /// One occurrence of an event, or a task due that day.
 pub enum Occurrence {
     Event {

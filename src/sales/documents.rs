@@ -596,22 +596,6 @@ pub async fn converted_from(
     })
 }
 
-/// Documents of a kind by id (for dataloaders), live ones only.
-pub async fn by_ids(
-    db: &impl Conn,
-    scope: &TenantScope,
-    kind: Kind,
-    ids: &[Uuid],
-) -> AppResult<Vec<Document>> {
-    for_kind!(kind, E => {
-        let rows = records::live::<E>(scope)
-            .filter(column::<E>("id")?.is_in(ids.iter().copied()))
-            .all(db)
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
-    })
-}
-
 // ----- writing -----
 
 pub async fn create(
