@@ -83,6 +83,9 @@ struct ServeArgs {
     /// How long a request waits for a PostgreSQL connection before SERVICE_UNAVAILABLE.
     #[arg(long, env = "BPAAS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
     db_acquire_timeout_ms: u64,
+    /// Database connections the server keeps for requests (a second, smaller pool runs jobs).
+    #[arg(long, env = "BPAAS_DB_POOL_SIZE", default_value_t = Limits::default().db_pool_size)]
+    db_pool_size: u32,
 }
 
 impl ServeArgs {
@@ -109,6 +112,7 @@ impl ServeArgs {
                 default_page_size: defaults.default_page_size.min(self.max_page_size),
                 body_bytes: self.max_body_bytes,
                 db_acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
+                db_pool_size: self.db_pool_size.max(1),
                 ..defaults
             },
         }

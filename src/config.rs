@@ -30,6 +30,8 @@ pub struct Limits {
     pub ws_recheck_interval: Duration,
     /// How long a request waits for a database connection before answering SERVICE_UNAVAILABLE.
     pub db_acquire_timeout: Duration,
+    /// Connections in the request pool.
+    pub db_pool_size: u32,
 }
 
 impl Default for Limits {
@@ -47,6 +49,7 @@ impl Default for Limits {
             ws_max_connections_per_user: 20,
             ws_recheck_interval: Duration::from_secs(60),
             db_acquire_timeout: Duration::from_secs(2),
+            db_pool_size: 16,
         }
     }
 }

@@ -11,13 +11,38 @@ use sea_orm::{
 /// How long the command line waits for a connection; the server passes its own limit.
 pub const CLI_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Connects a pool. On PostgreSQL `acquire_timeout` bounds how long a request waits for a
-/// connection, so that an outage answers quickly instead of hanging. SQLite has one connection
-/// that requests take turns on, so waiting there is the normal case: it keeps a long timeout.
+/// The pool size of the command line's short-lived connections.
+const CLI_POOL_SIZE: u32 = 4;
+
+/// Connections are renewed after this long, so that none outlives a failover for long.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// A small pool, for the command line.
 pub async fn connect(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection, DbErr> {
+    connect_pool(url, acquire_timeout, CLI_POOL_SIZE).await
+}
+
+/// Connects a pool. On PostgreSQL `acquire_timeout` bounds how long a request waits for a
+/// connection, so that an outage answers quickly instead of hanging. On SQLite writers take
+/// turns on one lock, so waiting there is the normal case: it keeps a long timeout.
+///
+/// Connections are not pinged before use (a round trip per statement otherwise); one broken by
+/// a database restart fails its statement once and is dropped, and none lives longer than
+/// `MAX_LIFETIME`.
+pub async fn connect_pool(
+    url: &str,
+    acquire_timeout: Duration,
+    pool_size: u32,
+) -> Result<DatabaseConnection, DbErr> {
     let sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());
+    // SQLite keeps one connection: with more, a transaction that reads before it writes can
+    // lose its snapshot to another writer (SQLITE_BUSY without waiting).
     options
+        .max_connections(if sqlite { 1 } else { pool_size.max(1) })
+        .min_connections(1)
+        .test_before_acquire(false)
+        .max_lifetime(MAX_LIFETIME)
         .connect_timeout(acquire_timeout.min(Duration::from_secs(10)))
         .acquire_timeout(if sqlite {
             CLI_ACQUIRE_TIMEOUT

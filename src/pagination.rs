@@ -2,7 +2,10 @@
 //! (`orderBy`) pages the same way; the id breaks ties so that the order is total.
 
 use base64::Engine;
-use sea_orm::{ConnectionTrait, Order, PaginatorTrait, QueryOrder, QuerySelect, Select};
+use futures_util::future::BoxFuture;
+use sea_orm::{
+    DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryOrder, QuerySelect, Select,
+};
 
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
@@ -21,7 +24,33 @@ pub struct Page<M> {
     pub items: Vec<(String, M)>,
     pub has_previous_page: bool,
     pub has_next_page: bool,
-    pub total_count: u64,
+    pub total_count: Total,
+}
+
+/// How many records match in all pages: known, or counted when first asked for.
+pub enum Total {
+    Known(u64),
+    Deferred(Box<dyn Fn() -> BoxFuture<'static, AppResult<u64>> + Send + Sync>),
+}
+
+impl Total {
+    fn deferred<E: EntityTrait>(db: &DatabaseConnection, select: Select<E>) -> Total
+    where
+        E::Model: Sync,
+    {
+        let db = db.clone();
+        Total::Deferred(Box::new(move || {
+            let (db, select) = (db.clone(), select.clone());
+            Box::pin(async move { Ok(select.count(&db).await?) })
+        }))
+    }
+
+    pub async fn get(&self) -> AppResult<u64> {
+        match self {
+            Total::Known(n) => Ok(*n),
+            Total::Deferred(count) => count().await,
+        }
+    }
 }
 
 impl<M> Page<M> {
@@ -95,9 +124,11 @@ fn page_size(field: &str, value: Option<i32>, limits: &Limits) -> AppResult<Opti
 }
 
 /// Fetches one page of `select` (already tenant-scoped and filtered) in the order given,
-/// then by id.
-pub async fn paginate<E, C>(
-    db: &C,
+/// then by id. Paging forward sends only the page's query (one row more tells whether another
+/// page follows); the total is counted only if the client asks for it. Paging backward
+/// (`last`, `before`) needs the total to place the window, so it counts first.
+pub async fn paginate<E>(
+    db: &DatabaseConnection,
     select: Select<E>,
     order: Option<(E::Column, Order)>,
     args: &PageArgs,
@@ -106,7 +137,6 @@ pub async fn paginate<E, C>(
 where
     E: Identified,
     E::Model: Sync,
-    C: ConnectionTrait,
 {
     let first = page_size("first", args.first, limits)?;
     let last = page_size("last", args.last, limits)?;
@@ -126,10 +156,38 @@ where
         .as_deref()
         .map(|c| decode_cursor("before", c))
         .transpose()?;
-
-    let total_count = select.clone().count(db).await?;
-    // The window [start, end) of positions this page covers.
+    // The first position this page may cover.
     let lowest = after.map_or(0, |a| a.saturating_add(1));
+    let mut ordered = select.clone();
+    if let Some((column, direction)) = order {
+        ordered = ordered.order_by(column, direction);
+    }
+    let ordered = ordered.order_by(E::id_column(), Order::Asc);
+
+    if last.is_none() && before.is_none() {
+        let size = first.unwrap_or(limits.default_page_size);
+        // No table has more rows than SQL can count: a cursor past that is past the end.
+        let mut rows = if i64::try_from(lowest).is_err() {
+            Vec::new()
+        } else {
+            ordered
+                .offset(lowest)
+                .limit(size.saturating_add(1))
+                .all(db)
+                .await?
+        };
+        let has_next_page = rows.len() as u64 > size;
+        rows.truncate(size as usize);
+        return Ok(Page {
+            items: with_cursors(lowest, rows),
+            has_previous_page: lowest > 0,
+            has_next_page,
+            total_count: Total::deferred(db, select),
+        });
+    }
+
+    let total_count = select.count(db).await?;
+    // The window [start, end) of positions this page covers.
     let highest = before.map_or(total_count, |b| b.min(total_count));
     let (start, end) = match last {
         Some(last) => (highest.saturating_sub(last).max(lowest), highest),
@@ -138,30 +196,24 @@ where
             (lowest, lowest.saturating_add(size).min(highest))
         }
     };
-    let mut query = select;
-    if let Some((column, direction)) = order {
-        query = query.order_by(column, direction);
-    }
     let rows = if end > start {
-        query
-            .order_by(E::id_column(), Order::Asc)
-            .offset(start)
-            .limit(end - start)
-            .all(db)
-            .await?
+        ordered.offset(start).limit(end - start).all(db).await?
     } else {
         Vec::new()
     };
     Ok(Page {
-        items: rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, m)| (encode_cursor(start.saturating_add(i as u64)), m))
-            .collect(),
+        items: with_cursors(start, rows),
         has_previous_page: start > 0,
         has_next_page: end < total_count,
-        total_count,
+        total_count: Total::Known(total_count),
     })
+}
+
+fn with_cursors<M>(start: u64, rows: Vec<M>) -> Vec<(String, M)> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, m)| (encode_cursor(start.saturating_add(i as u64)), m))
+        .collect()
 }
 
 #[cfg(test)]

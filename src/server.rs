@@ -14,15 +14,27 @@ use crate::config::Config;
 use crate::events::EventBus;
 use crate::{db, http};
 
+/// Connections of the pool that timers and other background jobs use.
+const JOBS_POOL_SIZE: u32 = 4;
+
 /// Connects to the database, applies migrations and loads the token keys.
 pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
     crate::registry::install();
-    let mut db = db::connect(&config.database_url, config.limits.db_acquire_timeout)
-        .await
-        .map_err(|e| format!("cannot connect to the database: {e}"))?;
-    let jobs_db = db::connect(&config.database_url, config.limits.db_acquire_timeout)
-        .await
-        .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let limits = &config.limits;
+    let mut db = db::connect_pool(
+        &config.database_url,
+        limits.db_acquire_timeout,
+        limits.db_pool_size,
+    )
+    .await
+    .map_err(|e| format!("cannot connect to the database: {e}"))?;
+    let jobs_db = db::connect_pool(
+        &config.database_url,
+        limits.db_acquire_timeout,
+        JOBS_POOL_SIZE,
+    )
+    .await
+    .map_err(|e| format!("cannot connect to the database: {e}"))?;
     let statements = Arc::new(AtomicU64::new(0));
     let counter = statements.clone();
     db.set_metric_callback(move |_| {

@@ -1,14 +1,20 @@
 //! Relay connections built from domain pages.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{OutputType, SimpleObject};
+use async_graphql::{Object, OutputType, Result};
 
-use crate::pagination::{Page, PageArgs};
+use crate::pagination::{Page, PageArgs, Total};
 
-#[derive(SimpleObject)]
 pub struct ConnectionTotals {
+    total: Total,
+}
+
+#[Object]
+impl ConnectionTotals {
     /// Matching records in all pages.
-    pub total_count: u64,
+    async fn total_count(&self) -> Result<u64> {
+        Ok(self.total.get().await?)
+    }
 }
 
 pub type Connected<N> = Connection<String, N, ConnectionTotals, EmptyFields>;
@@ -32,7 +38,7 @@ pub fn connection<M, N: OutputType>(page: Page<M>, to_node: impl Fn(M) -> N) -> 
         page.has_previous_page,
         page.has_next_page,
         ConnectionTotals {
-            total_count: page.total_count,
+            total: page.total_count,
         },
     );
     connection.edges = page

@@ -229,28 +229,28 @@ async fn execute(
         state.app.log_committed(&scope).await;
     }
     ensure_error_codes(&mut response);
-    // Nothing ran (validation, limits): answer with errors only, no `data`.
+    // Nothing ran (validation, limits): answer with errors only, no `data`. The body is
+    // written straight from the response, so that fields keep the order of the query.
     let (status, body) = if has_code(&response, "SERVICE_UNAVAILABLE") {
         // The database is down: say so in the status too, so that proxies and clients retry.
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::to_value(&response).unwrap_or_default(),
-        )
+        (StatusCode::SERVICE_UNAVAILABLE, to_json(&response))
     } else if is_request_error(&response) {
-        (
-            media.request_error_status(),
-            json!({ "errors": response.errors }),
-        )
+        let errors = json!({ "errors": response.errors });
+        (media.request_error_status(), errors.to_string())
     } else {
-        (
-            StatusCode::OK,
-            serde_json::to_value(&response).unwrap_or_default(),
-        )
+        (StatusCode::OK, to_json(&response))
     };
-    let mut http = (status, body.to_string()).into_response();
+    let mut http = (status, body).into_response();
     http.headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
     http
+}
+
+fn to_json(response: &async_graphql::Response) -> String {
+    serde_json::to_string(response).unwrap_or_else(|_| {
+        json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] })
+            .to_string()
+    })
 }
 
 fn has_code(response: &async_graphql::Response, code: &str) -> bool {

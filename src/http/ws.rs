@@ -87,6 +87,28 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
+/// A `next` message, written straight from the response so that fields keep the order of the
+/// query.
+fn next_message(id: &str, response: &async_graphql::Response) -> Message {
+    #[derive(serde::Serialize)]
+    struct Next<'a> {
+        r#type: &'static str,
+        id: &'a str,
+        payload: &'a async_graphql::Response,
+    }
+    let next = Next {
+        r#type: "next",
+        id,
+        payload: response,
+    };
+    match serde_json::to_string(&next) {
+        Ok(body) => Message::Text(body.into()),
+        Err(_) => {
+            text(json!({ "type": "error", "id": id, "payload": [{ "message": "internal error" }] }))
+        }
+    }
+}
+
 fn text(value: serde_json::Value) -> Message {
     Message::Text(value.to_string().into())
 }
@@ -384,10 +406,10 @@ impl Connection {
                         .await;
                     return;
                 } else {
-                    json!({ "type": "next", "id": operation_id, "payload": response })
+                    next_message(&operation_id, &response)
                 };
                 first = false;
-                if sender.send(text(message)).await.is_err() {
+                if sender.send(message).await.is_err() {
                     return;
                 }
             }

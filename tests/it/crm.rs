@@ -963,3 +963,67 @@ async fn search_ranks_matches_across_modules_within_the_tenant() {
         .await;
     assert_eq!(error_field(&short), "text");
 }
+
+#[tokio::test]
+async fn a_list_pages_forward_in_one_statement_and_counts_only_when_asked() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    for n in 0..5 {
+        contact_id(
+            &server,
+            &acme.token,
+            json!({ "lastName": format!("Person {n}") }),
+        )
+        .await;
+    }
+    const PAGE: &str = "query($after: String) { contacts(first: 2, after: $after) {
+        pageInfo { hasNextPage hasPreviousPage endCursor } nodes { lastName } } }";
+    const COUNTED: &str = "query { contacts(first: 2) { totalCount nodes { lastName } } }";
+    let statements = |query: &'static str, variables: Value| {
+        let server = &server;
+        let token = acme.token.clone();
+        async move {
+            let before = server.app.statements.load(Ordering::SeqCst);
+            let response = server.gql(Some(&token), query, variables).await;
+            (
+                server.app.statements.load(Ordering::SeqCst) - before,
+                response,
+            )
+        }
+    };
+    let (plain, first) = statements(PAGE, json!({})).await;
+    let (counted, with_total) = statements(COUNTED, json!({})).await;
+    assert_eq!(
+        with_total["data"]["contacts"]["totalCount"], 5,
+        "{with_total}"
+    );
+    assert_eq!(
+        counted,
+        plain + 1,
+        "totalCount costs one statement, and only it"
+    );
+
+    // Walking forward: the extra row tells whether a page follows.
+    let mut page = first;
+    let mut seen = Vec::new();
+    for number in 0.. {
+        let contacts = &page["data"]["contacts"];
+        for node in contacts["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{page}"))
+        {
+            seen.push(node["lastName"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(contacts["pageInfo"]["hasPreviousPage"], number > 0);
+        if contacts["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        let after = contacts["pageInfo"]["endCursor"].clone();
+        page = server
+            .gql(Some(&acme.token), PAGE, json!({ "after": after }))
+            .await;
+    }
+    seen.sort();
+    let expected: Vec<String> = (0..5).map(|n| format!("Person {n}")).collect();
+    assert_eq!(seen, expected);
+}

@@ -221,3 +221,28 @@ async fn health_and_readiness() {
         assert_eq!(response.status(), StatusCode::OK, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_response_keeps_the_field_order_of_the_query() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let body = server
+        .http()
+        .post(server.url("/graphql"))
+        .bearer_auth(&acme.token)
+        .json(&json!({ "query": "{ me { roles email id } }" }))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = |key: &str| {
+        body.find(&format!("\"{key}\""))
+            .unwrap_or_else(|| panic!("no {key} in {body}"))
+    };
+    assert!(
+        at("roles") < at("email") && at("email") < at("id"),
+        "{body}"
+    );
+}
