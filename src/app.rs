@@ -15,7 +15,8 @@ use crate::auth::token::TokenKeys;
 use crate::config::Limits;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-use crate::events::{CHANNEL, Change, EventBus};
+use crate::events::{CHANNEL, Change, EventBus, MATRIX_NOTICE};
+use crate::permissions::MatrixCache;
 use crate::tenancy::TenantScope;
 
 pub struct App {
@@ -36,6 +37,8 @@ pub struct App {
     pub login_throttle: LoginThrottle,
     /// Open WebSocket connections per user, for the per-user cap.
     pub ws_connections: Mutex<HashMap<Uuid, usize>>,
+    /// Each tenant's permission overrides, so that requests do not read them.
+    pub permissions: Arc<MatrixCache>,
 }
 
 /// Heartbeats of the background workers.
@@ -70,15 +73,27 @@ impl Workers {
 pub type SharedApp = Arc<App>;
 
 impl App {
+    /// Call after a tenant's permission matrix has changed: forgets it here at once, and on
+    /// PostgreSQL on every other replica through NOTIFY.
+    pub async fn matrix_changed(&self, scope: &TenantScope) {
+        self.permissions.invalidate(scope.tenant_id());
+        let notice = format!("{MATRIX_NOTICE}{}", scope.tenant_id());
+        self.notify_replicas(notice).await;
+    }
+
     /// Call after a mutation has committed: wakes the tenant's subscribers here at once, and on
     /// PostgreSQL those of every other replica through NOTIFY.
     pub async fn log_committed(&self, scope: &TenantScope) {
         self.events.publish(scope, Change::Log);
+        self.notify_replicas(scope.tenant_id().to_string()).await;
+    }
+
+    async fn notify_replicas(&self, payload: String) {
         if self.db.get_database_backend() == DbBackend::Postgres {
             let notify = Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), scope.tenant_id().to_string().into()],
+                [CHANNEL.into(), payload.into()],
             );
             // Awaited, so that the answer leaves only once every replica has been told.
             if let Err(err) = self.db.execute_raw(notify).await {

@@ -7,6 +7,7 @@
 //! queries, not in the resolvers.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use futures_util::Stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
@@ -16,6 +17,7 @@ use uuid::Uuid;
 use entity::platform::event_log;
 
 use crate::error::AppResult;
+use crate::permissions::MatrixCache;
 use crate::tenancy::TenantScope;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -165,21 +167,30 @@ pub fn follow_log(
 /// The PostgreSQL channel replicas use to wake each other's subscribers.
 pub const CHANNEL: &str = "bpaas_events";
 
+/// A notice on `CHANNEL` that a tenant's permission matrix changed: this prefix, then its id.
+/// Any other notice is a tenant id whose log grew.
+pub const MATRIX_NOTICE: &str = "matrix:";
+
 /// Relays other replicas' commit notices (PostgreSQL LISTEN) to this replica's subscribers.
 /// Runs for the life of the process; after any gap in the connection everyone is woken,
 /// since notices sent meanwhile are lost (the log itself is not).
 pub async fn relay_replica_notices(
     database_url: String,
     bus: EventBus,
+    matrix: Arc<MatrixCache>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     tokio::select! {
-        _ = relay_until_error(database_url, bus) => {}
+        _ = relay_until_error(database_url, bus, matrix) => {}
         _ = shutdown.wait_for(|stopping| *stopping) => {}
     }
 }
 
-async fn relay_until_error(database_url: String, bus: EventBus) {
+async fn relay_until_error(database_url: String, bus: EventBus, matrix: Arc<MatrixCache>) {
+    let missed_notices = || {
+        bus.wake_everyone();
+        matrix.invalidate_all();
+    };
     use sea_orm::sqlx::postgres::PgListener;
     let mut backoff = std::time::Duration::from_millis(500);
     loop {
@@ -187,17 +198,25 @@ async fn relay_until_error(database_url: String, bus: EventBus) {
             Ok(mut listener) => match listener.listen(CHANNEL).await {
                 Ok(()) => {
                     backoff = std::time::Duration::from_millis(500);
-                    bus.wake_everyone();
+                    missed_notices();
                     loop {
                         match listener.try_recv().await {
-                            Ok(Some(notice)) => match notice.payload().parse::<Uuid>() {
-                                Ok(tenant_id) => {
-                                    bus.publish(&TenantScope::new(tenant_id), Change::Log)
+                            Ok(Some(notice)) => {
+                                let payload = notice.payload();
+                                let matrix_of = payload.strip_prefix(MATRIX_NOTICE);
+                                match (matrix_of, payload.parse::<Uuid>()) {
+                                    (Some(tenant), _) => match tenant.parse::<Uuid>() {
+                                        Ok(tenant_id) => matrix.invalidate(tenant_id),
+                                        Err(_) => matrix.invalidate_all(),
+                                    },
+                                    (None, Ok(tenant_id)) => {
+                                        bus.publish(&TenantScope::new(tenant_id), Change::Log)
+                                    }
+                                    (None, Err(_)) => bus.wake_everyone(),
                                 }
-                                Err(_) => bus.wake_everyone(),
-                            },
+                            }
                             // The connection dropped and will be re-made by the next call.
-                            Ok(None) => bus.wake_everyone(),
+                            Ok(None) => missed_notices(),
                             Err(err) => {
                                 tracing::warn!(%err, "replica notices interrupted");
                                 break;

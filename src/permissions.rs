@@ -1,7 +1,12 @@
 //! Who may read and write which module: defaults per role, overridable per tenant by admins.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use uuid::Uuid;
 
 use entity::platform::role_permission;
 
@@ -77,10 +82,81 @@ pub async fn grants_for(
     roles: &[Role],
 ) -> AppResult<Vec<Grant>> {
     let overrides = scope.select::<role_permission::Entity>().all(db).await?;
-    Ok(roles
+    Ok(grants_of(roles, &overrides))
+}
+
+fn grants_of(roles: &[Role], overrides: &[role_permission::Model]) -> Vec<Grant> {
+    roles
         .iter()
-        .flat_map(|role| Module::ALL.map(|module| effective(*role, module, &overrides)))
-        .collect())
+        .flat_map(|role| Module::ALL.map(|module| effective(*role, module, overrides)))
+        .collect()
+}
+
+/// Each tenant's permission overrides, so that a request does not read them. A change drops
+/// the tenant's entry here at once and on other replicas through their notices; an entry also
+/// expires after `MATRIX_TTL`, in case a notice was lost.
+#[derive(Default)]
+pub struct MatrixCache {
+    tenants: Mutex<HashMap<Uuid, Slot>>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// Bumped by every invalidation, so that a read that began before it is not stored.
+    generation: u64,
+    overrides: Option<(Arc<Vec<role_permission::Model>>, Instant)>,
+}
+
+const MATRIX_TTL: Duration = Duration::from_secs(30);
+
+impl MatrixCache {
+    /// What `roles` may do in each module of the tenant, from the cache when it is fresh.
+    pub async fn grants_for(
+        &self,
+        db: &impl Conn,
+        scope: &TenantScope,
+        roles: &[Role],
+    ) -> AppResult<Vec<Grant>> {
+        let tenant = scope.tenant_id();
+        let generation = {
+            let tenants = self.lock();
+            let slot = tenants.get(&tenant);
+            if let Some((overrides, at)) = slot.and_then(|s| s.overrides.as_ref())
+                && at.elapsed() < MATRIX_TTL
+            {
+                return Ok(grants_of(roles, overrides));
+            }
+            slot.map_or(0, |s| s.generation)
+        };
+        let overrides = Arc::new(scope.select::<role_permission::Entity>().all(db).await?);
+        let mut tenants = self.lock();
+        let slot = tenants.entry(tenant).or_default();
+        if slot.generation == generation {
+            slot.overrides = Some((overrides.clone(), Instant::now()));
+        }
+        Ok(grants_of(roles, &overrides))
+    }
+
+    /// The tenant's matrix changed: read it again next time.
+    pub fn invalidate(&self, tenant_id: Uuid) {
+        let mut tenants = self.lock();
+        let slot = tenants.entry(tenant_id).or_default();
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.overrides = None;
+    }
+
+    /// Notices may have been lost: read every matrix again.
+    pub fn invalidate_all(&self) {
+        for slot in self.lock().values_mut() {
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.overrides = None;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Slot>> {
+        // A panic while holding the lock cannot leave a slot half-written: use it as it is.
+        self.tenants.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// An admin changes what a role may do in a module of their tenant.

@@ -12,6 +12,7 @@ use crate::app::{App, SharedApp};
 use crate::auth::token::TokenKeys;
 use crate::config::Config;
 use crate::events::EventBus;
+use crate::permissions::MatrixCache;
 use crate::{db, http};
 
 /// Connections of the pool that timers and other background jobs use.
@@ -46,10 +47,12 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
     let tokens = TokenKeys::load(&config.auth, &config.database_url)?;
     let events = EventBus::new(1024);
     let shutdown = watch::channel(false).0;
+    let permissions = Arc::new(MatrixCache::default());
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         tokio::spawn(crate::events::relay_replica_notices(
             config.database_url.clone(),
             events.clone(),
+            permissions.clone(),
             shutdown.subscribe(),
         ));
     }
@@ -64,6 +67,7 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         workers: Default::default(),
         login_throttle: Default::default(),
         ws_connections: Default::default(),
+        permissions,
     });
     tokio::spawn(crate::process::timers::run(
         app.clone(),

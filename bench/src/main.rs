@@ -282,7 +282,7 @@ async fn seed_tenant(
 
 /// The admin as the server sees them: through a token, like every client.
 async fn principal(app: &SharedApp, token: &str) -> Result<Principal, String> {
-    users::authenticate(&app.db, &app.tokens, token)
+    users::authenticate(&app.db, &app.tokens, &app.permissions, token)
         .await
         .map_err(|e| e.message())
 }

@@ -441,8 +441,10 @@ impl RecordsMutation {
         write: bool,
     ) -> Result<Permission> {
         let principal = ctx.principal()?;
-        let grant =
-            permissions::set(&ctx.app().db, principal, role.into(), module, read, write).await?;
+        let app = ctx.app();
+        let grant = permissions::set(&app.db, principal, role.into(), module, read, write).await?;
+        // Requests read the matrix from a cache: this tenant's must be read again everywhere.
+        app.matrix_changed(&principal.scope()).await;
         Ok(grant.into())
     }
 }

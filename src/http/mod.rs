@@ -116,7 +116,7 @@ async fn session_for(
     let Some(value) = authorization else {
         return Ok(Session::anonymous(client));
     };
-    match users::authenticate(&app.db, &app.tokens, bearer_token(value)).await {
+    match users::authenticate(&app.db, &app.tokens, &app.permissions, bearer_token(value)).await {
         Ok(principal) => Ok(Session::signed_in(principal, client)),
         Err(AppError::Unauthenticated(reason)) => Ok(Session::rejected(reason, client)),
         Err(other) => Err(other),

@@ -19,7 +19,7 @@ use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::events::{Change, EventBus};
 use crate::pagination::{Page, PageArgs, paginate};
-use crate::permissions;
+use crate::permissions::MatrixCache;
 use crate::platform::tenants;
 use crate::records;
 use crate::tenancy::TenantScope;
@@ -125,9 +125,13 @@ pub fn issue_token(tokens: &TokenKeys, user: &user::Model) -> AppResult<String> 
 /// Resolves a bearer token to its principal. The user must still exist and be active, and the
 /// token must be of the user's current epoch (not revoked); roles come from the database so
 /// that a revoked role takes effect at once.
+/// The caller a token names. The user row is read every time, so that a deactivation or a
+/// revoked token counts from the next request on every replica; the permission matrix comes
+/// from `matrix`.
 pub async fn authenticate(
     db: &DatabaseConnection,
     tokens: &TokenKeys,
+    matrix: &MatrixCache,
     bearer: &str,
 ) -> AppResult<Principal> {
     let claims = tokens.verify(bearer)?;
@@ -142,7 +146,7 @@ pub async fn authenticate(
     Ok(Principal {
         user_id: user.id,
         tenant_id: user.tenant_id,
-        grants: permissions::grants_for(db, &scope, &roles).await?,
+        grants: matrix.grants_for(db, &scope, &roles).await?,
         roles,
     })
 }

@@ -344,3 +344,40 @@ async fn a_role_without_read_access_never_gets_a_related_record() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_permission_change_on_one_replica_counts_on_the_others() {
+    let server = TestServer::start().await;
+    if !server.on_postgres() {
+        // Replicas tell each other through PostgreSQL; CI runs this on PostgreSQL.
+        return;
+    }
+    let replica = server.replica().await;
+    let acme = server.tenant("acme").await;
+    let (_, sales) = server.user(&acme, "sam@acme.example.com", &["SALES"]).await;
+    const CONTACTS: &str = "{ contacts { totalCount } }";
+    // The replica has read the tenant's matrix and keeps it.
+    let before = replica.gql(Some(&sales), CONTACTS, json!({})).await;
+    assert_eq!(before["data"]["contacts"]["totalCount"], 0, "{before}");
+    let set = server
+        .gql(
+            Some(&acme.token),
+            "mutation { setPermission(role: SALES, module: CONTACTS, read: false, write: false) { read } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(set["data"]["setPermission"]["read"], false, "{set}");
+    // The notice reaches the replica within moments, well before its cache would expire.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let after = replica.gql(Some(&sales), CONTACTS, json!({})).await;
+        if after["errors"][0]["extensions"]["code"] == "FORBIDDEN" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replica still uses the old matrix: {after}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
