@@ -7,6 +7,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -132,7 +133,10 @@ impl Loaders {
             .unwrap_or_else(PoisonError::into_inner)
             .entry(TypeId::of::<L>())
             .or_insert_with(|| {
-                Arc::new(DataLoader::new(L::new(&self.db, &self.scope), tokio::spawn))
+                // No waiting window: the fetch is spawned on the worker that asks first and
+                // runs once the resolvers polled alongside (a list's rows) have asked too.
+                let loader = DataLoader::new(L::new(&self.db, &self.scope), tokio::spawn);
+                Arc::new(loader.delay(Duration::ZERO))
             })
             .clone();
         made.downcast::<DataLoader<L>>()
