@@ -220,21 +220,23 @@ fn check_value(field: &Model, path: &str, value: &Value) -> AppResult<Value> {
     })
 }
 
-/// The custom field values a create or update leaves, or `None` when they stay as they are.
-/// `before` is the record's current values on update (`None` on create, where the values are
-/// always checked so that required fields are enforced).
+/// Sets `target` to the custom field values a create or update leaves; leaves it alone on an
+/// update that gives none. `before` is the record's current values on update (`None` on create,
+/// where the values are always checked so that required fields are enforced).
 pub async fn edit(
     db: &impl Conn,
     scope: &TenantScope,
     module: Module,
     before: Option<&Value>,
     given: Option<Map<String, Value>>,
-) -> AppResult<Option<Value>> {
+    target: &mut sea_orm::ActiveValue<Value>,
+) -> AppResult<()> {
     if before.is_some() && given.is_none() {
-        return Ok(None);
+        return Ok(());
     }
     let merged = merge(db, scope, module, before, given.unwrap_or_default()).await?;
-    Ok(Some(merged))
+    *target = sea_orm::ActiveValue::Set(merged);
+    Ok(())
 }
 
 /// Validates `changes` against the module's active fields and merges them into `current`

@@ -143,13 +143,9 @@ impl Fields<Entity> for AccountFields {
     ) -> AppResult<()> {
         let (fields, scope) = (self, &actor.scope());
         let id = before.map(|b| b.id);
-        let current = before.map(|b| &b.custom_fields);
-        let custom = fields.custom_fields;
-        if let Some(custom) =
-            custom_fields::edit(db, scope, Module::Accounts, current, custom).await?
-        {
-            row.custom_fields = Set(custom);
-        }
+        let (current, given) = (before.map(|b| &b.custom_fields), fields.custom_fields);
+        let module = Module::Accounts;
+        custom_fields::edit(db, scope, module, current, given, &mut row.custom_fields).await?;
         if let Some(name) = fields.name {
             row.name = Set(required_text("name", &name, 255)?);
         }

@@ -153,12 +153,9 @@ impl Fields<Entity> for LeadFields {
             }
             refuse_if_converted(before)?;
         }
-        let current = before.map(|b| &b.custom_fields);
-        let custom = fields.custom_fields;
-        if let Some(custom) = custom_fields::edit(db, scope, Module::Leads, current, custom).await?
-        {
-            row.custom_fields = Set(custom);
-        }
+        let (current, given) = (before.map(|b| &b.custom_fields), fields.custom_fields);
+        let module = Module::Leads;
+        custom_fields::edit(db, scope, module, current, given, &mut row.custom_fields).await?;
         if let Some(first_name) = text_patch("firstName", fields.first_name, 255)? {
             row.first_name = Set(first_name);
         }

@@ -173,13 +173,9 @@ impl Fields<Entity> for OpportunityFields {
             let (id, stage) = (before.id, "salesStage");
             binding::refuse_direct_change(db, actor, Module::Opportunities, id, stage).await?;
         }
-        let current = before.map(|b| &b.custom_fields);
-        let custom = fields.custom_fields;
-        if let Some(custom) =
-            custom_fields::edit(db, scope, Module::Opportunities, current, custom).await?
-        {
-            row.custom_fields = Set(custom);
-        }
+        let (current, given) = (before.map(|b| &b.custom_fields), fields.custom_fields);
+        let module = Module::Opportunities;
+        custom_fields::edit(db, scope, module, current, given, &mut row.custom_fields).await?;
         if let Some(name) = fields.name {
             row.name = Set(required_text("name", &name, 255)?);
         }

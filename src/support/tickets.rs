@@ -147,13 +147,9 @@ impl Fields<Entity> for TicketFields {
             binding::refuse_direct_change(db, actor, Module::Tickets, before.id, "status").await?;
         }
         let was_closed = before.is_some_and(|b| b.status == CLOSED);
-        let current = before.map(|b| &b.custom_fields);
-        let custom = fields.custom_fields;
-        if let Some(custom) =
-            custom_fields::edit(db, scope, Module::Tickets, current, custom).await?
-        {
-            row.custom_fields = Set(custom);
-        }
+        let (current, given) = (before.map(|b| &b.custom_fields), fields.custom_fields);
+        let module = Module::Tickets;
+        custom_fields::edit(db, scope, module, current, given, &mut row.custom_fields).await?;
         if let Some(title) = fields.title {
             row.title = Set(required_text("title", &title, 255)?);
         }
