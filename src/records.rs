@@ -335,8 +335,6 @@ pub async fn insert<E: Record>(
     Ok(created)
 }
 
-/// Applies `changes` (only the fields that change are set) if `expected_version` is still
-/// current, and records what changed. A stale version is a CONFLICT.
 /// A module's input fields. The module validates them and sets them on a row; what happens
 /// around that (rights, transaction, version check, history) is the same for every record.
 pub trait Fields<E: Record>: Send + Sized {
@@ -383,6 +381,8 @@ pub async fn edit_in<E: Record>(
     update::<E>(txn, actor, before, version, changes).await
 }
 
+/// Applies `changes` (only the fields that change are set) if `expected_version` is still
+/// current, and records what changed. A stale version is a CONFLICT.
 pub async fn update<E: Record>(
     txn: &impl Conn,
     actor: &Principal,
