@@ -401,21 +401,18 @@ pub async fn update<E: Record>(
     changes.set(E::version_column(), Value::from(next_version));
     changes.set(E::updated_at_column(), Value::from(Utc::now()));
     let scope = actor.scope();
-    let result = scope
+    // The version condition makes a concurrent update that committed first win, and this one
+    // fail; RETURNING gives the row as it is now (for the history) in the same statement.
+    let mut updated = scope
         .update::<E>()
         .set(changes)
         .filter(E::id_column().eq(id))
         .filter(E::version_column().eq(expected_version))
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?;
-    if result.rows_affected != 1 {
+    let (Some(after), true) = (updated.pop(), updated.is_empty()) else {
         return Err(stale(E::MODULE));
-    }
-    let after = scope
-        .by_id::<E>(id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound(E::MODULE.record_name()))?;
+    };
     let changed = diff(&to_json(&before), &to_json(&after));
     write_history::<E>(txn, actor, id, "updated", changed).await?;
     Ok(after)
