@@ -190,12 +190,8 @@ impl Fields<Entity> for AccountFields {
             row.shipping_country = Set(a.country);
         }
         if let Some(revenue) = fields.annual_revenue {
-            if revenue.is_some_and(|r| r.is_sign_negative()) {
-                return Err(AppError::bad_input("annualRevenue", "must not be negative"));
-            }
-            row.annual_revenue = Set(revenue
-                .map(|r| money::to_units("annualRevenue", r))
-                .transpose()?);
+            let units = revenue.map(|r| money::non_negative_units("annualRevenue", r));
+            row.annual_revenue = Set(units.transpose()?);
         }
         if let Some(employees) = fields.employees {
             if employees.is_some_and(|e| e < 0) {

@@ -192,10 +192,8 @@ impl Fields<Entity> for OpportunityFields {
             row.contact_id = Set(contact_id);
         }
         if let Some(amount) = fields.amount {
-            if amount.is_some_and(|a| a.is_sign_negative()) {
-                return Err(AppError::bad_input("amount", "must not be negative"));
-            }
-            row.amount = Set(amount.map(|a| money::to_units("amount", a)).transpose()?);
+            let units = amount.map(|a| money::non_negative_units("amount", a));
+            row.amount = Set(units.transpose()?);
         }
         if let Some(code) = fields.currency {
             row.currency = Set(currency(&code)?);
