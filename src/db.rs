@@ -40,7 +40,6 @@ pub async fn connect_pool(
     // lose its snapshot to another writer (SQLITE_BUSY without waiting).
     options
         .max_connections(if sqlite { 1 } else { pool_size.max(1) })
-        .min_connections(1)
         .test_before_acquire(false)
         .max_lifetime(MAX_LIFETIME)
         .connect_timeout(acquire_timeout.min(Duration::from_secs(10)))

@@ -186,6 +186,22 @@ pub async fn relay_replica_notices(
     }
 }
 
+/// Acts on one notice of another replica: a tenant's permission matrix changed, or its log
+/// grew. A payload that names no tenant wakes (or forgets) everything.
+fn relay_notice(payload: &str, bus: &EventBus, matrix: &MatrixCache) {
+    if let Some(tenant) = payload.strip_prefix(MATRIX_NOTICE) {
+        match tenant.parse::<Uuid>() {
+            Ok(tenant_id) => matrix.invalidate(tenant_id),
+            Err(_) => matrix.invalidate_all(),
+        }
+    } else {
+        match payload.parse::<Uuid>() {
+            Ok(tenant_id) => bus.publish(&TenantScope::new(tenant_id), Change::Log),
+            Err(_) => bus.wake_everyone(),
+        }
+    }
+}
+
 async fn relay_until_error(database_url: String, bus: EventBus, matrix: Arc<MatrixCache>) {
     let missed_notices = || {
         bus.wake_everyone();
@@ -201,20 +217,7 @@ async fn relay_until_error(database_url: String, bus: EventBus, matrix: Arc<Matr
                     missed_notices();
                     loop {
                         match listener.try_recv().await {
-                            Ok(Some(notice)) => {
-                                let payload = notice.payload();
-                                let matrix_of = payload.strip_prefix(MATRIX_NOTICE);
-                                match (matrix_of, payload.parse::<Uuid>()) {
-                                    (Some(tenant), _) => match tenant.parse::<Uuid>() {
-                                        Ok(tenant_id) => matrix.invalidate(tenant_id),
-                                        Err(_) => matrix.invalidate_all(),
-                                    },
-                                    (None, Ok(tenant_id)) => {
-                                        bus.publish(&TenantScope::new(tenant_id), Change::Log)
-                                    }
-                                    (None, Err(_)) => bus.wake_everyone(),
-                                }
-                            }
+                            Ok(Some(notice)) => relay_notice(notice.payload(), &bus, &matrix),
                             // The connection dropped and will be re-made by the next call.
                             Ok(None) => missed_notices(),
                             Err(err) => {

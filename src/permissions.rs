@@ -107,6 +107,13 @@ struct Slot {
     overrides: Option<(Arc<Vec<role_permission::Model>>, Instant)>,
 }
 
+impl Slot {
+    fn forget(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        self.overrides = None;
+    }
+}
+
 const MATRIX_TTL: Duration = Duration::from_secs(30);
 
 impl MatrixCache {
@@ -139,18 +146,12 @@ impl MatrixCache {
 
     /// The tenant's matrix changed: read it again next time.
     pub fn invalidate(&self, tenant_id: Uuid) {
-        let mut tenants = self.lock();
-        let slot = tenants.entry(tenant_id).or_default();
-        slot.generation = slot.generation.wrapping_add(1);
-        slot.overrides = None;
+        self.lock().entry(tenant_id).or_default().forget();
     }
 
     /// Notices may have been lost: read every matrix again.
     pub fn invalidate_all(&self) {
-        for slot in self.lock().values_mut() {
-            slot.generation = slot.generation.wrapping_add(1);
-            slot.overrides = None;
-        }
+        self.lock().values_mut().for_each(Slot::forget);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Slot>> {

@@ -623,7 +623,8 @@ macro_rules! record_mutations {
 pub(crate) use record_mutations;
 
 /// Writes a module's query object: one record by id, and the records matching a filter, in
-/// an order, a Relay page at a time. `$service` is the domain module with `get` and `list`.
+/// an order, a Relay page at a time, through `records::read` and `records::list` (which check
+/// the caller's read right) with the module's own filter and order.
 ///
 /// `record_queries!(AccountQuery: account, accounts -> Account, account::Entity, AccountFilter,
 /// AccountOrderBy, "An account", "Accounts")`
