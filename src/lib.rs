@@ -22,6 +22,7 @@ pub mod modules;
 pub mod money;
 pub mod news;
 pub mod pagination;
+pub mod payroll;
 pub mod permissions;
 pub mod picklists;
 pub mod platform;
