@@ -75,9 +75,15 @@ modules! {
     SalesOrders = "salesOrders", "sales order", ["sales"];
     Invoices = "invoices", "invoice", ["sales"];
     PurchaseOrders = "purchaseOrders", "purchase order", [];
+    Payroll = "payroll", "employee", [];
 }
 
 impl Module {
+    /// Whether only the roles that write the module read it by default: pay is private.
+    pub fn confidential(self) -> bool {
+        self == Module::Payroll
+    }
+
     pub fn parse(name: &str) -> Option<Module> {
         Module::ALL.into_iter().find(|m| m.as_str() == name)
     }

@@ -33,6 +33,7 @@ pub struct Grant {
 
 /// Viewers read; support writes service modules; sales writes customer, pipeline and sales
 /// document modules; managers and admins write everything (the catalogue and purchasing too).
+/// Confidential modules (payroll) are read only by those who write them.
 pub fn default_grant(role: Role, module: Module) -> Grant {
     let write = match role {
         Role::Admin | Role::Manager => true,
@@ -41,7 +42,7 @@ pub fn default_grant(role: Role, module: Module) -> Grant {
     Grant {
         role,
         module,
-        read: true,
+        read: write || !module.confidential(),
         write,
     }
 }

@@ -4,7 +4,7 @@
 //! `docs/adding-a-module.md`).
 
 use crate::modules::{self, Declaration};
-use crate::{calendar, crm, news, process, sales, support};
+use crate::{calendar, crm, news, payroll, process, sales, support};
 
 /// Registers every module. Idempotent: the first call wins.
 pub fn install() {
@@ -25,6 +25,7 @@ pub fn install() {
         &sales::documents::SALES_ORDERS,
         &sales::documents::INVOICES,
         &sales::documents::PURCHASE_ORDERS,
+        &payroll::employees::DECLARATION,
     ];
     modules::install(all);
 }

@@ -12,6 +12,9 @@ use uuid::Uuid;
 // Records of a module are declared tenant-owned by `record!`; these are the other tables.
 use entity::calendar::event_invitee;
 use entity::news::comment;
+use entity::payroll::{
+    additional_pay, pay_component, pay_run, payslip, rule_set, salary_assignment, salary_structure,
+};
 use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
@@ -76,6 +79,13 @@ tenant_owned!(
     document_line,
     payment,
     quote_link,
+    pay_component,
+    salary_structure,
+    salary_assignment,
+    additional_pay,
+    rule_set,
+    pay_run,
+    payslip,
 );
 identified!(
     user,
@@ -96,6 +106,13 @@ identified!(
     document_line,
     payment,
     quote_link,
+    pay_component,
+    salary_structure,
+    salary_assignment,
+    additional_pay,
+    rule_set,
+    pay_run,
+    payslip,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

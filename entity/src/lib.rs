@@ -6,6 +6,7 @@
 pub mod calendar;
 pub mod crm;
 pub mod news;
+pub mod payroll;
 pub mod platform;
 pub mod process;
 pub mod sales;

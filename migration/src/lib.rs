@@ -18,6 +18,7 @@ mod m20261125_000013_products;
 mod m20261125_000014_sales;
 mod m20261130_000015_token_epoch;
 mod m20261130_000016_event_recurrence_end;
+mod m20261201_000017_payroll;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000014_sales::Migration),
             Box::new(m20261130_000015_token_epoch::Migration),
             Box::new(m20261130_000016_event_recurrence_end::Migration),
+            Box::new(m20261201_000017_payroll::Migration),
         ]
     }
 }

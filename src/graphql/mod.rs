@@ -9,6 +9,7 @@ mod guard;
 mod loaders;
 mod news;
 mod pagination;
+mod payroll;
 mod platform;
 mod process;
 mod records;
@@ -45,6 +46,8 @@ pub struct Query(
     sales::catalogue::CatalogueQuery,
     sales::documents::DocumentQuery,
     sales::products::ProductQuery,
+    payroll::EmployeeQuery,
+    payroll::PayrollQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -63,6 +66,7 @@ pub struct Mutation(
     sales::catalogue::CatalogueMutation,
     sales::documents::DocumentMutation,
     sales::products::ProductMutation,
+    payroll::PayrollMutation,
 );
 
 #[derive(MergedSubscription, Default)]

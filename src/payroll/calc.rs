@@ -9,13 +9,13 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::formula::{Formula, Val};
 use super::rules::RuleSet;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(name = "PayComponentKind")]
 pub enum Kind {
@@ -30,7 +30,7 @@ pub enum Kind {
 }
 
 /// How a component's amount is rounded to whole currency units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Rounding {
     /// Half a unit and more rounds up.
@@ -50,7 +50,7 @@ impl Rounding {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EmploymentType {
     Permanent,
@@ -60,7 +60,7 @@ pub enum EmploymentType {
     Daily,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, async_graphql::Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PayFrequency {
     Monthly,
@@ -93,6 +93,21 @@ pub struct Component {
     pub rounding: Rounding,
 }
 
+impl Component {
+    /// The names its formula and condition read.
+    pub fn reads(&self) -> Vec<String> {
+        let mut names = self
+            .condition
+            .as_ref()
+            .map(Formula::names)
+            .unwrap_or_default();
+        if let Amount::Formula(formula) = &self.amount {
+            names.extend(formula.names());
+        }
+        names
+    }
+}
+
 /// The employee facts the calculation needs.
 #[derive(Clone, Debug)]
 pub struct Employee {
@@ -114,7 +129,7 @@ pub struct Period {
 }
 
 /// What earlier periods of the same tax year paid and withheld (approved and paid runs).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct YearToDate {
     pub gross: Decimal,
@@ -143,7 +158,7 @@ pub struct Input<'a> {
     pub year_to_date: &'a YearToDate,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Line {
     pub code: String,

@@ -3,6 +3,7 @@
 //! every tenant starts with [`RuleSet::indonesia`], read from `assets/payroll-id/` (copied from
 //! the verified reference data set, see its `SOURCE.md`).
 
+use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -78,6 +79,9 @@ pub struct RuleSet {
     pub occupational_cost_rate: Decimal,
     /// …at most this much for each month worked.
     pub occupational_cost_monthly_cap: Decimal,
+    /// Tenant figures formulas read as `settings.<name>` (a meal allowance per day).
+    #[serde(default)]
+    pub values: BTreeMap<String, Decimal>,
 }
 
 /// The BPJS programs, as `program` names them.
@@ -361,6 +365,7 @@ mod seed {
             bpjs,
             occupational_cost_rate: Decimal::from(5),
             occupational_cost_monthly_cap: Decimal::from(500_000),
+            values: BTreeMap::new(),
         })
     }
 }

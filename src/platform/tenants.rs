@@ -67,6 +67,7 @@ pub async fn create_tenant(
         base_currency: Set("USD".into()),
         allow_negative_stock: Set(false),
         purchase_approval_limit: Set(None),
+        payroll_separate_approver: Set(false),
     }
     .insert(&txn)
     .await?;

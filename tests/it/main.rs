@@ -13,6 +13,7 @@ mod hardening;
 mod http;
 mod lifecycle;
 mod news;
+mod payroll;
 mod permissions;
 mod pipeline;
 mod process;

@@ -16,6 +16,8 @@ pub struct Model {
     pub allow_negative_stock: bool,
     /// Purchase orders above this grand total (1/10 000 units) need a manager's approval.
     pub purchase_approval_limit: Option<i64>,
+    /// Whether a pay run must be approved by someone other than who calculated it.
+    pub payroll_separate_approver: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

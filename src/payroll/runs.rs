@@ -1,0 +1,760 @@
+//! Pay runs: a period's pay for the employees it covers, calculated into payslips in one
+//! transaction, then approved (by a manager or admin), paid, or cancelled.
+//!
+//! Draft -> Calculated (again, until approved) -> Approved -> Paid; Draft, Calculated and
+//! Approved may be Cancelled. Paid is final, and an approved run's payslips never change: a
+//! correction is a new run.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Order,
+    QueryFilter, QueryOrder, Select,
+};
+use uuid::Uuid;
+
+use entity::payroll::{
+    additional_pay, employee, pay_component, pay_run, payslip, salary_assignment, salary_structure,
+};
+use entity::platform::tenant;
+
+use super::calc::{
+    self, Component, Employee, EmploymentType, Kind, PayFrequency, Period, YearToDate,
+};
+use super::formula::Val;
+use super::setup::{self, component_of, in_force, structure_components};
+use super::{loaded, stored};
+use crate::auth::{Principal, Role};
+use crate::config::Limits;
+use crate::db::Conn;
+use crate::error::{AppError, AppResult};
+use crate::modules::Module;
+use crate::money;
+use crate::pagination::{self, Page, PageArgs};
+use crate::permissions::Access;
+use crate::records;
+use crate::sequences;
+use crate::tenancy::TenantScope;
+use crate::validation::optional_text;
+
+pub const DRAFT: &str = "Draft";
+pub const CALCULATED: &str = "Calculated";
+pub const APPROVED: &str = "Approved";
+pub const PAID: &str = "Paid";
+pub const CANCELLED: &str = "Cancelled";
+
+/// Runs whose payslips count: they are final or about to be paid.
+const BINDING: [&str; 2] = [APPROVED, PAID];
+
+/// Payslips are written this many rows to a statement (SQLite allows 32,766 parameters).
+const INSERT_CHUNK: usize = 500;
+
+pub struct NewPayRun {
+    pub frequency: PayFrequency,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub pay_date: NaiveDate,
+    pub cost_centre: Option<String>,
+    pub employment_type: Option<EmploymentType>,
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("pay run")
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    new: NewPayRun,
+) -> AppResult<pay_run::Model> {
+    actor.require(Module::Payroll, Access::Write)?;
+    if new.period_end < new.period_start {
+        return Err(AppError::bad_input(
+            "periodEnd",
+            "must not be before periodStart",
+        ));
+    }
+    let longest = match new.frequency {
+        PayFrequency::Monthly => 31,
+        PayFrequency::Weekly => 7,
+    };
+    if (new.period_end - new.period_start).num_days() >= longest {
+        return Err(AppError::bad_input(
+            "periodEnd",
+            format!(
+                "a {} period is at most {longest} days",
+                stored(new.frequency).to_lowercase()
+            ),
+        ));
+    }
+    let cost_centre = optional_text("costCentre", new.cost_centre, 100)?;
+    let scope = actor.scope();
+    let txn = records::begin_write(db, &scope).await?;
+    let now = Utc::now();
+    let run = pay_run::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: scope.owner(),
+        run_no: Set(sequences::next_number(&txn, &scope, "PAY").await?),
+        frequency: Set(stored(new.frequency)),
+        period_start: Set(new.period_start),
+        period_end: Set(new.period_end),
+        pay_date: Set(new.pay_date),
+        cost_centre: Set(cost_centre),
+        employment_type: Set(new.employment_type.map(stored)),
+        status: Set(DRAFT.to_owned()),
+        employee_count: Set(0),
+        total_gross: Set(0),
+        total_net: Set(0),
+        total_pph21: Set(0),
+        total_employer_cost: Set(0),
+        calculated_by: Set(None),
+        calculated_at: Set(None),
+        approved_by: Set(None),
+        approved_at: Set(None),
+        paid_at: Set(None),
+        created_by: Set(actor.user_id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let employees = covered(&txn, &scope, &run).await?;
+    refuse_overlap(&txn, &scope, &run, &employees).await?;
+    txn.commit().await?;
+    Ok(run)
+}
+
+/// The live employees a run pays: its frequency and filters, employed in its period.
+async fn covered(
+    db: &impl Conn,
+    scope: &TenantScope,
+    run: &pay_run::Model,
+) -> AppResult<Vec<employee::Model>> {
+    use employee::Column as C;
+    let mut select = records::live::<employee::Entity>(scope)
+        .filter(C::PayFrequency.eq(&run.frequency))
+        .filter(C::HireDate.lte(run.period_end))
+        .filter(
+            Condition::any()
+                .add(C::TerminationDate.is_null())
+                .add(C::TerminationDate.gte(run.period_start)),
+        );
+    if let Some(centre) = &run.cost_centre {
+        select = select.filter(C::CostCentre.eq(centre));
+    }
+    if let Some(kind) = &run.employment_type {
+        select = select.filter(C::EmploymentType.eq(kind));
+    }
+    Ok(select.order_by_asc(C::EmployeeNo).all(db).await?)
+}
+
+/// Refuses a run that would pay an employee again for days an approved run already paid.
+async fn refuse_overlap(
+    db: &impl Conn,
+    scope: &TenantScope,
+    run: &pay_run::Model,
+    employees: &[employee::Model],
+) -> AppResult<()> {
+    let overlapping = scope
+        .select::<pay_run::Entity>()
+        .filter(pay_run::Column::Status.is_in(BINDING))
+        .filter(pay_run::Column::PeriodStart.lte(run.period_end))
+        .filter(pay_run::Column::PeriodEnd.gte(run.period_start))
+        .filter(pay_run::Column::Id.ne(run.id))
+        .all(db)
+        .await?;
+    if overlapping.is_empty() {
+        return Ok(());
+    }
+    let paid = scope
+        .select::<payslip::Entity>()
+        .filter(payslip::Column::PayRunId.is_in(overlapping.iter().map(|r| r.id)))
+        .all(db)
+        .await?;
+    for slip in paid {
+        if let Some(employee) = employees.iter().find(|e| e.id == slip.employee_id) {
+            let other = overlapping.iter().find(|r| r.id == slip.pay_run_id);
+            return Err(AppError::bad_input(
+                "periodStart",
+                format!(
+                    "{} is already paid for an overlapping period by {}",
+                    employee.employee_no,
+                    other.map_or("another run", |r| r.run_no.as_str())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A run of the caller's tenant at `version`, in a state `allowed`.
+async fn current(
+    txn: &impl Conn,
+    scope: &TenantScope,
+    id: Uuid,
+    version: i32,
+    allowed: &[&str],
+    action: &str,
+) -> AppResult<pay_run::Model> {
+    let run = scope
+        .by_id::<pay_run::Entity>(id)
+        .one(txn)
+        .await?
+        .ok_or_else(not_found)?;
+    if run.version != version {
+        return Err(AppError::Conflict(
+            "the pay run was changed by someone else: read it again".into(),
+        ));
+    }
+    if !allowed.contains(&run.status.as_str()) {
+        return Err(AppError::bad_input(
+            "id",
+            format!(
+                "{} is {}: only a {} run can be {action}",
+                run.run_no,
+                run.status,
+                allowed.join(" or ")
+            ),
+        ));
+    }
+    Ok(run)
+}
+
+/// Days worked from attendance, for the employees whose days differ from their employment.
+pub struct Attendance {
+    pub employee_id: Uuid,
+    pub days_worked: Decimal,
+}
+
+/// What the calculation needs that is the same for every employee of a run.
+struct Setup {
+    rules: super::rules::RuleSet,
+    /// Each structure's components in evaluation order, by structure code.
+    structures: HashMap<String, Vec<Component>>,
+    assignments: HashMap<Uuid, salary_assignment::Model>,
+    additional: HashMap<Uuid, Vec<(Component, Decimal)>>,
+    year_to_date: HashMap<Uuid, YearToDate>,
+    settings: HashMap<String, Val>,
+}
+
+async fn load_setup(
+    txn: &impl Conn,
+    scope: &TenantScope,
+    run: &pay_run::Model,
+) -> AppResult<Setup> {
+    let day = run.period_end;
+    let rules = setup::rules_on(txn, scope, day).await?;
+    let components: HashMap<String, Component> = scope
+        .select::<pay_component::Entity>()
+        .all(txn)
+        .await?
+        .iter()
+        .map(|c| Ok((c.code.clone(), component_of(c)?)))
+        .collect::<AppResult<_>>()?;
+
+    let versions = scope
+        .select::<salary_structure::Entity>()
+        .filter(salary_structure::Column::EffectiveFrom.lte(day))
+        .all(txn)
+        .await?;
+    let mut structures = HashMap::new();
+    for (code, version) in in_force(&versions, day, |v| (v.code.clone(), v.effective_from)) {
+        let codes = structure_components(version);
+        let listed: Vec<&str> = codes.iter().map(String::as_str).collect();
+        let order = calc::evaluation_order(&listed, |c| {
+            components.get(c).map(Component::reads).unwrap_or_default()
+        })
+        .map_err(|cycle| AppError::internal(format!("structure {code} has a cycle {cycle}")))?;
+        let ordered = order
+            .into_iter()
+            .filter_map(|c| components.get(c).cloned())
+            .collect();
+        structures.insert(code, ordered);
+    }
+
+    let assigned = scope
+        .select::<salary_assignment::Entity>()
+        .filter(salary_assignment::Column::EffectiveFrom.lte(day))
+        .all(txn)
+        .await?;
+    let assignments = in_force(&assigned, day, |a| {
+        (a.employee_id.to_string(), a.effective_from)
+    })
+    .into_iter()
+    .filter_map(|(id, a)| Some((Uuid::parse_str(&id).ok()?, a.clone())))
+    .collect();
+
+    let mut additional: HashMap<Uuid, Vec<(Component, Decimal)>> = HashMap::new();
+    let pays = scope
+        .select::<additional_pay::Entity>()
+        .filter(additional_pay::Column::StartsOn.lte(run.period_end))
+        .filter(additional_pay::Column::EndsOn.gte(run.period_start))
+        .order_by_asc(additional_pay::Column::CreatedAt)
+        .all(txn)
+        .await?;
+    for pay in pays {
+        if let Some(component) = components.get(&pay.component_code) {
+            additional
+                .entry(pay.employee_id)
+                .or_default()
+                .push((component.clone(), money::from_units(pay.amount)));
+        }
+    }
+
+    // The tax year so far: approved and paid runs of the same year before this period.
+    let year_start = NaiveDate::from_ymd_opt(run.period_end.year(), 1, 1).unwrap_or(day);
+    let earlier = scope
+        .select::<pay_run::Entity>()
+        .filter(pay_run::Column::Status.is_in(BINDING))
+        .filter(pay_run::Column::PeriodEnd.gte(year_start))
+        .filter(pay_run::Column::PeriodEnd.lt(run.period_start))
+        .all(txn)
+        .await?;
+    let monthly: HashSet<Uuid> = earlier
+        .iter()
+        .filter(|r| r.frequency == stored(PayFrequency::Monthly))
+        .map(|r| r.id)
+        .collect();
+    let mut year_to_date: HashMap<Uuid, YearToDate> = HashMap::new();
+    if !earlier.is_empty() {
+        let slips = scope
+            .select::<payslip::Entity>()
+            .filter(payslip::Column::PayRunId.is_in(earlier.iter().map(|r| r.id)))
+            .all(txn)
+            .await?;
+        for slip in slips {
+            let ytd = year_to_date.entry(slip.employee_id).or_default();
+            add_to(ytd, &slip_totals(&slip), monthly.contains(&slip.pay_run_id))
+                .ok_or_else(|| AppError::internal("year-to-date totals overflow"))?;
+        }
+    }
+
+    let settings = rules
+        .values
+        .iter()
+        .map(|(name, value)| (name.clone(), Val::Num(*value)))
+        .collect();
+    Ok(Setup {
+        rules,
+        structures,
+        assignments,
+        additional,
+        year_to_date,
+        settings,
+    })
+}
+
+/// A stored payslip's amounts as a year-to-date increment.
+fn slip_totals(slip: &payslip::Model) -> YearToDate {
+    YearToDate {
+        gross: money::from_units(slip.gross),
+        taxable_gross: money::from_units(slip.taxable_gross),
+        pph21: money::from_units(slip.pph21),
+        deductible: money::from_units(slip.deductible),
+        months: 0,
+    }
+}
+
+fn add_to(ytd: &mut YearToDate, slip: &YearToDate, monthly: bool) -> Option<()> {
+    ytd.gross = ytd.gross.checked_add(slip.gross)?;
+    ytd.taxable_gross = ytd.taxable_gross.checked_add(slip.taxable_gross)?;
+    ytd.pph21 = ytd.pph21.checked_add(slip.pph21)?;
+    ytd.deductible = ytd.deductible.checked_add(slip.deductible)?;
+    if monthly {
+        ytd.months = ytd.months.saturating_add(1);
+    }
+    Some(())
+}
+
+fn employee_of(model: &employee::Model) -> AppResult<Employee> {
+    let facts = HashMap::from([
+        (
+            "employmentType".to_owned(),
+            Val::Text(model.employment_type.clone()),
+        ),
+        (
+            "payFrequency".to_owned(),
+            Val::Text(model.pay_frequency.clone()),
+        ),
+        ("taxStatus".to_owned(), Val::Text(model.tax_status.clone())),
+        (
+            "jkkClass".to_owned(),
+            Val::Num(Decimal::from(model.jkk_class)),
+        ),
+        (
+            "costCentre".to_owned(),
+            Val::Text(model.cost_centre.clone().unwrap_or_default()),
+        ),
+    ]);
+    Ok(Employee {
+        employment_type: loaded(&model.employment_type)?,
+        tax_status: model.tax_status.clone(),
+        jkk_class: u8::try_from(model.jkk_class).unwrap_or(1),
+        hire_date: model.hire_date,
+        termination_date: model.termination_date,
+        facts,
+    })
+}
+
+/// Calculates (or recalculates) every payslip of a Draft or Calculated run, in one
+/// transaction: either all payslips are written or none.
+pub async fn calculate(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    attendance: Vec<Attendance>,
+) -> AppResult<pay_run::Model> {
+    actor.require(Module::Payroll, Access::Write)?;
+    let scope = actor.scope();
+    let txn = records::begin_write(db, &scope).await?;
+    let run = current(
+        &txn,
+        &scope,
+        id,
+        version,
+        &[DRAFT, CALCULATED],
+        "calculated",
+    )
+    .await?;
+    let employees = covered(&txn, &scope, &run).await?;
+    refuse_overlap(&txn, &scope, &run, &employees).await?;
+    let days_in_period = Decimal::from((run.period_end - run.period_start).num_days() + 1);
+    let mut days_worked = HashMap::new();
+    for (i, entry) in attendance.iter().enumerate() {
+        if !employees.iter().any(|e| e.id == entry.employee_id) {
+            return Err(AppError::bad_input(
+                format!("attendance[{i}].employeeId"),
+                "is not an employee this run pays",
+            ));
+        }
+        if entry.days_worked < Decimal::ZERO || entry.days_worked > days_in_period {
+            return Err(AppError::bad_input(
+                format!("attendance[{i}].daysWorked"),
+                format!("from 0 to the {days_in_period} days of the period"),
+            ));
+        }
+        days_worked.insert(entry.employee_id, entry.days_worked);
+    }
+    let setup = load_setup(&txn, &scope, &run).await?;
+    let period = Period {
+        start: run.period_start,
+        end: run.period_end,
+        frequency: loaded(&run.frequency)?,
+    };
+
+    let now = Utc::now();
+    let mut rows = Vec::with_capacity(employees.len());
+    let (mut gross, mut net, mut pph21, mut employer_cost) =
+        (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    for employee in &employees {
+        let who = &employee.employee_no;
+        let assignment = setup.assignments.get(&employee.id).ok_or_else(|| {
+            AppError::bad_input(
+                "id",
+                format!(
+                    "{who} has no salary structure assigned on {}",
+                    run.period_end
+                ),
+            )
+        })?;
+        let components = setup
+            .structures
+            .get(&assignment.structure_code)
+            .ok_or_else(|| {
+                AppError::bad_input(
+                    "id",
+                    format!(
+                        "{who}'s structure {} has no version in force on {}",
+                        assignment.structure_code, run.period_end
+                    ),
+                )
+            })?;
+        let ytd = setup
+            .year_to_date
+            .get(&employee.id)
+            .cloned()
+            .unwrap_or_default();
+        let facts = employee_of(employee)?;
+        let slip = calc::calculate(&calc::Input {
+            rules: &setup.rules,
+            employee: &facts,
+            period,
+            base_pay: money::from_units(assignment.base_pay),
+            components,
+            additional: setup
+                .additional
+                .get(&employee.id)
+                .map_or(&[], Vec::as_slice),
+            days_worked: days_worked.get(&employee.id).copied(),
+            settings: &setup.settings,
+            year_to_date: &ytd,
+        })
+        .map_err(|(field, message)| AppError::bad_input(field, format!("{who}: {message}")))?;
+
+        let mut after = ytd;
+        let this = YearToDate {
+            gross: slip.gross,
+            taxable_gross: slip.taxable_gross,
+            pph21: slip.pph21,
+            deductible: slip.deductible,
+            months: 0,
+        };
+        let overflow = || AppError::bad_input("id", format!("{who}: amounts out of range"));
+        add_to(&mut after, &this, period.frequency == PayFrequency::Monthly)
+            .ok_or_else(overflow)?;
+        let contributions = slip
+            .lines
+            .iter()
+            .filter(|l| l.kind == Kind::EmployerContribution)
+            .try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount))
+            .ok_or_else(overflow)?;
+        gross = gross.checked_add(slip.gross).ok_or_else(overflow)?;
+        net = net.checked_add(slip.net).ok_or_else(overflow)?;
+        pph21 = pph21.checked_add(slip.pph21).ok_or_else(overflow)?;
+        employer_cost = employer_cost
+            .checked_add(slip.gross)
+            .and_then(|c| c.checked_add(contributions))
+            .ok_or_else(overflow)?;
+        let units = |amount: Decimal| money::to_units("id", amount);
+        rows.push(payslip::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: scope.owner(),
+            pay_run_id: Set(run.id),
+            employee_id: Set(employee.id),
+            period_end: Set(run.period_end),
+            tax_method: Set(slip.tax_method.to_owned()),
+            lines: Set(serde_json::to_value(&slip.lines).map_err(AppError::internal)?),
+            days_worked: Set(units(slip.days_worked)?),
+            gross: Set(units(slip.gross)?),
+            taxable_gross: Set(units(slip.taxable_gross)?),
+            bpjs_employee: Set(units(slip.bpjs_employee)?),
+            bpjs_employer: Set(units(slip.bpjs_employer)?),
+            deductible: Set(units(slip.deductible)?),
+            pph21: Set(units(slip.pph21)?),
+            net: Set(units(slip.net)?),
+            year_to_date: Set(serde_json::to_value(&after).map_err(AppError::internal)?),
+            created_at: Set(now),
+        });
+    }
+
+    scope
+        .delete::<payslip::Entity>()
+        .filter(payslip::Column::PayRunId.eq(run.id))
+        .exec(&txn)
+        .await?;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        payslip::Entity::insert_many(chunk)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let count = i32::try_from(employees.len()).unwrap_or(i32::MAX);
+    let mut row: pay_run::ActiveModel = run.into();
+    row.status = Set(CALCULATED.to_owned());
+    row.employee_count = Set(count);
+    row.total_gross = Set(money::to_units("id", gross)?);
+    row.total_net = Set(money::to_units("id", net)?);
+    row.total_pph21 = Set(money::to_units("id", pph21)?);
+    row.total_employer_cost = Set(money::to_units("id", employer_cost)?);
+    row.calculated_by = Set(Some(actor.user_id));
+    row.calculated_at = Set(Some(now));
+    let updated = bump(&txn, row, version).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Saves a run's changes under the next version.
+async fn bump(
+    txn: &impl Conn,
+    mut row: pay_run::ActiveModel,
+    version: i32,
+) -> AppResult<pay_run::Model> {
+    row.version = Set(version.saturating_add(1));
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(txn).await?)
+}
+
+/// A manager or admin approves a calculated run; its payslips are final from now on. When the
+/// tenant asks for it, the approver must not be who calculated it.
+pub async fn approve(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+) -> AppResult<pay_run::Model> {
+    actor.require(Module::Payroll, Access::Write)?;
+    if !actor.has_role(Role::Manager) && !actor.has_role(Role::Admin) {
+        return Err(AppError::Forbidden(
+            "only a manager or an administrator may approve a pay run".into(),
+        ));
+    }
+    let scope = actor.scope();
+    let txn = records::begin_write(db, &scope).await?;
+    let run = current(&txn, &scope, id, version, &[CALCULATED], "approved").await?;
+    let separate = tenant::Entity::find_by_id(scope.tenant_id())
+        .one(&txn)
+        .await?
+        .is_some_and(|t| t.payroll_separate_approver);
+    if separate && run.calculated_by == Some(actor.user_id) {
+        return Err(AppError::Forbidden(
+            "someone other than who calculated the pay run must approve it".into(),
+        ));
+    }
+    let mut row: pay_run::ActiveModel = run.into();
+    row.status = Set(APPROVED.to_owned());
+    row.approved_by = Set(Some(actor.user_id));
+    row.approved_at = Set(Some(Utc::now()));
+    let updated = bump(&txn, row, version).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Records that an approved run's pay has been transferred.
+pub async fn mark_paid(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+) -> AppResult<pay_run::Model> {
+    actor.require(Module::Payroll, Access::Write)?;
+    let scope = actor.scope();
+    let txn = records::begin_write(db, &scope).await?;
+    let run = current(&txn, &scope, id, version, &[APPROVED], "marked paid").await?;
+    let mut row: pay_run::ActiveModel = run.into();
+    row.status = Set(PAID.to_owned());
+    row.paid_at = Set(Some(Utc::now()));
+    let updated = bump(&txn, row, version).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Cancels a run that has not been paid; its payslips stop counting for the tax year.
+pub async fn cancel(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+) -> AppResult<pay_run::Model> {
+    actor.require(Module::Payroll, Access::Write)?;
+    let scope = actor.scope();
+    let txn = records::begin_write(db, &scope).await?;
+    let run = current(
+        &txn,
+        &scope,
+        id,
+        version,
+        &[DRAFT, CALCULATED, APPROVED],
+        "cancelled",
+    )
+    .await?;
+    let mut row: pay_run::ActiveModel = run.into();
+    row.status = Set(CANCELLED.to_owned());
+    let updated = bump(&txn, row, version).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+// ----- reading -----
+
+pub async fn get(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<pay_run::Model> {
+    actor.require(Module::Payroll, Access::Read)?;
+    actor
+        .scope()
+        .by_id::<pay_run::Entity>(id)
+        .one(db)
+        .await?
+        .ok_or_else(not_found)
+}
+
+/// Pay runs, latest period first.
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    status: Option<&str>,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<pay_run::Model>> {
+    actor.require(Module::Payroll, Access::Read)?;
+    let mut select = actor.scope().select::<pay_run::Entity>();
+    if let Some(status) = status {
+        select = select.filter(pay_run::Column::Status.eq(status));
+    }
+    let order = Some((pay_run::Column::PeriodStart, Order::Desc));
+    pagination::paginate(db, select, order, args, limits).await
+}
+
+/// The payslips of a run or of an employee (or both), by employee number order of creation.
+pub async fn payslips(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    pay_run_id: Option<Uuid>,
+    employee_id: Option<Uuid>,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<payslip::Model>> {
+    actor.require(Module::Payroll, Access::Read)?;
+    let mut select: Select<payslip::Entity> = actor.scope().select::<payslip::Entity>();
+    if let Some(run) = pay_run_id {
+        select = select.filter(payslip::Column::PayRunId.eq(run));
+    }
+    if let Some(employee) = employee_id {
+        select = select.filter(payslip::Column::EmployeeId.eq(employee));
+    }
+    let order = Some((payslip::Column::PeriodEnd, Order::Desc));
+    pagination::paginate(db, select, order, args, limits).await
+}
+
+pub async fn payslip(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<payslip::Model> {
+    actor.require(Module::Payroll, Access::Read)?;
+    actor
+        .scope()
+        .by_id::<payslip::Entity>(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("payslip"))
+}
+
+/// The caller's own payslips of approved and paid runs, whatever their payroll rights: an
+/// employee linked to their user sees these and nothing else of payroll.
+pub async fn my_payslips(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    args: &PageArgs,
+    limits: &Limits,
+) -> AppResult<Page<payslip::Model>> {
+    let scope = actor.scope();
+    let mine: Vec<Uuid> = records::live::<employee::Entity>(&scope)
+        .filter(employee::Column::UserId.eq(actor.user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    let final_runs = scope
+        .select::<pay_run::Entity>()
+        .filter(pay_run::Column::Status.is_in(BINDING))
+        .all(db)
+        .await?;
+    let select = scope
+        .select::<payslip::Entity>()
+        .filter(payslip::Column::EmployeeId.is_in(mine))
+        .filter(payslip::Column::PayRunId.is_in(final_runs.into_iter().map(|r| r.id)));
+    let order = Some((payslip::Column::PeriodEnd, Order::Desc));
+    pagination::paginate(db, select, order, args, limits).await
+}
+
+/// A payslip's lines as stored.
+pub fn lines(slip: &payslip::Model) -> Vec<calc::Line> {
+    serde_json::from_value(slip.lines.clone()).unwrap_or_default()
+}
+
+/// Reads a payslip's year-to-date totals.
+pub fn year_to_date(slip: &payslip::Model) -> YearToDate {
+    serde_json::from_value(slip.year_to_date.clone()).unwrap_or_default()
+}
