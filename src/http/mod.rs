@@ -1,5 +1,6 @@
 //! The HTTP surface: GraphQL over HTTP, the WebSocket endpoint, the playground and health checks.
 
+mod exports;
 mod graphql;
 mod playground;
 mod ws;
@@ -39,6 +40,7 @@ pub fn router(app: SharedApp) -> Router {
             get(graphql::get_handler).post(graphql::post_handler),
         )
         .route("/graphql/ws", get(ws::handler))
+        .route("/payroll/pay-runs/{id}/{file}", get(exports::pay_run_file))
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/favicon.ico", get(playground::favicon))
         .route("/healthz", get(|| async { "ok" }))

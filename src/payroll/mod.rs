@@ -3,6 +3,7 @@
 
 pub mod calc;
 pub mod employees;
+pub mod exports;
 pub mod formula;
 pub mod rules;
 pub mod runs;

@@ -664,3 +664,137 @@ async fn another_tenants_payroll_is_invisible_and_untouchable() {
     .await;
     assert_eq!(still, json!({ "name": "Secret Person", "version": 1 }));
 }
+
+/// Reads CSV with Python's csv module (a reader we did not write) into rows of cells.
+fn read_csv(text: &str) -> Vec<Vec<String>> {
+    use std::io::Write;
+    let mut python = std::process::Command::new("python3")
+        .args(["-c", "import csv, json, sys; print(json.dumps(list(csv.reader(sys.stdin.buffer.read().decode('utf-8').splitlines(True), strict=True))))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    python
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = python.wait_with_output().unwrap();
+    assert!(output.status.success(), "python could not read the CSV");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn an_approved_run_exports_its_bank_file_and_tax_summary() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let other = server.tenant("globex").await;
+    let token = &acme.token;
+    setup(&server, token).await;
+    let (_, sales) = server.user(&acme, "sam@acme.example.com", &["SALES"]).await;
+    employee(&server, token, "Sari, \"Ibu\" Wulandari", "K/1", "10000000").await;
+    employee(&server, token, "=Budi", "TK/0", "6000000").await;
+    let run = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-06-01", "periodEnd": "2025-06-30", "payDate": "2025-06-28" } }), "createPayRun").await;
+    let id = run["id"].as_str().unwrap();
+    ok(
+        &server,
+        token,
+        CALCULATE,
+        json!({ "id": id, "v": 1 }),
+        "calculatePayRun",
+    )
+    .await;
+
+    let get = |path: String, bearer: Option<String>| {
+        let mut request = server.http().get(server.url(&path));
+        if let Some(bearer) = bearer {
+            request = request.bearer_auth(bearer);
+        }
+        request.send()
+    };
+    let bank = format!("/payroll/pay-runs/{id}/bank-transfers.csv");
+    let early = get(bank.clone(), Some(token.clone())).await.unwrap();
+    assert_eq!(early.status(), 400, "not approved yet");
+    let body: Value = early.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+    ok(
+        &server,
+        token,
+        APPROVE,
+        json!({ "id": id, "v": 2 }),
+        "approvePayRun",
+    )
+    .await;
+    let response = get(bank.clone(), Some(token.clone())).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("PAY-00001-bank-transfers.csv")
+    );
+    let rows = read_csv(&response.text().await.unwrap());
+    assert_eq!(
+        rows[0],
+        [
+            "employee_no",
+            "name",
+            "bank_holder",
+            "bank",
+            "account",
+            "amount",
+            "reference"
+        ]
+    );
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1][..2], ["EMP-00001", "Sari, \"Ibu\" Wulandari"]);
+    assert_eq!(rows[1][5], "9443190", "the gajian payslip's take-home pay");
+    assert_eq!(rows[1][6], "PAY-00001 EMP-00001");
+    assert_eq!(
+        rows[2][1], "'=Budi",
+        "a name is never a spreadsheet formula"
+    );
+
+    let summary = get(
+        format!("/payroll/pay-runs/{id}/tax-summary.csv"),
+        Some(token.clone()),
+    )
+    .await
+    .unwrap();
+    let rows = read_csv(&summary.text().await.unwrap());
+    assert_eq!(
+        rows[0][..7],
+        [
+            "employee_no",
+            "name",
+            "tax_id",
+            "tax_status",
+            "ter_category",
+            "taxable_gross",
+            "pph21"
+        ]
+    );
+    assert_eq!(rows[1][3..7], ["K/1", "B", "10454000", "156810"]);
+
+    for (bearer, status) in [
+        (None, 401),
+        (Some(sales), 403),
+        (Some(other.token.clone()), 404),
+    ] {
+        let response = get(bank.clone(), bearer).await.unwrap();
+        assert_eq!(response.status(), status);
+    }
+    let unknown = get(
+        format!("/payroll/pay-runs/{id}/salaries.xls"),
+        Some(token.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
