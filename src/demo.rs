@@ -369,6 +369,7 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
     }
     seed_service_and_calendar(db, &admin).await?;
     seed_sales(db, &admin).await?;
+    seed_payroll(db, &admin, today).await?;
     for (first, last, company, path) in LEADS {
         let lead = leads::create(
             db,
@@ -389,6 +390,132 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
         .await?;
         advance(db, &admin, lead.id, path).await?;
     }
+    Ok(())
+}
+
+/// A small company's payroll: eight employees on a structure with allowances, a bonus, and
+/// last month's pay run calculated (ready for a manager to approve).
+async fn seed_payroll(
+    db: &DatabaseConnection,
+    admin: &Principal,
+    today: chrono::NaiveDate,
+) -> AppResult<()> {
+    use crate::payroll::calc::PayFrequency;
+    use crate::payroll::calc::{Kind, Rounding};
+    use crate::payroll::employees::{self, EmployeeFields};
+    use crate::payroll::runs::{self, NewPayRun};
+    use crate::payroll::setup::{self, AdditionalPayFields, ComponentFields};
+    use chrono::{Datelike, NaiveDate};
+
+    for (code, name, kind, amount, formula, bpjs_base, prorated) in [
+        (
+            "TRANSPORT",
+            "Transport allowance",
+            Kind::Earning,
+            Some(500_000),
+            None,
+            true,
+            true,
+        ),
+        (
+            "MEAL",
+            "Meal allowance",
+            Kind::Earning,
+            Some(750_000),
+            None,
+            false,
+            true,
+        ),
+        (
+            "POSITION",
+            "Position allowance",
+            Kind::Earning,
+            None,
+            Some("min(base * 0.1, 2000000)"),
+            true,
+            false,
+        ),
+        ("BONUS", "Bonus", Kind::Earning, Some(0), None, false, false),
+    ] {
+        let fields = ComponentFields {
+            code: code.into(),
+            name: name.into(),
+            kind,
+            amount: amount.map(Decimal::from),
+            formula: formula.map(Into::into),
+            condition: None,
+            taxable: true,
+            bpjs_base,
+            prorated,
+            rounding: Rounding::Nearest,
+        };
+        setup::define_component(db, admin, fields).await?;
+    }
+    let since = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or(today);
+    let structure = ["TRANSPORT", "MEAL", "POSITION"].map(String::from).to_vec();
+    setup::define_structure(db, admin, "STAFF", "Staff", since, structure).await?;
+    let staff = [
+        ("Ayu Lestari", "K/1", 12_000_000, "Sales"),
+        ("Bambang Sutrisno", "K/3", 25_000_000, "Management"),
+        ("Citra Dewi", "TK/0", 7_500_000, "Sales"),
+        ("Dedi Kurniawan", "K/2", 9_000_000, "Operations"),
+        ("Eka Putri", "TK/1", 6_500_000, "Support"),
+        ("Fajar Nugroho", "K/0", 8_000_000, "Operations"),
+        ("Gita Permata", "TK/0", 5_500_000, "Support"),
+        ("Hendra Wijaya", "K/1", 15_000_000, "Finance"),
+    ];
+    // Last month, whole.
+    let this_month = today.with_day(1).unwrap_or(today);
+    let period_end = this_month.pred_opt().unwrap_or(today);
+    let period_start = period_end.with_day(1).unwrap_or(period_end);
+    for (n, (name, status, base, centre)) in staff.into_iter().enumerate() {
+        let employee = employees::create(
+            db,
+            admin,
+            EmployeeFields {
+                name: Some(name.into()),
+                email: Some(Some(format!(
+                    "{}@demo.example.id",
+                    name.split(' ').next().unwrap_or("staff").to_lowercase()
+                ))),
+                hire_date: Some(since),
+                tax_status: Some(status.into()),
+                bank_holder: Some(Some(name.into())),
+                bank_name: Some(Some("Bank Central Asia".into())),
+                bank_account: Some(Some(format!("52{n:08}"))),
+                cost_centre: Some(Some(centre.into())),
+                ..Default::default()
+            },
+        )
+        .await?;
+        setup::assign_structure(db, admin, employee.id, "STAFF", Decimal::from(base), since)
+            .await?;
+        if n == 1 {
+            let bonus = AdditionalPayFields {
+                employee_id: employee.id,
+                component_code: "BONUS".into(),
+                amount: Decimal::from(5_000_000),
+                starts_on: period_end,
+                ends_on: None,
+                description: Some("Quarterly target bonus".into()),
+            };
+            setup::add_additional_pay(db, admin, bonus).await?;
+        }
+    }
+    let run = runs::create(
+        db,
+        admin,
+        NewPayRun {
+            frequency: PayFrequency::Monthly,
+            period_start,
+            period_end,
+            pay_date: period_end,
+            cost_centre: None,
+            employment_type: None,
+        },
+    )
+    .await?;
+    runs::calculate(db, admin, run.id, run.version, Vec::new()).await?;
     Ok(())
 }
 

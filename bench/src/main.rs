@@ -3,7 +3,9 @@
 //! concurrency. The ratio between the two is the figure we steer by.
 //!
 //! `cargo run --release -p bpaas-bench -- --database-url URL [--tenants 50 --accounts 200
-//! --contacts 2000 --connections 32 --seconds 15]`
+//! --contacts 2000 --connections 32 --seconds 15 --payroll-employees 5000]`
+
+mod payroll;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,6 +53,9 @@ struct Args {
     /// Run only these workloads (list, get, create, transition); all by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Then time the calculation of a pay run of this many employees (0: skip).
+    #[arg(long, default_value_t = 0)]
+    payroll_employees: usize,
 }
 
 /// A seeded tenant, and what the workloads pick from.
@@ -216,6 +221,9 @@ async fn main() -> Result<(), String> {
                 println!("  {how}: {} errors, first: {error}", stats.errors);
             }
         }
+    }
+    if args.payroll_employees > 0 {
+        payroll::run(&app, addr, args.payroll_employees).await?;
     }
     let _ = app.shutdown.send(true);
     Ok(())

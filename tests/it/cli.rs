@@ -119,7 +119,8 @@ async fn serve_demo_prints_a_working_token_and_stops_cleanly_on_sigterm() {
     // The demo company is there to explore.
     let query = "{ accounts(first: 1) { totalCount nodes { contacts { fullName } opportunities { salesStage } } }
         contacts { totalCount } leads { totalCount } opportunities { totalCount } tickets { totalCount }
-        faqs { totalCount } announcements { totalCount } tasks { totalCount } }";
+        faqs { totalCount } announcements { totalCount } tasks { totalCount }
+        employees { totalCount } payRuns { nodes { status employeeCount totalNet } } }";
     let data: serde_json::Value = reqwest::Client::new()
         .post(&playground)
         .bearer_auth(&token)
@@ -146,6 +147,13 @@ async fn serve_demo_prints_a_working_token_and_stops_cleanly_on_sigterm() {
     ] {
         assert_eq!(counts[list]["totalCount"], expected, "{list}");
     }
+    assert_eq!(counts["employees"]["totalCount"], 8);
+    let run = &counts["payRuns"]["nodes"][0];
+    assert_eq!(
+        (&run["status"], &run["employeeCount"]),
+        (&serde_json::json!("Calculated"), &serde_json::json!(8)),
+        "{run}"
+    );
 
     let secret = dir.path().join("secret");
     assert!(secret.exists(), "the generated secret is kept");

@@ -1,0 +1,174 @@
+//! The payroll figure: one tenant with N employees on a structure with allowances, and the
+//! time `calculatePayRun` takes over HTTP for all of them (one transaction).
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde_json::{Value as Json, json};
+
+use bpaas::app::SharedApp;
+use bpaas::payroll::calc::{Kind, Rounding};
+use bpaas::payroll::{employees, setup};
+use bpaas::platform::{tenants, users};
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
+}
+
+/// Seeds the tenant through the service layer, then times three calculations of one run.
+pub async fn run(app: &SharedApp, addr: SocketAddr, employee_count: usize) -> Result<(), String> {
+    let db = &app.db;
+    let slug = format!("payroll-{}", uuid::Uuid::now_v7().simple());
+    let (tenant, admin) = tenants::create_tenant(
+        db,
+        tenants::NewTenant {
+            slug: slug.clone(),
+            name: slug.clone(),
+            admin_email: format!("admin@{slug}.example"),
+            admin_password: "bench-admin-password".into(),
+        },
+    )
+    .await
+    .map_err(|e| e.message())?;
+    let token = app
+        .tokens
+        .issue(
+            admin.id,
+            tenant.id,
+            &users::roles_of(&admin),
+            admin.token_epoch,
+        )
+        .map_err(|e| e.message())?;
+    let actor = users::authenticate(db, &app.tokens, &app.permissions, &token)
+        .await
+        .map_err(|e| e.message())?;
+    let started = Instant::now();
+    for (code, kind, amount, formula, bpjs) in [
+        (
+            "TRANSPORT",
+            Kind::Earning,
+            Some(Decimal::from(400_000)),
+            None,
+            true,
+        ),
+        (
+            "MEAL",
+            Kind::Earning,
+            None,
+            Some("daysWorked * 35000"),
+            false,
+        ),
+        (
+            "POSITION",
+            Kind::Earning,
+            None,
+            Some("min(base * 0.1, 2500000)"),
+            true,
+        ),
+        ("LOAN", Kind::Deduction, Some(Decimal::ZERO), None, false),
+    ] {
+        let fields = setup::ComponentFields {
+            code: code.into(),
+            name: code.into(),
+            kind,
+            amount,
+            formula: formula.map(Into::into),
+            condition: None,
+            taxable: kind == Kind::Earning,
+            bpjs_base: bpjs,
+            prorated: false,
+            rounding: Rounding::Nearest,
+        };
+        setup::define_component(db, &actor, fields)
+            .await
+            .map_err(|e| e.message())?;
+    }
+    let components = ["TRANSPORT", "MEAL", "POSITION"].map(String::from).to_vec();
+    setup::define_structure(db, &actor, "STAFF", "Staff", day(2024, 1, 1), components)
+        .await
+        .map_err(|e| e.message())?;
+    let statuses = ["TK/0", "K/0", "K/1", "K/2", "K/3", "TK/1"];
+    for n in 0..employee_count {
+        let fields = employees::EmployeeFields {
+            name: Some(format!("Employee {n}")),
+            hire_date: Some(day(2020, 1, 1)),
+            tax_status: Some(statuses[n % statuses.len()].into()),
+            bank_account: Some(Some(format!("{:010}", n))),
+            jkk_class: Some(i32::try_from(n % 5).unwrap_or(0) + 1),
+            ..Default::default()
+        };
+        let employee = employees::create(db, &actor, fields)
+            .await
+            .map_err(|e| e.message())?;
+        let base = Decimal::from(5_000_000 + (n % 40) as i64 * 500_000);
+        setup::assign_structure(db, &actor, employee.id, "STAFF", base, day(2024, 1, 1))
+            .await
+            .map_err(|e| e.message())?;
+        if n % 10 == 0 {
+            let pay = setup::AdditionalPayFields {
+                employee_id: employee.id,
+                component_code: "LOAN".into(),
+                amount: Decimal::from(250_000),
+                starts_on: day(2025, 1, 1),
+                ends_on: Some(day(2025, 12, 31)),
+                description: None,
+            };
+            setup::add_additional_pay(db, &actor, pay)
+                .await
+                .map_err(|e| e.message())?;
+        }
+    }
+    eprintln!(
+        "payroll: {employee_count} employees seeded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let http = reqwest::Client::new();
+    let url = format!("http://{addr}/graphql");
+    let gql = |query: &'static str, variables: Json| {
+        let request = http.post(&url).bearer_auth(&token);
+        async move {
+            let response: Json = request
+                .json(&json!({ "query": query, "variables": variables }))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?
+                .json()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !response["errors"].is_null() {
+                return Err(response["errors"].to_string());
+            }
+            Ok::<Json, String>(response["data"].clone())
+        }
+    };
+    let run = gql(
+        "mutation { createPayRun(input: { frequency: MONTHLY, periodStart: \"2025-06-01\", periodEnd: \"2025-06-30\", payDate: \"2025-06-28\" }) { id } }",
+        json!({}),
+    )
+    .await?;
+    let id = run["createPayRun"]["id"].clone();
+    let mut seconds = Vec::new();
+    for version in 1..=3 {
+        let sent = Instant::now();
+        let done = gql(
+            "mutation($id: ID!, $v: Int!) { calculatePayRun(id: $id, version: $v) { employeeCount totalNet } }",
+            json!({ "id": id, "v": version }),
+        )
+        .await?;
+        seconds.push(sent.elapsed().as_secs_f64());
+        if done["calculatePayRun"]["employeeCount"] != json!(employee_count) {
+            return Err(format!("calculated {done}"));
+        }
+    }
+    seconds.sort_by(f64::total_cmp);
+    println!(
+        "{:<28} {:>10.2} s for {employee_count} employees ({:.0} payslips/s), median of 3",
+        "calculate pay run",
+        seconds[1],
+        employee_count as f64 / seconds[1]
+    );
+    Ok(())
+}
