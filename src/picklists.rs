@@ -164,6 +164,10 @@ pub const DEFAULTS: &[(&str, &[&str])] = &[
         &["Open", "In Progress", "Wait For Response", "Closed"],
     ),
     ("faqCategory", &["General"]),
+    (
+        "payRunStatus",
+        &["Draft", "Calculated", "Approved", "Paid", "Cancelled"],
+    ),
     ("faqStatus", &["Draft", "Published", "Obsolete"]),
     ("eventType", &["Meeting", "Call"]),
     ("eventStatus", &["Planned", "Held", "Not Held"]),

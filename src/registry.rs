@@ -25,7 +25,7 @@ pub fn install() {
         &sales::documents::SALES_ORDERS,
         &sales::documents::INVOICES,
         &sales::documents::PURCHASE_ORDERS,
-        &payroll::employees::DECLARATION,
+        &payroll::DECLARATION,
     ];
     modules::install(all);
 }

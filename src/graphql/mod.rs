@@ -74,6 +74,7 @@ pub struct Subscription(
     platform::PlatformSubscription,
     changes::ChangeSubscription,
     process::ProcessSubscription,
+    payroll::PayrollSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -864,3 +864,46 @@ record_mutations!(PayrollMutation {
         Ok(runs::cancel(&ctx.app().db, ctx.principal()?, id, version).await?.into())
     }
 });
+
+#[derive(Default)]
+pub struct PayrollSubscription;
+
+#[async_graphql::Subscription]
+impl PayrollSubscription {
+    /// A pay run as it is after each change, from now on: created, calculated (with the
+    /// employees calculated and the totals; a run is calculated in one transaction, so the
+    /// count arrives complete), approved, paid or cancelled.
+    async fn pay_run_changed(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<futures_util::stream::BoxStream<'static, PayRun>> {
+        use futures_util::StreamExt;
+        let principal = ctx.principal()?.clone();
+        principal.require(
+            crate::modules::Module::Payroll,
+            crate::permissions::Access::Read,
+        )?;
+        let run_id = parse_id("id", &id)?;
+        let app = ctx.app().clone();
+        // Another tenant's run, or none: NOT_FOUND now rather than a silent stream.
+        runs::get(&app.db, &principal, run_id).await?;
+        let log =
+            crate::events::follow_log_from(app.db.clone(), &app.events, principal.scope(), None);
+        let module = crate::modules::Module::Payroll.as_str();
+        let stream = log
+            .await?
+            .filter(move |e| std::future::ready(e.record_id == run_id && e.module == module))
+            .then(move |_| {
+                let (db, principal) = (app.db.clone(), principal.clone());
+                async move {
+                    runs::get(&db, &principal, run_id)
+                        .await
+                        .ok()
+                        .map(PayRun::from)
+                }
+            })
+            .filter_map(std::future::ready);
+        Ok(stream.boxed())
+    }
+}

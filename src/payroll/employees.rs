@@ -24,9 +24,6 @@ use crate::validation::{Patch, optional_email, required_text, text_patch};
 crate::record!(entity::payroll::employee, Module::Payroll, |m| m.name.clone(),
     search: [Name, EmployeeNo, Email]);
 
-/// Employees are plain records: pay runs, not a bound process, act on them.
-pub static DECLARATION: records::Records<Entity> = records::Records::new();
-
 /// The PTKP statuses an employee may have.
 pub const TAX_STATUSES: [&str; 12] = [
     "TK/0", "TK/1", "TK/2", "TK/3", "K/0", "K/1", "K/2", "K/3", "K/I/0", "K/I/1", "K/I/2", "K/I/3",

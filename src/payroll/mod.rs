@@ -5,9 +5,12 @@ pub mod calc;
 pub mod employees;
 pub mod exports;
 pub mod formula;
+pub mod module;
 pub mod rules;
 pub mod runs;
 pub mod setup;
+
+pub use module::DECLARATION;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

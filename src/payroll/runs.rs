@@ -35,6 +35,7 @@ use crate::modules::Module;
 use crate::money;
 use crate::pagination::{self, Page, PageArgs};
 use crate::permissions::Access;
+use crate::process::binding;
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
@@ -124,6 +125,8 @@ pub async fn create(
     .await?;
     let employees = covered(&txn, &scope, &run).await?;
     refuse_overlap(&txn, &scope, &run, &employees).await?;
+    binding::start_for_record(&txn, actor, Module::Payroll, run.id).await?;
+    records::append_event(&txn, actor, Module::Payroll, run.id, "created", &["status"]).await?;
     txn.commit().await?;
     Ok(run)
 }
@@ -564,20 +567,36 @@ pub async fn calculate(
     row.total_employer_cost = Set(money::to_units("id", employer_cost)?);
     row.calculated_by = Set(Some(actor.user_id));
     row.calculated_at = Set(Some(now));
-    let updated = bump(&txn, row, version).await?;
+    let totals = [
+        "status",
+        "employeeCount",
+        "totalGross",
+        "totalNet",
+        "totalPph21",
+        "totalEmployerCost",
+    ];
+    let updated = bump(&txn, actor, row, version, &totals).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
-/// Saves a run's changes under the next version.
+/// Saves a run's new status (and what came with it) under the next version, then moves its
+/// `payroll-run` process there, whose roles and guards may still refuse.
+/// The change goes to the event log as its new status in lower case (`payRunChanged`).
 async fn bump(
     txn: &impl Conn,
+    actor: &Principal,
     mut row: pay_run::ActiveModel,
     version: i32,
+    changed: &[&str],
 ) -> AppResult<pay_run::Model> {
     row.version = Set(version.saturating_add(1));
     row.updated_at = Set(Utc::now());
-    Ok(row.update(txn).await?)
+    let run = row.update(txn).await?;
+    binding::advance_to(txn, actor, Module::Payroll, run.id, &run.status).await?;
+    let action = run.status.to_lowercase();
+    records::append_event(txn, actor, Module::Payroll, run.id, &action, changed).await?;
+    Ok(run)
 }
 
 /// A manager or admin approves a calculated run; its payslips are final from now on. When the
@@ -610,7 +629,7 @@ pub async fn approve(
     row.status = Set(APPROVED.to_owned());
     row.approved_by = Set(Some(actor.user_id));
     row.approved_at = Set(Some(Utc::now()));
-    let updated = bump(&txn, row, version).await?;
+    let updated = bump(&txn, actor, row, version, &["status"]).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -629,7 +648,7 @@ pub async fn mark_paid(
     let mut row: pay_run::ActiveModel = run.into();
     row.status = Set(PAID.to_owned());
     row.paid_at = Set(Some(Utc::now()));
-    let updated = bump(&txn, row, version).await?;
+    let updated = bump(&txn, actor, row, version, &["status"]).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -655,7 +674,7 @@ pub async fn cancel(
     .await?;
     let mut row: pay_run::ActiveModel = run.into();
     row.status = Set(CANCELLED.to_owned());
-    let updated = bump(&txn, row, version).await?;
+    let updated = bump(&txn, actor, row, version, &["status"]).await?;
     txn.commit().await?;
     Ok(updated)
 }

