@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use sea_orm::sea_query::Condition;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Order,
-    QueryFilter, QueryOrder, Select,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -748,22 +748,21 @@ pub async fn my_payslips(
     limits: &Limits,
 ) -> AppResult<Page<payslip::Model>> {
     let scope = actor.scope();
-    let mine: Vec<Uuid> = records::live::<employee::Entity>(&scope)
+    let mine = records::live::<employee::Entity>(&scope)
         .filter(employee::Column::UserId.eq(actor.user_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
+        .select_only()
+        .column(employee::Column::Id)
+        .into_query();
     let final_runs = scope
         .select::<pay_run::Entity>()
         .filter(pay_run::Column::Status.is_in(BINDING))
-        .all(db)
-        .await?;
+        .select_only()
+        .column(pay_run::Column::Id)
+        .into_query();
     let select = scope
         .select::<payslip::Entity>()
-        .filter(payslip::Column::EmployeeId.is_in(mine))
-        .filter(payslip::Column::PayRunId.is_in(final_runs.into_iter().map(|r| r.id)));
+        .filter(payslip::Column::EmployeeId.in_subquery(mine))
+        .filter(payslip::Column::PayRunId.in_subquery(final_runs));
     let order = Some((payslip::Column::PeriodEnd, Order::Desc));
     pagination::paginate(db, select, order, args, limits).await
 }
