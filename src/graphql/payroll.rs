@@ -200,26 +200,6 @@ impl From<pay_component::Model> for PayComponent {
     }
 }
 
-#[derive(InputObject)]
-pub struct PayComponentInput {
-    /// Upper-case letters, digits and _ (a formula refers to the component by it).
-    pub code: String,
-    pub name: String,
-    pub kind: Kind,
-    /// Give an amount or a formula.
-    pub amount: Option<Decimal>,
-    pub formula: Option<String>,
-    pub condition: Option<String>,
-    #[graphql(default = true)]
-    pub taxable: bool,
-    #[graphql(default = false)]
-    pub bpjs_base: bool,
-    #[graphql(default = false)]
-    pub prorated: bool,
-    #[graphql(default_with = "Rounding::Nearest")]
-    pub rounding: Rounding,
-}
-
 /// One version of a salary structure: the components it pays from a date.
 #[derive(SimpleObject)]
 pub struct SalaryStructure {
@@ -535,18 +515,6 @@ impl Payslip {
     }
 }
 
-#[derive(InputObject)]
-pub struct CreatePayRunInput {
-    pub frequency: PayFrequency,
-    pub period_start: NaiveDate,
-    pub period_end: NaiveDate,
-    pub pay_date: NaiveDate,
-    /// Only employees of this cost centre.
-    pub cost_centre: Option<String>,
-    /// Only employees of this employment type.
-    pub employment_type: Option<EmploymentType>,
-}
-
 /// Days worked, where attendance differs from the days employed in the period.
 #[derive(InputObject)]
 pub struct AttendanceInput {
@@ -716,21 +684,9 @@ record_mutations!(PayrollMutation {
     async fn define_pay_component(
         &self,
         ctx: &Context<'_>,
-        input: PayComponentInput,
+        input: ComponentFields,
     ) -> Result<PayComponent> {
-        let fields = ComponentFields {
-            code: input.code,
-            name: input.name,
-            kind: input.kind,
-            amount: input.amount,
-            formula: input.formula,
-            condition: input.condition,
-            taxable: input.taxable,
-            bpjs_base: input.bpjs_base,
-            prorated: input.prorated,
-            rounding: input.rounding,
-        };
-        Ok(setup::define_component(&ctx.app().db, ctx.principal()?, fields).await?.into())
+        Ok(setup::define_component(&ctx.app().db, ctx.principal()?, input).await?.into())
     }
 
     /// Adds a version of a salary structure from `effectiveFrom` (or replaces that day's).
@@ -811,16 +767,8 @@ record_mutations!(PayrollMutation {
     }
 
     /// A Draft pay run for a period; refused if it would pay someone an approved run paid.
-    async fn create_pay_run(&self, ctx: &Context<'_>, input: CreatePayRunInput) -> Result<PayRun> {
-        let new = NewPayRun {
-            frequency: input.frequency,
-            period_start: input.period_start,
-            period_end: input.period_end,
-            pay_date: input.pay_date,
-            cost_centre: input.cost_centre,
-            employment_type: input.employment_type,
-        };
-        Ok(runs::create(&ctx.app().db, ctx.principal()?, new).await?.into())
+    async fn create_pay_run(&self, ctx: &Context<'_>, input: NewPayRun) -> Result<PayRun> {
+        Ok(runs::create(&ctx.app().db, ctx.principal()?, input).await?.into())
     }
 
     /// Calculates every payslip of a Draft or Calculated run in one transaction.

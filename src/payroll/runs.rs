@@ -53,12 +53,16 @@ const BINDING: [&str; 2] = [APPROVED, PAID];
 /// Payslips are written this many rows to a statement (SQLite allows 32,766 parameters).
 const INSERT_CHUNK: usize = 500;
 
+#[derive(async_graphql::InputObject)]
+#[graphql(name = "CreatePayRunInput")]
 pub struct NewPayRun {
     pub frequency: PayFrequency,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     pub pay_date: NaiveDate,
+    /// Only employees of this cost centre.
     pub cost_centre: Option<String>,
+    /// Only employees of this employment type.
     pub employment_type: Option<EmploymentType>,
 }
 
@@ -599,6 +603,28 @@ async fn bump(
     Ok(run)
 }
 
+/// Moves a run in one of the `allowed` states on: `change` checks the run and sets the new
+/// status (and its stamps); then the version, the process and the event log follow.
+async fn move_run(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    allowed: &[&str],
+    verb: &str,
+    change: impl FnOnce(&pay_run::Model, &mut pay_run::ActiveModel) -> AppResult<()>,
+) -> AppResult<pay_run::Model> {
+    actor.require(Module::Payroll, Access::Write)?;
+    let scope = actor.scope();
+    let txn = records::begin_write(db, &scope).await?;
+    let run = current(&txn, &scope, id, version, allowed, verb).await?;
+    let mut row: pay_run::ActiveModel = run.clone().into();
+    change(&run, &mut row)?;
+    let updated = bump(&txn, actor, row, version, &["status"]).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
 /// A manager or admin approves a calculated run; its payslips are final from now on. When the
 /// tenant asks for it, the approver must not be who calculated it.
 pub async fn approve(
@@ -607,31 +633,35 @@ pub async fn approve(
     id: Uuid,
     version: i32,
 ) -> AppResult<pay_run::Model> {
-    actor.require(Module::Payroll, Access::Write)?;
     if !actor.has_role(Role::Manager) && !actor.has_role(Role::Admin) {
         return Err(AppError::Forbidden(
             "only a manager or an administrator may approve a pay run".into(),
         ));
     }
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &scope).await?;
-    let run = current(&txn, &scope, id, version, &[CALCULATED], "approved").await?;
-    let separate = tenant::Entity::find_by_id(scope.tenant_id())
-        .one(&txn)
+    let separate = tenant::Entity::find_by_id(actor.tenant_id)
+        .one(db)
         .await?
         .is_some_and(|t| t.payroll_separate_approver);
-    if separate && run.calculated_by == Some(actor.user_id) {
-        return Err(AppError::Forbidden(
-            "someone other than who calculated the pay run must approve it".into(),
-        ));
-    }
-    let mut row: pay_run::ActiveModel = run.into();
-    row.status = Set(APPROVED.to_owned());
-    row.approved_by = Set(Some(actor.user_id));
-    row.approved_at = Set(Some(Utc::now()));
-    let updated = bump(&txn, actor, row, version, &["status"]).await?;
-    txn.commit().await?;
-    Ok(updated)
+    move_run(
+        db,
+        actor,
+        id,
+        version,
+        &[CALCULATED],
+        "approved",
+        |run, row| {
+            if separate && run.calculated_by == Some(actor.user_id) {
+                return Err(AppError::Forbidden(
+                    "someone other than who calculated the pay run must approve it".into(),
+                ));
+            }
+            row.status = Set(APPROVED.to_owned());
+            row.approved_by = Set(Some(actor.user_id));
+            row.approved_at = Set(Some(Utc::now()));
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Records that an approved run's pay has been transferred.
@@ -641,16 +671,20 @@ pub async fn mark_paid(
     id: Uuid,
     version: i32,
 ) -> AppResult<pay_run::Model> {
-    actor.require(Module::Payroll, Access::Write)?;
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &scope).await?;
-    let run = current(&txn, &scope, id, version, &[APPROVED], "marked paid").await?;
-    let mut row: pay_run::ActiveModel = run.into();
-    row.status = Set(PAID.to_owned());
-    row.paid_at = Set(Some(Utc::now()));
-    let updated = bump(&txn, actor, row, version, &["status"]).await?;
-    txn.commit().await?;
-    Ok(updated)
+    move_run(
+        db,
+        actor,
+        id,
+        version,
+        &[APPROVED],
+        "marked paid",
+        |_, row| {
+            row.status = Set(PAID.to_owned());
+            row.paid_at = Set(Some(Utc::now()));
+            Ok(())
+        },
+    )
+    .await
 }
 
 /// Cancels a run that has not been paid; its payslips stop counting for the tax year.
@@ -660,23 +694,12 @@ pub async fn cancel(
     id: Uuid,
     version: i32,
 ) -> AppResult<pay_run::Model> {
-    actor.require(Module::Payroll, Access::Write)?;
-    let scope = actor.scope();
-    let txn = records::begin_write(db, &scope).await?;
-    let run = current(
-        &txn,
-        &scope,
-        id,
-        version,
-        &[DRAFT, CALCULATED, APPROVED],
-        "cancelled",
-    )
-    .await?;
-    let mut row: pay_run::ActiveModel = run.into();
-    row.status = Set(CANCELLED.to_owned());
-    let updated = bump(&txn, actor, row, version, &["status"]).await?;
-    txn.commit().await?;
-    Ok(updated)
+    let allowed = [DRAFT, CALCULATED, APPROVED];
+    move_run(db, actor, id, version, &allowed, "cancelled", |_, row| {
+        row.status = Set(CANCELLED.to_owned());
+        Ok(())
+    })
+    .await
 }
 
 // ----- reading -----

@@ -65,27 +65,32 @@ fn code_of(field: &str, code: &str) -> AppResult<String> {
 
 // ----- pay components -----
 
+#[derive(async_graphql::InputObject)]
+#[graphql(name = "PayComponentInput")]
 pub struct ComponentFields {
+    /// Upper-case letters, digits and _ (a formula refers to the component by it).
     pub code: String,
     pub name: String,
     pub kind: Kind,
+    /// Give an amount or a formula.
     pub amount: Option<Decimal>,
     pub formula: Option<String>,
     pub condition: Option<String>,
+    #[graphql(default = true)]
     pub taxable: bool,
+    #[graphql(default = false)]
     pub bpjs_base: bool,
+    #[graphql(default = false)]
     pub prorated: bool,
+    #[graphql(default_with = "Rounding::Nearest")]
     pub rounding: Rounding,
 }
 
-/// The component codes a stored component's formula and condition read.
+/// The names a stored component's formula and condition read.
 fn reads(component: &pay_component::Model) -> Vec<String> {
-    [&component.formula, &component.condition]
-        .into_iter()
-        .flatten()
-        .filter_map(|source| Formula::parse(source).ok())
-        .flat_map(|formula| formula.names())
-        .collect()
+    component_of(component)
+        .map(|c| c.reads())
+        .unwrap_or_default()
 }
 
 /// Checks a formula's syntax and that every name it reads exists.
@@ -136,18 +141,21 @@ pub async fn define_component(
     if !codes.contains(&code.as_str()) {
         codes.push(&code);
     }
-    if let Some(source) = &fields.formula {
-        check_formula("formula", source, &codes)?;
-    }
-    if let Some(source) = &fields.condition {
-        check_formula("condition", source, &codes)?;
-    }
+    let checked = |field, source: &Option<String>| {
+        source
+            .as_deref()
+            .map(|s| check_formula(field, s, &codes))
+            .transpose()
+    };
+    let (formula, condition) = (
+        checked("formula", &fields.formula)?,
+        checked("condition", &fields.condition)?,
+    );
     // A component may not read itself, directly or through others.
-    let new_reads: Vec<String> = [&fields.formula, &fields.condition]
-        .into_iter()
-        .flatten()
-        .filter_map(|s| Formula::parse(s).ok())
-        .flat_map(|f| f.names())
+    let new_reads: Vec<String> = formula
+        .iter()
+        .chain(&condition)
+        .flat_map(Formula::names)
         .collect();
     let graph: HashMap<&str, Vec<String>> = existing
         .iter()
