@@ -445,15 +445,19 @@ pub fn calculate(input: &Input) -> Result<Payslip, Problem> {
                 amount,
                 inputs,
             });
+            let add = |sum: &mut Decimal| -> Result<(), Problem> {
+                *sum = sum.checked_add(amount).ok_or_else(|| overflow(code))?;
+                Ok(())
+            };
             if kind == Kind::EmployerContribution {
-                bpjs_employer += amount;
+                add(&mut bpjs_employer)?;
                 if taxable_employer {
-                    taxable = taxable.checked_add(amount).ok_or_else(|| overflow(code))?;
+                    add(&mut taxable)?;
                 }
             } else {
-                bpjs_employee += amount;
+                add(&mut bpjs_employee)?;
                 if deductible_employee {
-                    deductible += amount;
+                    add(&mut deductible)?;
                 }
             }
         }
@@ -574,7 +578,10 @@ fn income_tax(
         )
     })?;
     let thousand = Decimal::from(1_000);
-    let pkp = (net_income - ptkp).max(Decimal::ZERO);
+    let pkp = net_income
+        .checked_sub(ptkp)
+        .ok_or_else(tax_overflow)?
+        .max(Decimal::ZERO);
     let pkp = (pkp / thousand).floor() * thousand;
     let annual_tax = rules.article17(pkp).map(whole).ok_or_else(tax_overflow)?;
     let tax = annual_tax.checked_sub(ytd.pph21).ok_or_else(tax_overflow)?;
@@ -815,6 +822,32 @@ mod tests {
             evaluation_order(&["A", "B"], cyclic).unwrap_err(),
             "A -> B -> A"
         );
+    }
+
+    #[test]
+    fn amounts_too_large_to_sum_are_refused_not_panicked_on() {
+        let rules = RuleSet::indonesia();
+        let employee = employee("TK/0", EmploymentType::Permanent);
+        // Each is 5e27; twenty of them pass Decimal's limit (7.9e28) only when summed.
+        let huge: Vec<Component> = (0..20)
+            .map(|n| {
+                let mut c = earning(&format!("HUGE{n}"), true);
+                c.amount = Amount::Formula(Formula::parse("base * 10000000000000").unwrap());
+                c
+            })
+            .collect();
+        let result = calculate(&Input {
+            rules,
+            employee: &employee,
+            period: month(2025, 12),
+            base_pay: d("500000000000000"),
+            components: &huge,
+            additional: &[],
+            days_worked: None,
+            settings: &HashMap::new(),
+            year_to_date: &YearToDate::default(),
+        });
+        assert_eq!(result.unwrap_err().1, "amount out of range");
     }
 
     #[test]
