@@ -512,6 +512,7 @@ async fn seed_payroll(
             pay_date: period_end,
             cost_centre: None,
             employment_type: None,
+            correction_of: None,
         },
     )
     .await?;

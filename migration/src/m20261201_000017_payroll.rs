@@ -149,6 +149,7 @@ impl MigrationTrait for Migration {
                     .col(date(P::PayDate))
                     .col(string_len_null(P::CostCentre, 100))
                     .col(string_len_null(P::EmploymentType, 32))
+                    .col(uuid_null(P::CorrectionOf))
                     .col(string_len(P::Status, 16))
                     .col(integer(P::EmployeeCount))
                     .col(big_integer(P::TotalGross))
@@ -455,6 +456,7 @@ enum PayRuns {
     PayDate,
     CostCentre,
     EmploymentType,
+    CorrectionOf,
     Status,
     EmployeeCount,
     TotalGross,

@@ -333,6 +333,8 @@ pub struct PayRun {
     pub pay_date: NaiveDate,
     pub cost_centre: Option<String>,
     pub employment_type: Option<EmploymentType>,
+    /// The approved run this one corrects (it pays only the differences).
+    pub correction_of: Option<ID>,
     /// Draft, Calculated, Approved, Paid or Cancelled.
     pub status: String,
     pub employee_count: i32,
@@ -362,6 +364,7 @@ impl From<pay_run::Model> for PayRun {
             pay_date: m.pay_date,
             cost_centre: m.cost_centre.clone(),
             employment_type: m.employment_type.as_deref().and_then(|t| loaded(t).ok()),
+            correction_of: m.correction_of.map(id),
             status: m.status.clone(),
             employee_count: m.employee_count,
             total_gross: money::from_units(m.total_gross),
@@ -460,7 +463,8 @@ pub struct Payslip {
     pub pay_run_id: ID,
     pub employee_id: ID,
     pub period_end: NaiveDate,
-    /// TER_MONTHLY, TER_DAILY or ANNUAL (the last period of the tax year).
+    /// TER_MONTHLY, TER_DAILY, ANNUAL (the last period of the tax year) or CORRECTION (the
+    /// differences a correction run pays).
     pub tax_method: String,
     pub days_worked: Decimal,
     /// Cash earnings.

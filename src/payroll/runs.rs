@@ -39,7 +39,7 @@ use crate::process::binding;
 use crate::records;
 use crate::sequences;
 use crate::tenancy::TenantScope;
-use crate::validation::optional_text;
+use crate::validation::{optional_text, parse_id};
 
 pub const DRAFT: &str = "Draft";
 pub const CALCULATED: &str = "Calculated";
@@ -64,6 +64,10 @@ pub struct NewPayRun {
     pub cost_centre: Option<String>,
     /// Only employees of this employment type.
     pub employment_type: Option<EmploymentType>,
+    /// An approved or paid run of the same period to correct: this run then pays only the
+    /// differences between the period's pay as calculated now and what was paid (its filters
+    /// are the corrected run's).
+    pub correction_of: Option<async_graphql::ID>,
 }
 
 fn not_found() -> AppError {
@@ -95,9 +99,31 @@ pub async fn create(
             ),
         ));
     }
-    let cost_centre = optional_text("costCentre", new.cost_centre, 100)?;
+    let mut cost_centre = optional_text("costCentre", new.cost_centre, 100)?;
+    let mut employment_type = new.employment_type.map(stored);
     let scope = actor.scope();
     let txn = records::begin_write(db, &scope).await?;
+    let correction_of = match &new.correction_of {
+        Some(id) => {
+            let corrected = corrected_run(&txn, &scope, parse_id("correctionOf", id)?).await?;
+            let same_period = corrected.frequency == stored(new.frequency)
+                && corrected.period_start == new.period_start
+                && corrected.period_end == new.period_end;
+            if !same_period {
+                return Err(AppError::bad_input(
+                    "correctionOf",
+                    format!(
+                        "a correction covers the period of {}: {} to {}",
+                        corrected.run_no, corrected.period_start, corrected.period_end
+                    ),
+                ));
+            }
+            cost_centre = corrected.cost_centre;
+            employment_type = corrected.employment_type;
+            Some(corrected.id)
+        }
+        None => None,
+    };
     let now = Utc::now();
     let run = pay_run::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -108,7 +134,8 @@ pub async fn create(
         period_end: Set(new.period_end),
         pay_date: Set(new.pay_date),
         cost_centre: Set(cost_centre),
-        employment_type: Set(new.employment_type.map(stored)),
+        employment_type: Set(employment_type),
+        correction_of: Set(correction_of),
         status: Set(DRAFT.to_owned()),
         employee_count: Set(0),
         total_gross: Set(0),
@@ -159,7 +186,62 @@ async fn covered(
     Ok(select.order_by_asc(C::EmployeeNo).all(db).await?)
 }
 
-/// Refuses a run that would pay an employee again for days an approved run already paid.
+/// The run a correction corrects: approved or paid; a correction of a correction corrects the
+/// same original.
+async fn corrected_run(db: &impl Conn, scope: &TenantScope, id: Uuid) -> AppResult<pay_run::Model> {
+    let missing = || AppError::ReferenceNotFound {
+        field: "correctionOf".into(),
+        what: "pay run",
+    };
+    let run = scope
+        .by_id::<pay_run::Entity>(id)
+        .one(db)
+        .await?
+        .ok_or_else(missing)?;
+    if !BINDING.contains(&run.status.as_str()) {
+        return Err(AppError::bad_input(
+            "correctionOf",
+            format!(
+                "{} is {}: only approved or paid runs are corrected",
+                run.run_no, run.status
+            ),
+        ));
+    }
+    match run.correction_of {
+        Some(original) => scope
+            .by_id::<pay_run::Entity>(original)
+            .one(db)
+            .await?
+            .ok_or_else(missing),
+        None => Ok(run),
+    }
+}
+
+/// The approved and paid runs of a correction's chain (the original and its corrections),
+/// this run excepted.
+async fn paid_in_chain(
+    db: &impl Conn,
+    scope: &TenantScope,
+    run: &pay_run::Model,
+) -> AppResult<Vec<pay_run::Model>> {
+    let Some(original) = run.correction_of else {
+        return Ok(Vec::new());
+    };
+    Ok(scope
+        .select::<pay_run::Entity>()
+        .filter(pay_run::Column::Status.is_in(BINDING))
+        .filter(
+            Condition::any()
+                .add(pay_run::Column::Id.eq(original))
+                .add(pay_run::Column::CorrectionOf.eq(original)),
+        )
+        .filter(pay_run::Column::Id.ne(run.id))
+        .all(db)
+        .await?)
+}
+
+/// Refuses a run that would pay an employee again for days an approved run already paid
+/// (a correction's own chain excepted: it pays the differences).
 async fn refuse_overlap(
     db: &impl Conn,
     scope: &TenantScope,
@@ -174,6 +256,11 @@ async fn refuse_overlap(
         .filter(pay_run::Column::Id.ne(run.id))
         .all(db)
         .await?;
+    let chain = paid_in_chain(db, scope, run).await?;
+    let overlapping: Vec<pay_run::Model> = overlapping
+        .into_iter()
+        .filter(|r| !chain.iter().any(|c| c.id == r.id))
+        .collect();
     if overlapping.is_empty() {
         return Ok(());
     }
@@ -323,7 +410,7 @@ async fn load_setup(
         .await?;
     let monthly: HashSet<Uuid> = earlier
         .iter()
-        .filter(|r| r.frequency == stored(PayFrequency::Monthly))
+        .filter(|r| r.frequency == stored(PayFrequency::Monthly) && r.correction_of.is_none())
         .map(|r| r.id)
         .collect();
     let mut year_to_date: HashMap<Uuid, YearToDate> = HashMap::new();
@@ -448,6 +535,20 @@ pub async fn calculate(
         days_worked.insert(entry.employee_id, entry.days_worked);
     }
     let setup = load_setup(&txn, &scope, &run).await?;
+    // A correction pays what changed since the runs it corrects paid.
+    let correcting = run.correction_of.is_some();
+    let chain = paid_in_chain(&txn, &scope, &run).await?;
+    let mut paid_before: HashMap<Uuid, Vec<payslip::Model>> = HashMap::new();
+    if !chain.is_empty() {
+        let slips = scope
+            .select::<payslip::Entity>()
+            .filter(payslip::Column::PayRunId.is_in(chain.iter().map(|r| r.id)))
+            .all(&txn)
+            .await?;
+        for slip in slips {
+            paid_before.entry(slip.employee_id).or_default().push(slip);
+        }
+    }
     let period = Period {
         start: run.period_start,
         end: run.period_end,
@@ -514,6 +615,15 @@ pub async fn calculate(
         let overflow = || AppError::bad_input("id", format!("{who}: amounts out of range"));
         add_to(&mut after, &this, period.frequency == PayFrequency::Monthly)
             .ok_or_else(overflow)?;
+        let slip = if correcting {
+            let paid = paid_before.get(&employee.id).map_or(&[][..], Vec::as_slice);
+            match difference(slip, paid).ok_or_else(overflow)? {
+                Some(difference) => difference,
+                None => continue,
+            }
+        } else {
+            slip
+        };
         let contributions = slip
             .lines
             .iter()
@@ -549,6 +659,7 @@ pub async fn calculate(
         });
     }
 
+    let count = i32::try_from(rows.len()).unwrap_or(i32::MAX);
     scope
         .delete::<payslip::Entity>()
         .filter(payslip::Column::PayRunId.eq(run.id))
@@ -561,7 +672,6 @@ pub async fn calculate(
             .exec_without_returning(&txn)
             .await?;
     }
-    let count = i32::try_from(employees.len()).unwrap_or(i32::MAX);
     let mut row: pay_run::ActiveModel = run.into();
     row.status = Set(CALCULATED.to_owned());
     row.employee_count = Set(count);
@@ -582,6 +692,45 @@ pub async fn calculate(
     let updated = bump(&txn, actor, row, version, &totals).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// What a correction pays an employee: the period's pay as calculated now less what the
+/// corrected run and its earlier corrections paid, line by line and in every total.
+/// `Some(None)` when nothing differs; `None` on overflow.
+fn difference(now: calc::Payslip, paid: &[payslip::Model]) -> Option<Option<calc::Payslip>> {
+    let mut lines = now.lines;
+    for slip in paid {
+        for line in self::lines(slip) {
+            match lines.iter_mut().find(|l| l.code == line.code) {
+                Some(same) => same.amount = same.amount.checked_sub(line.amount)?,
+                None => lines.push(calc::Line {
+                    amount: -line.amount,
+                    ..line
+                }),
+            }
+        }
+    }
+    lines.retain(|l| !l.amount.is_zero());
+    if lines.is_empty() {
+        return Some(None);
+    }
+    let less = |total: Decimal, of: fn(&payslip::Model) -> i64| {
+        paid.iter().try_fold(total, |sum, slip| {
+            sum.checked_sub(money::from_units(of(slip)))
+        })
+    };
+    Some(Some(calc::Payslip {
+        lines,
+        gross: less(now.gross, |s| s.gross)?,
+        taxable_gross: less(now.taxable_gross, |s| s.taxable_gross)?,
+        bpjs_employee: less(now.bpjs_employee, |s| s.bpjs_employee)?,
+        bpjs_employer: less(now.bpjs_employer, |s| s.bpjs_employer)?,
+        deductible: less(now.deductible, |s| s.deductible)?,
+        pph21: less(now.pph21, |s| s.pph21)?,
+        net: less(now.net, |s| s.net)?,
+        tax_method: "CORRECTION",
+        ..now
+    }))
 }
 
 /// Saves a run's new status (and what came with it) under the next version, then moves its

@@ -968,3 +968,91 @@ async fn pay_run_changes_reach_subscribers_of_the_run_only() {
         "Approved"
     );
 }
+
+#[tokio::test]
+async fn a_correction_run_pays_the_difference_for_an_approved_period() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let token = &acme.token;
+    setup(&server, token).await;
+    // The gajian employee: K/1, 10,000,000.
+    let ayu = employee(&server, token, "Ayu", "K/1", "10000000").await;
+    employee(&server, token, "Bayu", "TK/0", "7000000").await;
+    let january = pay_month(&server, token, 1).await;
+
+    let period = json!({ "frequency": "MONTHLY", "periodStart": "2025-01-01", "periodEnd": "2025-01-31", "payDate": "2025-02-05" });
+    let response = server
+        .gql(Some(token), CREATE_RUN, json!({ "input": period }))
+        .await;
+    assert_eq!(
+        error_field(&response),
+        "periodStart",
+        "a second ordinary run over the period: {response}"
+    );
+    let mut wrong = period.clone();
+    wrong["periodEnd"] = json!("2025-01-30");
+    wrong["correctionOf"] = json!(january);
+    let response = server
+        .gql(Some(token), CREATE_RUN, json!({ "input": wrong }))
+        .await;
+    assert_eq!(error_field(&response), "correctionOf");
+
+    // A raise back-dated to January.
+    ok(&server, token, "mutation($e: ID!) { assignSalaryStructure(employeeId: $e, structureCode: \"STAFF\", basePay: \"11000000\", effectiveFrom: \"2025-01-01\") { basePay } }", json!({ "e": ayu }), "assignSalaryStructure").await;
+    let mut input = period.clone();
+    input["correctionOf"] = json!(january);
+    let correction = ok(
+        &server,
+        token,
+        CREATE_RUN,
+        json!({ "input": input }),
+        "createPayRun",
+    )
+    .await;
+    let calculated = ok(
+        &server,
+        token,
+        CALCULATE,
+        json!({ "id": correction["id"], "v": 1 }),
+        "calculatePayRun",
+    )
+    .await;
+    assert_eq!(calculated["employeeCount"], 1, "only Ayu's pay changed");
+    let slips = ok(&server, token, "query($r: ID!) { payslips(payRunId: $r) { nodes { employeeId taxMethod gross pph21 net lines { code amount } } } }", json!({ "r": correction["id"] }), "payslips").await;
+    let slip = &slips["nodes"][0];
+    assert_eq!(slip["employeeId"], ayu);
+    assert_eq!(slip["taxMethod"], "CORRECTION");
+    assert_eq!(amount(&slip["gross"]), 1_000_000);
+    // 11,000,000 + 499,400 employer parts = 11,499,400 at TER B 2.5% = 287,485, less 156,810.
+    assert_eq!(amount(&slip["pph21"]), 287_485 - 156_810);
+    let line = |code: &str| {
+        amount(
+            &slip["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["code"] == code)
+                .unwrap()["amount"],
+        )
+    };
+    assert_eq!(line("BASIC"), 1_000_000);
+    assert_eq!(line("JHT_EE"), 20_000);
+    ok(
+        &server,
+        token,
+        APPROVE,
+        json!({ "id": correction["id"], "v": 2 }),
+        "approvePayRun",
+    )
+    .await;
+
+    // February counts January as corrected, and January once.
+    pay_month(&server, token, 2).await;
+    let (_, slips) = withheld(&server, token, &ayu).await;
+    let february = slips
+        .iter()
+        .find(|s| s["periodEnd"] == "2025-02-28")
+        .unwrap();
+    assert_eq!(february["yearToDate"]["months"], 2);
+    assert_eq!(amount(&february["yearToDate"]["pph21"]), 2 * 287_485);
+}

@@ -19,6 +19,8 @@ pub struct Model {
     pub cost_centre: Option<String>,
     /// Only employees of this employment type, when set.
     pub employment_type: Option<String>,
+    /// The approved run whose period this one corrects: it pays only the differences.
+    pub correction_of: Option<Uuid>,
     pub status: String,
     pub employee_count: i32,
     pub total_gross: i64,
