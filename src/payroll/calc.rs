@@ -721,6 +721,42 @@ mod tests {
     }
 
     #[test]
+    fn the_published_december_cases_match() {
+        // examples.md A.3: TK/0, no BPJS, nothing withheld before; the year's gross earned
+        // evenly, December settles the year.
+        let mut rules = RuleSet::indonesia().clone();
+        rules.bpjs.clear();
+        let employee = employee("TK/0", EmploymentType::Permanent);
+        for (annual, tax) in [
+            ("120000000", "3000000"),
+            ("60000000", "150000"),
+            ("54000000", "0"),
+        ] {
+            let monthly = d(annual) / d("12");
+            let before = YearToDate {
+                gross: monthly * d("11"),
+                taxable_gross: monthly * d("11"),
+                months: 11,
+                ..Default::default()
+            };
+            let slip = calculate(&Input {
+                rules: &rules,
+                employee: &employee,
+                period: month(2025, 12),
+                base_pay: monthly,
+                components: &[],
+                additional: &[],
+                days_worked: None,
+                settings: &HashMap::new(),
+                year_to_date: &before,
+            })
+            .unwrap();
+            assert_eq!(slip.tax_method, "ANNUAL");
+            assert_eq!(slip.pph21, d(tax), "annual gross {annual}");
+        }
+    }
+
+    #[test]
     fn the_gajian_payslip_nets_to_the_rupiah() {
         let rules = RuleSet::indonesia();
         let employee = employee("K/1", EmploymentType::Permanent);

@@ -406,29 +406,28 @@ mod tests {
 
     #[test]
     fn monthly_ter_matches_the_published_vectors() {
-        // examples.md A.1: status, gross, rate percent.
+        // examples.md A.1: status, gross, rate percent, PPh 21 (truncated to whole rupiah).
         let rules = RuleSet::indonesia();
-        for (status, gross, rate) in [
-            ("TK/0", "5400000", "0"),
-            ("TK/0", "5400001", "0.25"),
-            ("TK/0", "6000000", "0.75"),
-            ("TK/0", "10000000", "2"),
-            ("TK/0", "20000000", "9"),
-            ("K/1", "6200000", "0"),
-            ("K/2", "8000000", "1"),
-            ("K/1", "10000000", "1.5"),
-            ("K/1", "10454000", "1.5"),
-            ("K/3", "6600000", "0"),
-            ("K/3", "7000000", "0.5"),
-            ("K/3", "15000000", "5"),
-            ("K/3", "36000000", "14"),
+        for (status, gross, rate, tax) in [
+            ("TK/0", "5400000", "0", "0"),
+            ("TK/0", "5400001", "0.25", "13500"),
+            ("TK/0", "6000000", "0.75", "45000"),
+            ("TK/0", "10000000", "2", "200000"),
+            ("TK/0", "20000000", "9", "1800000"),
+            ("K/1", "6200000", "0", "0"),
+            ("K/2", "8000000", "1", "80000"),
+            ("K/1", "10000000", "1.5", "150000"),
+            ("K/1", "10454000", "1.5", "156810"),
+            ("K/3", "6600000", "0", "0"),
+            ("K/3", "7000000", "0.5", "35000"),
+            ("K/3", "15000000", "5", "750000"),
+            ("K/3", "36000000", "14", "5040000"),
         ] {
             let category = rules.ter_category(status).unwrap();
-            assert_eq!(
-                rules.ter_monthly_rate(category, d(gross)),
-                d(rate),
-                "{status} {gross}"
-            );
+            let found = rules.ter_monthly_rate(category, d(gross));
+            assert_eq!(found, d(rate), "{status} {gross}");
+            let withheld = (d(gross) * found / Decimal::ONE_HUNDRED).trunc();
+            assert_eq!(withheld, d(tax), "{status} {gross}");
         }
         assert_eq!(rules.ter_category("K/I/2"), Some("B"));
         assert_eq!(rules.ter_category("X/9"), None);
