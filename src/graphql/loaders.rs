@@ -20,6 +20,7 @@ use uuid::Uuid;
 use entity::calendar::{event, event_invitee, task};
 use entity::crm::{account, contact, opportunity};
 use entity::news::{comment, note};
+use entity::payroll::{additional_pay, salary_assignment};
 use entity::platform::user;
 use entity::sales::{document_line, tax_class};
 use entity::support::ticket;
@@ -62,6 +63,8 @@ read_as! {
     event_invitee::Entity => Some(Module::Calendar),
     tax_class::Entity => None,
     document_line::Entity => None,
+    salary_assignment::Entity => Some(Module::Payroll),
+    additional_pay::Entity => Some(Module::Payroll),
 }
 
 /// A loader of the caller's tenant, and the module a caller must be allowed to read to use it.
@@ -245,6 +248,32 @@ where
             }
         }
         Ok(groups)
+    }
+}
+
+pub struct AssignmentsOfEmployee;
+impl Grouping<salary_assignment::Entity> for AssignmentsOfEmployee {
+    fn column() -> salary_assignment::Column {
+        salary_assignment::Column::EmployeeId
+    }
+    fn order() -> salary_assignment::Column {
+        salary_assignment::Column::EffectiveFrom
+    }
+    fn key(model: &salary_assignment::Model) -> Option<Uuid> {
+        Some(model.employee_id)
+    }
+}
+
+pub struct AdditionalPayOfEmployee;
+impl Grouping<additional_pay::Entity> for AdditionalPayOfEmployee {
+    fn column() -> additional_pay::Column {
+        additional_pay::Column::EmployeeId
+    }
+    fn order() -> additional_pay::Column {
+        additional_pay::Column::StartsOn
+    }
+    fn key(model: &additional_pay::Model) -> Option<Uuid> {
+        Some(model.employee_id)
     }
 }
 

@@ -18,7 +18,7 @@ use crate::payroll::runs::{self, Attendance, NewPayRun};
 use crate::payroll::setup::{self, AdditionalPayFields, ComponentFields, EffectiveRules};
 use crate::records;
 
-use super::loaders::ById;
+use super::loaders::{AdditionalPayOfEmployee, AssignmentsOfEmployee, ById, Children};
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::records::{
@@ -91,16 +91,18 @@ impl From<employee::Model> for Employee {
 }
 
 record_object!(Employee, id: model.id, owner: model.owner_id {
-    /// The employee's salary structure assignments, latest first: their pay history.
+    /// The employee's salary structure assignments, oldest first: their pay history.
     async fn salary_assignments(&self, ctx: &Context<'_>) -> Result<Vec<SalaryAssignment>> {
-        let assignments = setup::assignments(&ctx.app().db, ctx.principal()?, self.model.id);
-        Ok(assignments.await?.into_iter().map(Into::into).collect())
+        let loader = ctx.loader::<Children<salary_assignment::Entity, AssignmentsOfEmployee>>()?;
+        let assignments = loader.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(assignments.into_iter().map(Into::into).collect())
     }
 
-    /// The employee's bonuses, THR, overtime and instalments, latest first.
+    /// The employee's bonuses, THR, overtime and instalments, by first day.
     async fn additional_pays(&self, ctx: &Context<'_>) -> Result<Vec<AdditionalPay>> {
-        let pays = setup::additional_pays(&ctx.app().db, ctx.principal()?, self.model.id);
-        Ok(pays.await?.into_iter().map(Into::into).collect())
+        let loader = ctx.loader::<Children<additional_pay::Entity, AdditionalPayOfEmployee>>()?;
+        let pays = loader.load_one(self.model.id).await?.unwrap_or_default();
+        Ok(pays.into_iter().map(Into::into).collect())
     }
 });
 

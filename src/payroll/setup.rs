@@ -386,38 +386,6 @@ pub async fn assign_structure(
     Ok(saved)
 }
 
-/// An employee's assignments, latest first: their pay history.
-pub async fn assignments(
-    db: &impl Conn,
-    actor: &Principal,
-    employee_id: Uuid,
-) -> AppResult<Vec<salary_assignment::Model>> {
-    actor.require(Module::Payroll, Access::Read)?;
-    Ok(actor
-        .scope()
-        .select::<salary_assignment::Entity>()
-        .filter(salary_assignment::Column::EmployeeId.eq(employee_id))
-        .order_by_desc(salary_assignment::Column::EffectiveFrom)
-        .all(db)
-        .await?)
-}
-
-/// An employee's additional pay, latest first.
-pub async fn additional_pays(
-    db: &impl Conn,
-    actor: &Principal,
-    employee_id: Uuid,
-) -> AppResult<Vec<additional_pay::Model>> {
-    actor.require(Module::Payroll, Access::Read)?;
-    Ok(actor
-        .scope()
-        .select::<additional_pay::Entity>()
-        .filter(additional_pay::Column::EmployeeId.eq(employee_id))
-        .order_by_desc(additional_pay::Column::StartsOn)
-        .all(db)
-        .await?)
-}
-
 pub struct AdditionalPayFields {
     pub employee_id: Uuid,
     pub component_code: String,

@@ -189,6 +189,11 @@ async fn a_tax_year_of_pay_runs_matches_the_worked_examples_to_the_rupiah() {
     bonus(&server, token, &thr, "THR", "10000000", "2025-03-20").await;
     bonus(&server, token, &high, "BONUS", "30000000", "2025-12-15").await;
     bonus(&server, token, &refund, "BONUS", "30000000", "2025-06-10").await;
+    let pays = ok(&server, token, "query($id: ID!) { employee(id: $id) { additionalPays { componentCode amount startsOn endsOn } } }", json!({ "id": thr }), "employee").await;
+    assert_eq!(
+        pays["additionalPays"],
+        json!([{ "componentCode": "THR", "amount": "10000000", "startsOn": "2025-03-20", "endsOn": "2025-03-20" }])
+    );
 
     for month in 1..=12 {
         pay_month(&server, token, month).await;
@@ -999,6 +1004,11 @@ async fn a_correction_run_pays_the_difference_for_an_approved_period() {
 
     // A raise back-dated to January.
     ok(&server, token, "mutation($e: ID!) { assignSalaryStructure(employeeId: $e, structureCode: \"STAFF\", basePay: \"11000000\", effectiveFrom: \"2025-01-01\") { basePay } }", json!({ "e": ayu }), "assignSalaryStructure").await;
+    let history = ok(&server, token, "{ employees(orderBy: { field: EMPLOYEE_NO }) { nodes { salaryAssignments { basePay effectiveFrom } } } }", json!({}), "employees").await;
+    assert_eq!(
+        history["nodes"][0]["salaryAssignments"],
+        json!([{ "basePay": "10000000", "effectiveFrom": "2024-01-01" }, { "basePay": "11000000", "effectiveFrom": "2025-01-01" }])
+    );
     let mut input = period.clone();
     input["correctionOf"] = json!(january);
     let correction = ok(
