@@ -165,6 +165,27 @@ pub async fn define_component(
     calc::evaluation_order(&codes, |c| graph.get(c).cloned().unwrap_or_default()).map_err(
         |cycle| AppError::bad_input("formula", format!("components read each other: {cycle}")),
     )?;
+    // Every structure that lists the component must list what it now reads.
+    let structures = scope.select::<salary_structure::Entity>().all(&txn).await?;
+    for structure in &structures {
+        let listed = structure_components(structure);
+        if !listed.contains(&code) {
+            continue;
+        }
+        let new_reads = graph.get(code.as_str()).map_or(&[][..], Vec::as_slice);
+        if let Some(missing) = new_reads
+            .iter()
+            .find(|read| codes.contains(&read.as_str()) && !listed.contains(read))
+        {
+            return Err(AppError::bad_input(
+                "formula",
+                format!(
+                    "structure {} (from {}) lists {code} but not {missing}, which it would read",
+                    structure.code, structure.effective_from
+                ),
+            ));
+        }
+    }
 
     let now = Utc::now();
     let before = existing.iter().find(|c| c.code == code);

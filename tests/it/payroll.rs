@@ -371,6 +371,28 @@ async fn payroll_is_private_to_its_roles_and_bad_input_changes_nothing() {
         "components[0]",
         "B reads A: {response}"
     );
+    // A component may not start reading what a structure listing it does not list.
+    ok(
+        &server,
+        token,
+        DEFINE_STRUCTURE,
+        json!({ "code": "MGMT", "components": ["A", "B"] }),
+        "defineSalaryStructure",
+    )
+    .await;
+    ok(
+        &server,
+        token,
+        DEFINE_COMPONENT,
+        json!({ "input": { "code": "C", "name": "C", "kind": "EARNING", "amount": "5" } }),
+        "definePayComponent",
+    )
+    .await;
+    let response =
+        component(json!({ "code": "B", "name": "B", "kind": "EARNING", "formula": "A + C" })).await;
+    assert_eq!(error_field(&response), "formula");
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("lists B but not C"), "{message}");
     let response = server
         .gql(Some(token), ASSIGN, json!({ "e": someone, "base": "0" }))
         .await;
