@@ -264,14 +264,18 @@ async fn refuse_overlap(
     if overlapping.is_empty() {
         return Ok(());
     }
-    let paid = scope
+    let paid: Vec<(Uuid, Uuid)> = scope
         .select::<payslip::Entity>()
         .filter(payslip::Column::PayRunId.is_in(overlapping.iter().map(|r| r.id)))
+        .select_only()
+        .columns([payslip::Column::EmployeeId, payslip::Column::PayRunId])
+        .into_tuple()
         .all(db)
         .await?;
-    for slip in paid {
-        if let Some(employee) = employees.iter().find(|e| e.id == slip.employee_id) {
-            let other = overlapping.iter().find(|r| r.id == slip.pay_run_id);
+    let covered: HashMap<Uuid, &employee::Model> = employees.iter().map(|e| (e.id, e)).collect();
+    for (employee_id, run_id) in paid {
+        if let Some(employee) = covered.get(&employee_id) {
+            let other = overlapping.iter().find(|r| r.id == run_id);
             return Err(AppError::bad_input(
                 "periodStart",
                 format!(
@@ -415,14 +419,33 @@ async fn load_setup(
         .collect();
     let mut year_to_date: HashMap<Uuid, YearToDate> = HashMap::new();
     if !earlier.is_empty() {
-        let slips = scope
+        // Only the totals: a December run reads eleven months of payslips.
+        use payslip::Column as C;
+        let totals: Vec<(Uuid, Uuid, i64, i64, i64, i64)> = scope
             .select::<payslip::Entity>()
-            .filter(payslip::Column::PayRunId.is_in(earlier.iter().map(|r| r.id)))
+            .filter(C::PayRunId.is_in(earlier.iter().map(|r| r.id)))
+            .select_only()
+            .columns([
+                C::EmployeeId,
+                C::PayRunId,
+                C::Gross,
+                C::TaxableGross,
+                C::Pph21,
+                C::Deductible,
+            ])
+            .into_tuple()
             .all(txn)
             .await?;
-        for slip in slips {
-            let ytd = year_to_date.entry(slip.employee_id).or_default();
-            add_to(ytd, &slip_totals(&slip), monthly.contains(&slip.pay_run_id))
+        for (employee, run, gross, taxable_gross, pph21, deductible) in totals {
+            let slip = YearToDate {
+                gross: money::from_units(gross),
+                taxable_gross: money::from_units(taxable_gross),
+                pph21: money::from_units(pph21),
+                deductible: money::from_units(deductible),
+                months: 0,
+            };
+            let ytd = year_to_date.entry(employee).or_default();
+            add_to(ytd, &slip, monthly.contains(&run))
                 .ok_or_else(|| AppError::internal("year-to-date totals overflow"))?;
         }
     }
@@ -440,17 +463,6 @@ async fn load_setup(
         year_to_date,
         settings,
     })
-}
-
-/// A stored payslip's amounts as a year-to-date increment.
-fn slip_totals(slip: &payslip::Model) -> YearToDate {
-    YearToDate {
-        gross: money::from_units(slip.gross),
-        taxable_gross: money::from_units(slip.taxable_gross),
-        pph21: money::from_units(slip.pph21),
-        deductible: money::from_units(slip.deductible),
-        months: 0,
-    }
 }
 
 fn add_to(ytd: &mut YearToDate, slip: &YearToDate, monthly: bool) -> Option<()> {
@@ -518,9 +530,10 @@ pub async fn calculate(
     let employees = covered(&txn, &scope, &run).await?;
     refuse_overlap(&txn, &scope, &run, &employees).await?;
     let days_in_period = Decimal::from((run.period_end - run.period_start).num_days() + 1);
+    let paid_here: HashSet<Uuid> = employees.iter().map(|e| e.id).collect();
     let mut days_worked = HashMap::new();
     for (i, entry) in attendance.iter().enumerate() {
-        if !employees.iter().any(|e| e.id == entry.employee_id) {
+        if !paid_here.contains(&entry.employee_id) {
             return Err(AppError::bad_input(
                 format!("attendance[{i}].employeeId"),
                 "is not an employee this run pays",

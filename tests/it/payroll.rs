@@ -1088,3 +1088,72 @@ async fn a_correction_run_pays_the_difference_for_an_approved_period() {
     assert_eq!(february["yearToDate"]["months"], 2);
     assert_eq!(amount(&february["yearToDate"]["pph21"]), 2 * 287_485);
 }
+
+#[tokio::test]
+async fn daily_workers_are_paid_by_attendance_in_weekly_runs() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let token = &acme.token;
+    setup(&server, token).await;
+    let monthly = employee(&server, token, "Monthly Staff", "TK/0", "9000000").await;
+    let worker = ok(
+        &server,
+        token,
+        CREATE_EMPLOYEE,
+        json!({ "input": { "name": "Joko", "hireDate": "2025-01-01", "taxStatus": "TK/0",
+                           "employmentType": "DAILY", "payFrequency": "WEEKLY" } }),
+        "createEmployee",
+    )
+    .await;
+    let worker = worker["id"].as_str().unwrap().to_owned();
+    ok(
+        &server,
+        token,
+        ASSIGN,
+        json!({ "e": worker, "base": "600000" }),
+        "assignSalaryStructure",
+    )
+    .await;
+    let run = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "WEEKLY", "periodStart": "2025-06-02", "periodEnd": "2025-06-08", "payDate": "2025-06-09" } }), "createPayRun").await;
+    const WITH_ATTENDANCE: &str = "mutation($id: ID!, $a: [AttendanceInput!]!) { calculatePayRun(id: $id, version: 1, attendance: $a) { employeeCount } }";
+    for (attendance, field) in [
+        (
+            json!([{ "employeeId": monthly, "daysWorked": "5" }]),
+            "attendance[0].employeeId",
+        ),
+        (
+            json!([{ "employeeId": worker, "daysWorked": "9" }]),
+            "attendance[0].daysWorked",
+        ),
+    ] {
+        let response = server
+            .gql(
+                Some(token),
+                WITH_ATTENDANCE,
+                json!({ "id": run["id"], "a": attendance }),
+            )
+            .await;
+        assert_eq!(
+            (error_code(&response), error_field(&response)),
+            ("BAD_USER_INPUT", field),
+            "{response}"
+        );
+    }
+    let done = ok(
+        &server,
+        token,
+        WITH_ATTENDANCE,
+        json!({ "id": run["id"], "a": [{ "employeeId": worker, "daysWorked": "5" }] }),
+        "calculatePayRun",
+    )
+    .await;
+    assert_eq!(done["employeeCount"], 1, "only the weekly-paid worker");
+    let slips = ok(&server, token, "query($r: ID!) { payslips(payRunId: $r) { nodes { taxMethod daysWorked gross taxableGross pph21 } } }", json!({ "r": run["id"] }), "payslips").await;
+    let slip = &slips["nodes"][0];
+    assert_eq!(slip["taxMethod"], "TER_DAILY");
+    assert_eq!(slip["daysWorked"], "5");
+    assert_eq!(amount(&slip["gross"]), 3_000_000);
+    // + BPJS Kesehatan 120,000, JKK 7,200, JKM 9,000: 627,240 a day, 0.5% daily TER.
+    assert_eq!(amount(&slip["taxableGross"]), 3_136_200);
+    assert_eq!(amount(&slip["pph21"]), 15_681);
+}
