@@ -22,7 +22,7 @@ use super::loaders::{AdditionalPayOfEmployee, AssignmentsOfEmployee, ById, Child
 use super::pagination::{Connected, connection, page_args};
 use super::platform::User;
 use super::records::{
-    id, optional_id, patch, patch_id, record_mutations, record_object, record_queries,
+    id, optional_id, owner, patch, patch_id, record_mutations, record_object, record_queries,
 };
 use super::{ContextExt, parse_id};
 
@@ -418,9 +418,10 @@ impl PayRun {
 }
 
 async fn user(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<User>> {
-    let Some(id) = id else { return Ok(None) };
-    let loader = ctx.loader::<ById<entity::platform::user::Entity>>()?;
-    Ok(loader.load_one(id).await?.map(User::from))
+    match id {
+        Some(id) => owner(ctx, id).await,
+        None => Ok(None),
+    }
 }
 
 /// One line of a payslip.
