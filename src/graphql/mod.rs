@@ -125,7 +125,16 @@ impl Session {
     pub fn rejection(&self) -> Option<&'static str> {
         self.rejection
     }
+
+    /// The verified caller, or UNAUTHENTICATED saying why.
+    pub fn require_principal(&self) -> Result<&Principal, AppError> {
+        self.principal.as_ref().ok_or(AppError::Unauthenticated(
+            self.rejection.unwrap_or(NO_TOKEN),
+        ))
+    }
 }
+
+const NO_TOKEN: &str = "authentication required: send a bearer token";
 
 fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(
@@ -178,14 +187,10 @@ impl ContextExt for Context<'_> {
     }
 
     fn principal(&self) -> Result<&Principal, AppError> {
-        let session = self.data_opt::<Session>();
-        session.and_then(Session::principal).ok_or_else(|| {
-            AppError::Unauthenticated(
-                session
-                    .and_then(Session::rejection)
-                    .unwrap_or("authentication required: send a bearer token"),
-            )
-        })
+        match self.data_opt::<Session>() {
+            Some(session) => session.require_principal(),
+            None => Err(AppError::Unauthenticated(NO_TOKEN)),
+        }
     }
 
     fn loader<L: loaders::GuardedLoader>(

@@ -22,11 +22,7 @@ pub async fn pay_run_file(
     let app = &state.app;
     let result = async {
         let session = session_for(app, authorization_header(&headers), client.ip()).await?;
-        let principal = session.principal().ok_or(AppError::Unauthenticated(
-            session
-                .rejection()
-                .unwrap_or("authentication required: send a bearer token"),
-        ))?;
+        let principal = session.require_principal()?;
         let id = parse_id("id", &async_graphql::ID(id))?;
         match file.as_str() {
             "bank-transfers.csv" => exports::bank_transfers(&app.db, principal, id).await,

@@ -1,5 +1,7 @@
 //! A pay run's files: the bank transfer file and the tax summary, as CSV.
 
+use std::collections::HashMap;
+
 use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -19,24 +21,24 @@ async fn slips(
     run: &pay_run::Model,
 ) -> AppResult<Vec<(payslip::Model, employee::Model)>> {
     let scope = actor.scope();
-    let slips = scope
+    let mut slips: HashMap<Uuid, payslip::Model> = scope
         .select::<payslip::Entity>()
         .filter(payslip::Column::PayRunId.eq(run.id))
         .all(db)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|s| (s.employee_id, s))
+        .collect();
     // Deleted employees still get paid what an approved run says: read them all.
     let employees = scope
         .select::<employee::Entity>()
-        .filter(employee::Column::Id.is_in(slips.iter().map(|s| s.employee_id)))
+        .filter(employee::Column::Id.is_in(slips.keys().copied()))
         .order_by_asc(employee::Column::EmployeeNo)
         .all(db)
         .await?;
     Ok(employees
         .into_iter()
-        .filter_map(|e| {
-            let slip = slips.iter().find(|s| s.employee_id == e.id)?.clone();
-            Some((slip, e))
-        })
+        .filter_map(|e| Some((slips.remove(&e.id)?, e)))
         .collect())
 }
 

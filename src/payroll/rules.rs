@@ -106,19 +106,22 @@ impl RuleSet {
         })
     }
 
-    /// The TER category of a tax status; K/I/x is withheld on the employee's own K/x.
-    pub fn ter_category(&self, status: &str) -> Option<&str> {
+    /// The PTKP row withholding uses for a status: K/I/x (wife's income combined, which only
+    /// the annual return knows) is withheld on the employee's own K/x.
+    fn withholding_ptkp(&self, status: &str) -> Option<&Ptkp> {
         let own = status.replace("K/I/", "K/");
-        self.ptkp
-            .iter()
-            .find(|p| p.status == own)
+        self.ptkp.iter().find(|p| p.status == own)
+    }
+
+    /// The TER category of a tax status.
+    pub fn ter_category(&self, status: &str) -> Option<&str> {
+        self.withholding_ptkp(status)
             .and_then(|p| p.ter_category.as_deref())
     }
 
-    /// The annual PTKP withholding uses for a status (K/I/x as its K/x).
+    /// The annual PTKP withholding uses for a status.
     pub fn ptkp_of(&self, status: &str) -> Option<Decimal> {
-        let own = status.replace("K/I/", "K/");
-        self.ptkp.iter().find(|p| p.status == own).map(|p| p.annual)
+        self.withholding_ptkp(status).map(|p| p.annual)
     }
 
     /// The monthly TER rate (percent) for a gross in a category.

@@ -155,7 +155,8 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let employees = covered(&txn, &scope, &run).await?;
-    refuse_overlap(&txn, &scope, &run, &employees).await?;
+    let chain = paid_in_chain(&txn, &scope, &run).await?;
+    refuse_overlap(&txn, &scope, &run, &chain, &employees).await?;
     binding::start_for_record(&txn, actor, Module::Payroll, run.id).await?;
     records::append_event(&txn, actor, Module::Payroll, run.id, "created", &["status"]).await?;
     txn.commit().await?;
@@ -241,11 +242,12 @@ async fn paid_in_chain(
 }
 
 /// Refuses a run that would pay an employee again for days an approved run already paid
-/// (a correction's own chain excepted: it pays the differences).
+/// (a correction's own `chain` excepted: it pays the differences).
 async fn refuse_overlap(
     db: &impl Conn,
     scope: &TenantScope,
     run: &pay_run::Model,
+    chain: &[pay_run::Model],
     employees: &[employee::Model],
 ) -> AppResult<()> {
     let overlapping = scope
@@ -256,7 +258,6 @@ async fn refuse_overlap(
         .filter(pay_run::Column::Id.ne(run.id))
         .all(db)
         .await?;
-    let chain = paid_in_chain(db, scope, run).await?;
     let overlapping: Vec<pay_run::Model> = overlapping
         .into_iter()
         .filter(|r| !chain.iter().any(|c| c.id == r.id))
@@ -528,7 +529,8 @@ pub async fn calculate(
     )
     .await?;
     let employees = covered(&txn, &scope, &run).await?;
-    refuse_overlap(&txn, &scope, &run, &employees).await?;
+    let chain = paid_in_chain(&txn, &scope, &run).await?;
+    refuse_overlap(&txn, &scope, &run, &chain, &employees).await?;
     let days_in_period = Decimal::from((run.period_end - run.period_start).num_days() + 1);
     let paid_here: HashSet<Uuid> = employees.iter().map(|e| e.id).collect();
     let mut days_worked = HashMap::new();
@@ -550,7 +552,6 @@ pub async fn calculate(
     let setup = load_setup(&txn, &scope, &run).await?;
     // A correction pays what changed since the runs it corrects paid.
     let correcting = run.correction_of.is_some();
-    let chain = paid_in_chain(&txn, &scope, &run).await?;
     let mut paid_before: HashMap<Uuid, Vec<payslip::Model>> = HashMap::new();
     if !chain.is_empty() {
         let slips = scope

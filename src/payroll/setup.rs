@@ -272,6 +272,7 @@ pub async fn define_structure(
     let scope = actor.scope();
     let txn = records::begin_write(db, &scope).await?;
     let known = scope.select::<pay_component::Entity>().all(&txn).await?;
+    let codes: Vec<&str> = known.iter().map(|c| c.code.as_str()).collect();
     for (i, listed) in component_codes.iter().enumerate() {
         let Some(component) = known.iter().find(|c| &c.code == listed) else {
             return Err(AppError::bad_input(
@@ -285,7 +286,6 @@ pub async fn define_structure(
                 format!("{listed} is listed twice"),
             ));
         }
-        let codes: Vec<&str> = known.iter().map(|c| c.code.as_str()).collect();
         if let Some(missing) = reads(component)
             .into_iter()
             .find(|read| codes.contains(&read.as_str()) && !component_codes.contains(read))
