@@ -114,9 +114,9 @@ fn month_end(month: u32) -> String {
     format!("2025-{month:02}-{days}")
 }
 
-/// Creates, calculates, approves and pays the monthly run of `month` 2025; returns its id.
-async fn pay_month(server: &TestServer, token: &str, month: u32) -> String {
-    let run = ok(
+/// Creates the Draft monthly run of `month` 2025, paid on its last day.
+async fn draft_month(server: &TestServer, token: &str, month: u32) -> Value {
+    ok(
         server,
         token,
         CREATE_RUN,
@@ -124,7 +124,12 @@ async fn pay_month(server: &TestServer, token: &str, month: u32) -> String {
                            "periodEnd": month_end(month), "payDate": month_end(month) } }),
         "createPayRun",
     )
-    .await;
+    .await
+}
+
+/// Creates, calculates, approves and pays the monthly run of `month` 2025; returns its id.
+async fn pay_month(server: &TestServer, token: &str, month: u32) -> String {
+    let run = draft_month(server, token, month).await;
     let id = run["id"].as_str().unwrap().to_owned();
     let calculated = ok(
         server,
@@ -407,7 +412,7 @@ async fn payroll_is_private_to_its_roles_and_bad_input_changes_nothing() {
         "createEmployee",
     )
     .await;
-    let run = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-01-01", "periodEnd": "2025-01-31", "payDate": "2025-01-31" } }), "createPayRun").await;
+    let run = draft_month(&server, token, 1).await;
     let response = server
         .gql(Some(token), CALCULATE, json!({ "id": run["id"], "v": 1 }))
         .await;
@@ -496,7 +501,7 @@ async fn approval_needs_a_manager_and_when_asked_someone_else() {
     )
     .await;
 
-    let run = ok(&server, &sales, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-04-01", "periodEnd": "2025-04-30", "payDate": "2025-04-25" } }), "createPayRun").await;
+    let run = draft_month(&server, &sales, 4).await;
     let id = run["id"].clone();
     ok(
         &server,
@@ -575,7 +580,7 @@ async fn an_employee_reads_only_their_own_final_payslips() {
     ok(&server, token, "mutation($id: ID!, $u: ID!) { updateEmployee(id: $id, input: { version: 1, userId: $u }) { userId } }", json!({ "id": mine, "u": eko_user }), "updateEmployee").await;
 
     const MINE: &str = "{ myPayslips { totalCount edges { node { employeeId net } } } }";
-    let run = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-05-01", "periodEnd": "2025-05-31", "payDate": "2025-05-31" } }), "createPayRun").await;
+    let run = draft_month(&server, token, 5).await;
     ok(
         &server,
         token,
@@ -722,7 +727,7 @@ async fn an_approved_run_exports_its_bank_file_and_tax_summary() {
     let (_, sales) = server.user(&acme, "sam@acme.example.com", &["SALES"]).await;
     employee(&server, token, "Sari, \"Ibu\" Wulandari", "K/1", "10000000").await;
     employee(&server, token, "=Budi", "TK/0", "6000000").await;
-    let run = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-06-01", "periodEnd": "2025-06-30", "payDate": "2025-06-28" } }), "createPayRun").await;
+    let run = draft_month(&server, token, 6).await;
     let id = run["id"].as_str().unwrap();
     ok(
         &server,
@@ -863,7 +868,7 @@ async fn the_payroll_run_process_follows_each_pay_run_and_the_tenant_can_tighten
     assert_eq!(steps, ["start", "calculate", "approve", "pay"]);
 
     // Firing a pay run's transition directly would skip its work: refused, nothing moves.
-    let second = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-04-01", "periodEnd": "2025-04-30", "payDate": "2025-04-30" } }), "createPayRun").await;
+    let second = draft_month(&server, token, 4).await;
     let process = ok(
         &server,
         token,
@@ -909,7 +914,7 @@ async fn the_payroll_run_process_follows_each_pay_run_and_the_tenant_can_tighten
     body["transitions"][2]["guard"] = json!("record.totalNet < 1000000");
     let published = ok(&server, token, "mutation($b: JSON!) { publishProcessDefinition(key: \"payroll-run\", name: \"Payroll run\", body: $b) { problems { path message } } }", json!({ "b": body }), "publishProcessDefinition").await;
     assert_eq!(published["problems"], json!([]));
-    let third = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-05-01", "periodEnd": "2025-05-31", "payDate": "2025-05-31" } }), "createPayRun").await;
+    let third = draft_month(&server, token, 5).await;
     ok(
         &server,
         token,
@@ -943,7 +948,7 @@ async fn pay_run_changes_reach_subscribers_of_the_run_only() {
     setup(&server, token).await;
     employee(&server, token, "Hana", "K/0", "8000000").await;
     employee(&server, token, "Indra", "TK/0", "6000000").await;
-    let run = ok(&server, token, CREATE_RUN, json!({ "input": { "frequency": "MONTHLY", "periodStart": "2025-07-01", "periodEnd": "2025-07-31", "payDate": "2025-07-31" } }), "createPayRun").await;
+    let run = draft_month(&server, token, 7).await;
     let subscription = format!(
         "subscription {{ payRunChanged(id: \"{}\") {{ status employeeCount totalNet }} }}",
         run["id"].as_str().unwrap()
