@@ -1,10 +1,14 @@
 //! What every request handler shares: the database, token keys, event bus and limits.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use sea_orm::DatabaseConnection;
@@ -12,11 +16,15 @@ use tokio::sync::watch;
 
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
-use crate::config::Limits;
+use crate::config::{Limits, WebhookConfig};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-use crate::events::{CHANNEL, Change, EventBus, MATRIX_NOTICE};
+use crate::auth::Principal;
+use crate::auth::api_keys::{self, KeyCache};
+use crate::error::AppResult;
+use crate::events::{CHANNEL, Change, EventBus, KEYS_NOTICE, MATRIX_NOTICE};
 use crate::permissions::MatrixCache;
+use crate::platform::users;
 use crate::tenancy::TenantScope;
 
 pub struct App {
@@ -39,6 +47,10 @@ pub struct App {
     pub ws_connections: Mutex<HashMap<Uuid, usize>>,
     /// Each tenant's permission overrides, so that requests do not read them.
     pub permissions: Arc<MatrixCache>,
+    /// Verified API keys, so that requests do not read them.
+    pub api_keys: Arc<KeyCache>,
+    /// Where webhooks may be delivered.
+    pub webhooks: WebhookConfig,
 }
 
 /// Heartbeats of the background workers.
@@ -72,12 +84,55 @@ impl Workers {
 
 pub type SharedApp = Arc<App>;
 
+/// How long a supervisor waits before restarting a worker that panicked.
+const RESTART_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs a background worker until it returns, restarting it whenever it panics.
+pub async fn supervise<F, W>(name: &'static str, start: F)
+where
+    F: Fn() -> W,
+    W: Future<Output = ()>,
+{
+    loop {
+        match AssertUnwindSafe(start()).catch_unwind().await {
+            Ok(()) => return,
+            Err(panic) => {
+                let cause = crate::http::panic_message(panic.as_ref());
+                tracing::error!(%cause, worker = name, "worker panicked; restarting it");
+                tokio::time::sleep(RESTART_AFTER).await;
+            }
+        }
+    }
+}
+
 impl App {
     /// Call after a tenant's permission matrix has changed: forgets it here at once, and on
     /// PostgreSQL on every other replica through NOTIFY.
     pub async fn matrix_changed(&self, scope: &TenantScope) {
         self.permissions.invalidate(scope.tenant_id());
         let notice = format!("{MATRIX_NOTICE}{}", scope.tenant_id());
+        self.notify_replicas(notice).await;
+    }
+
+    /// The caller a bearer value names (a token or an API key), and when it expires.
+    pub async fn authenticate(
+        &self,
+        bearer: &str,
+    ) -> AppResult<(Principal, Option<DateTime<Utc>>)> {
+        if api_keys::is_api_key(bearer) {
+            let hasher = &self.tokens.api_keys;
+            api_keys::authenticate(&self.db, hasher, &self.api_keys, &self.permissions, bearer)
+                .await
+        } else {
+            users::authenticate(&self.db, &self.tokens, &self.permissions, bearer).await
+        }
+    }
+
+    /// Call after an API key was revoked or a user changed: forgets the tenant's verified keys
+    /// here at once, and on PostgreSQL on every other replica through NOTIFY.
+    pub async fn credentials_changed(&self, scope: &TenantScope) {
+        self.api_keys.invalidate(scope.tenant_id());
+        let notice = format!("{KEYS_NOTICE}{}", scope.tenant_id());
         self.notify_replicas(notice).await;
     }
 

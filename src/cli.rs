@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
 use crate::auth::token::TokenKeys;
-use crate::config::{AuthConfig, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits};
+use crate::config::{
+    AuthConfig, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits, WebhookConfig,
+};
 use crate::platform::{tenants, users};
 use crate::{db, demo, graphql, server};
 
@@ -86,6 +88,12 @@ struct ServeArgs {
     /// Database connections the server keeps for requests (a second, smaller pool runs jobs).
     #[arg(long, env = "BPAAS_DB_POOL_SIZE", default_value_t = Limits::default().db_pool_size)]
     db_pool_size: u32,
+    /// Let webhooks reach loopback, private and link-local addresses (refused by default).
+    #[arg(long, env = "BPAAS_WEBHOOKS_ALLOW_PRIVATE_TARGETS")]
+    webhooks_allow_private_targets: bool,
+    /// How long a webhook receiver may take to answer, in seconds.
+    #[arg(long, env = "BPAAS_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10)]
+    webhook_timeout_seconds: u64,
 }
 
 impl ServeArgs {
@@ -114,6 +122,11 @@ impl ServeArgs {
                 db_acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
                 db_pool_size: self.db_pool_size.max(1),
                 ..defaults
+            },
+            webhooks: WebhookConfig {
+                allow_private_targets: self.webhooks_allow_private_targets,
+                timeout: Duration::from_secs(self.webhook_timeout_seconds.clamp(1, 60)),
+                ..WebhookConfig::default()
             },
         }
     }

@@ -100,12 +100,39 @@ impl Default for AuthConfig {
     }
 }
 
+/// Where webhooks may be delivered and how long a receiver may take.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// Allow loopback, private, link-local and other non-public targets (for receivers inside
+    /// the provider's own network, and tests). Off by default: a tenant must not be able to
+    /// make the server call its neighbours.
+    pub allow_private_targets: bool,
+    /// How long a receiver may take to answer one delivery.
+    pub timeout: Duration,
+    /// The wait before the first retry; each further one waits twice as long, up to an hour.
+    pub first_retry: Duration,
+    /// A webhook that has failed for this long is disabled.
+    pub give_up_after: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            timeout: Duration::from_secs(10),
+            first_retry: Duration::from_secs(5),
+            give_up_after: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: String,
     pub database_url: String,
     pub auth: AuthConfig,
     pub limits: Limits,
+    pub webhooks: WebhookConfig,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -118,6 +145,7 @@ impl Config {
             database_url: database_url.into(),
             auth: AuthConfig::default(),
             limits: Limits::default(),
+            webhooks: WebhookConfig::default(),
         }
     }
 }

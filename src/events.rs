@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use entity::platform::event_log;
 
+use crate::auth::api_keys::KeyCache;
 use crate::error::AppResult;
 use crate::permissions::MatrixCache;
 use crate::tenancy::TenantScope;
@@ -171,28 +172,50 @@ pub const CHANNEL: &str = "bpaas_events";
 /// Any other notice is a tenant id whose log grew.
 pub const MATRIX_NOTICE: &str = "matrix:";
 
+/// A notice that a tenant's API keys or users changed: this prefix, then its id.
+pub const KEYS_NOTICE: &str = "keys:";
+
+/// What replicas cache and forget on each other's notices.
+#[derive(Clone)]
+pub struct Caches {
+    pub matrix: Arc<MatrixCache>,
+    pub keys: Arc<KeyCache>,
+}
+
+impl Caches {
+    fn forget_everything(&self) {
+        self.matrix.invalidate_all();
+        self.keys.invalidate_all();
+    }
+}
+
 /// Relays other replicas' commit notices (PostgreSQL LISTEN) to this replica's subscribers.
 /// Runs for the life of the process; after any gap in the connection everyone is woken,
 /// since notices sent meanwhile are lost (the log itself is not).
 pub async fn relay_replica_notices(
     database_url: String,
     bus: EventBus,
-    matrix: Arc<MatrixCache>,
+    caches: Caches,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     tokio::select! {
-        _ = relay_until_error(database_url, bus, matrix) => {}
+        _ = relay_until_error(database_url, bus, caches) => {}
         _ = shutdown.wait_for(|stopping| *stopping) => {}
     }
 }
 
-/// Acts on one notice of another replica: a tenant's permission matrix changed, or its log
-/// grew. A payload that names no tenant wakes (or forgets) everything.
-fn relay_notice(payload: &str, bus: &EventBus, matrix: &MatrixCache) {
+/// Acts on one notice of another replica: a tenant's permission matrix or keys changed, or
+/// its log grew. A payload that names no tenant wakes (or forgets) everything.
+fn relay_notice(payload: &str, bus: &EventBus, caches: &Caches) {
     if let Some(tenant) = payload.strip_prefix(MATRIX_NOTICE) {
         match tenant.parse::<Uuid>() {
-            Ok(tenant_id) => matrix.invalidate(tenant_id),
-            Err(_) => matrix.invalidate_all(),
+            Ok(tenant_id) => caches.matrix.invalidate(tenant_id),
+            Err(_) => caches.matrix.invalidate_all(),
+        }
+    } else if let Some(tenant) = payload.strip_prefix(KEYS_NOTICE) {
+        match tenant.parse::<Uuid>() {
+            Ok(tenant_id) => caches.keys.invalidate(tenant_id),
+            Err(_) => caches.keys.invalidate_all(),
         }
     } else {
         match payload.parse::<Uuid>() {
@@ -202,10 +225,10 @@ fn relay_notice(payload: &str, bus: &EventBus, matrix: &MatrixCache) {
     }
 }
 
-async fn relay_until_error(database_url: String, bus: EventBus, matrix: Arc<MatrixCache>) {
+async fn relay_until_error(database_url: String, bus: EventBus, caches: Caches) {
     let missed_notices = || {
         bus.wake_everyone();
-        matrix.invalidate_all();
+        caches.forget_everything();
     };
     use sea_orm::sqlx::postgres::PgListener;
     let mut backoff = std::time::Duration::from_millis(500);
@@ -217,7 +240,7 @@ async fn relay_until_error(database_url: String, bus: EventBus, matrix: Arc<Matr
                     missed_notices();
                     loop {
                         match listener.try_recv().await {
-                            Ok(Some(notice)) => relay_notice(notice.payload(), &bus, &matrix),
+                            Ok(Some(notice)) => relay_notice(notice.payload(), &bus, &caches),
                             // The connection dropped and will be re-made by the next call.
                             Ok(None) => missed_notices(),
                             Err(err) => {

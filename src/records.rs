@@ -637,19 +637,61 @@ pub async fn append_event(
     action: &str,
     changed_fields: &[&str],
 ) -> AppResult<DateTime<Utc>> {
+    let entry = LogEntry {
+        actor_id: actor.user_id,
+        kind: module.as_str(),
+        record_id,
+        action,
+        changed_fields,
+    };
+    append_log(txn, &actor.scope(), entry).await
+}
+
+/// Appends an event of the platform itself (`kind` is not a business module, e.g. `webhooks`),
+/// made by the system, in the caller's transaction.
+pub async fn append_platform_event(
+    txn: &impl Conn,
+    scope: &TenantScope,
+    kind: &str,
+    record_id: Uuid,
+    action: &str,
+    changed_fields: &[&str],
+) -> AppResult<DateTime<Utc>> {
+    let entry = LogEntry {
+        actor_id: Uuid::nil(),
+        kind,
+        record_id,
+        action,
+        changed_fields,
+    };
+    append_log(txn, scope, entry).await
+}
+
+struct LogEntry<'a> {
+    actor_id: Uuid,
+    kind: &'a str,
+    record_id: Uuid,
+    action: &'a str,
+    changed_fields: &'a [&'a str],
+}
+
+async fn append_log(
+    txn: &impl Conn,
+    scope: &TenantScope,
+    entry: LogEntry<'_>,
+) -> AppResult<DateTime<Utc>> {
     use sea_orm::ActiveValue::Set;
-    let scope = actor.scope();
     let at = Utc::now();
     event_log::ActiveModel {
         tenant_id: scope.owner(),
-        sequence: Set(sequences::next_value(txn, &scope, EVENT_SEQUENCE).await?),
+        sequence: Set(sequences::next_value(txn, scope, EVENT_SEQUENCE).await?),
         id: Set(Uuid::now_v7()),
-        module: Set(module.as_str().to_owned()),
-        record_id: Set(record_id),
-        action: Set(action.to_owned()),
-        actor_id: Set(actor.user_id),
+        module: Set(entry.kind.to_owned()),
+        record_id: Set(entry.record_id),
+        action: Set(entry.action.to_owned()),
+        actor_id: Set(entry.actor_id),
         at: Set(at),
-        changed_fields: Set(serde_json::json!(changed_fields)),
+        changed_fields: Set(serde_json::json!(entry.changed_fields)),
     }
     .insert(txn)
     .await?;

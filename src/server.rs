@@ -9,9 +9,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::{App, SharedApp};
+use crate::auth::api_keys::KeyCache;
 use crate::auth::token::TokenKeys;
 use crate::config::Config;
-use crate::events::EventBus;
+use crate::events::{Caches, EventBus};
 use crate::permissions::MatrixCache;
 use crate::{db, http};
 
@@ -48,11 +49,16 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
     let events = EventBus::new(1024);
     let shutdown = watch::channel(false).0;
     let permissions = Arc::new(MatrixCache::default());
+    let api_keys = Arc::new(KeyCache::default());
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let caches = Caches {
+            matrix: permissions.clone(),
+            keys: api_keys.clone(),
+        };
         tokio::spawn(crate::events::relay_replica_notices(
             config.database_url.clone(),
             events.clone(),
-            permissions.clone(),
+            caches,
             shutdown.subscribe(),
         ));
     }
@@ -68,8 +74,14 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         login_throttle: Default::default(),
         ws_connections: Default::default(),
         permissions,
+        api_keys,
+        webhooks: config.webhooks.clone(),
     });
     tokio::spawn(crate::process::timers::run(
+        app.clone(),
+        app.shutdown.subscribe(),
+    ));
+    tokio::spawn(crate::integrations::delivery::run(
         app.clone(),
         app.shutdown.subscribe(),
     ));

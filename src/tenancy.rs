@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 // Records of a module are declared tenant-owned by `record!`; these are the other tables.
 use entity::calendar::event_invitee;
+use entity::integrations::{api_key, idempotency_key, webhook, webhook_delivery};
 use entity::news::comment;
 use entity::payroll::{
     additional_pay, pay_component, pay_run, payslip, rule_set, salary_assignment, salary_structure,
@@ -86,6 +87,10 @@ tenant_owned!(
     rule_set,
     pay_run,
     payslip,
+    api_key,
+    webhook,
+    webhook_delivery,
+    idempotency_key,
 );
 identified!(
     user,
@@ -113,6 +118,9 @@ identified!(
     rule_set,
     pay_run,
     payslip,
+    api_key,
+    webhook,
+    webhook_delivery,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -320,8 +320,9 @@ async fn seed_tenant(
 
 /// The admin as the server sees them: through a token, like every client.
 async fn principal(app: &SharedApp, token: &str) -> Result<Principal, String> {
-    users::authenticate(&app.db, &app.tokens, &app.permissions, token)
+    app.authenticate(token)
         .await
+        .map(|(principal, _)| principal)
         .map_err(|e| e.message())
 }
 

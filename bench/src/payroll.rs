@@ -42,8 +42,10 @@ pub async fn run(app: &SharedApp, addr: SocketAddr, employee_count: usize) -> Re
             admin.token_epoch,
         )
         .map_err(|e| e.message())?;
-    let actor = users::authenticate(db, &app.tokens, &app.permissions, &token)
+    let actor = app
+        .authenticate(&token)
         .await
+        .map(|(principal, _)| principal)
         .map_err(|e| e.message())?;
     let started = Instant::now();
     for (code, kind, amount, formula, bpjs) in [

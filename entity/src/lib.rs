@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod crm;
+pub mod integrations;
 pub mod news;
 pub mod payroll;
 pub mod platform;

@@ -19,6 +19,7 @@ mod m20261125_000014_sales;
 mod m20261130_000015_token_epoch;
 mod m20261130_000016_event_recurrence_end;
 mod m20261201_000017_payroll;
+mod m20261201_000018_integrations;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_token_epoch::Migration),
             Box::new(m20261130_000016_event_recurrence_end::Migration),
             Box::new(m20261201_000017_payroll::Migration),
+            Box::new(m20261201_000018_integrations::Migration),
         ]
     }
 }

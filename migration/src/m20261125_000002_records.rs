@@ -127,6 +127,25 @@ impl MigrationTrait for Migration {
 }
 
 /// Rows of a tenant go when the tenant goes.
+/// Creates indexes given as (name, table, columns, unique).
+pub async fn create_indexes(
+    manager: &SchemaManager<'_>,
+    indexes: impl IntoIterator<Item = (&str, DynIden, Vec<DynIden>, bool)>,
+) -> Result<(), DbErr> {
+    for (name, table, columns, unique) in indexes {
+        let mut index = Index::create();
+        index.name(name).table(table);
+        for column in columns {
+            index.col(column);
+        }
+        if unique {
+            index.unique();
+        }
+        manager.create_index(index.to_owned()).await?;
+    }
+    Ok(())
+}
+
 pub fn tenant_fk<T: IntoIden + Copy + 'static>(table: T, column: T) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(table, column)

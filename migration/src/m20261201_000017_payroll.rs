@@ -3,7 +3,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m20261125_000002_records::tenant_fk;
+use crate::m20261125_000002_records::{create_indexes, tenant_fk};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -297,18 +297,7 @@ impl MigrationTrait for Migration {
                 false,
             ),
         ];
-        for (name, table, columns, unique) in indexes {
-            let mut index = Index::create();
-            index.name(name).table(table);
-            for column in columns {
-                index.col(column);
-            }
-            if unique {
-                index.unique();
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
-        Ok(())
+        create_indexes(manager, indexes).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -1,5 +1,6 @@
 //! Who is calling: roles, the verified principal, tokens and passwords.
 
+pub mod api_keys;
 pub mod password;
 pub mod throttle;
 pub mod token;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::Role;
+use crate::auth::api_keys::KeyHasher;
 use crate::config::AuthConfig;
 use crate::error::{AppError, AppResult};
 
@@ -38,6 +39,8 @@ pub struct TokenKeys {
     external_issuer: Option<String>,
     external_audience: Option<String>,
     ttl_seconds: i64,
+    /// Hashes API keys under a key derived from the same secret, so that replicas agree.
+    pub api_keys: KeyHasher,
 }
 
 impl TokenKeys {
@@ -69,6 +72,7 @@ impl TokenKeys {
             external_issuer: config.jwt_issuer.clone(),
             external_audience: config.jwt_audience.clone(),
             ttl_seconds: i64::try_from(config.token_ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            api_keys: KeyHasher::new(format!("bpaas api keys:{secret}").as_bytes())?,
         })
     }
 

@@ -6,6 +6,7 @@ mod changes;
 mod crm;
 mod error;
 mod guard;
+mod integrations;
 mod loaders;
 mod news;
 mod pagination;
@@ -16,6 +17,7 @@ mod records;
 mod sales;
 mod support;
 
+use chrono::{DateTime, Utc};
 use std::net::IpAddr;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
@@ -48,6 +50,7 @@ pub struct Query(
     sales::products::ProductQuery,
     payroll::EmployeeQuery,
     payroll::PayrollQuery,
+    integrations::IntegrationsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -67,6 +70,7 @@ pub struct Mutation(
     sales::documents::DocumentMutation,
     sales::products::ProductMutation,
     payroll::PayrollMutation,
+    integrations::IntegrationsMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -83,6 +87,8 @@ pub type AppSchema = Schema<Query, Mutation, Subscription>;
 #[derive(Clone, Debug)]
 pub struct Session {
     principal: Option<Principal>,
+    /// When the token or key that signed the caller in expires (`None`: never).
+    expires_at: Option<DateTime<Utc>>,
     /// Why a presented token was refused, to tell the client more than "sign in".
     rejection: Option<&'static str>,
     /// The client's address, for throttling sign-in attempts.
@@ -93,14 +99,20 @@ impl Session {
     pub fn anonymous(client: IpAddr) -> Self {
         Self {
             principal: None,
+            expires_at: None,
             rejection: None,
             client,
         }
     }
 
-    pub fn signed_in(principal: Principal, client: IpAddr) -> Self {
+    pub fn signed_in(
+        principal: Principal,
+        expires_at: Option<DateTime<Utc>>,
+        client: IpAddr,
+    ) -> Self {
         Self {
             principal: Some(principal),
+            expires_at,
             rejection: None,
             client,
         }
@@ -109,9 +121,14 @@ impl Session {
     pub fn rejected(reason: &'static str, client: IpAddr) -> Self {
         Self {
             principal: None,
+            expires_at: None,
             rejection: Some(reason),
             client,
         }
+    }
+
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.expires_at
     }
 
     pub fn client(&self) -> IpAddr {

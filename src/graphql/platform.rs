@@ -203,9 +203,10 @@ impl PlatformMutation {
             active: input.active,
             password: input.password,
         };
-        Ok(users::update(&app.db, &app.events, principal, id, changes)
-            .await?
-            .into())
+        let updated = users::update(&app.db, &app.events, principal, id, changes).await?;
+        // The user's API keys act with the user's state and roles.
+        app.credentials_changed(&principal.scope()).await;
+        Ok(updated.into())
     }
 
     /// Changes the caller's own password.

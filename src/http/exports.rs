@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{HttpState, authorization_header, session_for};
+use super::{HttpState, authorization_header, error_json, session_for};
 use crate::error::AppError;
 use crate::payroll::exports;
 use crate::validation::parse_id;
@@ -61,11 +61,7 @@ fn error_response(err: &AppError) -> Response {
         AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let mut extensions = json!({ "code": err.code() });
-    if let AppError::BadInput { field, .. } = err {
-        extensions["field"] = json!(field);
-    }
-    let body = json!({ "errors": [{ "message": err.message(), "extensions": extensions }] });
+    let body = json!({ "errors": [error_json(err)] });
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

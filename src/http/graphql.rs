@@ -13,9 +13,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 
-use super::{HttpState, authorization_header, playground, session_for};
+use super::{HttpState, authorization_header, error_json, playground, session_for};
 use crate::error::AppError;
 use crate::graphql::{CODE_PARSE_FAILED, ensure_error_codes, is_request_error, operation_type};
+use crate::integrations::idempotency::{self, Claim};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -132,7 +133,7 @@ pub async fn get_handler(
         }
         Ok(_) => {}
     }
-    execute(&state, &headers, client.ip(), request, media, false).await
+    execute(&state, &headers, client.ip(), request, media, None).await
 }
 
 pub async fn post_handler(
@@ -191,7 +192,8 @@ pub async fn post_handler(
         Ok(kind) => kind == Some(OperationType::Mutation),
         Err(err) => return parse_failed(media, err),
     };
-    execute(&state, &headers, client.ip(), request, media, mutation).await
+    let body = mutation.then_some(&body[..]);
+    execute(&state, &headers, client.ip(), request, media, body).await
 }
 
 fn parse_failed(media: Media, err: ServerError) -> Response {
@@ -203,29 +205,37 @@ fn parse_failed(media: Media, err: ServerError) -> Response {
     )
 }
 
+/// Runs a request. `mutation_body` is the raw body of a mutation: with an `Idempotency-Key`
+/// header it is what a retry must repeat to get the first answer again.
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
     client: IpAddr,
     request: Request,
     media: Media,
-    mutation: bool,
+    mutation_body: Option<&[u8]>,
 ) -> Response {
     let session = match session_for(&state.app, authorization_header(headers), client).await {
         Ok(session) => session,
-        Err(err) => {
-            let status = match err {
-                AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            return errors_response(status, media, err.code(), &err.message());
-        }
+        Err(err) => return app_error_response(media, &err),
     };
     let scope = session.principal().map(|p| p.scope());
+    let idempotency = match (mutation_body, session.principal(), idempotency_key(headers)) {
+        (Some(body), Some(principal), Some(key)) => {
+            let fingerprint = idempotency::fingerprint(principal.user_id, body);
+            let scope = principal.scope();
+            match idempotency::begin(&state.app.db, &scope, &key, &fingerprint).await {
+                Ok(Claim::Run) => Some((scope, key)),
+                Ok(Claim::Replay(body)) => return replayed(media, body),
+                Err(err) => return app_error_response(media, &err),
+            }
+        }
+        _ => None,
+    };
     let request = crate::graphql::prepare(request, &state.app, session);
     let mut response = state.schema.execute(request).await;
     // The mutation's transactions have committed: wake the tenant's subscribers.
-    if let (true, Some(scope)) = (mutation, scope) {
+    if let (true, Some(scope)) = (mutation_body.is_some(), scope) {
         state.app.log_committed(&scope).await;
     }
     ensure_error_codes(&mut response);
@@ -240,10 +250,46 @@ async fn execute(
     } else {
         (StatusCode::OK, to_json(&response))
     };
+    if let Some((scope, key)) = idempotency {
+        let succeeded = (status == StatusCode::OK && response.errors.is_empty()).then_some(&*body);
+        if let Err(err) = idempotency::finish(&state.app.db, &scope, &key, succeeded).await {
+            tracing::warn!(code = err.code(), "could not store an idempotent answer");
+        }
+    }
     let mut http = (status, body).into_response();
     http.headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
     http
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("idempotency-key")?;
+    // A value that is not text is refused by `begin` like any other bad key.
+    Some(value.to_str().unwrap_or("\u{0}").trim().to_owned())
+}
+
+/// The stored answer of the first request with the same key.
+fn replayed(media: Media, body: String) -> Response {
+    let mut http = (StatusCode::OK, body).into_response();
+    let headers = http.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media.content_type());
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    http
+}
+
+fn app_error_response(media: Media, err: &AppError) -> Response {
+    let status = match err {
+        AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::BadInput { .. } => StatusCode::BAD_REQUEST,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body = json!({ "errors": [error_json(err)] });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
 }
 
 fn to_json(response: &async_graphql::Response) -> String {

@@ -21,7 +21,6 @@ use uuid::Uuid;
 use crate::app::SharedApp;
 use crate::error::AppError;
 use crate::graphql::{AppSchema, Session, build_schema};
-use crate::platform::users;
 
 #[derive(Clone)]
 struct HttpState {
@@ -108,8 +107,19 @@ async fn ready(State(state): State<HttpState>) -> (StatusCode, &'static str) {
     (StatusCode::OK, "ready")
 }
 
-/// Resolves a bearer token (header value or `connection_init` field) into a session.
-/// A missing or bad token gives an anonymous session that remembers why; only `login` works then.
+/// An error as GraphQL shows it: the message, and `extensions` with the code (and the field,
+/// for bad input).
+pub(crate) fn error_json(err: &AppError) -> serde_json::Value {
+    let mut extensions = json!({ "code": err.code() });
+    if let Some(field) = err.field() {
+        extensions["field"] = json!(field);
+    }
+    json!({ "message": err.message(), "extensions": extensions })
+}
+
+/// Resolves a bearer token or API key (header value or `connection_init` field) into a
+/// session. A missing or bad credential gives an anonymous session that remembers why; only
+/// `login` works then.
 async fn session_for(
     app: &SharedApp,
     authorization: Option<&str>,
@@ -118,11 +128,33 @@ async fn session_for(
     let Some(value) = authorization else {
         return Ok(Session::anonymous(client));
     };
-    match users::authenticate(&app.db, &app.tokens, &app.permissions, bearer_token(value)).await {
-        Ok(principal) => Ok(Session::signed_in(principal, client)),
+    match app.authenticate(&credential(value)).await {
+        Ok((principal, expires_at)) => Ok(Session::signed_in(principal, expires_at, client)),
         Err(AppError::Unauthenticated(reason)) => Ok(Session::rejected(reason, client)),
         Err(other) => Err(other),
     }
+}
+
+/// The token or key of an `Authorization` value: `Bearer <token>`, the bare token, or HTTP
+/// Basic with an API key as the password (for clients that only speak Basic: mail and
+/// calendar clients, spreadsheet imports). The user name of Basic is not used.
+fn credential(value: &str) -> String {
+    use base64::Engine;
+    let value = value.trim();
+    let basic = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+        .and_then(|encoded| {
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+        })
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+        .and_then(|pair| {
+            pair.split_once(':')
+                .map(|(_, password)| password.to_owned())
+        });
+    basic.unwrap_or_else(|| bearer_token(value).to_owned())
 }
 
 fn bearer_token(value: &str) -> &str {
@@ -142,6 +174,17 @@ fn authorization_header(headers: &HeaderMap) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_come_from_bearer_or_basic() {
+        assert_eq!(credential("Bearer abc.def"), "abc.def");
+        assert_eq!(credential("abc.def"), "abc.def");
+        // "anything:bpk_live_x" in base64.
+        assert_eq!(
+            credential("Basic YW55dGhpbmc6YnBrX2xpdmVfeA=="),
+            "bpk_live_x"
+        );
+    }
 
     #[tokio::test]
     async fn a_panicking_handler_answers_internal_with_a_request_id() {

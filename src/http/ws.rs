@@ -29,6 +29,7 @@ use super::{HttpState, bearer_token, session_for};
 use crate::app::SharedApp;
 use crate::events::Change;
 use crate::graphql::{Session, ensure_error_codes, is_request_error, operation_type};
+use crate::integrations::idempotency::{self, Claim};
 
 const PROTOCOL: &str = "graphql-transport-ws";
 /// The protocol of the unmaintained `subscriptions-transport-ws` library.
@@ -335,13 +336,16 @@ impl Connection {
             Ok(session) if session.principal().is_some() => session,
             _ => return Next::Close(FORBIDDEN, "Forbidden".into()),
         };
-        let (Some(principal), Ok(claims)) = (session.principal(), app.tokens.verify(&token)) else {
+        let Some(principal) = session.principal() else {
             return Next::Close(FORBIDDEN, "Forbidden".into());
         };
         let Some(slot) = ConnectionSlot::take(app, principal.user_id) else {
             return Next::Close(4429, "Too many connections for this user".into());
         };
-        let seconds_left = claims.exp.saturating_sub(chrono::Utc::now().timestamp());
+        let seconds_left = session.expires_at().map_or(i64::MAX, |at| {
+            at.timestamp()
+                .saturating_sub(chrono::Utc::now().timestamp())
+        });
         let expires_at = tokio::time::Instant::now()
             + Duration::from_secs(
                 u64::try_from(seconds_left)
@@ -389,16 +393,42 @@ impl Connection {
             Ok(Some(OperationType::Mutation))
         );
         let scope = session.principal().map(|p| p.scope());
+        let idempotent = idempotency_claim(mutation, &request, &session);
         let schema = self.state.schema.clone();
         let app = self.state.app.clone();
         let operation_id = id.clone();
         let sender = outgoing.clone();
         let operation = async move {
+            if let Some((scope, key, fingerprint)) = &idempotent {
+                match idempotency::begin(&app.db, scope, key, fingerprint).await {
+                    Ok(Claim::Run) => {}
+                    Ok(Claim::Replay(stored)) => {
+                        let _ = sender.send(replayed(&operation_id, &stored)).await;
+                        let complete = json!({ "type": "complete", "id": operation_id });
+                        let _ = sender.send(text(complete)).await;
+                        return;
+                    }
+                    Err(err) => {
+                        let error = super::error_json(&err);
+                        let _ = sender.send(error_message(&operation_id, [error])).await;
+                        return;
+                    }
+                }
+            }
             let request = crate::graphql::prepare(request, &app, session);
             let mut responses = Box::pin(schema.execute_stream(request));
             let mut first = true;
             while let Some(mut response) = responses.next().await {
                 ensure_error_codes(&mut response);
+                if let Some((scope, key, _)) = &idempotent {
+                    let answer = serde_json::to_string(&response).ok();
+                    let kept = answer.filter(|_| response.errors.is_empty());
+                    if let Err(err) =
+                        idempotency::finish(&app.db, scope, key, kept.as_deref()).await
+                    {
+                        tracing::warn!(code = err.code(), "could not store an idempotent answer");
+                    }
+                }
                 let message = if first && is_request_error(&response) {
                     // Nothing ran: the protocol's `error` message, and no `complete`.
                     let _ = sender
@@ -461,6 +491,32 @@ async fn next_user_change(signed_in: &mut Option<SignedIn>) -> Uuid {
 }
 
 /// The protocol's `error` message for one operation.
+/// For a mutation whose `extensions.idempotencyKey` is set: the tenant, the key and the
+/// request's fingerprint (HTTP clients send the `Idempotency-Key` header instead).
+fn idempotency_claim(
+    mutation: bool,
+    request: &Request,
+    session: &crate::graphql::Session,
+) -> Option<(crate::tenancy::TenantScope, String, String)> {
+    let principal = session.principal().filter(|_| mutation)?;
+    let key = match request.extensions.get("idempotencyKey")? {
+        async_graphql::Value::String(key) => key.clone(),
+        // Not text: refused by `begin` like any other bad key.
+        _ => String::new(),
+    };
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    let operation = request.operation_name.as_deref().unwrap_or_default();
+    let described = format!("{}\n{operation}\n{variables}", request.query);
+    let fingerprint = idempotency::fingerprint(principal.user_id, described.as_bytes());
+    Some((principal.scope(), key, fingerprint))
+}
+
+/// The stored answer of the first operation with the same idempotency key.
+fn replayed(id: &str, stored: &str) -> Message {
+    let payload: serde_json::Value = serde_json::from_str(stored).unwrap_or_default();
+    text(json!({ "type": "next", "id": id, "payload": payload }))
+}
+
 fn error_message(id: &str, errors: impl serde::Serialize) -> Message {
     text(json!({ "type": "error", "id": id, "payload": errors }))
 }

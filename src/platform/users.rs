@@ -1,6 +1,6 @@
 //! Users of a tenant: sign-in, the caller's identity, and administration by admins.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, IntoActiveModel,
     PaginatorTrait, QueryFilter,
@@ -122,18 +122,16 @@ pub fn issue_token(tokens: &TokenKeys, user: &user::Model) -> AppResult<String> 
     tokens.issue(user.id, user.tenant_id, &roles_of(user), user.token_epoch)
 }
 
-/// Resolves a bearer token to its principal. The user must still exist and be active, and the
-/// token must be of the user's current epoch (not revoked); roles come from the database so
-/// that a revoked role takes effect at once.
-/// The caller a token names. The user row is read every time, so that a deactivation or a
-/// revoked token counts from the next request on every replica; the permission matrix comes
+/// The caller a token names, and when the token expires. The user row is read every time, so
+/// that a deactivation or a revoked token counts from the next request on every replica; roles
+/// come from that row, so a revoked role takes effect at once; the permission matrix comes
 /// from `matrix`.
 pub async fn authenticate(
     db: &DatabaseConnection,
     tokens: &TokenKeys,
     matrix: &MatrixCache,
     bearer: &str,
-) -> AppResult<Principal> {
+) -> AppResult<(Principal, Option<DateTime<Utc>>)> {
     let claims = tokens.verify(bearer)?;
     let user = TenantScope::new(claims.tid)
         .by_id::<user::Entity>(claims.sub)
@@ -143,12 +141,13 @@ pub async fn authenticate(
         .ok_or(AppError::Unauthenticated("invalid or expired token"))?;
     let roles = roles_of(&user);
     let scope = TenantScope::new(user.tenant_id);
-    Ok(Principal {
+    let principal = Principal {
         user_id: user.id,
         tenant_id: user.tenant_id,
         grants: matrix.grants_for(db, &scope, &roles).await?,
         roles,
-    })
+    };
+    Ok((principal, DateTime::from_timestamp(claims.exp, 0)))
 }
 
 pub async fn get(db: &impl Conn, scope: &TenantScope, id: Uuid) -> AppResult<user::Model> {

@@ -38,24 +38,10 @@ use crate::tenancy::TenantScope;
 const POLL: Duration = Duration::from_millis(500);
 /// Most timers fired in one round, so that a round stays short and the heartbeat fresh.
 const BATCH: usize = 50;
-/// How long the supervisor waits before restarting a worker that panicked.
-const RESTART_AFTER: Duration = Duration::from_secs(1);
 
 /// Runs until shutdown, firing due timers; restarts the worker whenever it panics.
 pub async fn run(app: SharedApp, shutdown: watch::Receiver<bool>) {
-    loop {
-        let worker = AssertUnwindSafe(rounds(app.clone(), shutdown.clone())).catch_unwind();
-        match worker.await {
-            Ok(()) => return,
-            Err(panic) => {
-                tracing::error!(
-                    cause = %crate::http::panic_message(panic.as_ref()),
-                    "timer worker panicked; restarting it"
-                );
-                tokio::time::sleep(RESTART_AFTER).await;
-            }
-        }
-    }
+    crate::app::supervise("timers", move || rounds(app.clone(), shutdown.clone())).await;
 }
 
 async fn rounds(app: SharedApp, mut shutdown: watch::Receiver<bool>) {

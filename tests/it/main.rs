@@ -11,6 +11,7 @@ mod custom_fields;
 mod documents;
 mod hardening;
 mod http;
+mod integrations;
 mod lifecycle;
 mod news;
 mod payroll;

@@ -1,0 +1,7 @@
+//! Integrations: API keys for systems and clients, webhook subscriptions and their delivery
+//! log, and the stored results of idempotent mutations.
+
+pub mod api_key;
+pub mod idempotency_key;
+pub mod webhook;
+pub mod webhook_delivery;
