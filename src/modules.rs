@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
+use crate::export::CsvStream;
 use crate::pagination::{Page, PageArgs};
 use crate::records::Recycled;
 use crate::search::Hit;
@@ -125,6 +126,23 @@ pub trait Declaration: Send + Sync + 'static {
     /// How a bound process drives the module's records, if one can.
     fn subject(&self) -> Option<&dyn Subject> {
         None
+    }
+
+    /// The module's live records as CSV (a header row, then a chunk per page), filtered by
+    /// `filter` in the shape of the module's GraphQL list filter.
+    fn export_csv<'a>(
+        &'a self,
+        _db: &'a DatabaseConnection,
+        _actor: &'a Principal,
+        _filter: Option<&'a Value>,
+    ) -> BoxFuture<'a, AppResult<CsvStream>> {
+        let module = self.module().as_str();
+        Box::pin(async move {
+            Err(AppError::bad_input(
+                "module",
+                format!("{module} cannot be exported as CSV"),
+            ))
+        })
     }
 }
 

@@ -21,6 +21,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
+use crate::export::{self, JsonFilter};
 use crate::filters::ListFilter;
 use crate::modules::{self, Declaration, Module, Subject};
 use crate::pagination::Slice;
@@ -113,16 +114,19 @@ macro_rules! record {
 }
 
 /// The declaration of a module whose records are one entity (see [`Declaration`]); a bound
-/// process may drive them (`Records::driven_by`).
-pub struct Records<E> {
+/// process may drive them (`Records::driven_by`); exports take the list filter named by
+/// `filtered_by`.
+pub struct Records<E: sea_orm::EntityTrait> {
     subject: Option<&'static dyn Subject>,
+    filter: Option<JsonFilter<E>>,
     entity: PhantomData<fn() -> E>,
 }
 
-impl<E> Records<E> {
+impl<E: sea_orm::EntityTrait> Records<E> {
     pub const fn new() -> Self {
         Self {
             subject: None,
+            filter: None,
             entity: PhantomData,
         }
     }
@@ -130,12 +134,27 @@ impl<E> Records<E> {
     pub const fn driven_by(subject: &'static dyn Subject) -> Self {
         Self {
             subject: Some(subject),
+            filter: None,
             entity: PhantomData,
         }
     }
 }
 
-impl<E> Default for Records<E> {
+impl<E: Record> Records<E> {
+    /// Exports accept `F`, the module's list filter, in its GraphQL shape as JSON.
+    pub const fn filtered_by<F>(self) -> Self
+    where
+        F: ListFilter<E> + async_graphql::InputType,
+    {
+        Self {
+            subject: self.subject,
+            filter: Some(export::json_filter::<E, F>),
+            entity: PhantomData,
+        }
+    }
+}
+
+impl<E: sea_orm::EntityTrait> Default for Records<E> {
     fn default() -> Self {
         Self::new()
     }
@@ -180,6 +199,15 @@ where
 
     fn subject(&self) -> Option<&dyn Subject> {
         self.subject
+    }
+
+    fn export_csv<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        actor: &'a Principal,
+        filter: Option<&'a serde_json::Value>,
+    ) -> BoxFuture<'a, AppResult<export::CsvStream>> {
+        Box::pin(export::records_csv::<E>(db, actor, self.filter, filter))
     }
 }
 

@@ -63,7 +63,7 @@ pub(crate) async fn search_in<E: Record>(
 }
 
 /// A column's name as the serialized model spells it (`account_no` → `accountNo`).
-fn camel_case(snake: &str) -> String {
+pub(crate) fn camel_case(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
     let mut upper = false;
     for c in snake.chars() {

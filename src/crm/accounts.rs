@@ -30,7 +30,8 @@ crate::record!(entity::crm::account, Module::Accounts, |m| m.name.clone(),
     search: [Name, AccountNo, Email, Phone, Website]);
 
 /// Accounts are plain records: no process drives them.
-pub static DECLARATION: crate::records::Records<Entity> = crate::records::Records::new();
+pub static DECLARATION: crate::records::Records<Entity> =
+    crate::records::Records::new().filtered_by::<AccountFilter>();
 
 /// The fields a client sends; on update, only the given ones change.
 #[derive(Default)]

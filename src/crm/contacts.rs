@@ -28,7 +28,8 @@ crate::record!(entity::crm::contact, Module::Contacts, |m| full_name(m),
     search: [LastName, FirstName, ContactNo, Email, Phone, Mobile]);
 
 /// Contacts are plain records: no process drives them.
-pub static DECLARATION: crate::records::Records<Entity> = crate::records::Records::new();
+pub static DECLARATION: crate::records::Records<Entity> =
+    crate::records::Records::new().filtered_by::<ContactFilter>();
 
 pub fn full_name(contact: &Model) -> String {
     match &contact.first_name {

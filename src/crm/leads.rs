@@ -471,7 +471,8 @@ pub async fn set_field_in(
 }
 
 /// Leads are records a bound process may drive.
-pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&LeadProcess);
+pub static DECLARATION: records::Records<Entity> =
+    records::Records::driven_by(&LeadProcess).filtered_by::<LeadFilter>();
 
 /// How a bound process drives a lead: its state is the lead status.
 pub struct LeadProcess;

@@ -335,7 +335,8 @@ pub async fn set_field_in(
 }
 
 /// Opportunities are records a bound process may drive.
-pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&OpportunityProcess);
+pub static DECLARATION: records::Records<Entity> =
+    records::Records::driven_by(&OpportunityProcess).filtered_by::<OpportunityFilter>();
 
 /// How a bound process drives an opportunity: its state is the sales stage, which also sets
 /// the stage's default probability.

@@ -1,17 +1,79 @@
-//! Files over HTTP with the same bearer authentication and tenant scoping as the API:
+//! Files over HTTP with the same authentication (bearer token, API key, or Basic with an API
+//! key) and tenant scoping as the API: `GET /export/{module}.csv?filter=<JSON>`,
 //! `GET /payroll/pay-runs/{id}/bank-transfers.csv` and `…/tax-summary.csv`.
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde_json::json;
 
 use super::{HttpState, authorization_header, error_json, session_for};
 use crate::error::AppError;
+use crate::modules::{self, Module};
 use crate::payroll::exports;
 use crate::validation::parse_id;
+
+#[derive(serde::Deserialize)]
+pub struct ExportQuery {
+    /// The module's list filter in its GraphQL shape, as JSON.
+    filter: Option<String>,
+}
+
+/// Every live record of a module the caller may read, streamed as CSV.
+pub async fn module_csv(
+    State(state): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    Query(query): Query<ExportQuery>,
+) -> Response {
+    let app = &state.app;
+    let result = async {
+        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
+        let principal = session.require_principal()?;
+        let module = file
+            .strip_suffix(".csv")
+            .and_then(Module::parse)
+            .ok_or(AppError::NotFound("export"))?;
+        let filter = query
+            .filter
+            .map(|f| serde_json::from_str::<serde_json::Value>(&f))
+            .transpose()
+            .map_err(|_| AppError::bad_input("filter", "is not JSON"))?;
+        let declaration = modules::declaration(module)?;
+        let csv = declaration
+            .export_csv(&app.db, principal, filter.as_ref())
+            .await?;
+        Ok::<_, AppError>((module, csv))
+    }
+    .await;
+    let (module, csv) = match result {
+        Ok(found) => found,
+        Err(err) => return error_response(&err),
+    };
+    let body = Body::from_stream(csv.map(|chunk| {
+        chunk.map_err(|err| {
+            // The header is gone: the only way left to say so is to cut the body short.
+            tracing::warn!(code = err.code(), "CSV export stopped");
+            std::io::Error::other(err.message())
+        })
+    }));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let disposition = format!("attachment; filename=\"{}.csv\"", module.as_str());
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
 
 pub async fn pay_run_file(
     State(state): State<HttpState>,

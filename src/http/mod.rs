@@ -39,6 +39,7 @@ pub fn router(app: SharedApp) -> Router {
             get(graphql::get_handler).post(graphql::post_handler),
         )
         .route("/graphql/ws", get(ws::handler))
+        .route("/export/{file}", get(exports::module_csv))
         .route("/payroll/pay-runs/{id}/{file}", get(exports::pay_run_file))
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/favicon.ico", get(playground::favicon))

@@ -11,9 +11,11 @@ use entity::payroll::{employee, pay_run};
 use crate::auth::Principal;
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
+use crate::export::{self, CsvStream};
 use crate::modules::{Declaration, Module, StatusField, Subject};
 use crate::money;
 use crate::pagination::{Page, PageArgs};
+use crate::payroll::employees::EmployeeFilter;
 use crate::records::{self, Recycled};
 use crate::search::{self, Hit};
 use crate::tenancy::TenantScope;
@@ -89,6 +91,22 @@ impl Declaration for PayrollModule {
 
     fn subject(&self) -> Option<&dyn Subject> {
         Some(&PayRunProcess)
+    }
+
+    /// Employees (pay runs have their own files: bank transfers, tax summary).
+    fn export_csv<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        actor: &'a Principal,
+        filter: Option<&'a Value>,
+    ) -> BoxFuture<'a, AppResult<CsvStream>> {
+        let by = export::json_filter::<employee::Entity, EmployeeFilter>;
+        Box::pin(export::records_csv::<employee::Entity>(
+            db,
+            actor,
+            Some(by),
+            filter,
+        ))
     }
 }
 

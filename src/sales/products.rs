@@ -32,7 +32,7 @@ crate::record!(entity::sales::product, Module::Products, |m| m.name.clone(),
 
 /// Products are plain records: no process drives them.
 pub static DECLARATION: crate::records::Records<entity::sales::product::Entity> =
-    crate::records::Records::new();
+    crate::records::Records::new().filtered_by::<ProductFilter>();
 
 #[derive(Default)]
 pub struct ProductFields {

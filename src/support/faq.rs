@@ -25,7 +25,7 @@ crate::record!(entity::support::faq, Module::Faq, |m| m.question.clone(),
 
 /// FAQ entries are plain records: no process drives them.
 pub static DECLARATION: crate::records::Records<entity::support::faq::Entity> =
-    crate::records::Records::new();
+    crate::records::Records::new().filtered_by::<FaqFilter>();
 
 pub const DRAFT: &str = "Draft";
 

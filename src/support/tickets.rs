@@ -300,7 +300,8 @@ pub async fn set_field_in(
 }
 
 /// Tickets are records a bound process may drive (the built-in `ticket-lifecycle`).
-pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&TicketProcess);
+pub static DECLARATION: records::Records<Entity> =
+    records::Records::driven_by(&TicketProcess).filtered_by::<TicketFilter>();
 
 /// How a bound process drives a ticket: its state is the ticket's status.
 pub struct TicketProcess;

@@ -9,6 +9,7 @@ mod cli;
 mod crm;
 mod custom_fields;
 mod documents;
+mod exports;
 mod hardening;
 mod http;
 mod integrations;
