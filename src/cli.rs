@@ -82,6 +82,8 @@ struct ServeArgs {
     max_page_size: u64,
     #[arg(long, env = "BPAAS_MAX_BODY_BYTES", default_value_t = Limits::default().body_bytes)]
     max_body_bytes: usize,
+    #[arg(long, env = "BPAAS_MAX_IMPORT_BYTES", default_value_t = Limits::default().import_bytes)]
+    max_import_bytes: usize,
     /// How long a request waits for a PostgreSQL connection before SERVICE_UNAVAILABLE.
     #[arg(long, env = "BPAAS_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2000)]
     db_acquire_timeout_ms: u64,
@@ -119,6 +121,7 @@ impl ServeArgs {
                 max_page_size: self.max_page_size,
                 default_page_size: defaults.default_page_size.min(self.max_page_size),
                 body_bytes: self.max_body_bytes,
+                import_bytes: self.max_import_bytes,
                 db_acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
                 db_pool_size: self.db_pool_size.max(1),
                 ..defaults

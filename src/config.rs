@@ -19,6 +19,8 @@ pub struct Limits {
     pub default_page_size: u64,
     /// Largest accepted HTTP request body, in bytes.
     pub body_bytes: usize,
+    /// Largest CSV file `POST /import/{module}` accepts, in bytes.
+    pub import_bytes: usize,
     /// How long a WebSocket client may take to send `connection_init`.
     pub ws_init_timeout: Duration,
     /// Most operations (subscriptions, queries, mutations) running at once on one WebSocket.
@@ -44,6 +46,7 @@ impl Default for Limits {
             max_page_size: 100,
             default_page_size: 20,
             body_bytes: 1024 * 1024,
+            import_bytes: 64 * 1024 * 1024,
             ws_init_timeout: Duration::from_secs(10),
             ws_max_operations: 100,
             ws_max_connections_per_user: 20,

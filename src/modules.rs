@@ -17,6 +17,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
 use crate::export::CsvStream;
+use crate::imports::{ImportOptions, ImportReport};
 use crate::pagination::{Page, PageArgs};
 use crate::records::Recycled;
 use crate::search::Hit;
@@ -143,6 +144,18 @@ pub trait Declaration: Send + Sync + 'static {
                 format!("{module} cannot be exported as CSV"),
             ))
         })
+    }
+
+    /// Imports rows of a CSV file as records of the module (see [`crate::imports`]).
+    fn import_csv<'a>(
+        &'a self,
+        _db: &'a DatabaseConnection,
+        _actor: &'a Principal,
+        _csv: &'a [u8],
+        _options: &'a ImportOptions,
+    ) -> BoxFuture<'a, AppResult<ImportReport>> {
+        let module = self.module();
+        Box::pin(async move { Err(crate::imports::not_importable(module)) })
     }
 }
 

@@ -23,6 +23,7 @@ use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::export::{self, JsonFilter};
 use crate::filters::ListFilter;
+use crate::imports;
 use crate::modules::{self, Declaration, Module, Subject};
 use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
@@ -119,6 +120,7 @@ macro_rules! record {
 pub struct Records<E: sea_orm::EntityTrait> {
     subject: Option<&'static dyn Subject>,
     filter: Option<JsonFilter<E>>,
+    import: Option<imports::Importer>,
     entity: PhantomData<fn() -> E>,
 }
 
@@ -127,6 +129,7 @@ impl<E: sea_orm::EntityTrait> Records<E> {
         Self {
             subject: None,
             filter: None,
+            import: None,
             entity: PhantomData,
         }
     }
@@ -135,6 +138,7 @@ impl<E: sea_orm::EntityTrait> Records<E> {
         Self {
             subject: Some(subject),
             filter: None,
+            import: None,
             entity: PhantomData,
         }
     }
@@ -147,9 +151,19 @@ impl<E: Record> Records<E> {
         F: ListFilter<E> + async_graphql::InputType,
     {
         Self {
-            subject: self.subject,
             filter: Some(export::json_filter::<E, F>),
-            entity: PhantomData,
+            ..self
+        }
+    }
+
+    /// Records of the module can be imported from CSV.
+    pub const fn importable(self) -> Self
+    where
+        E: imports::Importable,
+    {
+        Self {
+            import: Some(imports::importer::<E>),
+            ..self
         }
     }
 }
@@ -208,6 +222,19 @@ where
         filter: Option<&'a serde_json::Value>,
     ) -> BoxFuture<'a, AppResult<export::CsvStream>> {
         Box::pin(export::records_csv::<E>(db, actor, self.filter, filter))
+    }
+
+    fn import_csv<'a>(
+        &'a self,
+        db: &'a DatabaseConnection,
+        actor: &'a Principal,
+        csv: &'a [u8],
+        options: &'a imports::ImportOptions,
+    ) -> BoxFuture<'a, AppResult<imports::ImportReport>> {
+        match self.import {
+            Some(import) => import(db, actor, csv, options),
+            None => Box::pin(async { Err(imports::not_importable(E::MODULE)) }),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! `cargo run --release -p bpaas-bench -- --database-url URL [--tenants 50 --accounts 200
 //! --contacts 2000 --connections 32 --seconds 15 --payroll-employees 5000]`
 
+mod imports;
 mod payroll;
 
 use std::sync::Arc;
@@ -56,6 +57,9 @@ struct Args {
     /// Then time the calculation of a pay run of this many employees (0: skip).
     #[arg(long, default_value_t = 0)]
     payroll_employees: usize,
+    /// Then time the CSV import of this many contacts (0: skip).
+    #[arg(long, default_value_t = 0)]
+    import_contacts: usize,
 }
 
 /// A seeded tenant, and what the workloads pick from.
@@ -224,6 +228,9 @@ async fn main() -> Result<(), String> {
     }
     if args.payroll_employees > 0 {
         payroll::run(&app, addr, args.payroll_employees).await?;
+    }
+    if args.import_contacts > 0 {
+        imports::run(&app, addr, args.import_contacts).await?;
     }
     let _ = app.shutdown.send(true);
     Ok(())

@@ -30,8 +30,9 @@ crate::record!(entity::crm::account, Module::Accounts, |m| m.name.clone(),
     search: [Name, AccountNo, Email, Phone, Website]);
 
 /// Accounts are plain records: no process drives them.
-pub static DECLARATION: crate::records::Records<Entity> =
-    crate::records::Records::new().filtered_by::<AccountFilter>();
+pub static DECLARATION: crate::records::Records<Entity> = crate::records::Records::new()
+    .filtered_by::<AccountFilter>()
+    .importable();
 
 /// The fields a client sends; on update, only the given ones change.
 #[derive(Default)]

@@ -28,8 +28,9 @@ crate::record!(entity::crm::contact, Module::Contacts, |m| full_name(m),
     search: [LastName, FirstName, ContactNo, Email, Phone, Mobile]);
 
 /// Contacts are plain records: no process drives them.
-pub static DECLARATION: crate::records::Records<Entity> =
-    crate::records::Records::new().filtered_by::<ContactFilter>();
+pub static DECLARATION: crate::records::Records<Entity> = crate::records::Records::new()
+    .filtered_by::<ContactFilter>()
+    .importable();
 
 pub fn full_name(contact: &Model) -> String {
     match &contact.first_name {

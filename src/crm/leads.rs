@@ -232,6 +232,18 @@ impl Fields<Entity> for LeadFields {
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Principal,
+    fields: LeadFields,
+) -> AppResult<Model> {
+    let txn = records::begin_write(db, &actor.scope()).await?;
+    let created = create_in(&txn, actor, fields).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Creates the lead inside the caller's transaction (imports use it); a bound process starts.
+pub async fn create_in(
+    txn: &impl Conn,
+    actor: &Principal,
     mut fields: LeadFields,
 ) -> AppResult<Model> {
     actor.require(Module::Leads, Access::Write)?;
@@ -242,8 +254,7 @@ pub async fn create(
         return Err(AppError::bad_input("company", "must not be empty"));
     }
     let scope = actor.scope();
-    let txn = records::begin_write(db, &actor.scope()).await?;
-    if let Some(initial) = binding::bound_initial_state(&txn, &scope, Module::Leads).await? {
+    if let Some(initial) = binding::bound_initial_state(txn, &scope, Module::Leads).await? {
         if fields
             .lead_status
             .as_ref()
@@ -287,11 +298,10 @@ pub async fn create(
         deleted_at: Set(None),
         ..Default::default()
     };
-    fields.apply(&txn, actor, None, &mut row).await?;
-    row.lead_no = Set(sequences::next_number(&txn, &scope, "LEA").await?);
-    let created = records::insert::<Entity>(&txn, actor, row).await?;
-    binding::start_for_record(&txn, actor, Module::Leads, created.id).await?;
-    txn.commit().await?;
+    fields.apply(txn, actor, None, &mut row).await?;
+    row.lead_no = Set(sequences::next_number(txn, &scope, "LEA").await?);
+    let created = records::insert::<Entity>(txn, actor, row).await?;
+    binding::start_for_record(txn, actor, Module::Leads, created.id).await?;
     Ok(created)
 }
 
@@ -471,8 +481,9 @@ pub async fn set_field_in(
 }
 
 /// Leads are records a bound process may drive.
-pub static DECLARATION: records::Records<Entity> =
-    records::Records::driven_by(&LeadProcess).filtered_by::<LeadFilter>();
+pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&LeadProcess)
+    .filtered_by::<LeadFilter>()
+    .importable();
 
 /// How a bound process drives a lead: its state is the lead status.
 pub struct LeadProcess;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod contacts;
+pub mod imports;
 pub mod leads;
 pub mod opportunities;
 

@@ -112,7 +112,7 @@ pub async fn pay_run_file(
 }
 
 /// An error as the GraphQL layer would show it, with the HTTP status it means.
-fn error_response(err: &AppError) -> Response {
+pub(super) fn error_response(err: &AppError) -> Response {
     let status = match err {
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -2,6 +2,7 @@
 
 mod exports;
 mod graphql;
+mod imports;
 mod playground;
 mod ws;
 
@@ -13,7 +14,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use futures_util::FutureExt;
 use serde_json::json;
 use uuid::Uuid;
@@ -40,6 +41,10 @@ pub fn router(app: SharedApp) -> Router {
         )
         .route("/graphql/ws", get(ws::handler))
         .route("/export/{file}", get(exports::module_csv))
+        .route(
+            "/import/{module}",
+            post(imports::module_csv).layer(DefaultBodyLimit::max(app.limits.import_bytes)),
+        )
         .route("/payroll/pay-runs/{id}/{file}", get(exports::pay_run_file))
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/favicon.ico", get(playground::favicon))

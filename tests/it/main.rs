@@ -12,6 +12,7 @@ mod documents;
 mod exports;
 mod hardening;
 mod http;
+mod imports;
 mod integrations;
 mod lifecycle;
 mod news;

@@ -1,0 +1,81 @@
+//! `POST /import/{module}`: a CSV file in the body becomes records (see [`crate::imports`]).
+//! `?dryRun=true` checks without changing anything; `?key=email&onDuplicate=update` finds
+//! existing records; `?mapping={"Column": "field"}` overrides how columns are matched.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+
+use super::exports::error_response;
+use super::{HttpState, authorization_header, session_for};
+use crate::error::AppError;
+use crate::imports::{ImportOptions, OnDuplicate};
+use crate::modules::{self, Module};
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportQuery {
+    dry_run: Option<bool>,
+    key: Option<String>,
+    on_duplicate: Option<String>,
+    /// Column header -> field, as JSON.
+    mapping: Option<String>,
+}
+
+impl ImportQuery {
+    fn options(self) -> Result<ImportOptions, AppError> {
+        let on_duplicate = match self.on_duplicate.as_deref() {
+            None => OnDuplicate::default(),
+            Some(text) => OnDuplicate::parse(text).ok_or_else(|| {
+                AppError::bad_input("onDuplicate", "must be skip, update or create")
+            })?,
+        };
+        let mapping: HashMap<String, String> = match self.mapping {
+            None => HashMap::new(),
+            Some(json) => serde_json::from_str(&json).map_err(|_| {
+                AppError::bad_input("mapping", "must be a JSON object of column -> field")
+            })?,
+        };
+        Ok(ImportOptions {
+            dry_run: self.dry_run.unwrap_or(false),
+            key: self.key.filter(|k| !k.trim().is_empty()),
+            on_duplicate,
+            mapping,
+        })
+    }
+}
+
+pub async fn module_csv(
+    State(state): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(module): Path<String>,
+    Query(query): Query<ImportQuery>,
+    body: Bytes,
+) -> Response {
+    let app = &state.app;
+    let result = async {
+        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
+        let principal = session.require_principal()?;
+        let module =
+            Module::parse(module.trim_end_matches(".csv")).ok_or(AppError::NotFound("import"))?;
+        let options = query.options()?;
+        let report = modules::declaration(module)?
+            .import_csv(&app.db, principal, &body, &options)
+            .await?;
+        if report.created + report.updated > 0 && !report.dry_run {
+            app.log_committed(&principal.scope()).await;
+        }
+        Ok::<_, AppError>(report)
+    }
+    .await;
+    match result {
+        Ok(report) => Json(report).into_response(),
+        Err(err) => error_response(&err),
+    }
+}
