@@ -95,6 +95,8 @@ pub struct ImportOptions {
 #[derive(Serialize, Default, Debug)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
+    /// The job that ran the import (`importJob(id)`).
+    pub job_id: Option<uuid::Uuid>,
     pub dry_run: bool,
     pub rows: u64,
     pub created: u64,
@@ -207,12 +209,18 @@ pub fn not_importable(module: Module) -> AppError {
     )
 }
 
+/// Told after each batch: an import job records its progress with it.
+pub trait Progress: Send + Sync {
+    fn batch_done<'a>(&'a self, so_far: &'a ImportReport) -> BoxFuture<'a, AppResult<()>>;
+}
+
 /// A module's import, as its declaration holds it.
 pub type Importer = for<'a> fn(
     &'a DatabaseConnection,
     &'a Principal,
     &'a [u8],
     &'a ImportOptions,
+    &'a dyn Progress,
 ) -> BoxFuture<'a, AppResult<ImportReport>>;
 
 /// [`import`] for `E`, as an [`Importer`].
@@ -221,8 +229,9 @@ pub fn importer<'a, E: Importable>(
     actor: &'a Principal,
     csv: &'a [u8],
     options: &'a ImportOptions,
+    progress: &'a dyn Progress,
 ) -> BoxFuture<'a, AppResult<ImportReport>> {
-    Box::pin(import::<E>(db, actor, csv, options))
+    Box::pin(import::<E>(db, actor, csv, options, progress))
 }
 
 /// Imports `csv` into the records of `E`.
@@ -231,6 +240,7 @@ pub async fn import<E: Importable>(
     actor: &Principal,
     csv: &[u8],
     options: &ImportOptions,
+    progress: &dyn Progress,
 ) -> AppResult<ImportReport> {
     actor.require(E::MODULE, Access::Write)?;
     let scope = actor.scope();
@@ -311,6 +321,7 @@ pub async fn import<E: Importable>(
         if batch.len() < BATCH {
             return Ok(report);
         }
+        progress.batch_done(&report).await?;
     }
 }
 

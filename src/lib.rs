@@ -19,6 +19,7 @@ pub mod export;
 pub mod filters;
 pub mod graphql;
 pub mod http;
+pub mod import_jobs;
 pub mod imports;
 pub mod integrations;
 pub mod modules;

@@ -17,7 +17,7 @@ use crate::auth::Principal;
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
 use crate::export::CsvStream;
-use crate::imports::{ImportOptions, ImportReport};
+use crate::imports::{ImportOptions, ImportReport, Progress};
 use crate::pagination::{Page, PageArgs};
 use crate::records::Recycled;
 use crate::search::Hit;
@@ -153,6 +153,7 @@ pub trait Declaration: Send + Sync + 'static {
         _actor: &'a Principal,
         _csv: &'a [u8],
         _options: &'a ImportOptions,
+        _progress: &'a dyn Progress,
     ) -> BoxFuture<'a, AppResult<ImportReport>> {
         let module = self.module();
         Box::pin(async move { Err(crate::imports::not_importable(module)) })

@@ -230,9 +230,10 @@ where
         actor: &'a Principal,
         csv: &'a [u8],
         options: &'a imports::ImportOptions,
+        progress: &'a dyn imports::Progress,
     ) -> BoxFuture<'a, AppResult<imports::ImportReport>> {
         match self.import {
-            Some(import) => import(db, actor, csv, options),
+            Some(import) => import(db, actor, csv, options, progress),
             None => Box::pin(async { Err(imports::not_importable(E::MODULE)) }),
         }
     }

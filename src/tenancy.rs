@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 // Records of a module are declared tenant-owned by `record!`; these are the other tables.
 use entity::calendar::event_invitee;
-use entity::integrations::{api_key, idempotency_key, webhook, webhook_delivery};
+use entity::integrations::{api_key, idempotency_key, import_job, webhook, webhook_delivery};
 use entity::news::comment;
 use entity::payroll::{
     additional_pay, pay_component, pay_run, payslip, rule_set, salary_assignment, salary_structure,
@@ -91,6 +91,7 @@ tenant_owned!(
     webhook,
     webhook_delivery,
     idempotency_key,
+    import_job,
 );
 identified!(
     user,
@@ -121,6 +122,7 @@ identified!(
     api_key,
     webhook,
     webhook_delivery,
+    import_job,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

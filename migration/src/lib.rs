@@ -20,6 +20,7 @@ mod m20261130_000015_token_epoch;
 mod m20261130_000016_event_recurrence_end;
 mod m20261201_000017_payroll;
 mod m20261201_000018_integrations;
+mod m20261201_000019_import_jobs;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_event_recurrence_end::Migration),
             Box::new(m20261201_000017_payroll::Migration),
             Box::new(m20261201_000018_integrations::Migration),
+            Box::new(m20261201_000019_import_jobs::Migration),
         ]
     }
 }

@@ -1,15 +1,19 @@
 //! API keys and webhooks.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 
-use entity::integrations::{api_key, webhook, webhook_delivery};
+use entity::integrations::{api_key, import_job, webhook, webhook_delivery};
 
 use crate::auth::Role;
 use crate::auth::api_keys::{self, NewKey};
-use crate::events::Change;
+use crate::events::{self, Change};
+use crate::import_jobs;
 use crate::integrations::delivery;
 use crate::integrations::webhooks::{self, WebhookFields};
+use crate::modules::Module;
 
 use super::platform::RoleValue;
 use super::{ContextExt, parse_id};
@@ -203,6 +207,50 @@ pub struct UpdateWebhookInput {
     pub active: Option<bool>,
 }
 
+/// A CSV import (`POST /import/{module}`): running with its counts so far, then done with its
+/// report, or failed with the reason.
+#[derive(SimpleObject)]
+pub struct ImportJob {
+    pub id: ID,
+    pub module: Option<Module>,
+    /// running, done or failed.
+    pub status: String,
+    pub dry_run: bool,
+    /// Rows read so far.
+    pub rows: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    /// When done: how each column was understood and the problems with their lines
+    /// (`columns`, `problems`), as the HTTP answer has them.
+    pub report: Option<Json<serde_json::Value>>,
+    /// Why it failed.
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<import_job::Model> for ImportJob {
+    fn from(j: import_job::Model) -> Self {
+        Self {
+            id: ID(j.id.to_string()),
+            module: Module::parse(&j.module),
+            status: j.status,
+            dry_run: j.dry_run,
+            rows: j.rows,
+            created: j.created,
+            updated: j.updated,
+            skipped: j.skipped,
+            failed: j.failed,
+            report: j.report.map(Json),
+            error: j.error,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct IntegrationsQuery;
 
@@ -225,6 +273,58 @@ impl IntegrationsQuery {
         Ok(webhooks::get(&ctx.app().db, ctx.principal()?, id)
             .await?
             .into())
+    }
+
+    /// An import job, for those who may write its module.
+    async fn import_job(&self, ctx: &Context<'_>, id: ID) -> Result<ImportJob> {
+        let id = parse_id("id", &id)?;
+        Ok(import_jobs::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .into())
+    }
+}
+
+#[derive(Default)]
+pub struct IntegrationsSubscription;
+
+#[Subscription]
+impl IntegrationsSubscription {
+    /// An import job now, then after each batch, until it ends.
+    async fn import_job_changed(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<BoxStream<'static, Result<ImportJob>>> {
+        let principal = ctx.principal()?.clone();
+        let app = ctx.app().clone();
+        let id = parse_id("id", &id)?;
+        // Follow the log before reading the job, so that no step between the two is missed.
+        let steps = events::follow_log_from(app.db.clone(), &app.events, principal.scope(), None)
+            .await?
+            .filter(move |e| {
+                std::future::ready(e.module == import_jobs::IMPORTS && e.record_id == id)
+            });
+        let now = import_jobs::get(&app.db, &principal, id).await?;
+        let first = futures_util::stream::once(std::future::ready(Ok(now)));
+        let later = steps.then(move |_| {
+            let (app, principal) = (app.clone(), principal.clone());
+            async move { import_jobs::get(&app.db, &principal, id).await }
+        });
+        // Ends with the first state that is no longer running, without waiting for more.
+        let upstream = first.chain(later).boxed();
+        let jobs =
+            futures_util::stream::unfold((upstream, false), |(mut upstream, ended)| async move {
+                if ended {
+                    return None;
+                }
+                let job = upstream.next().await?;
+                let ended = !job.as_ref().is_ok_and(|j| j.status == import_jobs::RUNNING);
+                Some((
+                    job.map(ImportJob::from).map_err(Into::into),
+                    (upstream, ended),
+                ))
+            });
+        Ok(jobs.boxed())
     }
 }
 

@@ -79,6 +79,7 @@ pub struct Subscription(
     changes::ChangeSubscription,
     process::ProcessSubscription,
     payroll::PayrollSubscription,
+    integrations::IntegrationsSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

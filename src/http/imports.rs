@@ -1,6 +1,8 @@
 //! `POST /import/{module}`: a CSV file in the body becomes records (see [`crate::imports`]).
 //! `?dryRun=true` checks without changing anything; `?key=email&onDuplicate=update` finds
-//! existing records; `?mapping={"Column": "field"}` overrides how columns are matched.
+//! existing records; `?mapping={"Column": "field"}` overrides how columns are matched. The
+//! import runs as a job (see [`crate::import_jobs`]): the answer is its report, or with
+//! `?wait=false` at once `202 {"jobId"}` to follow with `importJob` / `importJobChanged`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -8,19 +10,22 @@ use std::net::SocketAddr;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::exports::error_response;
 use super::{HttpState, authorization_header, session_for};
 use crate::error::AppError;
+use crate::import_jobs;
 use crate::imports::{ImportOptions, OnDuplicate};
-use crate::modules::{self, Module};
+use crate::modules::Module;
 
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportQuery {
     dry_run: Option<bool>,
+    /// `false`: answer at once with the job's id.
+    wait: Option<bool>,
     key: Option<String>,
     on_duplicate: Option<String>,
     /// Column header -> field, as JSON.
@@ -59,23 +64,31 @@ pub async fn module_csv(
     body: Bytes,
 ) -> Response {
     let app = &state.app;
-    let result = async {
+    let wait = query.wait.unwrap_or(true);
+    let started = async {
         let session = session_for(app, authorization_header(&headers), client.ip()).await?;
-        let principal = session.require_principal()?;
+        let principal = session.require_principal()?.clone();
         let module =
             Module::parse(module.trim_end_matches(".csv")).ok_or(AppError::NotFound("import"))?;
         let options = query.options()?;
-        let report = modules::declaration(module)?
-            .import_csv(&app.db, principal, &body, &options)
-            .await?;
-        if report.created + report.updated > 0 && !report.dry_run {
-            app.log_committed(&principal.scope()).await;
-        }
-        Ok::<_, AppError>(report)
+        let job = import_jobs::start(&app.db, &principal, module, options.dry_run).await?;
+        let job_id = job.id;
+        let run = import_jobs::run(app.clone(), principal, job, module, body.to_vec(), options);
+        // Its own task: the import finishes even if the client goes away.
+        Ok::<_, AppError>((job_id, tokio::spawn(run)))
     }
     .await;
-    match result {
-        Ok(report) => Json(report).into_response(),
-        Err(err) => error_response(&err),
+    let (job_id, running) = match started {
+        Ok(started) => started,
+        Err(err) => return error_response(&err),
+    };
+    if !wait {
+        let accepted = serde_json::json!({ "jobId": job_id });
+        return (StatusCode::ACCEPTED, Json(accepted)).into_response();
+    }
+    match running.await {
+        Ok(Ok(report)) => Json(report).into_response(),
+        Ok(Err(err)) => error_response(&err),
+        Err(_) => error_response(&AppError::internal("the import task ended early")),
     }
 }

@@ -52,6 +52,18 @@ async fn vtiger_exports_of_accounts_contacts_and_leads_import_unedited() {
     let (status, report) = import(&server, &acme.token, "accounts", &[], VTIGER_ACCOUNTS).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["created"], 2, "{report}");
+    let job = server
+        .gql(
+            Some(&acme.token),
+            "query($id: ID!) { importJob(id: $id) { status created } }",
+            json!({ "id": report["jobId"] }),
+        )
+        .await;
+    assert_eq!(
+        job["data"]["importJob"],
+        json!({ "status": "done", "created": 2 }),
+        "{job}"
+    );
     assert_eq!(report["failed"], 0, "{report}");
     let columns = report["columns"].as_array().unwrap();
     let field_of =
@@ -329,4 +341,86 @@ async fn imports_are_permitted_scoped_and_limited_to_modules_that_have_them() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
     assert!(contacts(&server, &acme).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_import_is_a_job_followed_to_its_report() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    let mut csv = String::from("Last Name,Email\n");
+    for n in 0..1200 {
+        csv.push_str(&format!("Person {n},p{n}@example.com\n"));
+    }
+    csv.push_str("Broken,not-an-email\n");
+    let response = server
+        .http()
+        .post(server.url("/import/contacts?wait=false"))
+        .bearer_auth(&acme.token)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let job_id = response.json::<Value>().await.unwrap()["jobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let mut socket = crate::common::ws::WsClient::connect_authenticated(&server, &acme.token).await;
+    socket
+        .send(json!({ "type": "subscribe", "id": "job", "payload": {
+            "query": "subscription($id: ID!) { importJobChanged(id: $id) { status rows created failed } }",
+            "variables": { "id": job_id }
+        }}))
+        .await;
+    let mut states = Vec::new();
+    loop {
+        let Some(crate::common::ws::Received::Json(message)) =
+            socket.receive(std::time::Duration::from_secs(20)).await
+        else {
+            panic!("no end of the job: {states:?}");
+        };
+        match message["type"].as_str() {
+            Some("next") => states.push(message["payload"]["data"]["importJobChanged"].clone()),
+            Some("complete") => break,
+            _ => panic!("{message}"),
+        }
+    }
+    let last = states.last().unwrap();
+    assert_eq!(
+        last,
+        &json!({ "status": "done", "rows": 1201, "created": 1200, "failed": 1 }),
+        "{states:?}"
+    );
+    let rows: Vec<i64> = states.iter().map(|s| s["rows"].as_i64().unwrap()).collect();
+    assert!(
+        rows.windows(2).all(|w| w[0] <= w[1]),
+        "progress only grows: {rows:?}"
+    );
+
+    let query =
+        "query($id: ID!) { importJob(id: $id) { status module dryRun created report finishedAt } }";
+    let job = server
+        .gql(Some(&acme.token), query, json!({ "id": job_id }))
+        .await;
+    let job = &job["data"]["importJob"];
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["module"], "CONTACTS");
+    assert_eq!(job["report"]["problems"][0]["line"], 1202);
+    assert_eq!(job["report"]["problems"][0]["field"], "email");
+    assert!(job["finishedAt"].is_string());
+
+    // Another tenant's job is not there; a viewer may not see imports.
+    let other = server
+        .gql(Some(&globex.token), query, json!({ "id": job_id }))
+        .await;
+    assert_eq!(error_code(&other), "NOT_FOUND");
+    let (_, viewer) = server
+        .user(&acme, "viewer@acme.example.com", &["VIEWER"])
+        .await;
+    let refused = server
+        .gql(Some(&viewer), query, json!({ "id": job_id }))
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
 }
