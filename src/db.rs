@@ -5,7 +5,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseExecutor,
-    DatabaseTransaction, DbErr,
+    DatabaseTransaction, DbErr, TransactionTrait,
 };
 
 /// How long the command line waits for a connection; the server passes its own limit.
@@ -68,6 +68,18 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     crate::process::templates::install_everywhere(db)
         .await
         .map_err(|e| DbErr::Custom(e.message()))
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`): a transaction that read first and wrote later would fail at once when another
+/// connection (the background jobs' pool) wrote meanwhile, where this one waits its turn
+/// (the busy timeout). PostgreSQL ignores the mode.
+pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// A pool or a transaction. Code that works on either takes `&impl Conn`; code behind a trait

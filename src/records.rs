@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction,
-    DbBackend, IntoActiveModel, Order, QueryFilter, QueryOrder, Select, TransactionTrait, Value,
+    DbBackend, IntoActiveModel, Order, QueryFilter, QueryOrder, Select, Value,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -25,6 +25,7 @@ use crate::export::{self, JsonFilter};
 use crate::filters::ListFilter;
 use crate::imports;
 use crate::modules::{self, Declaration, Module, Subject};
+use crate::money;
 use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
@@ -49,9 +50,10 @@ pub trait Record:
     fn deleted_at_of(model: &Self::Model) -> Option<DateTime<Utc>>;
     /// How the record is named in lists such as the recycle bin.
     fn label_of(model: &Self::Model) -> String;
-    /// The record as process guards see it (`record.…`): its fields in camelCase.
+    /// The record as process guards and webhooks see it (`record.…`): its fields in camelCase,
+    /// amounts as numbers of the currency (not the stored 1/10 000 units).
     fn json_of(model: &Self::Model) -> serde_json::Value {
-        to_json(model)
+        amounts_as_numbers::<Self>(to_json(model))
     }
 }
 
@@ -608,6 +610,26 @@ pub struct FieldChange {
     pub new: serde_json::Value,
 }
 
+/// Replaces the amounts of a record's JSON (its `BIGINT` columns, kept in 1/10 000 units) by
+/// numbers of the currency, as GraphQL shows them.
+pub fn amounts_as_numbers<E: sea_orm::EntityTrait>(
+    mut json: serde_json::Value,
+) -> serde_json::Value {
+    use sea_orm::{ColumnType, IdenStatic, Iterable};
+    if let Some(fields) = json.as_object_mut() {
+        for column in E::Column::iter() {
+            if !matches!(column.def().get_column_type(), ColumnType::BigInteger) {
+                continue;
+            }
+            let key = search::camel_case(column.as_str());
+            if let Some(units) = fields.get(&key).and_then(serde_json::Value::as_i64) {
+                fields.insert(key, money::to_number(units));
+            }
+        }
+    }
+    json
+}
+
 pub fn to_json(model: &impl Serialize) -> serde_json::Value {
     serde_json::to_value(model).unwrap_or_default()
 }
@@ -670,7 +692,7 @@ pub async fn begin_write(
     db: &DatabaseConnection,
     scope: &TenantScope,
 ) -> AppResult<DatabaseTransaction> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     lock_event_log(&txn, scope).await?;
     Ok(txn)
 }

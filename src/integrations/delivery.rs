@@ -19,7 +19,7 @@ use hmac::{Hmac, Mac};
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect,
 };
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -103,7 +103,7 @@ async fn rounds(app: SharedApp, mut shutdown: watch::Receiver<bool>) {
 /// Claims up to a batch of active webhooks that are due and have events to send.
 async fn claim_due(db: &DatabaseConnection) -> AppResult<Vec<webhook::Model>> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     // The one query that spans tenants: the worker serves them all. Each claimed webhook is
     // then served strictly within its own tenant.
     let mut due = webhook::Entity::find()

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -430,7 +430,7 @@ pub async fn add_additional_pay(
     }
     let description = optional_text("description", fields.description, 2_000)?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     records::require_reference::<employee::Entity>(&txn, &scope, "employeeId", fields.employee_id)
         .await?;
     let component = scope
@@ -561,7 +561,7 @@ pub async fn update_rule_set(
         serde_json::from_value(rules).map_err(|e| AppError::bad_input("rules", e.to_string()))?;
     rules.validate("rules")?;
     let scope = actor.scope();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let json = serde_json::to_value(&rules).map_err(AppError::internal)?;
     let existing = scope
         .select::<rule_set::Entity>()

@@ -3,7 +3,6 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -47,7 +46,7 @@ pub async fn create_tenant(
     password::validate("adminPassword", &new.admin_password)?;
     let password_hash = password::hash_blocking(new.admin_password).await?;
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let taken = tenant::Entity::find()
         .filter(tenant::Column::Slug.eq(&slug))
         .one(&txn)

@@ -6,7 +6,7 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -185,7 +185,7 @@ pub async fn respond(
     comment: Option<String>,
 ) -> AppResult<CustomerView> {
     let comment = optional_text("comment", comment, 5_000)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let link = link_for(&txn, token).await?;
     let actor = Principal::system(link.tenant_id);
     records::lock_event_log(&txn, &actor.scope()).await?;

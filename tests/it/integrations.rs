@@ -446,7 +446,7 @@ async fn webhooks_receive_signed_events_in_order_and_only_their_tenants() {
         ids.push(
             created["data"]["createContact"]["id"]
                 .as_str()
-                .unwrap()
+                .unwrap_or_else(|| panic!("{created}"))
                 .to_owned(),
         );
     }
@@ -806,4 +806,32 @@ async fn a_mutation_over_websocket_with_an_idempotency_key_runs_once() {
         )
         .await;
     assert_eq!(count["data"]["contacts"]["totalCount"], 1, "{count}");
+}
+
+#[tokio::test]
+async fn webhook_payloads_show_amounts_in_the_currency() {
+    let server = TestServer::start_with(allow_private_targets).await;
+    let acme = server.tenant("acme").await;
+    let inbox = SharedInbox::default();
+    let receiver = start_receiver(inbox.clone()).await;
+    create_webhook(
+        &server,
+        &acme,
+        &format!("http://{receiver}/hook"),
+        &["accounts.created"],
+    )
+    .await;
+    server
+        .gql(
+            Some(&acme.token),
+            "mutation { createAccount(input: { name: \"Maju\", annualRevenue: \"1234567.5\", employees: 12 }) { id } }",
+            json!({}),
+        )
+        .await;
+    let received = wait_for(&inbox, 1).await;
+    let event: Value = serde_json::from_str(&received[0].1).unwrap();
+    let record = &event["data"]["record"];
+    assert_eq!(record["annualRevenue"], 1234567.5, "{record}");
+    assert_eq!(record["employees"], 12);
+    assert!(record.get("tenantId").is_none());
 }
