@@ -1,14 +1,19 @@
 //! Import jobs: every CSV import runs as a job, in a task of its own (it finishes even if the
 //! client goes away), with its counts updated after each batch and its report kept when it
 //! ends. Each step is an `imports.progress` / `imports.done` / `imports.failed` event in the
-//! tenant's log, so that `importJobChanged` follows a job on any replica.
+//! tenant's log, so that `importJobChanged` follows a job on any replica. Mappings of a
+//! tenant's columns to fields can be saved by name and reused.
+
+use std::collections::HashMap;
 
 use chrono::Utc;
 use futures_util::future::BoxFuture;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
-use entity::integrations::import_job;
+use entity::integrations::{import_job, import_mapping};
 
 use crate::app::SharedApp;
 use crate::auth::Principal;
@@ -18,6 +23,7 @@ use crate::modules::{self, Module};
 use crate::permissions::Access;
 use crate::records;
 use crate::tenancy::TenantScope;
+use crate::validation::required_text;
 
 /// The event kind of import jobs in the log.
 pub const IMPORTS: &str = "imports";
@@ -167,4 +173,104 @@ impl Progress for JobProgress {
     fn batch_done<'a>(&'a self, so_far: &'a ImportReport) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(self.record(Some(so_far), RUNNING, None))
     }
+}
+
+/// Saves (or replaces) a named mapping of column headers to fields for a module's imports.
+pub async fn save_mapping(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    module: Module,
+    name: &str,
+    mapping: &serde_json::Value,
+) -> AppResult<import_mapping::Model> {
+    actor.require(module, Access::Write)?;
+    let name = required_text("name", name, 200)?;
+    let valid = mapping.as_object().is_some_and(|m| {
+        !m.is_empty()
+            && m.values()
+                .all(|field| field.as_str().is_some_and(|f| !f.trim().is_empty()))
+    });
+    if !valid {
+        return Err(AppError::bad_input(
+            "mapping",
+            "must be a JSON object of column header -> field name",
+        ));
+    }
+    let scope = actor.scope();
+    let existing = mapping_named(db, &scope, module, &name).await?;
+    let row = import_mapping::ActiveModel {
+        id: Set(existing.as_ref().map_or_else(Uuid::now_v7, |m| m.id)),
+        tenant_id: scope.owner(),
+        module: Set(module.as_str().to_owned()),
+        name: Set(name),
+        mapping: Set(mapping.clone()),
+        updated_by: Set(actor.user_id),
+        updated_at: Set(Utc::now()),
+    };
+    Ok(match existing {
+        Some(_) => row.update(db).await?,
+        None => row.insert(db).await?,
+    })
+}
+
+/// The saved mappings of a module, by name.
+pub async fn mappings(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    module: Module,
+) -> AppResult<Vec<import_mapping::Model>> {
+    actor.require(module, Access::Write)?;
+    Ok(actor
+        .scope()
+        .select::<import_mapping::Entity>()
+        .filter(import_mapping::Column::Module.eq(module.as_str()))
+        .order_by_asc(import_mapping::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn delete_mapping(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<()> {
+    let scope = actor.scope();
+    let mapping = scope
+        .by_id::<import_mapping::Entity>(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("import mapping"))?;
+    let module = Module::parse(&mapping.module).ok_or(AppError::NotFound("import mapping"))?;
+    actor.require(module, Access::Write)?;
+    scope
+        .delete::<import_mapping::Entity>()
+        .filter(import_mapping::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The columns of a saved mapping, for an import (`?mappingName=`).
+pub async fn saved_mapping(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    module: Module,
+    name: &str,
+) -> AppResult<HashMap<String, String>> {
+    let saved = mapping_named(db, scope, module, name)
+        .await?
+        .ok_or_else(|| {
+            AppError::bad_input("mappingName", format!("no saved mapping is named '{name}'"))
+        })?;
+    Ok(serde_json::from_value(saved.mapping).unwrap_or_default())
+}
+
+async fn mapping_named(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    module: Module,
+    name: &str,
+) -> AppResult<Option<import_mapping::Model>> {
+    Ok(scope
+        .select::<import_mapping::Entity>()
+        .filter(import_mapping::Column::Module.eq(module.as_str()))
+        .filter(import_mapping::Column::Name.eq(name.trim()))
+        .one(db)
+        .await?)
 }

@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 // Records of a module are declared tenant-owned by `record!`; these are the other tables.
 use entity::calendar::event_invitee;
-use entity::integrations::{api_key, idempotency_key, import_job, webhook, webhook_delivery};
+use entity::integrations::{
+    api_key, idempotency_key, import_job, import_mapping, webhook, webhook_delivery,
+};
 use entity::news::comment;
 use entity::payroll::{
     additional_pay, pay_component, pay_run, payslip, rule_set, salary_assignment, salary_structure,
@@ -92,6 +94,7 @@ tenant_owned!(
     webhook_delivery,
     idempotency_key,
     import_job,
+    import_mapping,
 );
 identified!(
     user,
@@ -123,6 +126,7 @@ identified!(
     webhook,
     webhook_delivery,
     import_job,
+    import_mapping,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

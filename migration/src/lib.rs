@@ -21,6 +21,7 @@ mod m20261130_000016_event_recurrence_end;
 mod m20261201_000017_payroll;
 mod m20261201_000018_integrations;
 mod m20261201_000019_import_jobs;
+mod m20261201_000020_import_mappings;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000017_payroll::Migration),
             Box::new(m20261201_000018_integrations::Migration),
             Box::new(m20261201_000019_import_jobs::Migration),
+            Box::new(m20261201_000020_import_mappings::Migration),
         ]
     }
 }

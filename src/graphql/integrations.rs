@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 
-use entity::integrations::{api_key, import_job, webhook, webhook_delivery};
+use entity::integrations::{api_key, import_job, import_mapping, webhook, webhook_delivery};
 
 use crate::auth::Role;
 use crate::auth::api_keys::{self, NewKey};
@@ -251,6 +251,30 @@ impl From<import_job::Model> for ImportJob {
     }
 }
 
+/// How a file's columns map to a module's fields, saved by name for imports
+/// (`POST /import/{module}?mappingName=`).
+#[derive(SimpleObject)]
+pub struct ImportMapping {
+    pub id: ID,
+    pub module: Option<Module>,
+    pub name: String,
+    /// `{"Column header": "field"}`.
+    pub mapping: Json<serde_json::Value>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<import_mapping::Model> for ImportMapping {
+    fn from(m: import_mapping::Model) -> Self {
+        Self {
+            id: ID(m.id.to_string()),
+            module: Module::parse(&m.module),
+            name: m.name,
+            mapping: Json(m.mapping),
+            updated_at: m.updated_at,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct IntegrationsQuery;
 
@@ -273,6 +297,16 @@ impl IntegrationsQuery {
         Ok(webhooks::get(&ctx.app().db, ctx.principal()?, id)
             .await?
             .into())
+    }
+
+    /// The saved import mappings of a module, by name.
+    async fn import_mappings(
+        &self,
+        ctx: &Context<'_>,
+        module: Module,
+    ) -> Result<Vec<ImportMapping>> {
+        let found = import_jobs::mappings(&ctx.app().db, ctx.principal()?, module).await?;
+        Ok(found.into_iter().map(Into::into).collect())
     }
 
     /// An import job, for those who may write its module.
@@ -407,6 +441,27 @@ impl IntegrationsMutation {
     async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let id = parse_id("id", &id)?;
         webhooks::delete(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
+    /// Saves how a file's columns map to a module's fields under a name (replacing one of the
+    /// same name), for `POST /import/{module}?mappingName=`.
+    async fn save_import_mapping(
+        &self,
+        ctx: &Context<'_>,
+        module: Module,
+        name: String,
+        mapping: Json<serde_json::Value>,
+    ) -> Result<ImportMapping> {
+        let principal = ctx.principal()?;
+        let saved =
+            import_jobs::save_mapping(&ctx.app().db, principal, module, &name, &mapping.0).await?;
+        Ok(saved.into())
+    }
+
+    async fn delete_import_mapping(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        import_jobs::delete_mapping(&ctx.app().db, ctx.principal()?, id).await?;
         Ok(true)
     }
 

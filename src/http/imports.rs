@@ -30,25 +30,27 @@ pub struct ImportQuery {
     on_duplicate: Option<String>,
     /// Column header -> field, as JSON.
     mapping: Option<String>,
+    /// A saved mapping (`saveImportMapping`); `mapping` adds to it.
+    mapping_name: Option<String>,
 }
 
 impl ImportQuery {
-    fn options(self) -> Result<ImportOptions, AppError> {
+    fn options(&self) -> Result<ImportOptions, AppError> {
         let on_duplicate = match self.on_duplicate.as_deref() {
             None => OnDuplicate::default(),
             Some(text) => OnDuplicate::parse(text).ok_or_else(|| {
                 AppError::bad_input("onDuplicate", "must be skip, update or create")
             })?,
         };
-        let mapping: HashMap<String, String> = match self.mapping {
+        let mapping: HashMap<String, String> = match &self.mapping {
             None => HashMap::new(),
-            Some(json) => serde_json::from_str(&json).map_err(|_| {
+            Some(json) => serde_json::from_str(json).map_err(|_| {
                 AppError::bad_input("mapping", "must be a JSON object of column -> field")
             })?,
         };
         Ok(ImportOptions {
             dry_run: self.dry_run.unwrap_or(false),
-            key: self.key.filter(|k| !k.trim().is_empty()),
+            key: self.key.clone().filter(|k| !k.trim().is_empty()),
             on_duplicate,
             mapping,
         })
@@ -70,7 +72,14 @@ pub async fn module_csv(
         let principal = session.require_principal()?.clone();
         let module =
             Module::parse(module.trim_end_matches(".csv")).ok_or(AppError::NotFound("import"))?;
-        let options = query.options()?;
+        let mut options = query.options()?;
+        if let Some(name) = &query.mapping_name {
+            let scope = principal.scope();
+            let saved = import_jobs::saved_mapping(&app.db, &scope, module, name).await?;
+            for (header, field) in saved {
+                options.mapping.entry(header).or_insert(field);
+            }
+        }
         let job = import_jobs::start(&app.db, &principal, module, options.dry_run).await?;
         let job_id = job.id;
         let run = import_jobs::run(app.clone(), principal, job, module, body.to_vec(), options);

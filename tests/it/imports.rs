@@ -424,3 +424,86 @@ async fn an_import_is_a_job_followed_to_its_report() {
         .await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
 }
+
+#[tokio::test]
+async fn a_saved_mapping_imports_a_partners_columns() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    let save = "mutation($m: JSON!, $name: String!) { saveImportMapping(module: CONTACTS, name: $name, mapping: $m) { id name mapping } }";
+    let saved = server
+        .gql(
+            Some(&acme.token),
+            save,
+            json!({ "name": "Partner list", "m": { "Nama": "lastName", "Surel": "email" } }),
+        )
+        .await;
+    let id = saved["data"]["saveImportMapping"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{saved}"))
+        .to_owned();
+    // Saving again under the name replaces it.
+    let again = server
+        .gql(Some(&acme.token), save, json!({ "name": "Partner list", "m": { "Nama": "lastName", "Surel": "email", "Jabatan": "title" } }))
+        .await;
+    assert_eq!(again["data"]["saveImportMapping"]["id"], id.as_str());
+    let bad = server
+        .gql(
+            Some(&acme.token),
+            save,
+            json!({ "name": "x", "m": ["lastName"] }),
+        )
+        .await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT");
+
+    let csv = "Nama,Surel,Jabatan\nSantoso,budi@example.com,Buyer\n";
+    let (_, report) = import(
+        &server,
+        &acme.token,
+        "contacts",
+        &[("mappingName", "Partner list")],
+        csv,
+    )
+    .await;
+    assert_eq!(report["created"], 1, "{report}");
+    let people = contacts(&server, &acme).await;
+    assert_eq!(
+        (people[0]["lastName"].clone(), people[0]["title"].clone()),
+        (json!("Santoso"), json!("Buyer"))
+    );
+
+    // Mappings belong to their tenant.
+    let listed = server
+        .gql(
+            Some(&globex.token),
+            "{ importMappings(module: CONTACTS) { name } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["data"]["importMappings"], json!([]));
+    let (status, _) = import(
+        &server,
+        &globex.token,
+        "contacts",
+        &[("mappingName", "Partner list")],
+        csv,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let deleted = server
+        .gql(
+            Some(&globex.token),
+            "mutation($id: ID!) { deleteImportMapping(id: $id) }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(error_code(&deleted), "NOT_FOUND");
+    let deleted = server
+        .gql(
+            Some(&acme.token),
+            "mutation($id: ID!) { deleteImportMapping(id: $id) }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(deleted["data"]["deleteImportMapping"], true);
+}

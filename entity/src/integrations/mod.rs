@@ -4,5 +4,6 @@
 pub mod api_key;
 pub mod idempotency_key;
 pub mod import_job;
+pub mod import_mapping;
 pub mod webhook;
 pub mod webhook_delivery;
