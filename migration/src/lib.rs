@@ -22,6 +22,7 @@ mod m20261201_000017_payroll;
 mod m20261201_000018_integrations;
 mod m20261201_000019_import_jobs;
 mod m20261201_000020_import_mappings;
+mod m20261201_000021_webhook_filter;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_integrations::Migration),
             Box::new(m20261201_000019_import_jobs::Migration),
             Box::new(m20261201_000020_import_mappings::Migration),
+            Box::new(m20261201_000021_webhook_filter::Migration),
         ]
     }
 }

@@ -1,6 +1,8 @@
 //! API keys and webhooks.
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject, Subscription};
+use async_graphql::{
+    Context, ID, InputObject, Json, MaybeUndefined, Object, Result, SimpleObject, Subscription,
+};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
@@ -86,6 +88,9 @@ pub struct Webhook {
     pub url: String,
     /// `<module>.<action>` (`contacts.created`), `<module>.*` or `*`.
     pub event_types: Vec<String>,
+    /// A CEL expression over `event` (`type`, `module`, `action`, `changedFields`, `sequence`)
+    /// and `record` that an event of those types must satisfy too.
+    pub filter: Option<String>,
     /// The signing secret (`whsec_…`): check `webhook-signature` with it.
     pub secret: String,
     pub active: bool,
@@ -112,6 +117,7 @@ impl From<webhook::Model> for Webhook {
             name: w.name.clone(),
             url: w.url.clone(),
             event_types: serde_json::from_value(w.event_types.clone()).unwrap_or_default(),
+            filter: w.filter.clone(),
             secret: w.secret.clone(),
             active: w.active,
             disabled_reason: w.disabled_reason.clone(),
@@ -191,6 +197,8 @@ pub struct CreateWebhookInput {
     /// allows them.
     pub url: String,
     pub event_types: Vec<String>,
+    /// e.g. `record.status == 'Accepted'` with `quotes.updated`.
+    pub filter: Option<String>,
     #[graphql(default = true)]
     pub active: bool,
 }
@@ -203,6 +211,8 @@ pub struct UpdateWebhookInput {
     pub name: Option<String>,
     pub url: Option<String>,
     pub event_types: Option<Vec<String>>,
+    /// `null` removes the filter.
+    pub filter: MaybeUndefined<String>,
     /// `true` on a disabled webhook retries its stuck event at once.
     pub active: Option<bool>,
 }
@@ -411,6 +421,7 @@ impl IntegrationsMutation {
             name: Some(input.name),
             url: Some(input.url),
             event_types: Some(input.event_types),
+            filter: Some(input.filter),
             active: Some(input.active),
         };
         let hook = webhooks::create(&app.db, &app.webhooks, ctx.principal()?, fields).await?;
@@ -429,6 +440,7 @@ impl IntegrationsMutation {
             name: input.name,
             url: input.url,
             event_types: input.event_types,
+            filter: super::records::patch(input.filter),
             active: input.active,
         };
         let principal = ctx.principal()?;

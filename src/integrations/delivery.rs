@@ -160,7 +160,13 @@ async fn deliver_queue(
             cursor = entry.sequence;
             continue;
         }
-        let body = payload(db, &scope, &entry, &event_type).await?;
+        let record = record_of(db, &scope, &entry).await?;
+        let event = event_json(&entry, &event_type);
+        if !webhooks::passes(hook.filter.as_deref(), &event, &record) {
+            cursor = entry.sequence;
+            continue;
+        }
+        let body = payload(&entry, event, record);
         let attempt = failures.saturating_add(1);
         let message_id = entry.id.to_string();
         let outcome = send(client, &app.webhooks, &hook, &message_id, &body).await;
@@ -246,32 +252,46 @@ async fn disable(db: &DatabaseConnection, hook: &webhook::Model, reason: &str) -
     Ok(())
 }
 
+/// The event as a filter sees it (`event.type`, `event.changedFields`).
+fn event_json(entry: &event_log::Model, event_type: &str) -> Value {
+    json!({
+        "type": event_type,
+        "sequence": entry.sequence,
+        "module": entry.module,
+        "action": entry.action,
+        "recordId": entry.record_id,
+        "actorId": entry.actor_id,
+        "changedFields": entry.changed_fields,
+    })
+}
+
 /// The body of an event: Standard Webhooks' `type`, `timestamp` and `data`, where `data` holds
 /// the log entry and the record as it is now (null once deleted). No tenant id appears.
-async fn payload(
-    db: &DatabaseConnection,
-    scope: &TenantScope,
-    entry: &event_log::Model,
-    event_type: &str,
-) -> AppResult<String> {
-    let record = match Module::parse(&entry.module) {
-        Some(module) => record_json(db, scope, module, entry.record_id).await?,
-        None => Value::Null,
-    };
+fn payload(entry: &event_log::Model, event: Value, record: Value) -> String {
+    let mut data = event;
+    let event_type = data
+        .as_object_mut()
+        .and_then(|fields| fields.remove("type"))
+        .unwrap_or(Value::Null);
+    data["record"] = record;
     let body = json!({
         "type": event_type,
         "timestamp": entry.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "data": {
-            "sequence": entry.sequence,
-            "module": entry.module,
-            "action": entry.action,
-            "recordId": entry.record_id,
-            "actorId": entry.actor_id,
-            "changedFields": entry.changed_fields,
-            "record": record,
-        }
+        "data": data,
     });
-    Ok(body.to_string())
+    body.to_string()
+}
+
+/// The record an entry is about, as it is now.
+async fn record_of(
+    db: &DatabaseConnection,
+    scope: &TenantScope,
+    entry: &event_log::Model,
+) -> AppResult<Value> {
+    match Module::parse(&entry.module) {
+        Some(module) => record_json(db, scope, module, entry.record_id).await,
+        None => Ok(Value::Null),
+    }
 }
 
 async fn record_json(
@@ -434,7 +454,8 @@ pub async fn redeliver(
         .await?
         .ok_or(AppError::NotFound("event"))?;
     let client = http_client(&app.webhooks).map_err(AppError::internal)?;
-    let body = payload(&app.db, &scope, &entry, &delivery.event_type).await?;
+    let record = record_of(&app.db, &scope, &entry).await?;
+    let body = payload(&entry, event_json(&entry, &delivery.event_type), record);
     let outcome = send(&client, &app.webhooks, hook, &entry.id.to_string(), &body).await;
     let attempt = delivery.attempt.saturating_add(1);
     log_attempt(

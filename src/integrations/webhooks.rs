@@ -34,6 +34,8 @@ pub struct WebhookFields {
     pub url: Option<String>,
     /// `contacts.created`, `processes.*`, `*`.
     pub event_types: Option<Vec<String>>,
+    /// A CEL expression over `event` and `record`; `Some(None)` removes it.
+    pub filter: Option<Option<String>>,
     /// Turning a disabled webhook on again retries its stuck event at once.
     pub active: Option<bool>,
 }
@@ -48,6 +50,7 @@ pub async fn create(
     let name = required_text("name", fields.name.as_deref().unwrap_or_default(), 200)?;
     let url = check_url(fields.url.as_deref().unwrap_or_default(), config)?;
     let event_types = check_event_types(&fields.event_types.unwrap_or_default())?;
+    let filter = check_filter(fields.filter.flatten())?;
     let scope = actor.scope();
     let now = Utc::now();
     let secret = base64::engine::general_purpose::STANDARD.encode(random_bytes(24));
@@ -57,6 +60,7 @@ pub async fn create(
         name: Set(name),
         url: Set(url),
         event_types: Set(serde_json::json!(event_types)),
+        filter: Set(filter),
         secret: Set(format!("whsec_{secret}")),
         active: Set(fields.active.unwrap_or(true)),
         disabled_reason: Set(None),
@@ -93,6 +97,9 @@ pub async fn update(
     }
     if let Some(types) = fields.event_types {
         row.event_types = Set(serde_json::json!(check_event_types(&types)?));
+    }
+    if let Some(filter) = fields.filter {
+        row.filter = Set(check_filter(filter)?);
     }
     if let Some(active) = fields.active {
         row.active = Set(active);
@@ -216,6 +223,57 @@ pub fn subscribed(patterns: &serde_json::Value, event_type: &str) -> bool {
                     .is_some_and(|rest| rest.starts_with('.'))
             })
     })
+}
+
+/// Whether an event passes a webhook's filter. A filter that cannot be evaluated for an event
+/// (it reads a field of a deleted record, say) does not let it pass.
+pub fn passes(filter: Option<&str>, event: &serde_json::Value, record: &serde_json::Value) -> bool {
+    let Some(filter) = filter else {
+        return true;
+    };
+    let mut context = cel::Context::default();
+    if context.add_variable("event", event.clone()).is_err()
+        || context.add_variable("record", record.clone()).is_err()
+    {
+        return false;
+    }
+    cel::Program::compile(filter)
+        .ok()
+        .and_then(|program| program.execute(&context).ok())
+        .is_some_and(|value| value == cel::Value::Bool(true))
+}
+
+/// A filter must parse and read only `event` and `record`.
+fn check_filter(filter: Option<String>) -> AppResult<Option<String>> {
+    let Some(filter) = filter
+        .map(|f| f.trim().to_owned())
+        .filter(|f| !f.is_empty())
+    else {
+        return Ok(None);
+    };
+    let field = "filter";
+    if filter.chars().count() > 2000 {
+        return Err(AppError::bad_input(field, "give at most 2000 characters"));
+    }
+    let program = cel::Program::compile(&filter)
+        .map_err(|e| AppError::bad_input(field, format!("does not parse: {e}")))?;
+    let unknown: Vec<String> = program
+        .references()
+        .variables()
+        .into_iter()
+        .filter(|v| !["event", "record"].contains(v))
+        .map(str::to_owned)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(AppError::bad_input(
+            field,
+            format!(
+                "uses unknown variables {}; use event and record",
+                unknown.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(filter))
 }
 
 fn check_event_types(types: &[String]) -> AppResult<Vec<String>> {

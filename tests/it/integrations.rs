@@ -215,7 +215,8 @@ async fn a_revoked_or_expired_key_stops_working_at_once_also_on_open_websockets(
     assert_eq!(socket.close_code().await, Some(4403));
 
     // A key past its expiry is refused although it was cached as valid.
-    let expires_at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let expiry = chrono::Utc::now() + chrono::Duration::seconds(4);
+    let expires_at = expiry.to_rfc3339();
     let created = create_key(
         &server,
         &acme.token,
@@ -225,7 +226,8 @@ async fn a_revoked_or_expired_key_stops_working_at_once_also_on_open_websockets(
     let short = created["data"]["createApiKey"]["secret"].as_str().unwrap();
     let now = server.gql(Some(short), "{ me { id } }", json!({})).await;
     assert!(now["errors"].is_null(), "{now}");
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let until_expired = (expiry - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(until_expired + Duration::from_millis(200)).await;
     let later = server.gql(Some(short), "{ me { id } }", json!({})).await;
     assert_eq!(error_code(&later), "UNAUTHENTICATED");
 }
@@ -834,4 +836,43 @@ async fn webhook_payloads_show_amounts_in_the_currency() {
     assert_eq!(record["annualRevenue"], 1234567.5, "{record}");
     assert_eq!(record["employees"], 12);
     assert!(record.get("tenantId").is_none());
+}
+
+#[tokio::test]
+async fn a_webhook_filter_narrows_its_events() {
+    let server = TestServer::start_with(allow_private_targets).await;
+    let acme = server.tenant("acme").await;
+    let inbox = SharedInbox::default();
+    let receiver = start_receiver(inbox.clone()).await;
+    let create =
+        "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { id filter } }";
+    let bad = server
+        .gql(
+            Some(&acme.token),
+            create,
+            json!({ "input": { "name": "x", "url": format!("http://{receiver}/hook"), "eventTypes": ["contacts.*"], "filter": "secret.value > 1" } }),
+        )
+        .await;
+    assert_eq!(error_field(&bad), "filter", "{bad}");
+    let created = server
+        .gql(
+            Some(&acme.token),
+            create,
+            json!({ "input": {
+                "name": "VIPs", "url": format!("http://{receiver}/hook"), "eventTypes": ["contacts.*"],
+                "filter": "event.action == 'created' && record.lastName.startsWith('VIP')"
+            } }),
+        )
+        .await;
+    assert!(created["errors"].is_null(), "{created}");
+    for last in ["Plain", "VIP Santoso", "Also plain"] {
+        server
+            .gql(Some(&acme.token), CREATE_CONTACT, json!({ "last": last }))
+            .await;
+    }
+    let received = wait_for(&inbox, 1).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(inbox.lock().unwrap().received.len(), 1, "only the VIP");
+    let event: Value = serde_json::from_str(&received[0].1).unwrap();
+    assert_eq!(event["data"]["record"]["lastName"], "VIP Santoso");
 }

@@ -12,6 +12,8 @@ pub struct Model {
     pub url: String,
     /// Event type patterns (JSON array): `contacts.created`, `processes.*`, `*`.
     pub event_types: Json,
+    /// A CEL expression over `event` and `record` that an event must satisfy as well.
+    pub filter: Option<String>,
     /// The signing secret, `whsec_` and base64 (Standard Webhooks).
     pub secret: String,
     pub active: bool,
