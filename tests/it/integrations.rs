@@ -876,3 +876,30 @@ async fn a_webhook_filter_narrows_its_events() {
     let event: Value = serde_json::from_str(&received[0].1).unwrap();
     assert_eq!(event["data"]["record"]["lastName"], "VIP Santoso");
 }
+
+#[tokio::test]
+async fn an_idempotency_key_holds_across_replicas() {
+    let first = TestServer::start().await;
+    let second = first.replica().await;
+    let acme = first.tenant("acme").await;
+    let body = json!({ "query": CREATE_CONTACT, "variables": { "last": "Replicated" } });
+    let send = |server: &TestServer| {
+        let request = server
+            .http()
+            .post(server.url("/graphql"))
+            .bearer_auth(&acme.token)
+            .header("idempotency-key", "replicated-1")
+            .json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let answers = futures_util::future::join_all(
+        (0..10).map(|n| send(if n % 2 == 0 { &first } else { &second })),
+    )
+    .await;
+    let ids: Vec<&Value> = answers
+        .iter()
+        .map(|a| &a["data"]["createContact"]["id"])
+        .collect();
+    assert!(ids[0].is_string(), "{:?}", answers[0]);
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+}
