@@ -1,15 +1,16 @@
-//! CSV import of accounts, contacts and leads: which columns a file may have (by API name and
+//! CSV import of accounts, contacts, leads and opportunities: which columns a file may have (by API name and
 //! by the label of Vtiger CRM's own export, so that a Vtiger export imports unedited) and how a
 //! row becomes the module's fields.
 
 use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter};
 
-use entity::crm::{account, contact, lead};
+use entity::crm::{account, contact, lead, opportunity};
 
 use super::Address;
 use super::accounts::{self, AccountFields};
 use super::contacts::{self, ContactFields};
 use super::leads::{self, LeadFields};
+use super::opportunities::{self, OpportunityFields};
 use crate::auth::Principal;
 use crate::error::{AppError, AppResult};
 use crate::imports::{Importable, Row};
@@ -37,6 +38,25 @@ fn address(row: &Row, [street, city, state, postal_code, country]: [&str; 5]) ->
     .iter()
     .any(|part| part.is_some());
     given.then_some(address)
+}
+
+/// The live account a row's `accountName` names (import accounts first).
+async fn account_named(
+    txn: &DatabaseTransaction,
+    actor: &Principal,
+    row: &Row,
+) -> AppResult<Option<Option<uuid::Uuid>>> {
+    let Some(name) = row.text("accountName") else {
+        return Ok(None);
+    };
+    let account = records::live::<account::Entity>(&actor.scope())
+        .filter(account::Column::Name.eq(name.as_str()))
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::bad_input("accountName", format!("no account is named '{name}'"))
+        })?;
+    Ok(Some(Some(account.id)))
 }
 
 impl Importable for account::Entity {
@@ -160,19 +180,7 @@ impl Importable for contact::Entity {
         actor: &Principal,
         row: &Row,
     ) -> AppResult<ContactFields> {
-        let account_id = match row.text("accountName") {
-            Some(name) => {
-                let account = records::live::<account::Entity>(&actor.scope())
-                    .filter(account::Column::Name.eq(name.as_str()))
-                    .one(txn)
-                    .await?
-                    .ok_or_else(|| {
-                        AppError::bad_input("accountName", format!("no account is named '{name}'"))
-                    })?;
-                Some(Some(account.id))
-            }
-            None => None,
-        };
+        let account_id = account_named(txn, actor, row).await?;
         Ok(ContactFields {
             custom_fields: row.custom_fields(),
             first_name: row.patch("firstName"),
@@ -287,5 +295,69 @@ impl Importable for lead::Entity {
         fields: LeadFields,
     ) -> AppResult<lead::Model> {
         leads::create_in(txn, actor, fields).await
+    }
+}
+
+impl Importable for opportunity::Entity {
+    type Fields = OpportunityFields;
+
+    /// Vtiger calls opportunities "potentials".
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("name", "Potential Name"),
+        ("opportunityNo", "Potential No"),
+        ("accountName", "Organization Name"),
+        ("amount", "Amount"),
+        ("expectedCloseDate", "Expected Close Date"),
+        ("salesStage", "Sales Stage"),
+        ("probability", "Probability (%)"),
+        ("leadSource", "Lead Source"),
+        ("nextStep", "Next Step"),
+        ("description", "Description"),
+    ];
+
+    fn key_column(field: &str) -> Option<opportunity::Column> {
+        match field {
+            "opportunityNo" => Some(opportunity::Column::OpportunityNo),
+            "name" => Some(opportunity::Column::Name),
+            _ => None,
+        }
+    }
+
+    /// While a process drives the sales stage, an imported deal starts where the process
+    /// starts, like a lead.
+    async fn fields(
+        txn: &DatabaseTransaction,
+        actor: &Principal,
+        row: &Row,
+    ) -> AppResult<OpportunityFields> {
+        let bound =
+            binding::bound_initial_state(txn, &actor.scope(), Module::Opportunities).await?;
+        Ok(OpportunityFields {
+            custom_fields: row.custom_fields(),
+            name: row.text("name"),
+            account_id: account_named(txn, actor, row).await?,
+            contact_id: None,
+            amount: row.decimal("amount")?,
+            currency: None,
+            expected_close_date: row.date("expectedCloseDate")?,
+            sales_stage: if bound.is_some() {
+                None
+            } else {
+                row.text("salesStage")
+            },
+            probability: row.integer("probability")?.flatten(),
+            lead_source: row.patch("leadSource"),
+            next_step: row.patch("nextStep"),
+            owner_id: None,
+            description: row.patch("description"),
+        })
+    }
+
+    async fn create_in(
+        txn: &DatabaseTransaction,
+        actor: &Principal,
+        fields: OpportunityFields,
+    ) -> AppResult<opportunity::Model> {
+        opportunities::create_in(txn, actor, fields).await
     }
 }

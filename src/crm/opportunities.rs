@@ -335,8 +335,9 @@ pub async fn set_field_in(
 }
 
 /// Opportunities are records a bound process may drive.
-pub static DECLARATION: records::Records<Entity> =
-    records::Records::driven_by(&OpportunityProcess).filtered_by::<OpportunityFilter>();
+pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&OpportunityProcess)
+    .filtered_by::<OpportunityFilter>()
+    .importable();
 
 /// How a bound process drives an opportunity: its state is the sales stage, which also sets
 /// the stage's default probability.
