@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -168,12 +167,7 @@ fn load_or_create_secret(path: &Path) -> Result<String, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     }
-    let mut bytes = [0u8; 48];
-    argon2::password_hash::rand_core::RngCore::fill_bytes(
-        &mut argon2::password_hash::rand_core::OsRng,
-        &mut bytes,
-    );
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let secret = crate::auth::secrets::random_text(48);
     write_private(path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a new JWT secret");
     Ok(secret)

@@ -236,7 +236,7 @@ fn retry_delay(first: Duration, failures: i32) -> chrono::Duration {
     let base = first
         .saturating_mul(2u32.saturating_pow(exponent))
         .min(LONGEST_RETRY);
-    let jitter_permille = u64::from(crate::auth::api_keys::random_bytes(2)[0]) * 200 / 255;
+    let jitter_permille = u64::from(crate::auth::secrets::random_bytes(2)[0]) * 200 / 255;
     let jitter = base.mul_f64(jitter_permille as f64 / 1000.0);
     chrono::Duration::from_std(base + jitter).unwrap_or(chrono::Duration::hours(1))
 }

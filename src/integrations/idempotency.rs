@@ -38,7 +38,7 @@ pub fn fingerprint(user: uuid::Uuid, body: &[u8]) -> String {
     let mut hash = Sha256::new();
     hash.update(user.as_bytes());
     hash.update(body);
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::auth::secrets::hex(&hash.finalize())
 }
 
 /// Claims `key` for a request, or says to replay an earlier answer.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use entity::integrations::{webhook, webhook_delivery};
 
 use crate::auth::Principal;
-use crate::auth::api_keys::random_bytes;
+use crate::auth::secrets::random_bytes;
 use crate::config::WebhookConfig;
 use crate::error::{AppError, AppResult};
 use crate::events;

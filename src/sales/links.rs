@@ -2,7 +2,7 @@
 //! account view that one quote and accept or reject it, nothing else. Only the token's
 //! SHA-256 is stored; the token is shown once, when the link is made.
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
+use crate::auth::secrets::{hex, random_bytes};
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -32,18 +32,12 @@ pub const DEFAULT_DAYS: u32 = 30;
 const MAX_DAYS: u32 = 365;
 const INVALID: &str = "the link is invalid or has expired";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
 fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    hex(&bytes)
+    hex(&random_bytes(32))
 }
 
 /// Sends a quote: moves it to Sent (through its process when one runs it) and makes a
