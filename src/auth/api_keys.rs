@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sea_orm::{
@@ -23,6 +22,7 @@ use uuid::Uuid;
 use entity::integrations::api_key;
 use entity::platform::user;
 
+use crate::auth::secrets::{hex, random_text};
 use crate::auth::{Principal, Role};
 use crate::error::{AppError, AppResult};
 use crate::permissions::MatrixCache;
@@ -46,21 +46,6 @@ pub fn is_api_key(bearer: &str) -> bool {
     bearer.starts_with(KEY_PREFIX)
 }
 
-/// `n` random bytes from the operating system.
-pub fn random_bytes(n: usize) -> Vec<u8> {
-    let mut bytes = vec![0u8; n];
-    argon2::password_hash::rand_core::RngCore::fill_bytes(
-        &mut argon2::password_hash::rand_core::OsRng,
-        &mut bytes,
-    );
-    bytes
-}
-
-/// `n` random bytes from the operating system, URL-safe base64.
-pub fn random_text(n: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes(n))
-}
-
 /// Hashes keys under a secret of the server's: a stolen table of hashes cannot be checked
 /// against guesses without it.
 pub struct KeyHasher {
@@ -81,10 +66,6 @@ impl KeyHasher {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// What a verified key grants, as cached.
 #[derive(Clone)]
 struct Verified {
@@ -99,23 +80,31 @@ struct Verified {
 /// Verified keys by hash, per replica.
 #[derive(Default)]
 pub struct KeyCache {
-    keys: Mutex<HashMap<String, Verified>>,
-    /// Bumped by every invalidation, so that a read that began before it is not stored.
-    generation: Mutex<u64>,
+    verified: Mutex<Verifieds>,
     last_used: Mutex<HashMap<Uuid, Instant>>,
+}
+
+#[derive(Default)]
+struct Verifieds {
+    by_hash: HashMap<String, Verified>,
+    /// Bumped by every invalidation under the same lock, so that a read that began before one
+    /// is not stored after it.
+    generation: u64,
 }
 
 impl KeyCache {
     /// Forgets the tenant's keys: one was revoked or its user changed.
     pub fn invalidate(&self, tenant_id: Uuid) {
-        *lock(&self.generation) += 1;
-        lock(&self.keys).retain(|_, v| v.tenant_id != tenant_id);
+        let mut verified = lock(&self.verified);
+        verified.generation = verified.generation.wrapping_add(1);
+        verified.by_hash.retain(|_, v| v.tenant_id != tenant_id);
     }
 
     /// Notices may have been lost: forget every key.
     pub fn invalidate_all(&self) {
-        *lock(&self.generation) += 1;
-        lock(&self.keys).clear();
+        let mut verified = lock(&self.verified);
+        verified.generation = verified.generation.wrapping_add(1);
+        verified.by_hash.clear();
     }
 
     /// Whether `lastUsedAt` of the key is due to be written, remembering that it now is.
@@ -147,19 +136,24 @@ pub async fn authenticate(
     key: &str,
 ) -> AppResult<(Principal, Option<DateTime<Utc>>)> {
     let hash = hasher.hash(key);
-    let cached = lock(&cache.keys)
-        .get(&hash)
-        .filter(|v| v.checked.elapsed() < CACHE_TTL)
-        .cloned();
+    let (cached, generation) = {
+        let verified = lock(&cache.verified);
+        let fresh = verified
+            .by_hash
+            .get(&hash)
+            .filter(|v| v.checked.elapsed() < CACHE_TTL)
+            .cloned();
+        (fresh, verified.generation)
+    };
     let verified = match cached {
         Some(verified) => verified,
         None => {
-            let generation = *lock(&cache.generation);
-            let verified = load(db, &hash).await?;
-            if *lock(&cache.generation) == generation {
-                lock(&cache.keys).insert(hash, verified.clone());
+            let loaded = load(db, &hash).await?;
+            let mut verified = lock(&cache.verified);
+            if verified.generation == generation {
+                verified.by_hash.insert(hash, loaded.clone());
             }
-            verified
+            loaded
         }
     };
     if verified.expires_at.is_some_and(|at| at <= Utc::now()) {
