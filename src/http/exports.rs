@@ -6,12 +6,11 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde_json::json;
 
-use super::{HttpState, authorization_header, error_json, session_for};
+use super::{HttpState, authorization_header, json_error_response, session_for};
 use crate::error::AppError;
 use crate::modules::{self, Module};
 use crate::payroll::exports;
@@ -53,7 +52,7 @@ pub async fn module_csv(
     .await;
     let (module, csv) = match result {
         Ok(found) => found,
-        Err(err) => return error_response(&err),
+        Err(err) => return json_error_response(&err),
     };
     let body = Body::from_stream(csv.map(|chunk| {
         chunk.map_err(|err| {
@@ -107,32 +106,6 @@ pub async fn pay_run_file(
             }
             response
         }
-        Err(err) => error_response(&err),
+        Err(err) => json_error_response(&err),
     }
-}
-
-/// An error as the GraphQL layer would show it, with the HTTP status it means.
-pub(super) fn error_response(err: &AppError) -> Response {
-    let status = match err {
-        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::NotFound(_) | AppError::ReferenceNotFound { .. } => StatusCode::NOT_FOUND,
-        AppError::BadInput { .. } => StatusCode::BAD_REQUEST,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let body = json!({ "errors": [error_json(err)] });
-    let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    if status == StatusCode::UNAUTHORIZED {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    response
 }

@@ -13,8 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 
-use super::{HttpState, authorization_header, error_json, playground, session_for};
-use crate::error::AppError;
+use super::{HttpState, authorization_header, error_response, playground, session_for};
 use crate::graphql::{CODE_PARSE_FAILED, ensure_error_codes, is_request_error, operation_type};
 use crate::integrations::idempotency::{self, Claim};
 
@@ -217,7 +216,7 @@ async fn execute(
 ) -> Response {
     let session = match session_for(&state.app, authorization_header(headers), client).await {
         Ok(session) => session,
-        Err(err) => return app_error_response(media, &err),
+        Err(err) => return error_response(&err, media.content_type()),
     };
     let scope = session.principal().map(|p| p.scope());
     let idempotency = match (mutation_body, session.principal(), idempotency_key(headers)) {
@@ -227,7 +226,7 @@ async fn execute(
             match idempotency::begin(&state.app.db, &scope, &key, &fingerprint).await {
                 Ok(Claim::Run) => Some((scope, key)),
                 Ok(Claim::Replay(body)) => return replayed(media, body),
-                Err(err) => return app_error_response(media, &err),
+                Err(err) => return error_response(&err, media.content_type()),
             }
         }
         _ => None,
@@ -275,21 +274,6 @@ fn replayed(media: Media, body: String) -> Response {
     headers.insert(header::CONTENT_TYPE, media.content_type());
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     http
-}
-
-fn app_error_response(media: Media, err: &AppError) -> Response {
-    let status = match err {
-        AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        AppError::BadInput { .. } => StatusCode::BAD_REQUEST,
-        AppError::Conflict(_) => StatusCode::CONFLICT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let body = json!({ "errors": [error_json(err)] });
-    let mut response = (status, body.to_string()).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, media.content_type());
-    response
 }
 
 fn to_json(response: &async_graphql::Response) -> String {

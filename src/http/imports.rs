@@ -13,8 +13,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::exports::error_response;
-use super::{HttpState, authorization_header, session_for};
+use super::{HttpState, authorization_header, json_error_response, session_for};
 use crate::error::AppError;
 use crate::import_jobs;
 use crate::imports::{ImportOptions, OnDuplicate};
@@ -89,7 +88,7 @@ pub async fn module_csv(
     .await;
     let (job_id, running) = match started {
         Ok(started) => started,
-        Err(err) => return error_response(&err),
+        Err(err) => return json_error_response(&err),
     };
     if !wait {
         let accepted = serde_json::json!({ "jobId": job_id });
@@ -97,7 +96,7 @@ pub async fn module_csv(
     }
     match running.await {
         Ok(Ok(report)) => Json(report).into_response(),
-        Ok(Err(err)) => error_response(&err),
-        Err(_) => error_response(&AppError::internal("the import task ended early")),
+        Ok(Err(err)) => json_error_response(&err),
+        Err(_) => json_error_response(&AppError::internal("the import task ended early")),
     }
 }

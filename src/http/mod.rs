@@ -123,6 +123,40 @@ pub(crate) fn error_json(err: &AppError) -> serde_json::Value {
     json!({ "message": err.message(), "extensions": extensions })
 }
 
+/// An error as the GraphQL layer would show it, with the HTTP status it means, in a body of
+/// the given media type.
+pub(crate) fn error_response(err: &AppError, content_type: HeaderValue) -> Response {
+    let status = match err {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) | AppError::ReferenceNotFound { .. } => StatusCode::NOT_FOUND,
+        AppError::BadInput { .. } => StatusCode::BAD_REQUEST,
+        AppError::Conflict(_) => StatusCode::CONFLICT,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let body = json!({ "errors": [error_json(err)] });
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// [`error_response`] as JSON, for the routes that are not GraphQL.
+pub(crate) fn json_error_response(err: &AppError) -> Response {
+    error_response(
+        err,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    )
+}
+
 /// Resolves a bearer token or API key (header value or `connection_init` field) into a
 /// session. A missing or bad credential gives an anonymous session that remembers why; only
 /// `login` works then.
