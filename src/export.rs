@@ -3,8 +3,8 @@
 
 use futures_util::stream::BoxStream;
 use sea_orm::{
-    ColumnTrait, ColumnType, DatabaseBackend, DatabaseConnection, IdenStatic, Iterable,
-    QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, DatabaseBackend, DatabaseConnection, IdenStatic, Iterable, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -101,10 +101,7 @@ where
     }
     let columns: Vec<(String, bool)> = E::Column::iter()
         .filter(|c| !NOT_EXPORTED.contains(&c.as_str()))
-        .map(|c| {
-            let amount = matches!(c.def().get_column_type(), ColumnType::BigInteger);
-            (camel_case(c.as_str()), amount)
-        })
+        .map(|c| (camel_case(c.as_str()), records::is_amount(&c)))
         .collect();
     let custom: Vec<String> = custom_fields::definitions(db, &scope, E::MODULE)
         .await?

@@ -615,12 +615,9 @@ pub struct FieldChange {
 pub fn amounts_as_numbers<E: sea_orm::EntityTrait>(
     mut json: serde_json::Value,
 ) -> serde_json::Value {
-    use sea_orm::{ColumnType, IdenStatic, Iterable};
+    use sea_orm::{IdenStatic, Iterable};
     if let Some(fields) = json.as_object_mut() {
-        for column in E::Column::iter() {
-            if !matches!(column.def().get_column_type(), ColumnType::BigInteger) {
-                continue;
-            }
+        for column in E::Column::iter().filter(is_amount) {
             let key = search::camel_case(column.as_str());
             if let Some(units) = fields.get(&key).and_then(serde_json::Value::as_i64) {
                 fields.insert(key, money::to_number(units));
@@ -628,6 +625,15 @@ pub fn amounts_as_numbers<E: sea_orm::EntityTrait>(
         }
     }
     json
+}
+
+/// Whether a column holds an amount (or a quantity): records keep those, and only those, as
+/// `BIGINT` columns of 1/10 000 units.
+pub fn is_amount(column: &impl ColumnTrait) -> bool {
+    matches!(
+        column.def().get_column_type(),
+        sea_orm::ColumnType::BigInteger
+    )
 }
 
 pub fn to_json(model: &impl Serialize) -> serde_json::Value {
