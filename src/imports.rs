@@ -123,9 +123,8 @@ pub struct Problem {
     pub message: String,
 }
 
-/// One row: its line and its non-empty cells by field.
+/// One row: its non-empty cells by field.
 pub struct Row {
-    pub line: u64,
     cells: HashMap<String, String>,
     custom: Map<String, Value>,
 }
@@ -360,7 +359,7 @@ impl Batch<'_> {
                 Err(_) => return Ok(None),
             };
             let line = record.position().map_or(0, |p| p.line());
-            let row = row_of(line, record, self.targets);
+            let row = row_of(record, self.targets);
             if !self.careful {
                 match self.import_row::<E>(&txn, &row).await {
                     Ok(outcome) => outcomes.push(Ok(outcome)),
@@ -444,41 +443,35 @@ fn match_columns<E: Importable>(
     custom: &[custom_field::Model],
     mapping: &HashMap<String, String>,
 ) -> AppResult<Vec<Option<Target>>> {
-    let by_name = |name: &str| -> Option<Target> {
-        let name = name.trim();
+    // A field by its API name (by Vtiger's label), else a custom field by its name (label).
+    let find = |text: &str, by_label: bool| -> Option<Target> {
+        let text = text.trim();
         E::COLUMNS
             .iter()
-            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+            .find(|(field, vtiger)| {
+                if by_label { vtiger } else { field }.eq_ignore_ascii_case(text)
+            })
             .map(|(field, _)| Target::Field(field))
             .or_else(|| {
                 custom
                     .iter()
-                    .find(|f| f.active && f.name.eq_ignore_ascii_case(name))
+                    .find(|f| {
+                        f.active
+                            && if by_label { &f.label } else { &f.name }.eq_ignore_ascii_case(text)
+                    })
                     .map(|f| Target::Custom(f.clone()))
             })
     };
     let mut targets = Vec::with_capacity(headers.len());
     for header in headers {
         let target = match mapping.get(header) {
-            Some(field) => Some(by_name(field).ok_or_else(|| {
+            Some(field) => Some(find(field, false).ok_or_else(|| {
                 AppError::bad_input(
                     format!("mapping.{header}"),
                     format!("'{field}' is not a field that can be imported"),
                 )
             })?),
-            None => by_name(header).or_else(|| {
-                let label = header.trim();
-                E::COLUMNS
-                    .iter()
-                    .find(|(_, vtiger)| vtiger.eq_ignore_ascii_case(label))
-                    .map(|(field, _)| Target::Field(field))
-                    .or_else(|| {
-                        custom
-                            .iter()
-                            .find(|f| f.active && f.label.eq_ignore_ascii_case(label))
-                            .map(|f| Target::Custom(f.clone()))
-                    })
-            }),
+            None => find(header, false).or_else(|| find(header, true)),
         };
         // A field filled by two columns would take whichever came last: use the first.
         let taken = targets
@@ -498,9 +491,8 @@ fn same(a: &Target, b: Option<&Target>) -> bool {
     }
 }
 
-fn row_of(line: u64, record: &csv::StringRecord, targets: &[Option<Target>]) -> Row {
+fn row_of(record: &csv::StringRecord, targets: &[Option<Target>]) -> Row {
     let mut row = Row {
-        line,
         cells: HashMap::new(),
         custom: Map::new(),
     };
@@ -550,7 +542,6 @@ mod tests {
     #[test]
     fn cells_parse_by_kind_and_name_their_field() {
         let row = Row {
-            line: 2,
             cells: HashMap::from([
                 ("annualRevenue".to_owned(), "1,234,567.50".to_owned()),
                 ("employees".to_owned(), "many".to_owned()),
