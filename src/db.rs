@@ -62,10 +62,13 @@ pub async fn connect_pool(
 }
 
 /// Applies the schema migrations, then gives existing tenants the built-in process
-/// templates they lack.
+/// templates and reports they lack.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;
     crate::process::templates::install_everywhere(db)
+        .await
+        .map_err(|e| DbErr::Custom(e.message()))?;
+    crate::reports::builtin::install_everywhere(db)
         .await
         .map_err(|e| DbErr::Custom(e.message()))
 }

@@ -49,8 +49,11 @@ pub struct IdFilter {
     pub is_null: Option<bool>,
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Default, Debug)]
+#[derive(
+    Enum, Clone, Copy, PartialEq, Eq, Default, Debug, serde::Serialize, serde::Deserialize,
+)]
 #[graphql(name = "OrderDirection")]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Direction {
     #[default]
     Asc,

@@ -33,6 +33,7 @@ pub mod platform;
 pub mod process;
 pub mod records;
 pub mod registry;
+pub mod reports;
 pub mod sales;
 pub mod search;
 pub mod sequences;

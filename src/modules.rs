@@ -20,6 +20,7 @@ use crate::export::CsvStream;
 use crate::imports::{ImportOptions, ImportReport, Progress};
 use crate::pagination::{Page, PageArgs};
 use crate::records::Recycled;
+use crate::reports::sources::Source;
 use crate::search::Hit;
 use crate::tenancy::TenantScope;
 
@@ -144,6 +145,12 @@ pub trait Declaration: Send + Sync + 'static {
                 format!("{module} cannot be exported as CSV"),
             ))
         })
+    }
+
+    /// What reports can read of the module: its records, and parts of them such as lines
+    /// (see [`crate::reports::sources`]).
+    fn report_sources(&self) -> Vec<Source> {
+        Vec::new()
     }
 
     /// Imports rows of a CSV file as records of the module (see [`crate::imports`]).

@@ -29,6 +29,7 @@ use crate::money;
 use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
+use crate::reports::sources::{self, Computed, Source};
 use crate::search::{self, Hit};
 use crate::sequences;
 use crate::tenancy::{Identified, TenantScope};
@@ -123,6 +124,8 @@ pub struct Records<E: sea_orm::EntityTrait> {
     subject: Option<&'static dyn Subject>,
     filter: Option<JsonFilter<E>>,
     import: Option<imports::Importer>,
+    computed: &'static [Computed],
+    parts: Option<fn() -> Vec<Source>>,
     entity: PhantomData<fn() -> E>,
 }
 
@@ -132,6 +135,8 @@ impl<E: sea_orm::EntityTrait> Records<E> {
             subject: None,
             filter: None,
             import: None,
+            computed: &[],
+            parts: None,
             entity: PhantomData,
         }
     }
@@ -139,9 +144,20 @@ impl<E: sea_orm::EntityTrait> Records<E> {
     pub const fn driven_by(subject: &'static dyn Subject) -> Self {
         Self {
             subject: Some(subject),
-            filter: None,
-            import: None,
-            entity: PhantomData,
+            ..Self::new()
+        }
+    }
+
+    /// Reports also offer these fields, computed from the record's columns.
+    pub const fn computing(self, computed: &'static [Computed]) -> Self {
+        Self { computed, ..self }
+    }
+
+    /// Reports also read these parts of the records (lines, payments).
+    pub const fn with_parts(self, parts: fn() -> Vec<Source>) -> Self {
+        Self {
+            parts: Some(parts),
+            ..self
         }
     }
 }
@@ -215,6 +231,16 @@ where
 
     fn subject(&self) -> Option<&dyn Subject> {
         self.subject
+    }
+
+    fn report_sources(&self) -> Vec<Source> {
+        let mut sources = vec![sources::source_of::<E>(
+            E::MODULE.as_str(),
+            E::MODULE,
+            self.computed,
+        )];
+        sources.extend(self.parts.map(|parts| parts()).unwrap_or_default());
+        sources
     }
 
     fn export_csv<'a>(

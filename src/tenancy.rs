@@ -22,6 +22,7 @@ use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
 use entity::process::{definition, instance, step, timer};
+use entity::reports::report;
 use entity::sales::{
     currency, document_line, payment, price_book, price_book_entry, quote_link, stock_movement,
     tax_class,
@@ -95,6 +96,7 @@ tenant_owned!(
     idempotency_key,
     import_job,
     import_mapping,
+    report,
 );
 identified!(
     user,
@@ -127,6 +129,7 @@ identified!(
     webhook_delivery,
     import_job,
     import_mapping,
+    report,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,5 +10,6 @@ pub mod news;
 pub mod payroll;
 pub mod platform;
 pub mod process;
+pub mod reports;
 pub mod sales;
 pub mod support;

@@ -23,6 +23,7 @@ mod m20261201_000018_integrations;
 mod m20261201_000019_import_jobs;
 mod m20261201_000020_import_mappings;
 mod m20261201_000021_webhook_filter;
+mod m20261201_000022_reports;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000019_import_jobs::Migration),
             Box::new(m20261201_000020_import_mappings::Migration),
             Box::new(m20261201_000021_webhook_filter::Migration),
+            Box::new(m20261201_000022_reports::Migration),
         ]
     }
 }

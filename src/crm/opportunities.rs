@@ -23,6 +23,7 @@ use crate::picklists;
 use crate::process::binding::{self, starts_in};
 use crate::records::require_owner;
 use crate::records::{self, Fields};
+use crate::reports::sources::{Computed, FieldKind};
 use crate::sequences;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
@@ -337,7 +338,14 @@ pub async fn set_field_in(
 /// Opportunities are records a bound process may drive.
 pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&OpportunityProcess)
     .filtered_by::<OpportunityFilter>()
-    .importable();
+    .importable()
+    .computing(&[Computed {
+        name: "weightedAmount",
+        label: "Weighted amount",
+        kind: FieldKind::Decimal,
+        // Amounts are integers of 1/10 000 units: this rounds down to that unit.
+        sql: "{t}.amount * {t}.probability / 100",
+    }]);
 
 /// How a bound process drives an opportunity: its state is the sales stage, which also sets
 /// the stage's default probability.

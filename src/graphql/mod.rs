@@ -14,6 +14,7 @@ mod payroll;
 mod platform;
 mod process;
 mod records;
+mod reports;
 mod sales;
 mod support;
 
@@ -51,6 +52,7 @@ pub struct Query(
     payroll::EmployeeQuery,
     payroll::PayrollQuery,
     integrations::IntegrationsQuery,
+    reports::ReportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -71,6 +73,7 @@ pub struct Mutation(
     sales::products::ProductMutation,
     payroll::PayrollMutation,
     integrations::IntegrationsMutation,
+    reports::ReportMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -1,6 +1,6 @@
 //! Files over HTTP with the same authentication (bearer token, API key, or Basic with an API
 //! key) and tenant scoping as the API: `GET /export/{module}.csv?filter=<JSON>`,
-//! `GET /payroll/pay-runs/{id}/bank-transfers.csv` and `…/tax-summary.csv`.
+//! `GET /payroll/pay-runs/{id}/bank-transfers.csv` and `…/tax-summary.csv`, `GET /reports/{id}.csv`.
 
 use std::net::SocketAddr;
 
@@ -14,6 +14,7 @@ use super::{HttpState, authorization_header, json_error_response, session_for};
 use crate::error::AppError;
 use crate::modules::{self, Module};
 use crate::payroll::exports;
+use crate::reports;
 use crate::validation::parse_id;
 
 #[derive(serde::Deserialize)]
@@ -61,13 +62,17 @@ pub async fn module_csv(
             std::io::Error::other(err.message())
         })
     }));
-    let mut response = body.into_response();
+    csv_file(body.into_response(), &format!("{}.csv", module.as_str()))
+}
+
+/// Marks a response as a CSV file to save as `filename`.
+fn csv_file(mut response: Response, filename: &str) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
-    let disposition = format!("attachment; filename=\"{}.csv\"", module.as_str());
+    let disposition = format!("attachment; filename=\"{filename}\"");
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
@@ -93,19 +98,51 @@ pub async fn pay_run_file(
     }
     .await;
     match result {
-        Ok((run, csv)) => {
-            let disposition = format!("attachment; filename=\"{}-{file}\"", run.run_no);
-            let mut response = csv.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            if let Ok(value) = HeaderValue::from_str(&disposition) {
-                headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            response
-        }
+        Ok((run, csv)) => csv_file(csv.into_response(), &format!("{}-{file}", run.run_no)),
         Err(err) => json_error_response(&err),
     }
+}
+
+/// A report's every row as CSV: `GET /reports/{id}.csv`.
+pub async fn report_csv(
+    State(state): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+) -> Response {
+    let app = &state.app;
+    let result = async {
+        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
+        let principal = session.require_principal()?;
+        let id = file
+            .strip_suffix(".csv")
+            .ok_or(AppError::NotFound("file"))?;
+        let id = parse_id("id", &async_graphql::ID(id.to_owned()))?;
+        reports::saved::csv(&app.db, principal, id).await
+    }
+    .await;
+    match result {
+        Ok((report, csv)) => csv_file(csv.into_response(), &report_filename(&report.name)),
+        Err(err) => json_error_response(&err),
+    }
+}
+
+/// A report's name as a file name: letters, digits and dashes.
+fn report_filename(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let stem = stem
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("{}.csv", if stem.is_empty() { "report" } else { &stem })
 }

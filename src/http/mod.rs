@@ -46,6 +46,7 @@ pub fn router(app: SharedApp) -> Router {
             post(imports::module_csv).layer(DefaultBodyLimit::max(app.limits.import_bytes)),
         )
         .route("/payroll/pay-runs/{id}/{file}", get(exports::pay_run_file))
+        .route("/reports/{file}", get(exports::report_csv))
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/favicon.ico", get(playground::favicon))
         .route("/healthz", get(|| async { "ok" }))

@@ -17,6 +17,7 @@ use crate::money;
 use crate::pagination::{Page, PageArgs};
 use crate::payroll::employees::EmployeeFilter;
 use crate::records::{self, Recycled};
+use crate::reports::sources::{Computed, FieldKind, Source, source_of};
 use crate::search::{self, Hit};
 use crate::tenancy::TenantScope;
 
@@ -47,6 +48,26 @@ pub fn pay_run_json(run: &pay_run::Model) -> Value {
 impl Declaration for PayrollModule {
     fn module(&self) -> Module {
         Module::Payroll
+    }
+
+    /// Reports read employees (`payroll`), pay runs and payslips; a payslip counts while its
+    /// run exists (an employer's cost is `gross + bpjsEmployer`).
+    fn report_sources(&self) -> Vec<Source> {
+        vec![
+            source_of::<employee::Entity>("payroll", Module::Payroll, &[]),
+            source_of::<pay_run::Entity>("payRuns", Module::Payroll, &[]),
+            source_of::<entity::payroll::payslip::Entity>(
+                "payslips",
+                Module::Payroll,
+                &[Computed {
+                    name: "employerCost",
+                    label: "Employer cost",
+                    kind: FieldKind::Decimal,
+                    sql: "({t}.gross + {t}.bpjs_employer)",
+                }],
+            )
+            .part_of("payRunId", "payRuns"),
+        ]
     }
 
     fn load_json<'a>(

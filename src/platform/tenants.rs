@@ -67,6 +67,7 @@ pub async fn create_tenant(
         allow_negative_stock: Set(false),
         purchase_approval_limit: Set(None),
         payroll_separate_approver: Set(false),
+        time_zone: Set("UTC".into()),
     }
     .insert(&txn)
     .await?;
@@ -87,6 +88,7 @@ pub async fn create_tenant(
     .insert(&txn)
     .await?;
     crate::process::templates::install(&txn, &scope, admin.id).await?;
+    crate::reports::builtin::install(&txn, &scope, admin.id).await?;
     txn.commit().await?;
     Ok((tenant, admin))
 }

@@ -35,6 +35,7 @@ use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::records;
+use crate::reports::sources::{Source, source_of};
 use crate::search::Hit;
 use crate::tenancy::TenantScope;
 
@@ -501,6 +502,15 @@ pub struct ProcessModule;
 impl Declaration for ProcessModule {
     fn module(&self) -> Module {
         Module::Processes
+    }
+
+    /// Reports read instances (`processes`) and the steps they took (`processSteps`).
+    fn report_sources(&self) -> Vec<Source> {
+        vec![
+            source_of::<instance::Entity>("processes", Module::Processes, &[]),
+            source_of::<entity::process::step::Entity>("processSteps", Module::Processes, &[])
+                .part_of("instanceId", "processes"),
+        ]
     }
 
     fn load_json<'a>(

@@ -61,6 +61,7 @@ pub struct SettingsFields {
     pub base_currency: Option<String>,
     pub allow_negative_stock: Option<bool>,
     pub purchase_approval_limit: Patch<Decimal>,
+    pub time_zone: Option<String>,
 }
 
 pub async fn update_settings(
@@ -83,6 +84,15 @@ pub async fn update_settings(
         row.purchase_approval_limit = Set(limit
             .map(|l| money::non_negative_units("purchaseApprovalLimit", l))
             .transpose()?);
+    }
+    if let Some(zone) = fields.time_zone {
+        if zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(AppError::bad_input(
+                "timeZone",
+                "is not an IANA time zone such as Asia/Jakarta",
+            ));
+        }
+        row.time_zone = Set(zone);
     }
     if row.is_changed() {
         row.update(db).await?;

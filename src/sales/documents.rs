@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use entity::crm::{account, contact, opportunity};
 use entity::sales::document::{Document, invoice, purchase_order, quote, sales_order};
-use entity::sales::{document_line, product, service, vendor};
+use entity::sales::{document_line, payment, product, service, vendor};
 
 use super::catalogue;
 use super::products;
@@ -32,6 +32,7 @@ use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::process::binding::{self, starts_in};
 use crate::records;
+use crate::reports::sources::{Computed, FieldKind, Source, source_of};
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::parse_id;
@@ -991,14 +992,36 @@ pub async fn purge(
 }
 
 /// The four kinds of documents are records a bound process may drive.
+/// Reports read their lines too (`invoiceLines`), and an invoice's payments.
 pub static QUOTES: records::Records<quote::Entity> =
-    records::Records::driven_by(&DocumentProcess(Kind::Quote));
+    records::Records::driven_by(&DocumentProcess(Kind::Quote))
+        .with_parts(|| vec![lines("quoteLines", Module::Quotes)]);
 pub static SALES_ORDERS: records::Records<sales_order::Entity> =
-    records::Records::driven_by(&DocumentProcess(Kind::SalesOrder));
+    records::Records::driven_by(&DocumentProcess(Kind::SalesOrder))
+        .with_parts(|| vec![lines("salesOrderLines", Module::SalesOrders)]);
 pub static INVOICES: records::Records<invoice::Entity> =
-    records::Records::driven_by(&DocumentProcess(Kind::Invoice));
+    records::Records::driven_by(&DocumentProcess(Kind::Invoice))
+        .computing(&[Computed {
+            name: "balance",
+            label: "Balance",
+            kind: FieldKind::Decimal,
+            sql: "({t}.grand_total - {t}.paid)",
+        }])
+        .with_parts(|| {
+            vec![
+                lines("invoiceLines", Module::Invoices),
+                source_of::<payment::Entity>("payments", Module::Invoices, &[])
+                    .part_of("invoiceId", "invoices"),
+            ]
+        });
 pub static PURCHASE_ORDERS: records::Records<purchase_order::Entity> =
-    records::Records::driven_by(&DocumentProcess(Kind::PurchaseOrder));
+    records::Records::driven_by(&DocumentProcess(Kind::PurchaseOrder))
+        .with_parts(|| vec![lines("purchaseOrderLines", Module::PurchaseOrders)]);
+
+/// The lines of one kind of document, as reports read them.
+fn lines(name: &'static str, module: Module) -> Source {
+    source_of::<document_line::Entity>(name, module, &[]).part_of("documentId", module.as_str())
+}
 
 /// How a bound process drives a document of a kind: its state is the status (which books
 /// stock, see [`set_status_in`]); a `convert` action makes the next document.

@@ -23,6 +23,7 @@ use crate::money;
 use crate::pagination::Slice;
 use crate::permissions::Access;
 use crate::records::{self, Fields};
+use crate::reports::sources::{Computed, FieldKind, source_of};
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
@@ -32,7 +33,26 @@ crate::record!(entity::sales::product, Module::Products, |m| m.name.clone(),
 
 /// Products are plain records: no process drives them.
 pub static DECLARATION: crate::records::Records<entity::sales::product::Entity> =
-    crate::records::Records::new().filtered_by::<ProductFilter>();
+    crate::records::Records::new()
+        .filtered_by::<ProductFilter>()
+        .computing(&[Computed {
+            name: "stockValue",
+            label: "Stock value (at cost)",
+            kind: FieldKind::Decimal,
+            // NUMERIC: quantity and cost are both 1/10 000 units; their product may not fit
+            // a BIGINT before it is scaled back.
+            sql: "CAST({t}.quantity_in_stock AS NUMERIC) * {t}.cost_price / 10000",
+        }])
+        .with_parts(|| {
+            vec![
+                source_of::<entity::sales::stock_movement::Entity>(
+                    "stockMovements",
+                    Module::Products,
+                    &[],
+                )
+                .part_of("productId", "products"),
+            ]
+        });
 
 #[derive(Default)]
 pub struct ProductFields {

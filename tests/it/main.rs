@@ -20,6 +20,7 @@ mod payroll;
 mod permissions;
 mod pipeline;
 mod process;
+mod reports;
 mod sales;
 mod service;
 mod tenancy;

@@ -18,6 +18,8 @@ pub struct Model {
     pub purchase_approval_limit: Option<i64>,
     /// Whether a pay run must be approved by someone other than who calculated it.
     pub payroll_separate_approver: bool,
+    /// IANA time zone (`Asia/Jakarta`) that reports reckon dates and periods in.
+    pub time_zone: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

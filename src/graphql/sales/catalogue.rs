@@ -75,11 +75,14 @@ pub struct SalesSettings {
     /// Purchase orders above it need a manager to approve them (procure-to-pay); guards read
     /// it as `settings.purchaseApprovalLimit`.
     pub purchase_approval_limit: Option<Decimal>,
+    /// The tenant's IANA time zone: reports reckon periods ("this month") and date buckets in it.
+    pub time_zone: String,
 }
 
 impl From<tenant::Model> for SalesSettings {
     fn from(m: tenant::Model) -> Self {
         Self {
+            time_zone: m.time_zone,
             base_currency: m.base_currency,
             allow_negative_stock: m.allow_negative_stock,
             purchase_approval_limit: m.purchase_approval_limit.map(money::from_units),
@@ -249,6 +252,8 @@ pub struct SalesSettingsInput {
     pub base_currency: Option<String>,
     pub allow_negative_stock: Option<bool>,
     pub purchase_approval_limit: MaybeUndefined<Decimal>,
+    /// An IANA time zone such as `Asia/Jakarta`.
+    pub time_zone: Option<String>,
 }
 
 #[derive(InputObject, Default)]
@@ -404,6 +409,7 @@ impl CatalogueMutation {
             base_currency: input.base_currency,
             allow_negative_stock: input.allow_negative_stock,
             purchase_approval_limit: patch(input.purchase_approval_limit),
+            time_zone: input.time_zone,
         };
         Ok(
             catalogue::update_settings(&ctx.app().db, ctx.principal()?, fields)

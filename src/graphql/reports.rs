@@ -1,0 +1,318 @@
+//! Reports: their sources, saved definitions, and running them.
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use entity::reports::report;
+
+use crate::auth::Role;
+use crate::permissions::Access;
+use crate::reports::definition::{Condition, ReportDefinition};
+use crate::reports::run::{Column, Outcome, Total};
+use crate::reports::saved::{self, Parameters, ReportInput, Sharing};
+use crate::reports::sources::{self, FieldKind};
+
+use super::platform::RoleValue;
+use super::process::DefinitionProblem;
+use super::{ContextExt, parse_id};
+
+/// A saved report.
+#[derive(SimpleObject)]
+pub struct Report {
+    pub id: ID,
+    pub name: String,
+    pub description: Option<String>,
+    /// The built-in report this is the tenant's copy of (`pipeline-by-stage`).
+    pub built_in: Option<String>,
+    pub definition: ReportDefinition,
+    pub sharing: Sharing,
+    pub shared_roles: Vec<RoleValue>,
+    pub owner_id: ID,
+    /// Give it back when updating: a report changed meanwhile is a CONFLICT.
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<report::Model> for Report {
+    type Error = crate::error::AppError;
+
+    fn try_from(r: report::Model) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: ID(r.id.to_string()),
+            definition: saved::definition_of(&r)?,
+            sharing: Sharing::parse(&r.sharing),
+            shared_roles: Role::parse_list(&r.shared_roles)
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            owner_id: ID(r.owner_id.to_string()),
+            name: r.name,
+            description: r.description,
+            built_in: r.built_in,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct ReportInputObject {
+    pub name: String,
+    pub description: Option<String>,
+    pub definition: ReportDefinition,
+    #[graphql(default_with = "Sharing::Private")]
+    pub sharing: Sharing,
+    /// With `ROLES`: who besides the owner sees it.
+    #[graphql(default)]
+    pub shared_roles: Vec<RoleValue>,
+}
+
+impl From<ReportInputObject> for ReportInput {
+    fn from(input: ReportInputObject) -> Self {
+        Self {
+            name: input.name,
+            description: input.description,
+            definition: input.definition,
+            sharing: input.sharing,
+            shared_roles: input.shared_roles.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct SaveReportPayload {
+    /// Null when the definition has problems (then nothing was saved).
+    pub report: Option<Report>,
+    pub problems: Vec<DefinitionProblem>,
+}
+
+impl SaveReportPayload {
+    fn from(
+        saved: Result<report::Model, Vec<crate::process::definition::Problem>>,
+    ) -> Result<Self> {
+        Ok(match saved {
+            Ok(report) => Self {
+                report: Some(report.try_into()?),
+                problems: Vec::new(),
+            },
+            Err(problems) => Self {
+                report: None,
+                problems: problems
+                    .into_iter()
+                    .map(|p| DefinitionProblem {
+                        path: p.path,
+                        message: p.message,
+                    })
+                    .collect(),
+            },
+        })
+    }
+}
+
+/// What a run adds to a report: conditions, and which rows to return.
+#[derive(InputObject, Default)]
+#[graphql(name = "ReportParameters")]
+pub struct ReportParametersInput {
+    /// Added to the report's own conditions.
+    #[graphql(default)]
+    pub filters: Vec<Condition>,
+    /// Rows to return (default 100, at most 1000).
+    pub first: Option<i32>,
+    /// Rows to skip.
+    #[graphql(default)]
+    pub offset: i32,
+}
+
+impl TryFrom<ReportParametersInput> for Parameters {
+    type Error = crate::error::AppError;
+
+    fn try_from(input: ReportParametersInput) -> Result<Self, Self::Error> {
+        let offset = u64::try_from(input.offset)
+            .map_err(|_| crate::error::AppError::bad_input("offset", "must not be negative"))?;
+        let limit = input
+            .first
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| crate::error::AppError::bad_input("first", "must not be negative"))?;
+        Ok(Self {
+            filters: input.filters,
+            offset,
+            limit,
+        })
+    }
+}
+
+/// A report's result: typed cells (decimals as strings so that no digit is lost, dates and
+/// times as ISO text), aligned with `columns`.
+#[derive(SimpleObject)]
+pub struct ReportResult {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Json<Vec<Value>>>,
+    /// Summary reports with two groupings: a row per first-level group, with its totals.
+    pub subtotals: Vec<Json<Vec<Value>>>,
+    /// Matrix reports: each column's totals, as a row.
+    pub column_totals: Option<Json<Vec<Value>>>,
+    /// The aggregates over every row the report covers.
+    pub totals: Vec<Total>,
+    /// Rows (tabular), groups (summary) or matrix rows in all, across pages.
+    pub total_rows: u64,
+}
+
+impl From<Outcome> for ReportResult {
+    fn from(o: Outcome) -> Self {
+        Self {
+            columns: o.columns,
+            rows: o.rows.into_iter().map(Json).collect(),
+            subtotals: o.subtotals.into_iter().map(Json).collect(),
+            column_totals: o.column_totals.map(Json),
+            totals: o.totals,
+            total_rows: o.total_rows,
+        }
+    }
+}
+
+/// Something a report can be about, and its fields.
+#[derive(SimpleObject)]
+pub struct ReportSource {
+    /// What a definition's `source` names.
+    pub name: String,
+    pub label: String,
+    pub fields: Vec<ReportField>,
+}
+
+#[derive(SimpleObject)]
+pub struct ReportField {
+    pub name: String,
+    pub label: String,
+    #[graphql(name = "type")]
+    pub kind: FieldKind,
+    /// The source this field refers to: its fields are reachable as `account.industry` for
+    /// `accountId`.
+    pub refers_to: Option<String>,
+}
+
+#[derive(Default)]
+pub struct ReportQuery;
+
+#[Object]
+impl ReportQuery {
+    /// What the caller may report on, with the fields of each (custom fields are named
+    /// `customFields.<name>`; see `customFields`).
+    async fn report_sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportSource>> {
+        let principal = ctx.principal()?;
+        Ok(sources::all()
+            .iter()
+            .filter(|s| {
+                s.module
+                    .is_none_or(|m| principal.require(m, Access::Read).is_ok())
+            })
+            .map(|s| ReportSource {
+                name: s.name.to_owned(),
+                label: s.label.clone(),
+                fields: s
+                    .fields
+                    .iter()
+                    .map(|f| ReportField {
+                        name: f.name.clone(),
+                        label: f.label.clone(),
+                        kind: f.kind,
+                        refers_to: f.refers_to.map(str::to_owned),
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
+
+    /// The reports the caller may see: their own, those shared with one of their roles or the
+    /// whole tenant (administrators see all), by name.
+    async fn reports(&self, ctx: &Context<'_>) -> Result<Vec<Report>> {
+        let reports = saved::list(&ctx.app().db, ctx.principal()?).await?;
+        Ok(reports
+            .into_iter()
+            .map(Report::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn report(&self, ctx: &Context<'_>, id: ID) -> Result<Report> {
+        let id = parse_id("id", &id)?;
+        Ok(saved::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .try_into()?)
+    }
+
+    /// Runs a saved report with the caller's rights: FORBIDDEN when the caller may not read
+    /// what it reports on.
+    async fn run_report(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        parameters: Option<ReportParametersInput>,
+    ) -> Result<ReportResult> {
+        let id = parse_id("id", &id)?;
+        let outcome = saved::run_saved(
+            &ctx.app().db,
+            ctx.principal()?,
+            id,
+            parameters.unwrap_or_default().try_into()?,
+        )
+        .await?;
+        Ok(outcome.into())
+    }
+
+    /// Runs a definition without saving it (a report builder's preview).
+    async fn preview_report(
+        &self,
+        ctx: &Context<'_>,
+        definition: ReportDefinition,
+        parameters: Option<ReportParametersInput>,
+    ) -> Result<ReportResult> {
+        let outcome = saved::run_definition(
+            &ctx.app().db,
+            ctx.principal()?,
+            definition,
+            parameters.unwrap_or_default().try_into()?,
+        )
+        .await?;
+        Ok(outcome.into())
+    }
+}
+
+#[derive(Default)]
+pub struct ReportMutation;
+
+#[Object]
+impl ReportMutation {
+    /// Saves a report owned by the caller (private unless shared).
+    async fn create_report(
+        &self,
+        ctx: &Context<'_>,
+        input: ReportInputObject,
+    ) -> Result<SaveReportPayload> {
+        let saved = saved::create(&ctx.app().db, ctx.principal()?, input.into()).await?;
+        SaveReportPayload::from(saved)
+    }
+
+    /// Replaces a report (its owner or an administrator); `version` is the one you read.
+    async fn update_report(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+        input: ReportInputObject,
+    ) -> Result<SaveReportPayload> {
+        let id = parse_id("id", &id)?;
+        let saved =
+            saved::update(&ctx.app().db, ctx.principal()?, id, version, input.into()).await?;
+        SaveReportPayload::from(saved)
+    }
+
+    /// Deletes a report (its owner or an administrator).
+    async fn delete_report(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        saved::delete(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,245 @@
+//! The reports every tenant starts with: editable copies, shared with the whole tenant (each
+//! still shows only what the viewer's role may read).
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use entity::platform::tenant;
+use entity::reports::report;
+
+use crate::db::Conn;
+use crate::error::{AppError, AppResult};
+use crate::tenancy::TenantScope;
+
+use super::definition::ReportDefinition;
+
+/// `(key, name, description, definition)` of each built-in report.
+pub fn reports() -> Vec<(&'static str, &'static str, &'static str, Value)> {
+    vec![
+        (
+            "pipeline-by-stage",
+            "Pipeline by sales stage",
+            "Open and closed opportunities per stage: how many, their amount and the amount \
+             weighted by probability.",
+            json!({
+                "kind": "SUMMARY", "source": "opportunities",
+                "groupBy": [{ "field": "salesStage" }],
+                "aggregates": [
+                    { "function": "COUNT" },
+                    { "function": "SUM", "field": "amount" },
+                    { "function": "SUM", "field": "weightedAmount" }
+                ],
+                "order": [{ "by": "sum:amount", "direction": "DESC" }]
+            }),
+        ),
+        (
+            "won-revenue-by-month",
+            "Won revenue by month",
+            "Opportunities won, by the month they closed.",
+            json!({
+                "kind": "SUMMARY", "source": "opportunities",
+                "filters": [{ "field": "salesStage", "equals": "Closed Won" }],
+                "groupBy": [{ "field": "expectedCloseDate", "bucket": "MONTH" }],
+                "aggregates": [{ "function": "COUNT" }, { "function": "SUM", "field": "amount" }]
+            }),
+        ),
+        (
+            "leads-by-source-and-status",
+            "Leads by source and status",
+            "How many leads each source brings, by their status.",
+            json!({
+                "kind": "MATRIX", "source": "leads",
+                "groupBy": [{ "field": "leadSource" }, { "field": "leadStatus" }],
+                "aggregates": [{ "function": "COUNT" }]
+            }),
+        ),
+        (
+            "tickets-by-status-and-priority",
+            "Tickets by status and priority",
+            "Open and closed tickets per status and priority, and when the last was resolved.",
+            json!({
+                "kind": "SUMMARY", "source": "tickets",
+                "groupBy": [{ "field": "status" }, { "field": "priority" }],
+                "aggregates": [{ "function": "COUNT" }, { "function": "MAX", "field": "resolvedAt" }]
+            }),
+        ),
+        (
+            "overdue-invoices-aging",
+            "Overdue invoices by age",
+            "What customers still owe, by how many days the invoice is past its due date.",
+            json!({
+                "kind": "SUMMARY", "source": "invoices",
+                "filters": [
+                    { "field": "balance", "min": "0.0001" },
+                    { "field": "status", "notEquals": "Cancelled" },
+                    { "field": "dueDate", "isNull": false }
+                ],
+                "groupBy": [{ "field": "dueDate", "bucket": "AGING" }],
+                "aggregates": [{ "function": "COUNT" }, { "function": "SUM", "field": "balance" }]
+            }),
+        ),
+        (
+            "sales-by-product",
+            "Sales by product",
+            "Invoiced quantity and net amount per product.",
+            json!({
+                "kind": "SUMMARY", "source": "invoiceLines",
+                "filters": [{ "field": "productId", "isNull": false }],
+                "groupBy": [{ "field": "product.name" }],
+                "aggregates": [
+                    { "function": "SUM", "field": "quantity" },
+                    { "function": "SUM", "field": "net" }
+                ],
+                "order": [{ "by": "sum:net", "direction": "DESC" }]
+            }),
+        ),
+        (
+            "sales-by-account",
+            "Sales by account",
+            "Invoices and their grand total per account.",
+            json!({
+                "kind": "SUMMARY", "source": "invoices",
+                "filters": [{ "field": "status", "notEquals": "Cancelled" }],
+                "groupBy": [{ "field": "account.name" }],
+                "aggregates": [{ "function": "COUNT" }, { "function": "SUM", "field": "grandTotal" }],
+                "order": [{ "by": "sum:grandTotal", "direction": "DESC" }]
+            }),
+        ),
+        (
+            "stock-value-by-product",
+            "Stock value by product",
+            "Quantity in stock and its value at cost, per product.",
+            json!({
+                "kind": "TABULAR", "source": "products",
+                "columns": ["code", "name", "quantityInStock", "costPrice", "stockValue"],
+                "filters": [{ "field": "active", "equals": true }],
+                "aggregates": [{ "function": "SUM", "field": "stockValue" }],
+                "order": [{ "by": "stockValue", "direction": "DESC" }]
+            }),
+        ),
+        (
+            "purchase-spend-by-vendor",
+            "Purchase spend by vendor",
+            "Purchase orders and their grand total per vendor.",
+            json!({
+                "kind": "SUMMARY", "source": "purchaseOrders",
+                "filters": [{ "field": "status", "notEquals": "Cancelled" }],
+                "groupBy": [{ "field": "vendor.name" }],
+                "aggregates": [{ "function": "COUNT" }, { "function": "SUM", "field": "grandTotal" }],
+                "order": [{ "by": "sum:grandTotal", "direction": "DESC" }]
+            }),
+        ),
+        (
+            "process-sla-breaches",
+            "Process SLA breaches",
+            "Process instances that missed their state's deadline, per process and state.",
+            json!({
+                "kind": "SUMMARY", "source": "processes",
+                "filters": [{ "field": "slaBreached", "equals": true }],
+                "groupBy": [{ "field": "definitionKey" }, { "field": "state" }],
+                "aggregates": [{ "function": "COUNT" }]
+            }),
+        ),
+        (
+            "payroll-cost-by-month",
+            "Payroll cost by month and cost centre",
+            "Gross pay and the employer's cost of approved and paid pay runs.",
+            json!({
+                "kind": "SUMMARY", "source": "payslips",
+                "filters": [{ "field": "payRun.status", "in": ["Approved", "Paid"] }],
+                "groupBy": [
+                    { "field": "periodEnd", "bucket": "MONTH" },
+                    { "field": "payRun.costCentre" }
+                ],
+                "aggregates": [
+                    { "function": "COUNT" },
+                    { "function": "SUM", "field": "gross" },
+                    { "function": "SUM", "field": "employerCost" }
+                ]
+            }),
+        ),
+    ]
+}
+
+/// Gives the tenant the built-in reports it lacks, owned by `owner`, in the caller's
+/// transaction.
+pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppResult<()> {
+    let present: Vec<Option<String>> = scope
+        .select::<report::Entity>()
+        .select_only()
+        .column(report::Column::BuiltIn)
+        .filter(report::Column::BuiltIn.is_not_null())
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let now = Utc::now();
+    for (key, name, description, definition) in reports() {
+        if present.iter().flatten().any(|k| k == key) {
+            continue;
+        }
+        serde_json::from_value::<ReportDefinition>(definition.clone())
+            .map_err(|e| AppError::internal(format!("built-in report {key}: {e}")))?;
+        report::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tenant_id: scope.owner(),
+            built_in: Set(Some(key.to_owned())),
+            name: Set(name.to_owned()),
+            description: Set(Some(description.to_owned())),
+            definition: Set(definition),
+            sharing: Set("tenant".to_owned()),
+            shared_roles: Set(String::new()),
+            owner_id: Set(owner),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Gives the built-in reports to every tenant that has none yet (tenants from before reports
+/// existed), with the migrations. A tenant that has some keeps the ones it deleted deleted.
+pub async fn install_everywhere(db: &impl Conn) -> AppResult<()> {
+    let with_reports: Vec<Uuid> = report::Entity::find()
+        .select_only()
+        .column(report::Column::TenantId)
+        .filter(report::Column::BuiltIn.is_not_null())
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let tenants: Vec<Uuid> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for tenant_id in tenants.into_iter().filter(|t| !with_reports.contains(t)) {
+        install(db, &TenantScope::new(tenant_id), Uuid::nil()).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::definition::plan;
+
+    #[test]
+    fn every_built_in_report_is_a_sound_definition() {
+        crate::registry::install();
+        for (key, _, _, body) in reports() {
+            let definition: ReportDefinition =
+                serde_json::from_value(body).unwrap_or_else(|e| panic!("{key}: {e}"));
+            if let Err(problems) = plan(&definition, &Default::default()) {
+                panic!("{key}: {problems:?}");
+            }
+        }
+    }
+}

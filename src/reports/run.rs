@@ -1,0 +1,502 @@
+//! Running a plan: the queries each kind of report needs, read back as typed JSON cells.
+
+use rust_decimal::Decimal;
+use sea_orm::{ConnectionTrait, QueryResult, Statement};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::filters::Direction;
+use crate::money;
+
+use super::definition::{FieldRef, Plan, ReportKind};
+use super::sources::FieldKind;
+use super::sql::{self, Query, Reader, Setting};
+
+/// A matrix pivots at most this many cells in memory, and this many columns.
+const MAX_MATRIX_CELLS: usize = 10_000;
+const MAX_MATRIX_COLUMNS: usize = 100;
+/// Subtotals of a two-level summary: at most this many first-level groups.
+const MAX_SUBTOTALS: usize = 1_000;
+
+/// A column of a report's result.
+#[derive(Clone, Debug, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "ReportColumn")]
+pub struct Column {
+    /// `salesStage`, `expectedCloseDate:month`, `sum:amount`.
+    pub name: String,
+    pub label: String,
+    #[graphql(name = "type")]
+    pub kind: FieldKind,
+}
+
+/// A grand total of an aggregate over every row the report covers.
+#[derive(Clone, Debug, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "ReportTotal")]
+pub struct Total {
+    pub name: String,
+    pub label: String,
+    #[graphql(name = "type")]
+    pub kind: FieldKind,
+    pub value: async_graphql::Json<Value>,
+}
+
+/// What a report shows: typed cells (decimals as strings, so no digit is lost; dates as ISO
+/// text), a page at a time.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+    /// Summary with two groupings: one row per first-level group (second grouping's cell null).
+    pub subtotals: Vec<Vec<Value>>,
+    /// Matrix: the totals of each column, as a row.
+    pub column_totals: Option<Vec<Value>>,
+    pub totals: Vec<Total>,
+    /// Rows (tabular), groups (summary) or matrix rows in all, across pages.
+    pub total_rows: u64,
+}
+
+/// Which rows of the result to return.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+pub async fn run(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    setting: &Setting,
+    window: Window,
+) -> AppResult<Outcome> {
+    let from = sql::from_where(plan, setting);
+    let mut outcome = match plan.kind {
+        ReportKind::Tabular => tabular(db, plan, setting, &from, window).await?,
+        ReportKind::Summary => summary(db, plan, setting, &from, window).await?,
+        ReportKind::Matrix => matrix(db, plan, setting, &from, window).await?,
+    };
+    outcome.totals = totals(db, plan, setting, &from).await?;
+    Ok(outcome)
+}
+
+/// The select list of the aggregates, and their readers.
+fn aggregate_list(plan: &Plan, setting: &Setting) -> (Vec<String>, Vec<Reader>) {
+    let mut select = Vec::new();
+    let mut readers = Vec::new();
+    for aggregate in &plan.aggregates {
+        let (exprs, reader) = sql::aggregate(aggregate, setting.backend);
+        select.extend(exprs);
+        readers.push(reader);
+    }
+    (select, readers)
+}
+
+fn aggregate_columns(plan: &Plan) -> Vec<Column> {
+    plan.aggregates
+        .iter()
+        .map(|a| Column {
+            name: a.name.clone(),
+            label: a.label.clone(),
+            kind: a.kind(),
+        })
+        .collect()
+}
+
+async fn totals(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    setting: &Setting,
+    from: &Query,
+) -> AppResult<Vec<Total>> {
+    if plan.aggregates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (select, readers) = aggregate_list(plan, setting);
+    let rows = fetch(db, Query::select(from, &select, ""), &readers).await?;
+    let cells = rows.into_iter().next().unwrap_or_default();
+    Ok(aggregate_columns(plan)
+        .into_iter()
+        .zip(cells)
+        .map(|(column, value)| Total {
+            name: column.name,
+            label: column.label,
+            kind: column.kind,
+            value: async_graphql::Json(value),
+        })
+        .collect())
+}
+
+/// `ORDER BY` over select positions: the report's order, then every position in `ties` for a
+/// stable result.
+fn order_by(plan: &Plan, names: &[String], positions: &[usize], ties: &[usize]) -> String {
+    let mut terms: Vec<String> = plan
+        .order
+        .iter()
+        .filter_map(|(name, direction)| {
+            let i = names.iter().position(|n| n == name)?;
+            let dir = match direction {
+                Direction::Asc => "ASC",
+                Direction::Desc => "DESC",
+            };
+            Some(format!("{} {dir} NULLS LAST", positions[i]))
+        })
+        .collect();
+    terms.extend(ties.iter().map(|p| format!("{p} ASC NULLS LAST")));
+    format!("ORDER BY {}", terms.join(", "))
+}
+
+fn limit(window: Window) -> String {
+    format!("LIMIT {} OFFSET {}", window.limit, window.offset)
+}
+
+async fn tabular(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    setting: &Setting,
+    from: &Query,
+    window: Window,
+) -> AppResult<Outcome> {
+    let mut select = Vec::new();
+    let mut readers = Vec::new();
+    let mut columns = Vec::new();
+    for field in &plan.columns {
+        let (expr, reader) = sql::column(field, setting.backend);
+        select.push(expr);
+        readers.push(reader);
+        columns.push(Column {
+            name: field_name(plan, field),
+            label: field_label(plan, field),
+            kind: field.field.kind,
+        });
+    }
+    select.push(r#""t"."id""#.into());
+    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let positions: Vec<usize> = (1..=names.len()).collect();
+    let order = order_by(plan, &names, &positions, &[select.len()]);
+    let statement = Query::select(from, &select, &format!("{order} {}", limit(window)));
+    let rows = fetch(db, statement, &readers).await?;
+    let total = count(db, Query::select(from, &["COUNT(*)".into()], "")).await?;
+    Ok(Outcome {
+        columns,
+        rows,
+        total_rows: total,
+        ..Outcome::default()
+    })
+}
+
+/// The definition's name for a field (`amount`, `account.industry`).
+fn field_name(plan: &Plan, field: &FieldRef) -> String {
+    match plan.joins.iter().find(|j| j.alias == field.alias) {
+        Some(join) => format!("{}.{}", join_name(join.column), field.field.name),
+        None => field.field.name.clone(),
+    }
+}
+
+fn field_label(plan: &Plan, field: &FieldRef) -> String {
+    match plan.joins.iter().find(|j| j.alias == field.alias) {
+        Some(join) => format!("{} › {}", join.target.label, field.field.label),
+        None => field.field.label.clone(),
+    }
+}
+
+/// `account_id` -> `account`, `sales_order_id` -> `salesOrder`.
+fn join_name(column: &str) -> String {
+    crate::search::camel_case(column.strip_suffix("_id").unwrap_or(column))
+}
+
+/// The group columns, their select list and readers.
+fn group_list(plan: &Plan, setting: &Setting) -> (Vec<Column>, Vec<String>, Vec<Reader>) {
+    let mut columns = Vec::new();
+    let mut select = Vec::new();
+    let mut readers = Vec::new();
+    for group in &plan.groups {
+        let (expr, reader) = sql::group(group, setting);
+        select.push(expr);
+        readers.push(reader);
+        let label = field_label(plan, &group.field);
+        columns.push(Column {
+            name: group.name.clone(),
+            label: match group.bucket {
+                Some(bucket) => format!("{label} ({})", format!("{bucket:?}").to_lowercase()),
+                None => label,
+            },
+            kind: match reader {
+                Reader::Value(kind) => kind,
+                _ => FieldKind::Text,
+            },
+        });
+    }
+    (columns, select, readers)
+}
+
+/// Positions (1-based) in the select list of each column, given each reader's width.
+fn positions(readers: &[Reader]) -> Vec<usize> {
+    let mut next = 1;
+    readers
+        .iter()
+        .map(|r| {
+            let at = next;
+            next += r.width();
+            at
+        })
+        .collect()
+}
+
+fn group_by(groups: usize) -> String {
+    let list: Vec<String> = (1..=groups).map(|i| i.to_string()).collect();
+    format!("GROUP BY {}", list.join(", "))
+}
+
+async fn summary(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    setting: &Setting,
+    from: &Query,
+    window: Window,
+) -> AppResult<Outcome> {
+    let (mut columns, group_select, group_readers) = group_list(plan, setting);
+    let (aggregate_select, aggregate_readers) = aggregate_list(plan, setting);
+    columns.extend(aggregate_columns(plan));
+    let select: Vec<String> = group_select
+        .iter()
+        .chain(&aggregate_select)
+        .cloned()
+        .collect();
+    let readers: Vec<Reader> = group_readers
+        .iter()
+        .chain(&aggregate_readers)
+        .copied()
+        .collect();
+    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let positions = positions(&readers);
+    let groups = plan.groups.len();
+    let grouping = group_by(groups);
+    let ties: Vec<usize> = (1..=groups).collect();
+    let order = order_by(plan, &names, &positions, &ties);
+    let statement = Query::select(
+        from,
+        &select,
+        &format!("{grouping} {order} {}", limit(window)),
+    );
+    let rows = fetch(db, statement, &readers).await?;
+    let total_rows = count(db, Query::count_groups(from, &group_select, &grouping)).await?;
+
+    let mut subtotals = Vec::new();
+    if groups == 2 {
+        let select: Vec<String> = std::iter::once(group_select[0].clone())
+            .chain(aggregate_select.iter().cloned())
+            .collect();
+        let readers: Vec<Reader> = std::iter::once(group_readers[0])
+            .chain(aggregate_readers.iter().copied())
+            .collect();
+        let rest = format!("GROUP BY 1 ORDER BY 1 ASC NULLS LAST LIMIT {MAX_SUBTOTALS}");
+        subtotals = fetch(db, Query::select(from, &select, &rest), &readers)
+            .await?
+            .into_iter()
+            .map(|mut row| {
+                row.insert(1, Value::Null);
+                row
+            })
+            .collect();
+    }
+    Ok(Outcome {
+        columns,
+        rows,
+        subtotals,
+        total_rows,
+        ..Outcome::default()
+    })
+}
+
+async fn matrix(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    setting: &Setting,
+    from: &Query,
+    window: Window,
+) -> AppResult<Outcome> {
+    let (group_columns, group_select, group_readers) = group_list(plan, setting);
+    let (aggregate_select, aggregate_readers) = aggregate_list(plan, setting);
+    let aggregates = aggregate_columns(plan);
+    let width = aggregates.len();
+    let with_groups = |groups: &[usize]| {
+        let select: Vec<String> = groups
+            .iter()
+            .map(|&g| group_select[g].clone())
+            .chain(aggregate_select.iter().cloned())
+            .collect();
+        let readers: Vec<Reader> = groups
+            .iter()
+            .map(|&g| group_readers[g])
+            .chain(aggregate_readers.iter().copied())
+            .collect();
+        (select, readers)
+    };
+
+    // The columns: every value of the second grouping, with its totals.
+    let (select, readers) = with_groups(&[1]);
+    let rest = format!(
+        "GROUP BY 1 ORDER BY 1 ASC NULLS LAST LIMIT {}",
+        MAX_MATRIX_COLUMNS + 1
+    );
+    let column_totals = fetch(db, Query::select(from, &select, &rest), &readers).await?;
+    if column_totals.len() > MAX_MATRIX_COLUMNS {
+        return Err(too_large(format!(
+            "the matrix has more than {MAX_MATRIX_COLUMNS} columns; filter it or group by fewer values"
+        )));
+    }
+    let keys: Vec<Value> = column_totals.iter().map(|r| r[0].clone()).collect();
+
+    // The rows: every value of the first grouping, with its totals, in the report's order.
+    let (select, readers) = with_groups(&[0]);
+    let names: Vec<String> = std::iter::once(plan.groups[0].name.clone())
+        .chain(aggregates.iter().map(|a| a.name.clone()))
+        .collect();
+    let order = order_by(plan, &names, &positions(&readers), &[1]);
+    let rest = format!("GROUP BY 1 {order} LIMIT {}", MAX_MATRIX_CELLS + 1);
+    let row_totals = fetch(db, Query::select(from, &select, &rest), &readers).await?;
+
+    let (select, readers) = with_groups(&[0, 1]);
+    let rest = format!("GROUP BY 1, 2 LIMIT {}", MAX_MATRIX_CELLS + 1);
+    let cells = fetch(db, Query::select(from, &select, &rest), &readers).await?;
+    if cells.len() > MAX_MATRIX_CELLS || row_totals.len() > MAX_MATRIX_CELLS {
+        return Err(too_large(format!(
+            "the matrix has more than {MAX_MATRIX_CELLS} cells; filter it or group by fewer values"
+        )));
+    }
+
+    let mut columns = vec![group_columns[0].clone()];
+    for key in &keys {
+        let shown = cell_text(key);
+        for aggregate in &aggregates {
+            columns.push(Column {
+                name: if width == 1 {
+                    shown.clone()
+                } else {
+                    format!("{shown}:{}", aggregate.name)
+                },
+                label: if width == 1 {
+                    shown.clone()
+                } else {
+                    format!("{shown} · {}", aggregate.label)
+                },
+                kind: aggregate.kind,
+            });
+        }
+    }
+    columns.extend(aggregates.iter().map(|a| Column {
+        name: format!("total:{}", a.name),
+        label: format!("Total · {}", a.label),
+        kind: a.kind,
+    }));
+
+    let total_rows = row_totals.len() as u64;
+    let start = usize::try_from(window.offset).unwrap_or(usize::MAX);
+    let take = usize::try_from(window.limit).unwrap_or(usize::MAX);
+    let rows = row_totals
+        .into_iter()
+        .skip(start)
+        .take(take)
+        .map(|total| {
+            let mut row = vec![total[0].clone()];
+            for key in &keys {
+                let cell = cells.iter().find(|c| c[0] == total[0] && c[1] == *key);
+                match cell {
+                    Some(cell) => row.extend(cell[2..].iter().cloned()),
+                    None => row.extend(std::iter::repeat_n(Value::Null, width)),
+                }
+            }
+            row.extend(total[1..].iter().cloned());
+            row
+        })
+        .collect();
+    let mut totals_row = vec![Value::from("Total")];
+    for total in &column_totals {
+        totals_row.extend(total[1..].iter().cloned());
+    }
+    Ok(Outcome {
+        columns,
+        rows,
+        column_totals: Some(totals_row),
+        total_rows,
+        ..Outcome::default()
+    })
+}
+
+fn too_large(message: String) -> AppError {
+    AppError::bad_input("definition.groupBy", message)
+}
+
+/// A cell as a column name: text as it is, other values as JSON.
+fn cell_text(cell: &Value) -> String {
+    match cell {
+        Value::String(text) => text.clone(),
+        Value::Null => "(none)".into(),
+        other => other.to_string(),
+    }
+}
+
+async fn count(db: &impl ConnectionTrait, statement: Statement) -> AppResult<u64> {
+    let row = db.query_one_raw(statement).await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+async fn fetch(
+    db: &impl ConnectionTrait,
+    statement: Statement,
+    readers: &[Reader],
+) -> AppResult<Vec<Vec<Value>>> {
+    let rows = db.query_all_raw(statement).await?;
+    rows.iter().map(|row| read_row(row, readers)).collect()
+}
+
+fn read_row(row: &QueryResult, readers: &[Reader]) -> AppResult<Vec<Value>> {
+    let mut at = 0;
+    let mut cells = Vec::with_capacity(readers.len());
+    for reader in readers {
+        cells.push(read_cell(row, at, *reader)?);
+        at += reader.width();
+    }
+    Ok(cells)
+}
+
+fn read_cell(row: &QueryResult, at: usize, reader: Reader) -> AppResult<Value> {
+    let text = |at| row.try_get_by_index::<Option<String>>(at);
+    let int = |at| row.try_get_by_index::<Option<i64>>(at);
+    Ok(match reader {
+        Reader::Label => text(at)?.map_or(Value::Null, Value::from),
+        Reader::Value(kind) => match kind {
+            FieldKind::Text | FieldKind::Date | FieldKind::DateTime => {
+                text(at)?.map_or(Value::Null, Value::from)
+            }
+            FieldKind::Number => int(at)?.map_or(Value::Null, Value::from),
+            FieldKind::Decimal => int(at)?.map_or(Value::Null, |units| {
+                Value::from(money::from_units(units).to_string())
+            }),
+            FieldKind::Boolean => int(at)?.map_or(Value::Null, |b| Value::from(b != 0)),
+            FieldKind::Id => row
+                .try_get_by_index::<Option<Uuid>>(at)?
+                .map_or(Value::Null, |id| Value::from(id.to_string())),
+        },
+        Reader::Average(kind) => {
+            let (Some(sum), Some(count)) = (int(at)?, int(at + 1)?) else {
+                return Ok(Value::Null);
+            };
+            if count == 0 {
+                return Ok(Value::Null);
+            }
+            let sum = match kind {
+                FieldKind::Decimal => money::from_units(sum),
+                _ => Decimal::from(sum),
+            };
+            let average = sum
+                .checked_div(Decimal::from(count))
+                .map(|avg| avg.round_dp(4).normalize());
+            average.map_or(Value::Null, |avg| Value::from(avg.to_string()))
+        }
+    })
+}

@@ -1,0 +1,422 @@
+//! Saved reports: tenant data, shared with their owner, some roles or the whole tenant, and
+//! run with the viewer's rights (a report never shows what the viewer's role may not read).
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use entity::platform::custom_field;
+use entity::reports::report::{self, Model};
+
+use crate::auth::{Principal, Role};
+use crate::db::Conn;
+use crate::error::{AppError, AppResult};
+use crate::modules::Module;
+use crate::permissions::Access;
+use crate::process::definition::Problem;
+use crate::sales::catalogue;
+use crate::tenancy::TenantScope;
+use crate::validation::required_text;
+
+use super::definition::{self, Condition, CustomFields, Plan, ReportDefinition};
+use super::run::{self, Outcome, Window};
+use super::sql::Setting;
+
+/// Who sees a report besides its owner and the administrators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "ReportSharing")]
+pub enum Sharing {
+    /// Its owner (and administrators).
+    Private,
+    /// The roles it is shared with.
+    Roles,
+    /// Everyone in the tenant.
+    Tenant,
+}
+
+impl Sharing {
+    fn as_str(self) -> &'static str {
+        match self {
+            Sharing::Private => "private",
+            Sharing::Roles => "roles",
+            Sharing::Tenant => "tenant",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Sharing {
+        match stored {
+            "roles" => Sharing::Roles,
+            "tenant" => Sharing::Tenant,
+            _ => Sharing::Private,
+        }
+    }
+}
+
+pub struct ReportInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub definition: ReportDefinition,
+    pub sharing: Sharing,
+    pub shared_roles: Vec<Role>,
+}
+
+/// What a run adds to the saved report: extra conditions, and the page.
+#[derive(Default)]
+pub struct Parameters {
+    pub filters: Vec<Condition>,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+/// Rows a page returns unless asked, and at most.
+const DEFAULT_PAGE: u64 = 100;
+const MAX_PAGE: u64 = 1_000;
+
+/// Whether the caller may see (and run) the report.
+fn visible(actor: &Principal, report: &Model) -> bool {
+    actor.has_role(Role::Admin)
+        || report.owner_id == actor.user_id
+        || match Sharing::parse(&report.sharing) {
+            Sharing::Tenant => true,
+            Sharing::Roles => Role::parse_list(&report.shared_roles)
+                .iter()
+                .any(|r| actor.has_role(*r)),
+            Sharing::Private => false,
+        }
+}
+
+fn may_edit(actor: &Principal, report: &Model) -> bool {
+    actor.has_role(Role::Admin) || report.owner_id == actor.user_id
+}
+
+/// The reports the caller may see, by name.
+pub async fn list(db: &DatabaseConnection, actor: &Principal) -> AppResult<Vec<Model>> {
+    let all = actor
+        .scope()
+        .select::<report::Entity>()
+        .order_by_asc(report::Column::Name)
+        .order_by_asc(report::Column::Id)
+        .all(db)
+        .await?;
+    Ok(all.into_iter().filter(|r| visible(actor, r)).collect())
+}
+
+/// A report the caller may see; NOT_FOUND otherwise (also for another tenant's).
+pub async fn get(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<Model> {
+    actor
+        .scope()
+        .by_id::<report::Entity>(id)
+        .one(db)
+        .await?
+        .filter(|r| visible(actor, r))
+        .ok_or(AppError::NotFound("report"))
+}
+
+/// The stored definition of a report.
+pub fn definition_of(report: &Model) -> AppResult<ReportDefinition> {
+    serde_json::from_value(report.definition.clone()).map_err(|_| {
+        AppError::internal(format!("report {} has an unreadable definition", report.id))
+    })
+}
+
+/// The tenant's custom fields, by module.
+async fn custom_fields(db: &impl Conn, scope: &TenantScope) -> AppResult<CustomFields> {
+    let mut by_module: CustomFields = HashMap::new();
+    for field in scope.select::<custom_field::Entity>().all(db).await? {
+        if let Some(module) = Module::parse(&field.module) {
+            by_module.entry(module).or_default().push(field);
+        }
+    }
+    Ok(by_module)
+}
+
+/// Checks a definition for the caller's tenant: every problem, or the plan; FORBIDDEN when
+/// the caller may not read what it reports on.
+async fn plan_for(
+    db: &impl Conn,
+    actor: &Principal,
+    definition: &ReportDefinition,
+) -> AppResult<Result<Plan, Vec<Problem>>> {
+    let custom = custom_fields(db, &actor.scope()).await?;
+    let plan = match definition::plan(definition, &custom) {
+        Ok(plan) => plan,
+        Err(problems) => return Ok(Err(problems)),
+    };
+    for module in plan.modules() {
+        actor.require(module, Access::Read)?;
+    }
+    Ok(Ok(plan))
+}
+
+fn checked_input(input: &ReportInput) -> AppResult<(String, Option<String>)> {
+    let name = required_text("name", &input.name, 200)?;
+    let description = input
+        .description
+        .as_deref()
+        .map(|d| required_text("description", d, 2000))
+        .transpose()?;
+    if input.sharing == Sharing::Roles && input.shared_roles.is_empty() {
+        return Err(AppError::bad_input(
+            "sharedRoles",
+            "name the roles the report is shared with",
+        ));
+    }
+    Ok((name, description))
+}
+
+/// Saves a new report owned by the caller; its problems instead when the definition has some.
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    input: ReportInput,
+) -> AppResult<Result<Model, Vec<Problem>>> {
+    let (name, description) = checked_input(&input)?;
+    if let Err(problems) = plan_for(db, actor, &input.definition).await? {
+        return Ok(Err(problems));
+    }
+    let now = Utc::now();
+    let created = report::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: actor.scope().owner(),
+        built_in: Set(None),
+        name: Set(name),
+        description: Set(description),
+        definition: Set(definition_json(&input.definition)),
+        sharing: Set(input.sharing.as_str().to_owned()),
+        shared_roles: Set(Role::join(&input.shared_roles)),
+        owner_id: Set(actor.user_id),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(Ok(created))
+}
+
+fn definition_json(definition: &ReportDefinition) -> serde_json::Value {
+    serde_json::to_value(definition).unwrap_or_default()
+}
+
+/// Replaces a report's name, sharing and definition, if `version` is still current (its owner
+/// or an administrator).
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    version: i32,
+    input: ReportInput,
+) -> AppResult<Result<Model, Vec<Problem>>> {
+    let (name, description) = checked_input(&input)?;
+    let current = get(db, actor, id).await?;
+    if !may_edit(actor, &current) {
+        return Err(AppError::Forbidden(
+            "only the report's owner or an administrator may change it".into(),
+        ));
+    }
+    if let Err(problems) = plan_for(db, actor, &input.definition).await? {
+        return Ok(Err(problems));
+    }
+    let next = version.checked_add(1).ok_or_else(stale)?;
+    let changed = actor
+        .scope()
+        .update::<report::Entity>()
+        .set(report::ActiveModel {
+            name: Set(name),
+            description: Set(description),
+            definition: Set(definition_json(&input.definition)),
+            sharing: Set(input.sharing.as_str().to_owned()),
+            shared_roles: Set(Role::join(&input.shared_roles)),
+            version: Set(next),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .filter(report::Column::Id.eq(id))
+        .filter(report::Column::Version.eq(version))
+        .exec_with_returning(db)
+        .await?;
+    changed.into_iter().next().map(Ok).ok_or_else(stale)
+}
+
+fn stale() -> AppError {
+    AppError::Conflict(
+        "the report was changed by someone else since you read it; reload and retry".into(),
+    )
+}
+
+/// Deletes a report for good (its owner or an administrator).
+pub async fn delete(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<()> {
+    let current = get(db, actor, id).await?;
+    if !may_edit(actor, &current) {
+        return Err(AppError::Forbidden(
+            "only the report's owner or an administrator may delete it".into(),
+        ));
+    }
+    actor
+        .scope()
+        .delete::<report::Entity>()
+        .filter(report::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Runs a saved report the caller may see, with the caller's rights.
+pub async fn run_saved(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    parameters: Parameters,
+) -> AppResult<Outcome> {
+    let report = get(db, actor, id).await?;
+    let definition = definition_of(&report)?;
+    run_definition(db, actor, definition, parameters).await
+}
+
+/// Runs a definition (saved or not), with `parameters`' conditions added to its own.
+pub async fn run_definition(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    mut definition: ReportDefinition,
+    parameters: Parameters,
+) -> AppResult<Outcome> {
+    let own = definition.filters.len();
+    definition.filters.extend(parameters.filters);
+    let plan = plan_for(db, actor, &definition)
+        .await?
+        .map_err(|problems| {
+            let first = &problems[0];
+            // Extra conditions are reported where the caller gave them.
+            let path = match first.path.strip_prefix("filters[") {
+                Some(rest) => match rest.split_once(']') {
+                    Some((i, tail)) => match i.parse::<usize>() {
+                        Ok(i) if i >= own => format!("parameters.filters[{}]{tail}", i - own),
+                        _ => format!("definition.{}", first.path),
+                    },
+                    None => format!("definition.{}", first.path),
+                },
+                None => format!("definition.{}", first.path),
+            };
+            AppError::bad_input(path, first.message.clone())
+        })?;
+    let limit = parameters.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(AppError::bad_input(
+            "first",
+            format!("must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    let setting = setting(db, actor).await?;
+    let window = Window {
+        offset: parameters.offset,
+        limit,
+    };
+    run::run(db, &plan, &setting, window).await
+}
+
+/// The tenant's time zone and now, for periods and buckets.
+async fn setting(db: &DatabaseConnection, actor: &Principal) -> AppResult<Setting> {
+    let tenant = catalogue::settings(db, &actor.scope()).await?;
+    Ok(Setting {
+        backend: db.get_database_backend(),
+        tenant_id: actor.tenant_id,
+        zone: tenant.time_zone.parse::<Tz>().unwrap_or(Tz::UTC),
+        now: Utc::now(),
+    })
+}
+
+/// Every row of a report as CSV (RFC 4180, a header row of column labels), with subtotal and
+/// total rows after the rows they sum.
+pub async fn csv(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<(Model, String)> {
+    use crate::export::{Cell, csv_row};
+    let report = get(db, actor, id).await?;
+    let definition = definition_of(&report)?;
+    let mut text = String::new();
+    let mut offset = 0;
+    loop {
+        let page = run_definition(
+            db,
+            actor,
+            definition.clone(),
+            Parameters {
+                filters: Vec::new(),
+                offset,
+                limit: Some(MAX_PAGE),
+            },
+        )
+        .await?;
+        if offset == 0 {
+            let header: Vec<Cell<&str>> = page
+                .columns
+                .iter()
+                .map(|c| Cell::Text(c.label.as_str()))
+                .collect();
+            text.push_str(&csv_row(&header));
+        }
+        for row in &page.rows {
+            text.push_str(&csv_row(&cells(row, &page.columns)));
+        }
+        offset += page.rows.len() as u64;
+        if page.rows.is_empty() || offset >= page.total_rows || offset >= MAX_CSV_ROWS {
+            let totals = totals_row(&page);
+            for row in page
+                .subtotals
+                .iter()
+                .chain(&page.column_totals)
+                .chain(&totals)
+            {
+                text.push_str(&csv_row(&cells(row, &page.columns)));
+            }
+            break;
+        }
+    }
+    Ok((report, text))
+}
+
+/// A CSV file of a report holds at most this many rows; `/export` serves whole modules.
+const MAX_CSV_ROWS: u64 = 100_000;
+
+/// The grand totals as a row under the report's columns (`Total` in the first), when the
+/// aggregates are columns (summary reports).
+fn totals_row(outcome: &Outcome) -> Option<Vec<serde_json::Value>> {
+    let mut row = vec![serde_json::Value::Null; outcome.columns.len()];
+    let mut any = false;
+    for total in &outcome.totals {
+        if let Some(i) = outcome.columns.iter().position(|c| c.name == total.name) {
+            row[i] = total.value.0.clone();
+            any = true;
+        }
+    }
+    if !any || outcome.column_totals.is_some() {
+        return None;
+    }
+    row[0] = serde_json::Value::from("Total");
+    Some(row)
+}
+
+/// A row's cells: numbers and decimals as numbers (a negative amount is not a formula).
+fn cells(
+    row: &[serde_json::Value],
+    columns: &[super::run::Column],
+) -> Vec<crate::export::Cell<String>> {
+    use crate::export::Cell;
+    use serde_json::Value;
+    row.iter()
+        .zip(columns)
+        .map(|(value, column)| match value {
+            Value::Null => Cell::Text(String::new()),
+            Value::String(text) if column.kind.is_numeric() => Cell::Number(text.clone()),
+            Value::String(text) => Cell::Text(text.clone()),
+            other => Cell::Number(other.to_string()),
+        })
+        .collect()
+}

@@ -1,0 +1,731 @@
+//! Reports: aggregates and buckets checked against values computed here from what the test
+//! created; validation; sharing and permissions; tenancy; the CSV file read back with a CSV
+//! library.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::common::{Tenant, TestServer, error_code, error_field};
+
+const PREVIEW: &str = "query($d: ReportDefinitionInput!, $p: ReportParameters) {
+    previewReport(definition: $d, parameters: $p) {
+        columns { name label type } rows subtotals columnTotals totals { name value } totalRows } }";
+const RUN: &str = "query($id: ID!, $p: ReportParameters) {
+    runReport(id: $id, parameters: $p) {
+        columns { name label type } rows subtotals columnTotals totals { name value } totalRows } }";
+const CREATE: &str = "mutation($input: ReportInputObject!) {
+    createReport(input: $input) { report { id version name sharing } problems { path message } } }";
+
+/// A deal the test creates, and remembers to compute the expected figures.
+struct Deal {
+    stage: &'static str,
+    amount: Decimal,
+    probability: i64,
+    close: &'static str,
+    account: usize,
+}
+
+fn deals() -> Vec<Deal> {
+    let deal = |stage, amount: &str, probability, close, account| Deal {
+        stage,
+        amount: amount.parse().unwrap(),
+        probability,
+        close,
+        account,
+    };
+    vec![
+        deal("Prospecting", "1000.10", 10, "2026-01-15", 0),
+        deal("Prospecting", "250.05", 10, "2026-02-03", 1),
+        deal("Qualification", "9999.99", 20, "2026-01-31", 0),
+        deal("Qualification", "0.01", 25, "2026-03-01", 2),
+        deal("Closed Won", "12345.6789", 100, "2026-01-02", 1),
+        deal("Closed Won", "500", 100, "2026-02-28", 1),
+        deal("Closed Won", "77.7", 100, "2026-02-01", 2),
+        deal("Closed Lost", "3000", 0, "2026-03-31", 0),
+    ]
+}
+
+async fn gql_ok(server: &TestServer, token: &str, query: &str, variables: Value) -> Value {
+    let response = server.gql(Some(token), query, variables).await;
+    assert!(response["errors"].is_null(), "{response}");
+    response["data"].clone()
+}
+
+/// Creates three accounts and the deals; returns the account ids.
+async fn seed(server: &TestServer, tenant: &Tenant) -> Vec<String> {
+    server.unbind(tenant, "opportunity-pipeline").await;
+    let mut accounts = Vec::new();
+    for (name, industry) in [("Maju", "Retail"), ("Sinar", "Banking"), ("Jaya", "Retail")] {
+        let data = gql_ok(
+            server,
+            &tenant.token,
+            "mutation($n: String!, $i: String) { createAccount(input: { name: $n, industry: $i }) { id } }",
+            json!({ "n": name, "i": industry }),
+        )
+        .await;
+        accounts.push(data["createAccount"]["id"].as_str().unwrap().to_owned());
+    }
+    for (i, deal) in deals().iter().enumerate() {
+        gql_ok(
+            server,
+            &tenant.token,
+            "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { id } }",
+            json!({ "input": {
+                "name": format!("Deal {i}"), "amount": deal.amount.to_string(),
+                "salesStage": deal.stage, "probability": deal.probability,
+                "expectedCloseDate": deal.close, "accountId": accounts[deal.account]
+            }}),
+        )
+        .await;
+    }
+    accounts
+}
+
+fn decimal(value: &Value) -> Decimal {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("a decimal string: {value}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn summary_groups_and_aggregates_as_computed_independently() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    seed(&server, &acme).await;
+
+    let definition = json!({
+        "kind": "SUMMARY", "source": "opportunities",
+        "groupBy": [{ "field": "salesStage" }, { "field": "expectedCloseDate", "bucket": "MONTH" }],
+        "aggregates": [
+            { "function": "COUNT" },
+            { "function": "SUM", "field": "amount" },
+            { "function": "AVG", "field": "amount" },
+            { "function": "MIN", "field": "expectedCloseDate" },
+            { "function": "MAX", "field": "amount" },
+            { "function": "COUNT_DISTINCT", "field": "accountId" },
+            { "function": "SUM", "field": "weightedAmount" }
+        ]
+    });
+    let data = gql_ok(&server, &acme.token, PREVIEW, json!({ "d": definition })).await;
+    let result = &data["previewReport"];
+    let names: Vec<&str> = result["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "salesStage",
+            "expectedCloseDate:month",
+            "count",
+            "sum:amount",
+            "avg:amount",
+            "min:expectedCloseDate",
+            "max:amount",
+            "countDistinct:accountId",
+            "sum:weightedAmount"
+        ]
+    );
+    assert_eq!(result["columns"][3]["type"], "DECIMAL");
+    assert_eq!(result["columns"][1]["type"], "TEXT");
+
+    // The same figures, computed here.
+    let mut groups: BTreeMap<(String, String), Vec<Deal>> = BTreeMap::new();
+    for deal in deals() {
+        groups
+            .entry((deal.stage.to_owned(), deal.close[..7].to_owned()))
+            .or_default()
+            .push(deal);
+    }
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), groups.len());
+    assert_eq!(result["totalRows"], groups.len());
+    for (row, ((stage, month), members)) in rows.iter().zip(&groups) {
+        assert_eq!(row[0], json!(stage), "{row}");
+        assert_eq!(row[1], json!(month), "{row}");
+        assert_eq!(row[2], json!(members.len()));
+        let sum: Decimal = members.iter().map(|d| d.amount).sum();
+        assert_eq!(decimal(&row[3]), sum, "{row}");
+        let avg = (sum / Decimal::from(members.len())).round_dp(4);
+        assert_eq!(decimal(&row[4]), avg, "{row}");
+        let first = members.iter().map(|d| d.close).min().unwrap();
+        assert_eq!(row[5], json!(first));
+        let max = members.iter().map(|d| d.amount).max().unwrap();
+        assert_eq!(decimal(&row[6]), max);
+        let mut accounts: Vec<usize> = members.iter().map(|d| d.account).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        assert_eq!(row[7], json!(accounts.len()));
+        let weighted: Decimal = members
+            .iter()
+            .map(|d| {
+                (d.amount * Decimal::from(d.probability) / Decimal::from(100))
+                    .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::ToZero)
+            })
+            .sum();
+        assert_eq!(decimal(&row[8]), weighted, "{row}");
+    }
+
+    // A subtotal per stage, and the grand totals.
+    let subtotals = result["subtotals"].as_array().unwrap();
+    let stages: BTreeMap<&str, Decimal> = deals().iter().fold(BTreeMap::new(), |mut m, d| {
+        *m.entry(d.stage).or_default() += d.amount;
+        m
+    });
+    assert_eq!(subtotals.len(), stages.len());
+    for (row, (stage, sum)) in subtotals.iter().zip(&stages) {
+        assert_eq!(row[0], json!(stage));
+        assert!(row[1].is_null());
+        assert_eq!(decimal(&row[3]), *sum);
+    }
+    let total: Decimal = deals().iter().map(|d| d.amount).sum();
+    let totals = &result["totals"];
+    assert_eq!(totals[0], json!({ "name": "count", "value": 8 }));
+    assert_eq!(decimal(&totals[1]["value"]), total);
+    assert_eq!(
+        totals[5],
+        json!({ "name": "countDistinct:accountId", "value": 3 })
+    );
+}
+
+#[tokio::test]
+async fn matrix_tabular_filters_order_and_paging() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let accounts = seed(&server, &acme).await;
+
+    // Stage x quarter, one aggregate: a cell per pair, totals per row and per column.
+    let matrix = json!({
+        "kind": "MATRIX", "source": "opportunities",
+        "groupBy": [{ "field": "account.industry" }, { "field": "expectedCloseDate", "bucket": "QUARTER" }],
+        "aggregates": [{ "function": "SUM", "field": "amount" }]
+    });
+    let data = gql_ok(&server, &acme.token, PREVIEW, json!({ "d": matrix })).await;
+    let result = &data["previewReport"];
+    let names: Vec<&str> = result["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["account.industry", "2026-Q1", "total:sum:amount"]);
+    let industry = |account: usize| if account == 1 { "Banking" } else { "Retail" };
+    let sum_for = |name: &str| -> Decimal {
+        deals()
+            .iter()
+            .filter(|d| industry(d.account) == name)
+            .map(|d| d.amount)
+            .sum()
+    };
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][0], "Banking");
+    assert_eq!(decimal(&rows[0][1]), sum_for("Banking"));
+    assert_eq!(decimal(&rows[1][2]), sum_for("Retail"));
+    assert_eq!(result["columnTotals"][0], "Total");
+    let all: Decimal = deals().iter().map(|d| d.amount).sum();
+    assert_eq!(decimal(&result["columnTotals"][1]), all);
+
+    // Tabular: filtered by amount, account and stage; ordered by amount, a page at a time.
+    let tabular = json!({
+        "kind": "TABULAR", "source": "opportunities",
+        "columns": ["name", "amount", "account.name", "expectedCloseDate"],
+        "filters": [
+            { "field": "amount", "min": "100" },
+            { "field": "salesStage", "notEquals": "Closed Lost" },
+            { "field": "accountId", "in": [accounts[0], accounts[1]] }
+        ],
+        "aggregates": [{ "function": "SUM", "field": "amount" }],
+        "order": [{ "by": "amount", "direction": "DESC" }]
+    });
+    let mut expected: Vec<&Deal> = Vec::new();
+    let all_deals = deals();
+    for deal in &all_deals {
+        if deal.amount >= Decimal::from(100) && deal.stage != "Closed Lost" && deal.account < 2 {
+            expected.push(deal);
+        }
+    }
+    expected.sort_by_key(|d| std::cmp::Reverse(d.amount));
+    let data = gql_ok(
+        &server,
+        &acme.token,
+        PREVIEW,
+        json!({ "d": tabular, "p": { "first": 2, "offset": 1 } }),
+    )
+    .await;
+    let result = &data["previewReport"];
+    assert_eq!(result["totalRows"], expected.len());
+    let rows = result["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(decimal(&rows[0][1]), expected[1].amount);
+    assert_eq!(decimal(&rows[1][1]), expected[2].amount);
+    assert_eq!(result["columns"][2]["label"], "Accounts › Name");
+    let sum: Decimal = expected.iter().map(|d| d.amount).sum();
+    assert_eq!(decimal(&result["totals"][0]["value"]), sum);
+
+    // A run may add conditions; a bad one is reported where it was given.
+    let narrowed = gql_ok(
+        &server,
+        &acme.token,
+        PREVIEW,
+        json!({ "d": tabular, "p": { "filters": [{ "field": "name", "contains": "DEAL 4" }] } }),
+    )
+    .await;
+    assert_eq!(narrowed["previewReport"]["totalRows"], 1);
+    let bad = server
+        .gql(
+            Some(&acme.token),
+            PREVIEW,
+            json!({ "d": tabular, "p": { "filters": [{ "field": "amount", "contains": "1" }] } }),
+        )
+        .await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT");
+    assert_eq!(error_field(&bad), "parameters.filters[0].contains");
+}
+
+#[tokio::test]
+async fn relative_periods_and_buckets_follow_the_tenant_time_zone() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    server.unbind(&acme, "opportunity-pipeline").await;
+    // A zone whose date is not UTC's right now: UTC+14 from 10:00 UTC, UTC-11 before 11:00.
+    let zone_name = if chrono::Timelike::hour(&chrono::Utc::now()) >= 10 {
+        "Pacific/Kiritimati"
+    } else {
+        "Pacific/Pago_Pago"
+    };
+    let zone: chrono_tz::Tz = zone_name.parse().unwrap();
+    assert_ne!(
+        chrono::Utc::now().with_timezone(&zone).date_naive(),
+        chrono::Utc::now().date_naive()
+    );
+    gql_ok(
+        &server,
+        &acme.token,
+        "mutation($z: String!) { updateSalesSettings(input: { timeZone: $z }) { timeZone } }",
+        json!({ "z": zone_name }),
+    )
+    .await;
+    let unknown = server
+        .gql(
+            Some(&acme.token),
+            "mutation { updateSalesSettings(input: { timeZone: \"Mars/Olympus\" }) { timeZone } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_field(&unknown), "timeZone");
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let last_year = today - chrono::Months::new(12);
+    for (name, close) in [("Now", today), ("Then", last_year)] {
+        gql_ok(
+            &server,
+            &acme.token,
+            "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { id } }",
+            json!({ "input": { "name": name, "amount": "10", "expectedCloseDate": close.to_string() } }),
+        )
+        .await;
+    }
+    let definition = |period: &str| {
+        json!({
+            "kind": "SUMMARY", "source": "opportunities",
+            "filters": [{ "field": "expectedCloseDate", "period": period }],
+            "groupBy": [{ "field": "createdAt", "bucket": "DAY" }]
+        })
+    };
+    let data = gql_ok(
+        &server,
+        &acme.token,
+        PREVIEW,
+        json!({ "d": definition("THIS_MONTH") }),
+    )
+    .await;
+    let rows = data["previewReport"]["rows"].as_array().unwrap().clone();
+    // Created just now: grouped under today as the tenant's zone reckons it.
+    assert_eq!(rows, vec![json!([today.to_string(), 1])]);
+    // A year ago to the day is in last year's calendar year.
+    let data = gql_ok(
+        &server,
+        &acme.token,
+        PREVIEW,
+        json!({ "d": definition("LAST_YEAR") }),
+    )
+    .await;
+    assert_eq!(data["previewReport"]["totals"][0]["value"], 1);
+    let data = gql_ok(
+        &server,
+        &acme.token,
+        PREVIEW,
+        json!({ "d": definition("LAST_WEEK") }),
+    )
+    .await;
+    assert_eq!(data["previewReport"]["totalRows"], 0);
+    let data = gql_ok(
+        &server,
+        &acme.token,
+        PREVIEW,
+        json!({ "d": {
+            "kind": "SUMMARY", "source": "opportunities",
+            "filters": [{ "field": "expectedCloseDate", "period": "LAST_N_DAYS", "days": 400 }],
+            "groupBy": [{ "field": "expectedCloseDate", "bucket": "YEAR" }]
+        }}),
+    )
+    .await;
+    let mut years = vec![
+        last_year.format("%Y").to_string(),
+        today.format("%Y").to_string(),
+    ];
+    years.dedup();
+    let labels: Vec<&str> = data["previewReport"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, years);
+}
+
+#[tokio::test]
+async fn bad_definitions_are_refused_with_every_problem_and_its_path() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let input = json!({ "name": "Broken", "definition": {
+        "kind": "SUMMARY", "source": "opportunities",
+        "filters": [{ "field": "nope", "equals": 1 }, { "field": "closeDate" }],
+        "groupBy": [{ "field": "salesStage" }, { "field": "leadSource", "bucket": "MONTH" }, { "field": "name" }],
+        "aggregates": [{ "function": "SUM", "field": "name" }, { "function": "AVG" }],
+        "order": [{ "by": "sum:nothing" }]
+    }});
+    let data = gql_ok(&server, &acme.token, CREATE, json!({ "input": input })).await;
+    let payload = &data["createReport"];
+    assert!(payload["report"].is_null());
+    let paths: Vec<&str> = payload["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "groupBy",
+        "filters[0].field",
+        "filters[1].field",
+        "groupBy[1].bucket",
+        "aggregates[0].function",
+        "aggregates[1].field",
+        "order[0].by",
+    ] {
+        assert!(
+            paths.contains(&expected),
+            "{expected} missing from {paths:?}"
+        );
+    }
+    let unknown_source = json!({ "name": "X", "definition": { "kind": "TABULAR", "source": "spaceships", "columns": ["name"] } });
+    let data = gql_ok(
+        &server,
+        &acme.token,
+        CREATE,
+        json!({ "input": unknown_source }),
+    )
+    .await;
+    assert_eq!(data["createReport"]["problems"][0]["path"], "source");
+    let reports = gql_ok(&server, &acme.token, "{ reports { builtIn } }", json!({})).await;
+    assert!(
+        reports["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| !r["builtIn"].is_null()),
+        "nothing was saved: {reports}"
+    );
+}
+
+#[tokio::test]
+async fn built_in_reports_run_for_a_new_tenant() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    seed(&server, &acme).await;
+    let data = gql_ok(
+        &server,
+        &acme.token,
+        "{ reports { id builtIn name sharing } }",
+        json!({}),
+    )
+    .await;
+    let reports = data["reports"].as_array().unwrap();
+    let keys: Vec<&str> = reports
+        .iter()
+        .filter_map(|r| r["builtIn"].as_str())
+        .collect();
+    for key in [
+        "pipeline-by-stage",
+        "won-revenue-by-month",
+        "leads-by-source-and-status",
+        "tickets-by-status-and-priority",
+        "overdue-invoices-aging",
+        "sales-by-product",
+        "sales-by-account",
+        "stock-value-by-product",
+        "purchase-spend-by-vendor",
+        "process-sla-breaches",
+        "payroll-cost-by-month",
+    ] {
+        assert!(keys.contains(&key), "{key} missing from {keys:?}");
+    }
+    // Every one runs (the admin reads every module).
+    for report in reports {
+        gql_ok(&server, &acme.token, RUN, json!({ "id": report["id"] })).await;
+    }
+    let won = reports
+        .iter()
+        .find(|r| r["builtIn"] == "won-revenue-by-month")
+        .unwrap();
+    let data = gql_ok(&server, &acme.token, RUN, json!({ "id": won["id"] })).await;
+    let rows = data["runReport"]["rows"].as_array().unwrap().clone();
+    let mut months: BTreeMap<String, Decimal> = BTreeMap::new();
+    for deal in deals().iter().filter(|d| d.stage == "Closed Won") {
+        *months.entry(deal.close[..7].to_owned()).or_default() += deal.amount;
+    }
+    assert_eq!(rows.len(), months.len());
+    for (row, (month, sum)) in rows.iter().zip(&months) {
+        assert_eq!(row[0], json!(month));
+        assert_eq!(decimal(&row[2]), *sum);
+    }
+}
+
+#[tokio::test]
+async fn reports_show_nothing_the_viewer_may_not_read_and_follow_their_sharing() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    seed(&server, &acme).await;
+    let (_, sales) = server
+        .user(&acme, "sales@acme.example.com", &["SALES"])
+        .await;
+    let (_, support) = server
+        .user(&acme, "support@acme.example.com", &["SUPPORT"])
+        .await;
+
+    // Payroll is confidential: a sales user's report on it is FORBIDDEN, not empty.
+    let payslips = json!({ "kind": "SUMMARY", "source": "payslips", "groupBy": [{ "field": "periodEnd", "bucket": "MONTH" }] });
+    let denied = server
+        .gql(Some(&sales), PREVIEW, json!({ "d": payslips }))
+        .await;
+    assert_eq!(error_code(&denied), "FORBIDDEN");
+    // So is a report on tickets once the tenant takes tickets away from sales, and a field of
+    // a record the role may not read (a contact's account).
+    gql_ok(
+        &server,
+        &acme.token,
+        "mutation { a: setPermission(role: SALES, module: TICKETS, read: false, write: false) { read }
+                    b: setPermission(role: SALES, module: ACCOUNTS, read: false, write: false) { read } }",
+        json!({}),
+    )
+    .await;
+    let tickets =
+        json!({ "kind": "SUMMARY", "source": "tickets", "groupBy": [{ "field": "status" }] });
+    let denied = server
+        .gql(Some(&sales), PREVIEW, json!({ "d": tickets }))
+        .await;
+    assert_eq!(error_code(&denied), "FORBIDDEN");
+    let by_industry = json!({ "kind": "SUMMARY", "source": "opportunities", "groupBy": [{ "field": "account.industry" }] });
+    let denied = server
+        .gql(Some(&sales), PREVIEW, json!({ "d": by_industry }))
+        .await;
+    assert_eq!(error_code(&denied), "FORBIDDEN");
+    // The tenant-wide built-in report is visible to sales, but running it on tickets is not.
+    let listed = gql_ok(&server, &sales, "{ reports { id builtIn } }", json!({})).await;
+    let built_in = listed["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["builtIn"] == "tickets-by-status-and-priority")
+        .unwrap()
+        .clone();
+    let denied = server
+        .gql(Some(&sales), RUN, json!({ "id": built_in["id"] }))
+        .await;
+    assert_eq!(error_code(&denied), "FORBIDDEN");
+    // `reportSources` leaves out what the caller may not read.
+    let sources = gql_ok(&server, &sales, "{ reportSources { name } }", json!({})).await;
+    let names: Vec<&str> = sources["reportSources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"opportunities"));
+    assert!(
+        !names.contains(&"tickets") && !names.contains(&"payslips"),
+        "{names:?}"
+    );
+
+    // A private report is its owner's; shared with roles, those roles see it too.
+    let by_stage = json!({ "kind": "SUMMARY", "source": "opportunities", "groupBy": [{ "field": "salesStage" }] });
+    let created = gql_ok(
+        &server,
+        &sales,
+        CREATE,
+        json!({ "input": { "name": "My pipeline", "definition": by_stage } }),
+    )
+    .await;
+    let report = created["createReport"]["report"].clone();
+    assert_eq!(report["sharing"], "PRIVATE");
+    let hidden = server
+        .gql(Some(&support), RUN, json!({ "id": report["id"] }))
+        .await;
+    assert_eq!(error_code(&hidden), "NOT_FOUND");
+    let update = "mutation($id: ID!, $v: Int!, $input: ReportInputObject!) {
+        updateReport(id: $id, version: $v, input: $input) { report { version sharing } problems { path } } }";
+    let shared = gql_ok(
+        &server,
+        &sales,
+        update,
+        json!({ "id": report["id"], "v": 1, "input": {
+            "name": "Our pipeline", "definition": by_stage, "sharing": "ROLES", "sharedRoles": ["SUPPORT"] } }),
+    )
+    .await;
+    assert_eq!(shared["updateReport"]["report"]["version"], 2);
+    let seen = gql_ok(&server, &support, RUN, json!({ "id": report["id"] })).await;
+    assert_eq!(seen["runReport"]["totalRows"], 4);
+    // Only its owner (or an admin) changes it; a stale version is a conflict.
+    let refused = server
+        .gql(
+            Some(&support),
+            "mutation($id: ID!) { deleteReport(id: $id) }",
+            json!({ "id": report["id"] }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN");
+    let stale = server
+        .gql(
+            Some(&sales),
+            update,
+            json!({ "id": report["id"], "v": 1, "input": { "name": "Late", "definition": by_stage } }),
+        )
+        .await;
+    assert_eq!(error_code(&stale), "CONFLICT");
+}
+
+#[tokio::test]
+async fn tenant_b_cannot_see_run_change_or_download_tenant_a_reports() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    seed(&server, &acme).await;
+    let by_stage = json!({ "kind": "SUMMARY", "source": "opportunities", "groupBy": [{ "field": "salesStage" }],
+                           "aggregates": [{ "function": "COUNT" }, { "function": "SUM", "field": "amount" }] });
+    let created = gql_ok(
+        &server,
+        &acme.token,
+        CREATE,
+        json!({ "input": { "name": "Acme pipeline", "definition": by_stage, "sharing": "TENANT" } }),
+    )
+    .await;
+    let id = created["createReport"]["report"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let listed = gql_ok(&server, &globex.token, "{ reports { id name } }", json!({})).await;
+    assert!(!listed.to_string().contains(&id));
+    for (query, variables) in [
+        (
+            "query($id: ID!) { report(id: $id) { name } }",
+            json!({ "id": id }),
+        ),
+        (RUN, json!({ "id": id })),
+        (
+            "mutation($id: ID!) { deleteReport(id: $id) }",
+            json!({ "id": id }),
+        ),
+        (
+            "mutation($id: ID!, $input: ReportInputObject!) { updateReport(id: $id, version: 1, input: $input) { problems { path } } }",
+            json!({ "id": id, "input": { "name": "Mine now", "definition": by_stage } }),
+        ),
+    ] {
+        let response = server.gql(Some(&globex.token), query, variables).await;
+        assert_eq!(error_code(&response), "NOT_FOUND", "{response}");
+    }
+    let csv = server
+        .http()
+        .get(server.url(&format!("/reports/{id}.csv")))
+        .bearer_auth(&globex.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status().as_u16(), 404);
+    // Globex's own report on the same source sees only globex's (no) records.
+    let own = gql_ok(&server, &globex.token, PREVIEW, json!({ "d": by_stage })).await;
+    assert_eq!(own["previewReport"]["totalRows"], 0);
+    assert_eq!(own["previewReport"]["totals"][0]["value"], 0);
+    // And acme's report is unchanged.
+    let still = gql_ok(&server, &acme.token, RUN, json!({ "id": id })).await;
+    assert_eq!(still["runReport"]["totalRows"], 4);
+}
+
+#[tokio::test]
+async fn report_csv_reads_back_with_a_csv_library() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    seed(&server, &acme).await;
+    let definition = json!({ "kind": "SUMMARY", "source": "opportunities",
+        "filters": [{ "field": "salesStage", "in": ["Closed Won", "Closed Lost"] }],
+        "groupBy": [{ "field": "salesStage" }],
+        "aggregates": [{ "function": "COUNT" }, { "function": "SUM", "field": "amount" }] });
+    let created = gql_ok(
+        &server,
+        &acme.token,
+        CREATE,
+        json!({ "input": { "name": "Closed deals, 2026", "definition": definition } }),
+    )
+    .await;
+    let id = created["createReport"]["report"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = server
+        .http()
+        .get(server.url(&format!("/reports/{id}.csv")))
+        .bearer_auth(&acme.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"closed-deals-2026.csv\""
+    );
+    let text = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["Sales stage", "Count", "Sum of Amount"]
+    );
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    let sum = |stage: &str| -> Decimal {
+        deals()
+            .iter()
+            .filter(|d| d.stage == stage)
+            .map(|d| d.amount)
+            .sum()
+    };
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows[0],
+        ["Closed Lost", "1", &sum("Closed Lost").to_string()]
+    );
+    assert_eq!(rows[1], ["Closed Won", "3", &sum("Closed Won").to_string()]);
+    let total = sum("Closed Lost") + sum("Closed Won");
+    assert_eq!(rows[2], ["Total", "4", &total.to_string()]);
+}
