@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::modules::{self, Module};
 use crate::payroll::exports;
 use crate::reports;
+use crate::reports::chart::ChartKind;
 use crate::validation::parse_id;
 
 #[derive(serde::Deserialize)]
@@ -123,6 +124,49 @@ pub async fn report_csv(
     .await;
     match result {
         Ok((report, csv)) => csv_file(csv.into_response(), &report_filename(&report.name)),
+        Err(err) => json_error_response(&err),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ChartQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// The aggregate (or column) to draw, e.g. `sum:amount`.
+    measure: Option<String>,
+}
+
+/// A report drawn as a chart: `GET /reports/{id}/chart.svg?type=bar|line|pie|funnel`.
+pub async fn report_chart(
+    State(state): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path((id, file)): Path<(String, String)>,
+    Query(query): Query<ChartQuery>,
+) -> Response {
+    let app = &state.app;
+    let result = async {
+        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
+        let principal = session.require_principal()?;
+        if file != "chart.svg" {
+            return Err(AppError::NotFound("file"));
+        }
+        let id = parse_id("id", &async_graphql::ID(id))?;
+        let kind = query.kind.as_deref().unwrap_or("bar");
+        let kind = ChartKind::parse(kind)
+            .ok_or_else(|| AppError::bad_input("type", "bar, line, pie or funnel"))?;
+        reports::saved::chart_svg(&app.db, principal, id, kind, query.measure.as_deref()).await
+    }
+    .await;
+    match result {
+        Ok(svg) => {
+            let mut response = svg.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml; charset=utf-8"),
+            );
+            response
+        }
         Err(err) => json_error_response(&err),
     }
 }

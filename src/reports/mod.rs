@@ -7,6 +7,7 @@
 //! ([`run`]); [`saved`] keeps tenants' reports and runs them with the viewer's rights.
 
 pub mod builtin;
+pub mod chart;
 pub mod definition;
 pub mod periods;
 pub mod run;

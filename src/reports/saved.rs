@@ -23,6 +23,7 @@ use crate::sales::catalogue;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 
+use super::chart::{self, ChartKind};
 use super::definition::{self, Condition, CustomFields, Plan, ReportDefinition};
 use super::run::{self, Outcome, Window};
 use super::sql::Setting;
@@ -380,6 +381,27 @@ pub async fn csv(
         }
     }
     Ok((report, text))
+}
+
+/// A report drawn as an SVG chart of `kind`, over its first rows (see [`chart::data`]).
+pub async fn chart_svg(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+    kind: ChartKind,
+    measure: Option<&str>,
+) -> AppResult<String> {
+    let report = get(db, actor, id).await?;
+    let definition = definition_of(&report)?;
+    let report_kind = definition.kind;
+    let parameters = Parameters {
+        limit: Some(chart::MAX_CATEGORIES),
+        ..Parameters::default()
+    };
+    let outcome = run_definition(db, actor, definition, parameters).await?;
+    let currency = catalogue::settings(db, &actor.scope()).await?.base_currency;
+    let data = chart::data(report_kind, &outcome, kind, measure, &currency)?;
+    chart::svg(&data, kind, &report.name)
 }
 
 /// A CSV file of a report holds at most this many rows; `/export` serves whole modules.

@@ -729,3 +729,126 @@ async fn report_csv_reads_back_with_a_csv_library() {
     let total = sum("Closed Lost") + sum("Closed Won");
     assert_eq!(rows[2], ["Total", "4", &total.to_string()]);
 }
+
+/// Fetches a chart; answers the status and the body.
+async fn chart(server: &TestServer, token: &str, id: &str, query: &str) -> (u16, String) {
+    let response = server
+        .http()
+        .get(server.url(&format!("/reports/{id}/chart.svg?{query}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    if status == 200 {
+        assert_eq!(
+            response.headers()["content-type"],
+            "image/svg+xml; charset=utf-8"
+        );
+    }
+    (status, response.text().await.unwrap())
+}
+
+/// The texts of an SVG document, and the number of shapes filled with `fill`.
+fn svg_texts_and_fills(svg: &str, fill: &str) -> (Vec<String>, usize) {
+    let document = roxmltree::Document::parse(svg).expect("the chart is well-formed XML");
+    assert_eq!(document.root_element().tag_name().name(), "svg");
+    let texts = document
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or_default().trim().to_owned())
+        .collect();
+    let filled = document
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") || n.has_tag_name("polygon"))
+        .filter(|n| {
+            n.attribute("fill")
+                .is_some_and(|f| f.eq_ignore_ascii_case(fill))
+        })
+        .count();
+    (texts, filled)
+}
+
+#[tokio::test]
+async fn charts_draw_the_report_as_svg() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    seed(&server, &acme).await;
+    let definition = json!({ "kind": "SUMMARY", "source": "opportunities",
+        "groupBy": [{ "field": "salesStage" }],
+        "aggregates": [{ "function": "COUNT" }, { "function": "SUM", "field": "amount" }],
+        "order": [{ "by": "sum:amount", "direction": "DESC" }] });
+    let created = gql_ok(
+        &server,
+        &acme.token,
+        CREATE,
+        json!({ "input": { "name": "Pipeline", "definition": definition } }),
+    )
+    .await;
+    let id = created["createReport"]["report"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stages = ["Closed Won", "Qualification", "Closed Lost", "Prospecting"];
+
+    // Bars: one per stage in the first colour, the stages and the measure with its currency.
+    let (status, svg) = chart(&server, &acme.token, &id, "type=bar&measure=sum:amount").await;
+    assert_eq!(status, 200, "{svg}");
+    let (texts, bars) = svg_texts_and_fills(&svg, "#4E79A7");
+    assert_eq!(bars, stages.len(), "{svg}");
+    for stage in stages {
+        assert!(texts.iter().any(|t| t == stage), "{stage} not in {texts:?}");
+    }
+    assert!(texts.iter().any(|t| t == "Pipeline"));
+    assert!(
+        texts.iter().any(|t| t == "Sum of Amount (USD)"),
+        "{texts:?}"
+    );
+
+    // A pie: a slice per stage with a positive amount, labelled with value and share.
+    let (status, svg) = chart(&server, &acme.token, &id, "type=pie&measure=sum:amount").await;
+    assert_eq!(status, 200);
+    let (texts, _) = svg_texts_and_fills(&svg, "#4E79A7");
+    let won: Decimal = deals()
+        .iter()
+        .filter(|d| d.stage == "Closed Won")
+        .map(|d| d.amount)
+        .sum();
+    let all: Decimal = deals().iter().map(|d| d.amount).sum();
+    let share = (won * Decimal::from(100) / all).round_dp(1);
+    let expected = format!("Closed Won USD 12,923.38 ({share}%)");
+    assert!(texts.contains(&expected), "{expected} not in {texts:?}");
+
+    // A funnel of counts (not money: no currency), and a line.
+    let (status, svg) = chart(&server, &acme.token, &id, "type=funnel").await;
+    assert_eq!(status, 200);
+    let (texts, _) = svg_texts_and_fills(&svg, "#4E79A7");
+    assert!(texts.iter().any(|t| t == "Closed Won: 3"), "{texts:?}");
+    let (status, svg) = chart(&server, &acme.token, &id, "type=line&measure=count").await;
+    assert_eq!(status, 200);
+    let document = roxmltree::Document::parse(&svg).unwrap();
+    let line = document
+        .descendants()
+        .find(|n| {
+            n.has_tag_name("polyline")
+                && n.attribute("stroke")
+                    .is_some_and(|s| s.eq_ignore_ascii_case("#4E79A7"))
+        })
+        .expect("a line");
+    assert_eq!(
+        line.attribute("points").unwrap().split_whitespace().count(),
+        4
+    );
+
+    let (status, body) = chart(&server, &acme.token, &id, "type=radar").await;
+    assert_eq!(
+        (status, body.contains("BAD_USER_INPUT")),
+        (400, true),
+        "{body}"
+    );
+    let (status, body) = chart(&server, &acme.token, &id, "measure=salesStage").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = chart(&server, &globex.token, &id, "type=bar").await;
+    assert_eq!(status, 404);
+}
