@@ -12,11 +12,16 @@ use crate::crm::accounts::{self, AccountFields};
 use crate::crm::contacts::{self, ContactFields};
 use crate::crm::leads::{self, LeadFields};
 use crate::crm::opportunities::{self, OpportunityFields};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::news::{self, RelatedRecord};
 use crate::permissions;
 use crate::platform::{tenants, users};
 use crate::process::instances;
+use crate::reports::chart::ChartKind;
+use crate::reports::dashboards::{self, DashboardInput, KpiSpec, Widget};
+use crate::reports::definition::Period;
+use crate::reports::saved;
+use crate::reports::sharing::Sharing;
 use crate::support::faq::{self, FaqFields};
 use crate::support::tickets::{self, TicketFields};
 use crate::tenancy::TenantScope;
@@ -389,6 +394,105 @@ async fn seed(db: &DatabaseConnection, demo: &tenants::Demo) -> AppResult<()> {
         )
         .await?;
         advance(db, &admin, lead.id, path).await?;
+    }
+    seed_dashboards(db, &admin).await
+}
+
+/// A sales and a service dashboard, drawn from the built-in reports.
+async fn seed_dashboards(db: &DatabaseConnection, admin: &Principal) -> AppResult<()> {
+    let reports = saved::list(db, admin).await?;
+    let report = |key: &str| {
+        reports
+            .iter()
+            .find(|r| r.built_in.as_deref() == Some(key))
+            .map(|r| async_graphql::ID(r.id.to_string()))
+            .ok_or_else(|| AppError::internal(format!("built-in report {key} is missing")))
+    };
+    let widget = |title: &str, report_id, chart, measure: Option<&str>, kpi| Widget {
+        title: title.into(),
+        report_id,
+        chart,
+        measure: measure.map(Into::into),
+        kpi,
+    };
+    let this_month = |field: &str| KpiSpec {
+        date_field: field.into(),
+        period: Period::ThisMonth,
+        days: None,
+    };
+    let boards = [
+        (
+            "Sales",
+            vec![
+                widget(
+                    "Pipeline by stage",
+                    report("pipeline-by-stage")?,
+                    Some(ChartKind::Bar),
+                    Some("sum:amount"),
+                    None,
+                ),
+                widget(
+                    "Won revenue by month",
+                    report("won-revenue-by-month")?,
+                    Some(ChartKind::Line),
+                    Some("sum:amount"),
+                    None,
+                ),
+                widget(
+                    "Won this month",
+                    report("won-revenue-by-month")?,
+                    None,
+                    Some("sum:amount"),
+                    Some(this_month("expectedCloseDate")),
+                ),
+                widget(
+                    "Sales by account",
+                    report("sales-by-account")?,
+                    Some(ChartKind::Pie),
+                    Some("sum:grandTotal"),
+                    None,
+                ),
+            ],
+        ),
+        (
+            "Service",
+            vec![
+                widget(
+                    "Tickets by status",
+                    report("tickets-by-status-and-priority")?,
+                    Some(ChartKind::Bar),
+                    Some("count"),
+                    None,
+                ),
+                widget(
+                    "Tickets opened this month",
+                    report("tickets-by-status-and-priority")?,
+                    None,
+                    Some("count"),
+                    Some(this_month("createdAt")),
+                ),
+                widget(
+                    "SLA breaches",
+                    report("process-sla-breaches")?,
+                    Some(ChartKind::Bar),
+                    Some("count"),
+                    None,
+                ),
+            ],
+        ),
+    ];
+    for (name, widgets) in boards {
+        dashboards::create(
+            db,
+            admin,
+            DashboardInput {
+                name: name.into(),
+                widgets,
+                sharing: Sharing::Tenant,
+                shared_roles: Vec::new(),
+            },
+        )
+        .await?;
     }
     Ok(())
 }

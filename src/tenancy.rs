@@ -22,7 +22,7 @@ use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
 use entity::process::{definition, instance, step, timer};
-use entity::reports::report;
+use entity::reports::{dashboard, report};
 use entity::sales::{
     currency, document_line, payment, price_book, price_book_entry, quote_link, stock_movement,
     tax_class,
@@ -97,6 +97,7 @@ tenant_owned!(
     import_job,
     import_mapping,
     report,
+    dashboard,
 );
 identified!(
     user,
@@ -130,6 +131,7 @@ identified!(
     import_job,
     import_mapping,
     report,
+    dashboard,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 
 mod imports;
 mod payroll;
+mod reports;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,6 +61,9 @@ struct Args {
     /// Then time the CSV import of this many contacts (0: skip).
     #[arg(long, default_value_t = 0)]
     import_contacts: usize,
+    /// Then time a summary report over this many opportunities (0: skip).
+    #[arg(long, default_value_t = 0)]
+    report_opportunities: usize,
 }
 
 /// A seeded tenant, and what the workloads pick from.
@@ -231,6 +235,9 @@ async fn main() -> Result<(), String> {
     }
     if args.import_contacts > 0 {
         imports::run(&app, addr, args.import_contacts).await?;
+    }
+    if args.report_opportunities > 0 {
+        reports::run(&app, addr, args.report_opportunities).await?;
     }
     let _ = app.shutdown.send(true);
     Ok(())

@@ -24,6 +24,7 @@ mod m20261201_000019_import_jobs;
 mod m20261201_000020_import_mappings;
 mod m20261201_000021_webhook_filter;
 mod m20261201_000022_reports;
+mod m20261201_000023_dashboards;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_import_mappings::Migration),
             Box::new(m20261201_000021_webhook_filter::Migration),
             Box::new(m20261201_000022_reports::Migration),
+            Box::new(m20261201_000023_dashboards::Migration),
         ]
     }
 }

@@ -83,6 +83,7 @@ pub struct Subscription(
     process::ProcessSubscription,
     payroll::PayrollSubscription,
     integrations::IntegrationsSubscription,
+    reports::ReportSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

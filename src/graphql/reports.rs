@@ -1,16 +1,22 @@
 //! Reports: their sources, saved definitions, and running them.
 
-use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, ID, InputObject, Json, Object, Result, SimpleObject, Subscription,
+};
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use serde_json::Value;
 
-use entity::reports::report;
+use entity::reports::{dashboard, report};
 
 use crate::auth::Role;
 use crate::permissions::Access;
+use crate::reports::dashboards::{self, DashboardInput, Widget, WidgetData};
 use crate::reports::definition::{Condition, ReportDefinition};
 use crate::reports::run::{Column, Outcome, Total};
-use crate::reports::saved::{self, Parameters, ReportInput, Sharing};
+use crate::reports::saved::{self, Parameters, ReportInput};
+use crate::reports::sharing::Sharing;
 use crate::reports::sources::{self, FieldKind};
 
 use super::platform::RoleValue;
@@ -194,6 +200,82 @@ pub struct ReportField {
     pub refers_to: Option<String>,
 }
 
+/// A named layout of report widgets; `widgetData` computes every widget for the viewer.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Dashboard {
+    pub id: ID,
+    pub name: String,
+    pub widgets: Vec<Widget>,
+    pub sharing: Sharing,
+    pub shared_roles: Vec<RoleValue>,
+    pub owner_id: ID,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    model: dashboard::Model,
+}
+
+impl From<dashboard::Model> for Dashboard {
+    fn from(d: dashboard::Model) -> Self {
+        Self {
+            id: ID(d.id.to_string()),
+            name: d.name.clone(),
+            widgets: dashboards::widgets_of(&d),
+            sharing: Sharing::parse(&d.sharing),
+            shared_roles: Role::parse_list(&d.shared_roles)
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            owner_id: ID(d.owner_id.to_string()),
+            version: d.version,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            model: d,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Dashboard {
+    /// Every widget's data, in one request: a chart's categories and series, or a KPI with its
+    /// change; a widget the viewer may not read carries its error instead.
+    async fn widget_data(&self, ctx: &Context<'_>) -> Result<Vec<WidgetData>> {
+        Ok(dashboards::data(&ctx.app().db, ctx.principal()?, &self.model).await?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct DashboardInputObject {
+    pub name: String,
+    #[graphql(default)]
+    pub widgets: Vec<Widget>,
+    #[graphql(default_with = "Sharing::Private")]
+    pub sharing: Sharing,
+    #[graphql(default)]
+    pub shared_roles: Vec<RoleValue>,
+}
+
+impl From<DashboardInputObject> for DashboardInput {
+    fn from(input: DashboardInputObject) -> Self {
+        Self {
+            name: input.name,
+            widgets: input.widgets,
+            sharing: input.sharing,
+            shared_roles: input.shared_roles.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// A dashboard's fresh data.
+#[derive(SimpleObject)]
+pub struct DashboardUpdate {
+    pub dashboard_id: ID,
+    pub widgets: Vec<WidgetData>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Default)]
 pub struct ReportQuery;
 
@@ -241,6 +323,19 @@ impl ReportQuery {
         Ok(saved::get(&ctx.app().db, ctx.principal()?, id)
             .await?
             .try_into()?)
+    }
+
+    /// The dashboards the caller may see, by name.
+    async fn dashboards(&self, ctx: &Context<'_>) -> Result<Vec<Dashboard>> {
+        let all = dashboards::list(&ctx.app().db, ctx.principal()?).await?;
+        Ok(all.into_iter().map(Into::into).collect())
+    }
+
+    async fn dashboard(&self, ctx: &Context<'_>, id: ID) -> Result<Dashboard> {
+        let id = parse_id("id", &id)?;
+        Ok(dashboards::get(&ctx.app().db, ctx.principal()?, id)
+            .await?
+            .into())
     }
 
     /// Runs a saved report with the caller's rights: FORBIDDEN when the caller may not read
@@ -309,10 +404,68 @@ impl ReportMutation {
         SaveReportPayload::from(saved)
     }
 
+    /// Saves a dashboard owned by the caller; every widget names a report the caller sees.
+    async fn create_dashboard(
+        &self,
+        ctx: &Context<'_>,
+        input: DashboardInputObject,
+    ) -> Result<Dashboard> {
+        let created = dashboards::create(&ctx.app().db, ctx.principal()?, input.into()).await?;
+        Ok(created.into())
+    }
+
+    /// Replaces a dashboard (its owner or an administrator); `version` is the one you read.
+    async fn update_dashboard(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+        input: DashboardInputObject,
+    ) -> Result<Dashboard> {
+        let id = parse_id("id", &id)?;
+        let updated =
+            dashboards::update(&ctx.app().db, ctx.principal()?, id, version, input.into()).await?;
+        Ok(updated.into())
+    }
+
+    async fn delete_dashboard(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        dashboards::delete(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(true)
+    }
+
     /// Deletes a report (its owner or an administrator).
     async fn delete_report(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let id = parse_id("id", &id)?;
         saved::delete(&ctx.app().db, ctx.principal()?, id).await?;
         Ok(true)
+    }
+}
+
+#[derive(Default)]
+pub struct ReportSubscription;
+
+#[Subscription]
+impl ReportSubscription {
+    /// A dashboard's data again whenever records its widgets read change, at most once a
+    /// second.
+    async fn dashboard_changed(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<BoxStream<'static, Result<DashboardUpdate>>> {
+        let principal = ctx.principal()?.clone();
+        let app = ctx.app();
+        let dashboard_id = parse_id("id", &id)?;
+        let stream = dashboards::follow(app.db.clone(), &app.events, principal, dashboard_id)
+            .await?
+            .map(move |data| {
+                Ok(DashboardUpdate {
+                    dashboard_id: ID(dashboard_id.to_string()),
+                    widgets: data?,
+                    at: Utc::now(),
+                })
+            });
+        Ok(stream.boxed())
     }
 }

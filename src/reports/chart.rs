@@ -14,7 +14,11 @@ use super::run::{Column, Outcome};
 use super::sources::FieldKind;
 
 /// The kinds of chart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum, serde::Serialize, serde::Deserialize,
+)]
+#[graphql(name = "ChartType")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ChartKind {
     Bar,
     Line,
@@ -53,14 +57,15 @@ const PALETTE: [RGBColor; 10] = [
 ];
 
 /// One line or set of bars: a value per category.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, async_graphql::SimpleObject)]
+#[graphql(name = "ChartSeries")]
 pub struct Series {
     pub label: String,
     pub values: Vec<Decimal>,
 }
 
 /// What a chart draws, taken from a report's result.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, async_graphql::SimpleObject)]
 pub struct ChartData {
     pub categories: Vec<String>,
     pub series: Vec<Series>,

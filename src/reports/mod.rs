@@ -8,9 +8,11 @@
 
 pub mod builtin;
 pub mod chart;
+pub mod dashboards;
 pub mod definition;
 pub mod periods;
 pub mod run;
 pub mod saved;
+pub mod sharing;
 pub mod sources;
 mod sql;

@@ -37,6 +37,31 @@ pub fn range(period: Period, days: i32, today: NaiveDate) -> Option<(NaiveDate, 
     }
 }
 
+/// The period before `(from, to)`, a range of `period`: the month before this month, the same
+/// days a year earlier for the year to date, the `days` days before the last `days`.
+pub fn previous(period: Period, from: NaiveDate, to: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let months = |n: u32| {
+        Some((
+            from.checked_sub_months(Months::new(n))?,
+            to.checked_sub_months(Months::new(n))?,
+        ))
+    };
+    match period {
+        Period::ThisMonth | Period::LastMonth => months(1),
+        Period::ThisQuarter | Period::LastQuarter => months(3),
+        Period::ThisYear | Period::LastYear | Period::YearToDate => months(12),
+        Period::Today
+        | Period::Yesterday
+        | Period::ThisWeek
+        | Period::LastWeek
+        | Period::LastNDays
+        | Period::NextNDays => {
+            let length = u64::try_from((to - from).num_days()).ok()?;
+            Some((from.checked_sub_days(Days::new(length))?, from))
+        }
+    }
+}
+
 /// The instant a local day begins in `zone` (the first valid time, across a DST gap).
 pub fn start_of(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
     let midnight = day.and_time(Default::default());
@@ -83,6 +108,35 @@ mod tests {
         for (period, days, from, to) in cases {
             assert_eq!(range(period, days, today), Some((from, to)), "{period:?}");
         }
+    }
+
+    #[test]
+    fn previous_periods_are_as_long_as_the_current_ones() {
+        let today = date(2026, 3, 31);
+        let previous_of = |period, days| {
+            let (from, to) = range(period, days, today).unwrap();
+            previous(period, from, to).unwrap()
+        };
+        assert_eq!(
+            previous_of(Period::ThisMonth, 0),
+            (date(2026, 2, 1), date(2026, 3, 1))
+        );
+        assert_eq!(
+            previous_of(Period::ThisQuarter, 0),
+            (date(2025, 10, 1), date(2026, 1, 1))
+        );
+        assert_eq!(
+            previous_of(Period::YearToDate, 0),
+            (date(2025, 1, 1), date(2025, 4, 1))
+        );
+        assert_eq!(
+            previous_of(Period::LastNDays, 30),
+            (date(2026, 1, 31), date(2026, 3, 2))
+        );
+        assert_eq!(
+            previous_of(Period::Today, 0),
+            (date(2026, 3, 30), date(2026, 3, 31))
+        );
     }
 
     #[test]

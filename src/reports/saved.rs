@@ -26,37 +26,8 @@ use crate::validation::required_text;
 use super::chart::{self, ChartKind};
 use super::definition::{self, Condition, CustomFields, Plan, ReportDefinition};
 use super::run::{self, Outcome, Window};
+use super::sharing::{self, Sharing};
 use super::sql::Setting;
-
-/// Who sees a report besides its owner and the administrators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(name = "ReportSharing")]
-pub enum Sharing {
-    /// Its owner (and administrators).
-    Private,
-    /// The roles it is shared with.
-    Roles,
-    /// Everyone in the tenant.
-    Tenant,
-}
-
-impl Sharing {
-    fn as_str(self) -> &'static str {
-        match self {
-            Sharing::Private => "private",
-            Sharing::Roles => "roles",
-            Sharing::Tenant => "tenant",
-        }
-    }
-
-    pub fn parse(stored: &str) -> Sharing {
-        match stored {
-            "roles" => Sharing::Roles,
-            "tenant" => Sharing::Tenant,
-            _ => Sharing::Private,
-        }
-    }
-}
 
 pub struct ReportInput {
     pub name: String,
@@ -80,19 +51,16 @@ const MAX_PAGE: u64 = 1_000;
 
 /// Whether the caller may see (and run) the report.
 fn visible(actor: &Principal, report: &Model) -> bool {
-    actor.has_role(Role::Admin)
-        || report.owner_id == actor.user_id
-        || match Sharing::parse(&report.sharing) {
-            Sharing::Tenant => true,
-            Sharing::Roles => Role::parse_list(&report.shared_roles)
-                .iter()
-                .any(|r| actor.has_role(*r)),
-            Sharing::Private => false,
-        }
+    sharing::visible(
+        actor,
+        report.owner_id,
+        &report.sharing,
+        &report.shared_roles,
+    )
 }
 
 fn may_edit(actor: &Principal, report: &Model) -> bool {
-    actor.has_role(Role::Admin) || report.owner_id == actor.user_id
+    sharing::may_edit(actor, report.owner_id)
 }
 
 /// The reports the caller may see, by name.
@@ -136,6 +104,19 @@ async fn custom_fields(db: &impl Conn, scope: &TenantScope) -> AppResult<CustomF
     Ok(by_module)
 }
 
+/// The modules a saved report reads (its source's, and those of the records it refers to).
+pub async fn modules_read(
+    db: &impl Conn,
+    actor: &Principal,
+    report: &Model,
+) -> AppResult<Vec<Module>> {
+    let custom = custom_fields(db, &actor.scope()).await?;
+    let definition = definition_of(report)?;
+    Ok(definition::plan(&definition, &custom)
+        .map(|plan| plan.modules())
+        .unwrap_or_default())
+}
+
 /// Checks a definition for the caller's tenant: every problem, or the plan; FORBIDDEN when
 /// the caller may not read what it reports on.
 async fn plan_for(
@@ -161,12 +142,7 @@ fn checked_input(input: &ReportInput) -> AppResult<(String, Option<String>)> {
         .as_deref()
         .map(|d| required_text("description", d, 2000))
         .transpose()?;
-    if input.sharing == Sharing::Roles && input.shared_roles.is_empty() {
-        return Err(AppError::bad_input(
-            "sharedRoles",
-            "name the roles the report is shared with",
-        ));
-    }
+    sharing::check(input.sharing, &input.shared_roles)?;
     Ok((name, description))
 }
 
@@ -321,7 +297,7 @@ pub async fn run_definition(
 }
 
 /// The tenant's time zone and now, for periods and buckets.
-async fn setting(db: &DatabaseConnection, actor: &Principal) -> AppResult<Setting> {
+pub async fn setting(db: &DatabaseConnection, actor: &Principal) -> AppResult<Setting> {
     let tenant = catalogue::settings(db, &actor.scope()).await?;
     Ok(Setting {
         backend: db.get_database_backend(),

@@ -120,7 +120,8 @@ async fn serve_demo_prints_a_working_token_and_stops_cleanly_on_sigterm() {
     let query = "{ accounts(first: 1) { totalCount nodes { contacts { fullName } opportunities { salesStage } } }
         contacts { totalCount } leads { totalCount } opportunities { totalCount } tickets { totalCount }
         faqs { totalCount } announcements { totalCount } tasks { totalCount }
-        employees { totalCount } payRuns { nodes { status employeeCount totalNet } } }";
+        employees { totalCount } payRuns { nodes { status employeeCount totalNet } }
+        dashboards { name widgetData { title error { message } chart { categories } kpi { value } } } }";
     let data: serde_json::Value = reqwest::Client::new()
         .post(&playground)
         .bearer_auth(&token)
@@ -148,6 +149,16 @@ async fn serve_demo_prints_a_working_token_and_stops_cleanly_on_sigterm() {
         assert_eq!(counts[list]["totalCount"], expected, "{list}");
     }
     assert_eq!(counts["employees"]["totalCount"], 8);
+    // A sales and a service dashboard, every widget with data.
+    let boards = counts["dashboards"].as_array().unwrap();
+    let names: Vec<&str> = boards.iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Sales", "Service"]);
+    for widget in boards.iter().flat_map(|b| b["widgetData"].as_array().unwrap()) {
+        assert!(widget["error"].is_null(), "{widget}");
+        assert!(widget["chart"].is_object() || widget["kpi"].is_object(), "{widget}");
+    }
+    let pipeline = &boards[0]["widgetData"][0]["chart"]["categories"];
+    assert!(pipeline.as_array().is_some_and(|c| !c.is_empty()), "{pipeline}");
     let run = &counts["payRuns"]["nodes"][0];
     assert_eq!(
         (&run["status"], &run["employeeCount"]),

@@ -852,3 +852,231 @@ async fn charts_draw_the_report_as_svg() {
     let (status, _) = chart(&server, &globex.token, &id, "type=bar").await;
     assert_eq!(status, 404);
 }
+
+const DASHBOARD: &str =
+    "query($id: ID!) { dashboard(id: $id) { name version widgets { title kpi { period } }
+    widgetData { title chartType chart { categories series { label values } axis currency }
+                 kpi { label value previous change changePercent currency } error { code } } } }";
+
+/// Saves a report; answers its id.
+async fn save_report(server: &TestServer, token: &str, name: &str, definition: Value) -> String {
+    let data = gql_ok(
+        server,
+        token,
+        CREATE,
+        json!({ "input": { "name": name, "definition": definition, "sharing": "TENANT" } }),
+    )
+    .await;
+    data["createReport"]["report"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("report not saved: {data}"))
+        .to_owned()
+}
+
+/// A dashboard of the pipeline by stage (bars), won amount this month (a KPI) and payroll
+/// cost (a chart of a confidential module).
+async fn sales_dashboard(server: &TestServer, tenant: &Tenant) -> String {
+    let by_stage = save_report(
+        server,
+        &tenant.token,
+        "Pipeline",
+        json!({ "kind": "SUMMARY", "source": "opportunities", "groupBy": [{ "field": "salesStage" }],
+                "aggregates": [{ "function": "SUM", "field": "amount" }], "order": [{ "by": "salesStage" }] }),
+    )
+    .await;
+    let won = save_report(
+        server,
+        &tenant.token,
+        "Won",
+        json!({ "kind": "SUMMARY", "source": "opportunities",
+                "filters": [{ "field": "salesStage", "equals": "Closed Won" }],
+                "groupBy": [{ "field": "salesStage" }],
+                "aggregates": [{ "function": "SUM", "field": "amount" }] }),
+    )
+    .await;
+    let payroll = save_report(
+        server,
+        &tenant.token,
+        "Payroll",
+        json!({ "kind": "SUMMARY", "source": "payslips", "groupBy": [{ "field": "periodEnd", "bucket": "MONTH" }] }),
+    )
+    .await;
+    let data = gql_ok(
+        server,
+        &tenant.token,
+        "mutation($input: DashboardInputObject!) { createDashboard(input: $input) { id } }",
+        json!({ "input": { "name": "Sales", "sharing": "TENANT", "widgets": [
+            { "title": "Pipeline", "reportId": by_stage, "chart": "BAR" },
+            { "title": "Won this month", "reportId": won, "measure": "sum:amount",
+              "kpi": { "dateField": "expectedCloseDate", "period": "THIS_MONTH" } },
+            { "title": "Payroll", "reportId": payroll, "chart": "LINE" }
+        ] } }),
+    )
+    .await;
+    data["createDashboard"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn create_deal(
+    server: &TestServer,
+    token: &str,
+    stage: &str,
+    amount: &str,
+    close: chrono::NaiveDate,
+) {
+    gql_ok(
+        server,
+        token,
+        "mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { id } }",
+        json!({ "input": { "name": "Deal", "amount": amount, "salesStage": stage,
+                           "expectedCloseDate": close.to_string() } }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_dashboard_answers_every_widget_with_the_viewers_rights() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    server.unbind(&acme, "opportunity-pipeline").await;
+    let today = chrono::Utc::now().date_naive();
+    let last_month = today - chrono::Months::new(1);
+    for (stage, amount, close) in [
+        ("Closed Won", "1200.50", today),
+        ("Closed Won", "300", today),
+        ("Closed Won", "1000", last_month),
+        ("Prospecting", "99.99", today),
+    ] {
+        create_deal(&server, &acme.token, stage, amount, close).await;
+    }
+    let id = sales_dashboard(&server, &acme).await;
+
+    let data = gql_ok(&server, &acme.token, DASHBOARD, json!({ "id": id })).await;
+    let widgets = &data["dashboard"]["widgetData"];
+    assert_eq!(widgets[0]["chartType"], "BAR");
+    assert_eq!(
+        widgets[0]["chart"]["categories"],
+        json!(["Closed Won", "Prospecting"])
+    );
+    assert_eq!(
+        widgets[0]["chart"]["series"][0]["values"],
+        json!(["2500.5", "99.99"])
+    );
+    assert_eq!(widgets[0]["chart"]["currency"], "USD");
+    let kpi = &widgets[1]["kpi"];
+    assert_eq!(kpi["value"], "1500.5", "{widgets}");
+    assert_eq!(kpi["previous"], "1000");
+    assert_eq!(kpi["change"], "500.5");
+    assert_eq!(kpi["changePercent"], "50.0");
+    assert!(widgets[1]["chart"].is_null());
+    assert!(widgets[2]["error"].is_null());
+
+    // A sales user sees the shared dashboard; the payroll widget says FORBIDDEN, the others
+    // show their data.
+    let (_, sales) = server
+        .user(&acme, "sales@acme.example.com", &["SALES"])
+        .await;
+    let data = gql_ok(&server, &sales, DASHBOARD, json!({ "id": id })).await;
+    let widgets = &data["dashboard"]["widgetData"];
+    assert_eq!(widgets[2]["error"]["code"], "FORBIDDEN");
+    assert!(widgets[2]["chart"].is_null());
+    assert_eq!(widgets[1]["kpi"]["value"], "1500.5");
+
+    // Another tenant sees nothing of it, and cannot subscribe to it.
+    let hidden = server
+        .gql(Some(&globex.token), DASHBOARD, json!({ "id": id }))
+        .await;
+    assert_eq!(error_code(&hidden), "NOT_FOUND");
+    let listed = gql_ok(&server, &globex.token, "{ dashboards { id } }", json!({})).await;
+    assert_eq!(listed["dashboards"], json!([]));
+    let mut client =
+        crate::common::ws::WsClient::connect_authenticated(&server, &globex.token).await;
+    client
+        .subscribe(
+            "d",
+            &format!("subscription {{ dashboardChanged(id: \"{id}\") {{ at }} }}"),
+        )
+        .await;
+    let refused = client.next_json().await;
+    assert_eq!(refused["payload"]["data"], json!(null), "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"],
+        "NOT_FOUND"
+    );
+
+    // A widget must name a report its author sees, a KPI a date of it.
+    let bad = server
+        .gql(
+            Some(&globex.token),
+            "mutation($input: DashboardInputObject!) { createDashboard(input: $input) { id } }",
+            json!({ "input": { "name": "Theirs", "widgets": [{ "title": "X", "reportId": data["dashboard"]["widgets"][0]["title"] }] } }),
+        )
+        .await;
+    assert_eq!(error_code(&bad), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn dashboard_changed_pushes_fresh_data_at_most_once_a_second() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    server.unbind(&acme, "opportunity-pipeline").await;
+    let today = chrono::Utc::now().date_naive();
+    let id = sales_dashboard(&server, &acme).await;
+    let mut client = crate::common::ws::WsClient::connect_authenticated(&server, &acme.token).await;
+    client
+        .subscribe(
+            "d",
+            &format!(
+                "subscription {{ dashboardChanged(id: \"{id}\") {{ dashboardId widgets {{ kpi {{ value }} chart {{ categories }} }} }} }}"
+            ),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // A change to a module no widget reads pushes nothing.
+    gql_ok(
+        &server,
+        &acme.token,
+        "mutation { createAccount(input: { name: \"Quiet\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        client.receive(std::time::Duration::from_millis(1500)).await,
+        None
+    );
+
+    // Five quick changes: fewer pushes than changes, the last one showing all five.
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        create_deal(&server, &acme.token, "Closed Won", "10", today).await;
+    }
+    let mut pushes = Vec::new();
+    while let Some(crate::common::ws::Received::Json(message)) =
+        client.receive(std::time::Duration::from_millis(2500)).await
+    {
+        assert_eq!(message["type"], "next", "{message}");
+        pushes.push((
+            started.elapsed(),
+            message["payload"]["data"]["dashboardChanged"].clone(),
+        ));
+    }
+    assert!(
+        !pushes.is_empty() && pushes.len() < 5,
+        "{} pushes",
+        pushes.len()
+    );
+    for pair in pushes.windows(2) {
+        assert!(
+            pair[1].0 - pair[0].0 >= std::time::Duration::from_millis(900),
+            "pushed too often"
+        );
+    }
+    let last = &pushes.last().unwrap().1;
+    assert_eq!(last["dashboardId"], json!(id));
+    assert_eq!(last["widgets"][1]["kpi"]["value"], "50");
+    assert_eq!(
+        last["widgets"][0]["chart"]["categories"],
+        json!(["Closed Won"])
+    );
+}
