@@ -14,6 +14,7 @@ use super::{HttpState, authorization_header, json_error_response, session_for};
 use crate::error::AppError;
 use crate::modules::{self, Module};
 use crate::payroll::exports;
+use crate::process::diagram;
 use crate::reports;
 use crate::reports::chart::ChartKind;
 use crate::validation::parse_id;
@@ -159,16 +160,48 @@ pub async fn report_chart(
     }
     .await;
     match result {
-        Ok(svg) => {
-            let mut response = svg.into_response();
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("image/svg+xml; charset=utf-8"),
-            );
-            response
-        }
+        Ok(svg) => svg_response(svg),
         Err(err) => json_error_response(&err),
     }
+}
+
+#[derive(serde::Deserialize)]
+pub struct DiagramQuery {
+    version: Option<i32>,
+}
+
+/// A process definition as a state diagram with its live instances:
+/// `GET /processes/{key}.svg?version=N`.
+pub async fn process_diagram(
+    State(state): State<HttpState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    Query(query): Query<DiagramQuery>,
+) -> Response {
+    let app = &state.app;
+    let result = async {
+        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
+        let principal = session.require_principal()?;
+        let key = file
+            .strip_suffix(".svg")
+            .ok_or(AppError::NotFound("file"))?;
+        diagram::for_definition(&app.db, principal, key, query.version).await
+    }
+    .await;
+    match result {
+        Ok(svg) => svg_response(svg),
+        Err(err) => json_error_response(&err),
+    }
+}
+
+fn svg_response(svg: String) -> Response {
+    let mut response = svg.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("image/svg+xml; charset=utf-8"),
+    );
+    response
 }
 
 /// A report's name as a file name: letters, digits and dashes.

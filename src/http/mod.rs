@@ -47,6 +47,7 @@ pub fn router(app: SharedApp) -> Router {
         )
         .route("/payroll/pay-runs/{id}/{file}", get(exports::pay_run_file))
         .route("/reports/{file}", get(exports::report_csv))
+        .route("/processes/{file}", get(exports::process_diagram))
         .route("/reports/{id}/{file}", get(exports::report_chart))
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/favicon.ico", get(playground::favicon))

@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod binding;
 pub mod definition;
+pub mod diagram;
 pub mod guards;
 pub mod instances;
 pub mod metrics;
@@ -23,6 +24,7 @@ mod tests {
             ("actions", include_str!("actions.rs")),
             ("binding", include_str!("binding.rs")),
             ("definition", include_str!("definition.rs")),
+            ("diagram", include_str!("diagram.rs")),
             ("guards", include_str!("guards.rs")),
             ("instances", include_str!("instances.rs")),
             ("metrics", include_str!("metrics.rs")),

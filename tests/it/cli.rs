@@ -153,12 +153,21 @@ async fn serve_demo_prints_a_working_token_and_stops_cleanly_on_sigterm() {
     let boards = counts["dashboards"].as_array().unwrap();
     let names: Vec<&str> = boards.iter().map(|b| b["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Sales", "Service"]);
-    for widget in boards.iter().flat_map(|b| b["widgetData"].as_array().unwrap()) {
+    for widget in boards
+        .iter()
+        .flat_map(|b| b["widgetData"].as_array().unwrap())
+    {
         assert!(widget["error"].is_null(), "{widget}");
-        assert!(widget["chart"].is_object() || widget["kpi"].is_object(), "{widget}");
+        assert!(
+            widget["chart"].is_object() || widget["kpi"].is_object(),
+            "{widget}"
+        );
     }
     let pipeline = &boards[0]["widgetData"][0]["chart"]["categories"];
-    assert!(pipeline.as_array().is_some_and(|c| !c.is_empty()), "{pipeline}");
+    assert!(
+        pipeline.as_array().is_some_and(|c| !c.is_empty()),
+        "{pipeline}"
+    );
     let run = &counts["payRuns"]["nodes"][0];
     assert_eq!(
         (&run["status"], &run["employeeCount"]),

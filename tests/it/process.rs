@@ -1142,3 +1142,191 @@ async fn process_subscriptions_need_a_token_and_stay_in_the_tenant() {
         "{refused}"
     );
 }
+
+/// The state group of a diagram: its texts, and the texts of its badges by class.
+fn diagram_state<'a>(
+    document: &'a roxmltree::Document<'a>,
+    state: &str,
+) -> roxmltree::Node<'a, 'a> {
+    document
+        .descendants()
+        .find(|n| n.attribute("data-state") == Some(state))
+        .unwrap_or_else(|| panic!("no state {state} in the diagram"))
+}
+
+fn badge(state: roxmltree::Node, class: &str) -> Option<String> {
+    state
+        .children()
+        .find(|n| n.attribute("class") == Some(class))
+        .and_then(|g| g.descendants().find(|n| n.has_tag_name("text")))
+        .and_then(|t| t.text())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn process_diagram_draws_states_transitions_timers_and_live_instances() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    let body = json!({
+        "states": [
+            { "name": "Waiting", "initial": true },
+            { "name": "Escalated" },
+            { "name": "Done", "final": true }
+        ],
+        "transitions": [
+            { "name": "escalate", "from": ["Waiting"], "to": "Escalated" },
+            { "name": "finish", "from": ["Waiting", "Escalated"], "to": "Done" },
+            { "name": "retry", "from": ["Escalated"], "to": "Waiting" }
+        ],
+        "timers": [
+            { "state": "Waiting", "after": "PT1S", "transition": "escalate" },
+            { "state": "Escalated", "after": "PT1S", "slaBreach": true }
+        ]
+    });
+    let published = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "escalation", "body": body }),
+        )
+        .await;
+    assert_eq!(
+        published["data"]["publishProcessDefinition"]["problems"],
+        json!([])
+    );
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let started = server
+            .gql(Some(&acme.token), START, json!({ "key": "escalation" }))
+            .await;
+        ids.push(started["data"]["startProcess"]["id"].clone());
+    }
+    let finished = server
+        .gql(
+            Some(&acme.token),
+            FIRE,
+            json!({ "id": ids[0], "t": "finish", "v": 1 }),
+        )
+        .await;
+    assert_eq!(
+        finished["data"]["fireTransition"]["state"], "Done",
+        "{finished}"
+    );
+    // The two left alone are escalated by their timers, then breach the SLA.
+    for id in &ids[1..] {
+        let mut seen = Value::Null;
+        for _ in 0..40 {
+            seen = instance(&server, &acme.token, id).await;
+            if seen["slaBreached"] == true {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert_eq!(seen["slaBreached"], true, "{seen}");
+    }
+
+    let response = server
+        .http()
+        .get(server.url("/processes/escalation.svg"))
+        .bearer_auth(&acme.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "image/svg+xml; charset=utf-8"
+    );
+    let svg = response.text().await.unwrap();
+    let document = roxmltree::Document::parse(&svg).expect("well-formed SVG");
+    let texts: Vec<&str> = document
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    for expected in [
+        "Ticket lifecycle (v1)",
+        "escalate",
+        "finish",
+        "retry",
+        "⏱ PT1S → escalate",
+        "⏱ SLA PT1S",
+    ] {
+        assert!(texts.contains(&expected), "{expected} not in {texts:?}");
+    }
+    // Arrows: one per pair of states a transition joins.
+    let arrows = document
+        .descendants()
+        .filter(|n| n.has_tag_name("path") && n.attribute("marker-end").is_some())
+        .count();
+    assert_eq!(arrows, 4);
+    // Live instances: two escalated, both in breach; none waiting; the finished one not live.
+    let escalated = diagram_state(&document, "Escalated");
+    assert_eq!(badge(escalated, "active").as_deref(), Some("2"));
+    assert_eq!(badge(escalated, "breached").as_deref(), Some("!2"));
+    assert_eq!(badge(diagram_state(&document, "Waiting"), "active"), None);
+    let done = diagram_state(&document, "Done");
+    assert_eq!(badge(done, "active"), None);
+    // A final state is double-framed; Done sits below Escalated, which sits below Waiting.
+    assert_eq!(
+        done.children().filter(|n| n.has_tag_name("rect")).count(),
+        2
+    );
+    let top = |state: &str| -> f64 {
+        let rect = diagram_state(&document, state)
+            .children()
+            .find(|n| n.has_tag_name("rect"))
+            .unwrap();
+        rect.attribute("y").unwrap().parse().unwrap()
+    };
+    assert!(top("Waiting") < top("Escalated") && top("Escalated") < top("Done"));
+
+    // Another version, another tenant, a role that may not read processes.
+    let status = |response: reqwest::Response| response.status().as_u16();
+    let get = |path: &str, token: &str| {
+        server
+            .http()
+            .get(server.url(path))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    assert_eq!(
+        status(
+            get("/processes/escalation.svg?version=1", &acme.token)
+                .await
+                .unwrap()
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            get("/processes/escalation.svg?version=9", &acme.token)
+                .await
+                .unwrap()
+        ),
+        404
+    );
+    assert_eq!(
+        status(
+            get("/processes/escalation.svg", &globex.token)
+                .await
+                .unwrap()
+        ),
+        404
+    );
+    server
+        .gql(
+            Some(&acme.token),
+            "mutation { setPermission(role: VIEWER, module: PROCESSES, read: false, write: false) { read } }",
+            json!({}),
+        )
+        .await;
+    let (_, viewer) = server
+        .user(&acme, "vic@acme.example.com", &["VIEWER"])
+        .await;
+    assert_eq!(
+        status(get("/processes/escalation.svg", &viewer).await.unwrap()),
+        403
+    );
+}
