@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult};
 use crate::filters::Direction;
 use crate::money;
 
-use super::definition::{FieldRef, Plan, ReportKind};
+use super::definition::{FieldRef, Function, Plan, ReportKind};
 use super::sources::FieldKind;
 use super::sql::{self, Query, Reader, Setting};
 
@@ -75,7 +75,9 @@ pub async fn run(
         ReportKind::Summary => summary(db, plan, setting, &from, window).await?,
         ReportKind::Matrix => matrix(db, plan, setting, &from, window).await?,
     };
-    outcome.totals = totals(db, plan, setting, &from).await?;
+    if outcome.totals.is_empty() {
+        outcome.totals = totals(db, plan, setting, &from).await?;
+    }
     Ok(outcome)
 }
 
@@ -113,17 +115,7 @@ async fn totals(
     }
     let (select, readers) = aggregate_list(plan, setting);
     let rows = fetch(db, Query::select(from, &select, ""), &readers).await?;
-    let cells = rows.into_iter().next().unwrap_or_default();
-    Ok(aggregate_columns(plan)
-        .into_iter()
-        .zip(cells)
-        .map(|(column, value)| Total {
-            name: column.name,
-            label: column.label,
-            kind: column.kind,
-            value: async_graphql::Json(value),
-        })
-        .collect())
+    Ok(totals_of(plan, rows.into_iter().next().unwrap_or_default()))
 }
 
 /// `ORDER BY` over select positions: the report's order, then every position in `ties` for a
@@ -143,6 +135,14 @@ fn order_by(plan: &Plan, names: &[String], positions: &[usize], ties: &[usize]) 
         .collect();
     terms.extend(ties.iter().map(|p| format!("{p} ASC NULLS LAST")));
     format!("ORDER BY {}", terms.join(", "))
+}
+
+/// The number of rows in all, when a page shows that it has them all: a first page that is not
+/// full. Counting would scan again.
+fn known_total(window: Window, fetched: usize) -> Option<u64> {
+    let fetched = fetched as u64;
+    (fetched < window.limit && (window.offset == 0 || fetched > 0))
+        .then(|| window.offset.saturating_add(fetched))
 }
 
 fn limit(window: Window) -> String {
@@ -175,7 +175,10 @@ async fn tabular(
     let order = order_by(plan, &names, &positions, &[select.len()]);
     let statement = Query::select(from, &select, &format!("{order} {}", limit(window)));
     let rows = fetch(db, statement, &readers).await?;
-    let total = count(db, Query::select(from, &["COUNT(*)".into()], "")).await?;
+    let total = match known_total(window, rows.len()) {
+        Some(total) => total,
+        None => count(db, Query::select(from, &["COUNT(*)".into()], "")).await?,
+    };
     Ok(Outcome {
         columns,
         rows,
@@ -278,8 +281,25 @@ async fn summary(
         &select,
         &format!("{grouping} {order} {}", limit(window)),
     );
-    let rows = fetch(db, statement, &readers).await?;
-    let total_rows = count(db, Query::count_groups(from, &group_select, &grouping)).await?;
+    let rows = fetch_cells(db, statement, &readers).await?;
+    let known = known_total(window, rows.len());
+    // Every group is on this page: subtotals and totals come from it, without another scan.
+    if let (Some(total_rows), Some(rolled)) = (known, roll_up(plan, &rows)) {
+        let (subtotals, totals) = rolled;
+        return Ok(Outcome {
+            rows: rows.iter().map(|row| shown(row)).collect(),
+            subtotals,
+            totals: totals_of(plan, shown(&totals)),
+            columns,
+            total_rows,
+            ..Outcome::default()
+        });
+    }
+    let rows = rows.iter().map(|row| shown(row)).collect::<Vec<_>>();
+    let total_rows = match known {
+        Some(total) => total,
+        None => count(db, Query::count_groups(from, &group_select, &grouping)).await?,
+    };
 
     let mut subtotals = Vec::new();
     if groups == 2 {
@@ -306,6 +326,62 @@ async fn summary(
         total_rows,
         ..Outcome::default()
     })
+}
+
+/// A summary's subtotals (two groupings: per first-level group, in its order) and grand totals,
+/// from all its groups, when its aggregates combine (see [`combine`]).
+fn roll_up(plan: &Plan, rows: &[Vec<Cell>]) -> Option<(Vec<Vec<Value>>, Vec<Cell>)> {
+    let groups = plan.groups.len();
+    let all: Vec<&Vec<Cell>> = rows.iter().collect();
+    let totals = combine(plan, &all, groups)?;
+    let mut subtotals = Vec::new();
+    if groups == 2 {
+        let mut firsts: Vec<Value> = Vec::new();
+        for row in rows {
+            let first = row[0].shown();
+            if !firsts.contains(&first) {
+                firsts.push(first);
+            }
+        }
+        firsts.sort_by(ascending);
+        for first in firsts {
+            let members: Vec<&Vec<Cell>> = rows.iter().filter(|r| r[0].shown() == first).collect();
+            let mut row = vec![first, Value::Null];
+            row.extend(shown(&combine(plan, &members, groups)?));
+            subtotals.push(row);
+        }
+    }
+    Some((subtotals, totals))
+}
+
+/// The order of `ORDER BY … ASC NULLS LAST`: numbers by value, text by its bytes.
+fn ascending(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .unwrap_or_default()
+            .total_cmp(&y.as_f64().unwrap_or_default()),
+        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
+        _ => a.to_string().cmp(&b.to_string()),
+    }
+}
+
+/// Grand totals as the result shows them, from one row of aggregate values.
+fn totals_of(plan: &Plan, values: Vec<Value>) -> Vec<Total> {
+    aggregate_columns(plan)
+        .into_iter()
+        .zip(values)
+        .map(|(column, value)| Total {
+            name: column.name,
+            label: column.label,
+            kind: column.kind,
+            value: async_graphql::Json(value),
+        })
+        .collect()
 }
 
 async fn matrix(
@@ -450,11 +526,57 @@ async fn fetch(
     statement: Statement,
     readers: &[Reader],
 ) -> AppResult<Vec<Vec<Value>>> {
+    let rows = fetch_cells(db, statement, readers).await?;
+    Ok(rows.iter().map(|row| shown(row)).collect())
+}
+
+async fn fetch_cells(
+    db: &impl ConnectionTrait,
+    statement: Statement,
+    readers: &[Reader],
+) -> AppResult<Vec<Vec<Cell>>> {
     let rows = db.query_all_raw(statement).await?;
     rows.iter().map(|row| read_row(row, readers)).collect()
 }
 
-fn read_row(row: &QueryResult, readers: &[Reader]) -> AppResult<Vec<Value>> {
+fn shown(row: &[Cell]) -> Vec<Value> {
+    row.iter().map(Cell::shown).collect()
+}
+
+/// A cell as read: a value, or an average's sum and count (so that averages of groups combine
+/// exactly).
+#[derive(Clone, Debug, PartialEq)]
+enum Cell {
+    Value(Value),
+    Average {
+        sum: Option<i64>,
+        count: i64,
+        kind: FieldKind,
+    },
+}
+
+impl Cell {
+    fn shown(&self) -> Value {
+        match self {
+            Cell::Value(value) => value.clone(),
+            Cell::Average { sum, count, kind } => {
+                let Some(sum) = sum.filter(|_| *count > 0) else {
+                    return Value::Null;
+                };
+                let sum = match kind {
+                    FieldKind::Decimal => money::from_units(sum),
+                    _ => Decimal::from(sum),
+                };
+                sum.checked_div(Decimal::from(*count))
+                    .map_or(Value::Null, |avg| {
+                        Value::from(avg.round_dp(4).normalize().to_string())
+                    })
+            }
+        }
+    }
+}
+
+fn read_row(row: &QueryResult, readers: &[Reader]) -> AppResult<Vec<Cell>> {
     let mut at = 0;
     let mut cells = Vec::with_capacity(readers.len());
     for reader in readers {
@@ -464,10 +586,10 @@ fn read_row(row: &QueryResult, readers: &[Reader]) -> AppResult<Vec<Value>> {
     Ok(cells)
 }
 
-fn read_cell(row: &QueryResult, at: usize, reader: Reader) -> AppResult<Value> {
+fn read_cell(row: &QueryResult, at: usize, reader: Reader) -> AppResult<Cell> {
     let text = |at| row.try_get_by_index::<Option<String>>(at);
     let int = |at| row.try_get_by_index::<Option<i64>>(at);
-    Ok(match reader {
+    Ok(Cell::Value(match reader {
         Reader::Label => text(at)?.map_or(Value::Null, Value::from),
         Reader::Value(kind) => match kind {
             FieldKind::Text | FieldKind::Date | FieldKind::DateTime => {
@@ -483,20 +605,86 @@ fn read_cell(row: &QueryResult, at: usize, reader: Reader) -> AppResult<Value> {
                 .map_or(Value::Null, |id| Value::from(id.to_string())),
         },
         Reader::Average(kind) => {
-            let (Some(sum), Some(count)) = (int(at)?, int(at + 1)?) else {
-                return Ok(Value::Null);
-            };
-            if count == 0 {
-                return Ok(Value::Null);
-            }
-            let sum = match kind {
-                FieldKind::Decimal => money::from_units(sum),
-                _ => Decimal::from(sum),
-            };
-            let average = sum
-                .checked_div(Decimal::from(count))
-                .map(|avg| avg.round_dp(4).normalize());
-            average.map_or(Value::Null, |avg| Value::from(avg.to_string()))
+            return Ok(Cell::Average {
+                sum: int(at)?,
+                count: int(at + 1)?.unwrap_or(0),
+                kind,
+            });
         }
-    })
+    }))
+}
+
+/// The aggregates of several groups combined into those of their union, when each can be:
+/// counts and sums add up, lowest and highest compare, averages add their sums and counts. A
+/// distinct count cannot (`None`).
+fn combine(plan: &Plan, rows: &[&Vec<Cell>], first: usize) -> Option<Vec<Cell>> {
+    let decimal = |cell: &Cell| match cell {
+        Cell::Value(Value::String(text)) => text.parse::<Decimal>().ok(),
+        Cell::Value(Value::Number(n)) => n.as_i64().map(Decimal::from),
+        _ => None,
+    };
+    plan.aggregates
+        .iter()
+        .enumerate()
+        .map(|(j, aggregate)| {
+            let cells: Vec<&Cell> = rows.iter().map(|row| &row[first + j]).collect();
+            let kind = aggregate.kind();
+            Some(match aggregate.function {
+                Function::CountDistinct => return None,
+                Function::Count | Function::Sum => {
+                    let values: Vec<Decimal> = cells.iter().filter_map(|c| decimal(c)).collect();
+                    if values.is_empty() && aggregate.function == Function::Sum {
+                        Cell::Value(Value::Null)
+                    } else {
+                        let total = values
+                            .iter()
+                            .try_fold(Decimal::ZERO, |acc, v| acc.checked_add(*v))?;
+                        Cell::Value(match kind {
+                            FieldKind::Decimal => Value::from(total.normalize().to_string()),
+                            _ => Value::from(i64::try_from(total).ok()?),
+                        })
+                    }
+                }
+                Function::Min | Function::Max => {
+                    let present = cells
+                        .iter()
+                        .copied()
+                        .filter(|c| **c != Cell::Value(Value::Null));
+                    let pick = |a: &Cell, b: &Cell| -> std::cmp::Ordering {
+                        match (decimal(a), decimal(b)) {
+                            (Some(x), Some(y)) if kind.is_numeric() => x.cmp(&y),
+                            _ => a.shown().as_str().cmp(&b.shown().as_str()),
+                        }
+                    };
+                    let found = if aggregate.function == Function::Min {
+                        present.min_by(|a, b| pick(a, b))
+                    } else {
+                        present.max_by(|a, b| pick(a, b))
+                    };
+                    found.cloned().unwrap_or(Cell::Value(Value::Null))
+                }
+                Function::Avg => {
+                    let mut total: Option<i64> = None;
+                    let mut count: i64 = 0;
+                    for cell in &cells {
+                        if let Cell::Average { sum, count: n, .. } = cell {
+                            if let Some(sum) = sum {
+                                total = Some(total.unwrap_or(0).checked_add(*sum)?);
+                            }
+                            count = count.checked_add(*n)?;
+                        }
+                    }
+                    let kind = aggregate
+                        .field
+                        .as_ref()
+                        .map_or(FieldKind::Number, |f| f.field.kind);
+                    Cell::Average {
+                        sum: total,
+                        count,
+                        kind,
+                    }
+                }
+            })
+        })
+        .collect()
 }

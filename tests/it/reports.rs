@@ -185,6 +185,32 @@ async fn summary_groups_and_aggregates_as_computed_independently() {
         assert_eq!(decimal(&row[3]), *sum);
     }
     let total: Decimal = deals().iter().map(|d| d.amount).sum();
+    // Without the distinct count, subtotals and totals are combined from the groups instead
+    // of counted again: the same figures.
+    let mut combinable = definition.clone();
+    combinable["aggregates"].as_array_mut().unwrap().remove(5);
+    let again = gql_ok(&server, &acme.token, PREVIEW, json!({ "d": combinable })).await;
+    let without = |rows: &Value| -> Vec<Value> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let mut row = row.as_array().unwrap().clone();
+                row.remove(7);
+                Value::from(row)
+            })
+            .collect()
+    };
+    assert_eq!(
+        without(&result["subtotals"]),
+        again["previewReport"]["subtotals"]
+            .as_array()
+            .unwrap()
+            .clone()
+    );
+    let mut totals_again = result["totals"].as_array().unwrap().clone();
+    totals_again.remove(5);
+    assert_eq!(again["previewReport"]["totals"], Value::from(totals_again));
     let totals = &result["totals"];
     assert_eq!(totals[0], json!({ "name": "count", "value": 8 }));
     assert_eq!(decimal(&totals[1]["value"]), total);
