@@ -8,9 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::{Stream, StreamExt};
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -111,33 +109,16 @@ pub struct WidgetData {
     pub error: Option<WidgetFailure>,
 }
 
-fn visible(actor: &Principal, d: &Model) -> bool {
-    sharing::visible(actor, d.owner_id, &d.sharing, &d.shared_roles)
-}
-
 pub fn widgets_of(d: &Model) -> Vec<Widget> {
     serde_json::from_value(d.widgets.clone()).unwrap_or_default()
 }
 
 pub async fn list(db: &DatabaseConnection, actor: &Principal) -> AppResult<Vec<Model>> {
-    let all = actor
-        .scope()
-        .select::<dashboard::Entity>()
-        .order_by_asc(dashboard::Column::Name)
-        .order_by_asc(dashboard::Column::Id)
-        .all(db)
-        .await?;
-    Ok(all.into_iter().filter(|d| visible(actor, d)).collect())
+    sharing::list::<dashboard::Entity>(db, actor).await
 }
 
 pub async fn get(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<Model> {
-    actor
-        .scope()
-        .by_id::<dashboard::Entity>(id)
-        .one(db)
-        .await?
-        .filter(|d| visible(actor, d))
-        .ok_or(AppError::NotFound("dashboard"))
+    sharing::get::<dashboard::Entity>(db, actor, id).await
 }
 
 /// Checks a dashboard's input: every widget names a report the caller sees, a KPI a date of it.
@@ -222,52 +203,20 @@ pub async fn update(
     version: i32,
     input: DashboardInput,
 ) -> AppResult<Model> {
-    let current = get(db, actor, id).await?;
-    if !sharing::may_edit(actor, current.owner_id) {
-        return Err(AppError::Forbidden(
-            "only the dashboard's owner or an administrator may change it".into(),
-        ));
-    }
+    sharing::editable::<dashboard::Entity>(db, actor, id).await?;
     let name = check(db, actor, &input).await?;
-    let stale = || {
-        AppError::Conflict(
-            "the dashboard was changed by someone else since you read it; reload and retry".into(),
-        )
+    let changes = dashboard::ActiveModel {
+        name: Set(name),
+        widgets: Set(widgets_json(&input.widgets)),
+        sharing: Set(input.sharing.as_str().to_owned()),
+        shared_roles: Set(Role::join(&input.shared_roles)),
+        ..Default::default()
     };
-    let next = version.checked_add(1).ok_or_else(stale)?;
-    let changed = actor
-        .scope()
-        .update::<dashboard::Entity>()
-        .set(dashboard::ActiveModel {
-            name: Set(name),
-            widgets: Set(widgets_json(&input.widgets)),
-            sharing: Set(input.sharing.as_str().to_owned()),
-            shared_roles: Set(Role::join(&input.shared_roles)),
-            version: Set(next),
-            updated_at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .filter(dashboard::Column::Id.eq(id))
-        .filter(dashboard::Column::Version.eq(version))
-        .exec_with_returning(db)
-        .await?;
-    changed.into_iter().next().ok_or_else(stale)
+    sharing::replace::<dashboard::Entity>(db, actor, id, version, changes).await
 }
 
 pub async fn delete(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<()> {
-    let current = get(db, actor, id).await?;
-    if !sharing::may_edit(actor, current.owner_id) {
-        return Err(AppError::Forbidden(
-            "only the dashboard's owner or an administrator may delete it".into(),
-        ));
-    }
-    actor
-        .scope()
-        .delete::<dashboard::Entity>()
-        .filter(dashboard::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
+    sharing::delete::<dashboard::Entity>(db, actor, id).await
 }
 
 /// Every widget's data, with the caller's rights.

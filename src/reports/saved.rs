@@ -5,9 +5,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use chrono_tz::Tz;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
 use uuid::Uuid;
 
 use entity::platform::custom_field;
@@ -49,41 +47,14 @@ pub struct Parameters {
 const DEFAULT_PAGE: u64 = 100;
 const MAX_PAGE: u64 = 1_000;
 
-/// Whether the caller may see (and run) the report.
-fn visible(actor: &Principal, report: &Model) -> bool {
-    sharing::visible(
-        actor,
-        report.owner_id,
-        &report.sharing,
-        &report.shared_roles,
-    )
-}
-
-fn may_edit(actor: &Principal, report: &Model) -> bool {
-    sharing::may_edit(actor, report.owner_id)
-}
-
 /// The reports the caller may see, by name.
 pub async fn list(db: &DatabaseConnection, actor: &Principal) -> AppResult<Vec<Model>> {
-    let all = actor
-        .scope()
-        .select::<report::Entity>()
-        .order_by_asc(report::Column::Name)
-        .order_by_asc(report::Column::Id)
-        .all(db)
-        .await?;
-    Ok(all.into_iter().filter(|r| visible(actor, r)).collect())
+    sharing::list::<report::Entity>(db, actor).await
 }
 
 /// A report the caller may see; NOT_FOUND otherwise (also for another tenant's).
 pub async fn get(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<Model> {
-    actor
-        .scope()
-        .by_id::<report::Entity>(id)
-        .one(db)
-        .await?
-        .filter(|r| visible(actor, r))
-        .ok_or(AppError::NotFound("report"))
+    sharing::get::<report::Entity>(db, actor, id).await
 }
 
 /// The stored definition of a report.
@@ -190,57 +161,26 @@ pub async fn update(
     input: ReportInput,
 ) -> AppResult<Result<Model, Vec<Problem>>> {
     let (name, description) = checked_input(&input)?;
-    let current = get(db, actor, id).await?;
-    if !may_edit(actor, &current) {
-        return Err(AppError::Forbidden(
-            "only the report's owner or an administrator may change it".into(),
-        ));
-    }
+    sharing::editable::<report::Entity>(db, actor, id).await?;
     if let Err(problems) = plan_for(db, actor, &input.definition).await? {
         return Ok(Err(problems));
     }
-    let next = version.checked_add(1).ok_or_else(stale)?;
-    let changed = actor
-        .scope()
-        .update::<report::Entity>()
-        .set(report::ActiveModel {
-            name: Set(name),
-            description: Set(description),
-            definition: Set(definition_json(&input.definition)),
-            sharing: Set(input.sharing.as_str().to_owned()),
-            shared_roles: Set(Role::join(&input.shared_roles)),
-            version: Set(next),
-            updated_at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .filter(report::Column::Id.eq(id))
-        .filter(report::Column::Version.eq(version))
-        .exec_with_returning(db)
-        .await?;
-    changed.into_iter().next().map(Ok).ok_or_else(stale)
-}
-
-fn stale() -> AppError {
-    AppError::Conflict(
-        "the report was changed by someone else since you read it; reload and retry".into(),
-    )
+    let changes = report::ActiveModel {
+        name: Set(name),
+        description: Set(description),
+        definition: Set(definition_json(&input.definition)),
+        sharing: Set(input.sharing.as_str().to_owned()),
+        shared_roles: Set(Role::join(&input.shared_roles)),
+        ..Default::default()
+    };
+    sharing::replace::<report::Entity>(db, actor, id, version, changes)
+        .await
+        .map(Ok)
 }
 
 /// Deletes a report for good (its owner or an administrator).
 pub async fn delete(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> AppResult<()> {
-    let current = get(db, actor, id).await?;
-    if !may_edit(actor, &current) {
-        return Err(AppError::Forbidden(
-            "only the report's owner or an administrator may delete it".into(),
-        ));
-    }
-    actor
-        .scope()
-        .delete::<report::Entity>()
-        .filter(report::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
+    sharing::delete::<report::Entity>(db, actor, id).await
 }
 
 /// Runs a saved report the caller may see, with the caller's rights.

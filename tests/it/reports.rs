@@ -261,7 +261,7 @@ async fn matrix_tabular_filters_order_and_paging() {
     // Tabular: filtered by amount, account and stage; ordered by amount, a page at a time.
     let tabular = json!({
         "kind": "TABULAR", "source": "opportunities",
-        "columns": ["name", "amount", "account.name", "expectedCloseDate"],
+        "columns": ["name", "amount", "account.name", "expectedCloseDate", "accountId"],
         "filters": [
             { "field": "amount", "min": "100" },
             { "field": "salesStage", "notEquals": "Closed Lost" },
@@ -292,6 +292,13 @@ async fn matrix_tabular_filters_order_and_paging() {
     assert_eq!(decimal(&rows[0][1]), expected[1].amount);
     assert_eq!(decimal(&rows[1][1]), expected[2].amount);
     assert_eq!(result["columns"][2]["label"], "Accounts › Name");
+    // Ids read back as the API writes them.
+    assert_eq!(result["columns"][4]["type"], "ID");
+    assert!(
+        accounts.contains(&rows[0][4].as_str().unwrap().to_owned()),
+        "{}",
+        rows[0]
+    );
     let sum: Decimal = expected.iter().map(|d| d.amount).sum();
     assert_eq!(decimal(&result["totals"][0]["value"]), sum);
 
