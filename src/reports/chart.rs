@@ -251,12 +251,7 @@ pub fn svg(data: &ChartData, chart: ChartKind, title: &str) -> AppResult<String>
             .titled(title, ("sans-serif", 22))
             .map_err(drawing_failed)?;
         if data.categories.is_empty() {
-            area.draw(&Text::new(
-                "No data",
-                (WIDTH as i32 / 2 - 30, HEIGHT as i32 / 2 - 30),
-                ("sans-serif", 18),
-            ))
-            .map_err(drawing_failed)?;
+            no_data(&area)?;
         } else {
             match chart {
                 ChartKind::Bar | ChartKind::Line => axes(&area, data, chart)?,
@@ -343,6 +338,15 @@ fn axes(area: &Area, data: &ChartData, chart: ChartKind) -> AppResult<()> {
     Ok(())
 }
 
+fn no_data(area: &Area) -> AppResult<()> {
+    area.draw(&Text::new(
+        "No data",
+        (WIDTH as i32 / 2 - 30, HEIGHT as i32 / 2 - 30),
+        ("sans-serif", 18),
+    ))
+    .map_err(drawing_failed)
+}
+
 /// A pie of the first series' positive values, each slice labelled with its category, value
 /// and share.
 fn pie(area: &Area, data: &ChartData) -> AppResult<()> {
@@ -353,6 +357,9 @@ fn pie(area: &Area, data: &ChartData) -> AppResult<()> {
         .enumerate()
         .filter(|(_, v)| v.is_sign_positive() && !v.is_zero())
         .collect();
+    if values.is_empty() {
+        return no_data(area);
+    }
     let total: Decimal = values.iter().map(|(_, v)| *v).sum();
     let sizes: Vec<f64> = values.iter().map(|(_, v)| f64_of(*v)).collect();
     let colors: Vec<RGBColor> = (0..values.len())

@@ -150,6 +150,13 @@ async fn check(
                 other => other,
             })?;
         if let Some(kpi) = &widget.kpi {
+            let counted = matches!(kpi.period, Period::LastNDays | Period::NextNDays);
+            if counted != kpi.days.is_some_and(|d| (1..=3660).contains(&d)) {
+                return Err(AppError::bad_input(
+                    format!("{path}.kpi.days"),
+                    "1 to 3660 days, with LAST_N_DAYS or NEXT_N_DAYS only",
+                ));
+            }
             let definition = saved::definition_of(&report)?;
             let source = super::sources::find(&definition.source);
             let temporal = source

@@ -32,7 +32,10 @@ pub fn range(period: Period, days: i32, today: NaiveDate) -> Option<(NaiveDate, 
         Period::ThisYear => Some((year_start, year_start + Months::new(12))),
         Period::LastYear => Some((year_start - Months::new(12), year_start)),
         Period::YearToDate => Some((year_start, today.succ_opt()?)),
-        Period::LastNDays => Some((today.checked_sub_days(Days::new(n - 1))?, today.succ_opt()?)),
+        Period::LastNDays => Some((
+            today.checked_sub_days(Days::new(n.checked_sub(1)?))?,
+            today.succ_opt()?,
+        )),
         Period::NextNDays => Some((today, today.checked_add_days(Days::new(n + 1))?)),
     }
 }
@@ -108,6 +111,9 @@ mod tests {
         for (period, days, from, to) in cases {
             assert_eq!(range(period, days, today), Some((from, to)), "{period:?}");
         }
+        // No days, or a negative number of them, is no period (not a panic).
+        assert_eq!(range(Period::LastNDays, 0, today), None);
+        assert_eq!(range(Period::NextNDays, -3, today), None);
     }
 
     #[test]

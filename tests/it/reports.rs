@@ -887,7 +887,7 @@ async fn charts_draw_the_report_as_svg() {
 }
 
 const DASHBOARD: &str =
-    "query($id: ID!) { dashboard(id: $id) { name version widgets { title kpi { period } }
+    "query($id: ID!) { dashboard(id: $id) { name version widgets { title reportId kpi { period } }
     widgetData { title chartType chart { categories series { label values } axis currency }
                  kpi { label value previous change changePercent currency } error { code } } } }";
 
@@ -1046,6 +1046,16 @@ async fn a_dashboard_answers_every_widget_with_the_viewers_rights() {
         )
         .await;
     assert_eq!(error_code(&bad), "BAD_USER_INPUT");
+    let report_id = data["dashboard"]["widgets"][0]["reportId"].clone();
+    let no_days = server
+        .gql(
+            Some(&acme.token),
+            "mutation($input: DashboardInputObject!) { createDashboard(input: $input) { id } }",
+            json!({ "input": { "name": "Days", "widgets": [{ "title": "Last days", "reportId": report_id,
+                    "kpi": { "dateField": "expectedCloseDate", "period": "LAST_N_DAYS" } }] } }),
+        )
+        .await;
+    assert_eq!(error_field(&no_days), "widgets[0].kpi.days");
 }
 
 #[tokio::test]
