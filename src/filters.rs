@@ -112,7 +112,8 @@ pub trait ListFilter<E: EntityTrait>: Default {
     fn apply(&self, select: Select<E>, backend: DatabaseBackend) -> AppResult<Select<E>>;
 }
 
-fn escape_like(text: &str) -> String {
+/// `text` with LIKE's wildcards (and the escape character) escaped by a backslash.
+pub(crate) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")

@@ -9,7 +9,6 @@ use futures_util::stream::BoxStream;
 
 use entity::integrations::{api_key, import_job, import_mapping, webhook, webhook_delivery};
 
-use crate::auth::Role;
 use crate::auth::api_keys::{self, NewKey};
 use crate::events::{self, Change};
 use crate::import_jobs;
@@ -44,10 +43,7 @@ impl From<api_key::Model> for ApiKey {
     fn from(k: api_key::Model) -> Self {
         Self {
             id: ID(k.id.to_string()),
-            roles: Role::parse_list(&k.roles)
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            roles: RoleValue::list(&k.roles),
             name: k.name,
             prefix: k.prefix,
             personal: k.personal,

@@ -51,8 +51,18 @@ impl From<RoleValue> for auth::Role {
     }
 }
 
-fn domain_roles(roles: Vec<RoleValue>) -> Vec<auth::Role> {
+pub(super) fn domain_roles(roles: Vec<RoleValue>) -> Vec<auth::Role> {
     roles.into_iter().map(Into::into).collect()
+}
+
+impl RoleValue {
+    /// The roles kept as a comma-separated list (unknown names left out).
+    pub(super) fn list(stored: &str) -> Vec<RoleValue> {
+        auth::Role::parse_list(stored)
+            .into_iter()
+            .map(Into::into)
+            .collect()
+    }
 }
 
 /// A person who signs in to this tenant.

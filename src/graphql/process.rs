@@ -56,6 +56,15 @@ pub struct DefinitionProblem {
     pub message: String,
 }
 
+impl From<crate::process::definition::Problem> for DefinitionProblem {
+    fn from(p: crate::process::definition::Problem) -> Self {
+        Self {
+            path: p.path,
+            message: p.message,
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct PublishProcessDefinitionPayload {
     /// The new version; null when there are problems (then nothing was published).
@@ -340,13 +349,7 @@ impl ProcessMutation {
             },
             Err(problems) => PublishProcessDefinitionPayload {
                 definition: None,
-                problems: problems
-                    .into_iter()
-                    .map(|p| DefinitionProblem {
-                        path: p.path,
-                        message: p.message,
-                    })
-                    .collect(),
+                problems: problems.into_iter().map(Into::into).collect(),
             },
         })
     }

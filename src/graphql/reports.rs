@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use entity::reports::{dashboard, report};
 
-use crate::auth::Role;
 use crate::permissions::Access;
 use crate::reports::dashboards::{self, DashboardInput, Widget, WidgetData};
 use crate::reports::definition::{Condition, ReportDefinition};
@@ -19,7 +18,7 @@ use crate::reports::saved::{self, Parameters, ReportInput};
 use crate::reports::sharing::Sharing;
 use crate::reports::sources::{self, FieldKind};
 
-use super::platform::RoleValue;
+use super::platform::{RoleValue, domain_roles};
 use super::process::DefinitionProblem;
 use super::{ContextExt, parse_id};
 
@@ -49,10 +48,7 @@ impl TryFrom<report::Model> for Report {
             id: ID(r.id.to_string()),
             definition: saved::definition_of(&r)?,
             sharing: Sharing::parse(&r.sharing),
-            shared_roles: Role::parse_list(&r.shared_roles)
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            shared_roles: RoleValue::list(&r.shared_roles),
             owner_id: ID(r.owner_id.to_string()),
             name: r.name,
             description: r.description,
@@ -83,7 +79,7 @@ impl From<ReportInputObject> for ReportInput {
             description: input.description,
             definition: input.definition,
             sharing: input.sharing,
-            shared_roles: input.shared_roles.into_iter().map(Into::into).collect(),
+            shared_roles: domain_roles(input.shared_roles),
         }
     }
 }
@@ -106,13 +102,7 @@ impl SaveReportPayload {
             },
             Err(problems) => Self {
                 report: None,
-                problems: problems
-                    .into_iter()
-                    .map(|p| DefinitionProblem {
-                        path: p.path,
-                        message: p.message,
-                    })
-                    .collect(),
+                problems: problems.into_iter().map(Into::into).collect(),
             },
         })
     }
@@ -224,10 +214,7 @@ impl From<dashboard::Model> for Dashboard {
             name: d.name.clone(),
             widgets: dashboards::widgets_of(&d),
             sharing: Sharing::parse(&d.sharing),
-            shared_roles: Role::parse_list(&d.shared_roles)
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            shared_roles: RoleValue::list(&d.shared_roles),
             owner_id: ID(d.owner_id.to_string()),
             version: d.version,
             created_at: d.created_at,
@@ -263,7 +250,7 @@ impl From<DashboardInputObject> for DashboardInput {
             name: input.name,
             widgets: input.widgets,
             sharing: input.sharing,
-            shared_roles: input.shared_roles.into_iter().map(Into::into).collect(),
+            shared_roles: domain_roles(input.shared_roles),
         }
     }
 }

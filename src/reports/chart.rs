@@ -5,12 +5,11 @@
 use plotters::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
 
 use super::definition::ReportKind;
-use super::run::{Column, Outcome};
+use super::run::{Column, Outcome, cell_decimal, cell_text};
 use super::sources::FieldKind;
 
 /// The kinds of chart.
@@ -96,7 +95,7 @@ pub fn data(
         .map(|row| {
             row[..groups.min(row.len())]
                 .iter()
-                .map(cell_label)
+                .map(cell_text)
                 .collect::<Vec<_>>()
                 .join(" · ")
         })
@@ -142,10 +141,14 @@ pub fn data(
         .iter()
         .map(|&i| Series {
             label: columns[i].label.clone(),
-            values: outcome.rows.iter().map(|row| cell_value(&row[i])).collect(),
+            values: outcome
+                .rows
+                .iter()
+                .map(|row| cell_decimal(&row[i]).unwrap_or_default())
+                .collect(),
         })
         .collect();
-    let money = is_money(&columns[first]);
+    let money = is_money(&columns[first].name, columns[first].kind);
     let label = match kind {
         ReportKind::Matrix => columns[first]
             .label
@@ -167,29 +170,14 @@ pub fn data(
     })
 }
 
-/// Whether a decimal column holds money (not a quantity or a rate).
-fn is_money(column: &Column) -> bool {
-    let name = column.name.to_lowercase();
-    column.kind == FieldKind::Decimal
+/// Whether a column (or total) named `name` holds money: a decimal that is not a quantity or
+/// a rate.
+pub fn is_money(name: &str, kind: FieldKind) -> bool {
+    let name = name.to_lowercase();
+    kind == FieldKind::Decimal
         && !["quantity", "rate", "percent", "level", "count"]
             .iter()
             .any(|word| name.contains(word))
-}
-
-fn cell_label(cell: &Value) -> String {
-    match cell {
-        Value::Null => "(none)".into(),
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn cell_value(cell: &Value) -> Decimal {
-    match cell {
-        Value::String(text) => text.parse().unwrap_or_default(),
-        Value::Number(n) => n.to_string().parse().unwrap_or_default(),
-        _ => Decimal::ZERO,
-    }
 }
 
 /// `1234567.891` -> `1,234,567.89`.

@@ -81,16 +81,49 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// The select list of the aggregates, and their readers.
-fn aggregate_list(plan: &Plan, setting: &Setting) -> (Vec<String>, Vec<Reader>) {
-    let mut select = Vec::new();
-    let mut readers = Vec::new();
-    for aggregate in &plan.aggregates {
-        let (exprs, reader) = sql::aggregate(aggregate, setting.backend);
-        select.extend(exprs);
-        readers.push(reader);
+/// The select lists of a report's groupings and aggregates, and how to read them back: each
+/// query of a summary or matrix selects some groupings, then every aggregate.
+struct Selection {
+    groups: Vec<(String, Reader)>,
+    aggregates: Vec<String>,
+    aggregate_readers: Vec<Reader>,
+}
+
+impl Selection {
+    fn of(plan: &Plan, setting: &Setting) -> Selection {
+        let mut aggregates = Vec::new();
+        let mut aggregate_readers = Vec::new();
+        for aggregate in &plan.aggregates {
+            let (exprs, reader) = sql::aggregate(aggregate, setting.backend);
+            aggregates.extend(exprs);
+            aggregate_readers.push(reader);
+        }
+        Selection {
+            groups: plan.groups.iter().map(|g| sql::group(g, setting)).collect(),
+            aggregates,
+            aggregate_readers,
+        }
     }
-    (select, readers)
+
+    /// The groupings at `groups` (by index), then the aggregates.
+    fn with_groups(&self, groups: &[usize]) -> (Vec<String>, Vec<Reader>) {
+        let select = groups
+            .iter()
+            .map(|&g| self.groups[g].0.clone())
+            .chain(self.aggregates.iter().cloned())
+            .collect();
+        let readers = groups
+            .iter()
+            .map(|&g| self.groups[g].1)
+            .chain(self.aggregate_readers.iter().copied())
+            .collect();
+        (select, readers)
+    }
+
+    /// The groupings alone, to count the groups.
+    fn group_select(&self) -> Vec<String> {
+        self.groups.iter().map(|(expr, _)| expr.clone()).collect()
+    }
 }
 
 fn aggregate_columns(plan: &Plan) -> Vec<Column> {
@@ -113,7 +146,7 @@ async fn totals(
     if plan.aggregates.is_empty() {
         return Ok(Vec::new());
     }
-    let (select, readers) = aggregate_list(plan, setting);
+    let (select, readers) = Selection::of(plan, setting).with_groups(&[]);
     let rows = fetch(db, Query::select(from, &select, ""), &readers).await?;
     Ok(totals_of(plan, rows.into_iter().next().unwrap_or_default()))
 }
@@ -207,29 +240,28 @@ fn join_name(column: &str) -> String {
     crate::search::camel_case(column.strip_suffix("_id").unwrap_or(column))
 }
 
-/// The group columns, their select list and readers.
-fn group_list(plan: &Plan, setting: &Setting) -> (Vec<Column>, Vec<String>, Vec<Reader>) {
-    let mut columns = Vec::new();
-    let mut select = Vec::new();
-    let mut readers = Vec::new();
-    for group in &plan.groups {
-        let (expr, reader) = sql::group(group, setting);
-        select.push(expr);
-        readers.push(reader);
-        let label = field_label(plan, &group.field);
-        columns.push(Column {
-            name: group.name.clone(),
-            label: match group.bucket {
-                Some(bucket) => format!("{label} ({})", format!("{bucket:?}").to_lowercase()),
-                None => label,
-            },
-            kind: match reader {
-                Reader::Value(kind) => kind,
-                _ => FieldKind::Text,
-            },
-        });
-    }
-    (columns, select, readers)
+/// The columns of a report's groupings.
+fn group_columns(plan: &Plan, selection: &Selection) -> Vec<Column> {
+    plan.groups
+        .iter()
+        .zip(&selection.groups)
+        .map(|(group, (_, reader))| {
+            let label = field_label(plan, &group.field);
+            Column {
+                name: group.name.clone(),
+                label: match group.bucket {
+                    Some(bucket) => {
+                        format!("{label} ({})", format!("{bucket:?}").to_lowercase())
+                    }
+                    None => label,
+                },
+                kind: match reader {
+                    Reader::Value(kind) => *kind,
+                    _ => FieldKind::Text,
+                },
+            }
+        })
+        .collect()
 }
 
 /// Positions (1-based) in the select list of each column, given each reader's width.
@@ -257,22 +289,13 @@ async fn summary(
     from: &Query,
     window: Window,
 ) -> AppResult<Outcome> {
-    let (mut columns, group_select, group_readers) = group_list(plan, setting);
-    let (aggregate_select, aggregate_readers) = aggregate_list(plan, setting);
+    let selection = Selection::of(plan, setting);
+    let mut columns = group_columns(plan, &selection);
     columns.extend(aggregate_columns(plan));
-    let select: Vec<String> = group_select
-        .iter()
-        .chain(&aggregate_select)
-        .cloned()
-        .collect();
-    let readers: Vec<Reader> = group_readers
-        .iter()
-        .chain(&aggregate_readers)
-        .copied()
-        .collect();
+    let groups = plan.groups.len();
+    let (select, readers) = selection.with_groups(&(0..groups).collect::<Vec<_>>());
     let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
     let positions = positions(&readers);
-    let groups = plan.groups.len();
     let grouping = group_by(groups);
     let ties: Vec<usize> = (1..=groups).collect();
     let order = order_by(plan, &names, &positions, &ties);
@@ -298,17 +321,18 @@ async fn summary(
     let rows = rows.iter().map(|row| shown(row)).collect::<Vec<_>>();
     let total_rows = match known {
         Some(total) => total,
-        None => count(db, Query::count_groups(from, &group_select, &grouping)).await?,
+        None => {
+            count(
+                db,
+                Query::count_groups(from, &selection.group_select(), &grouping),
+            )
+            .await?
+        }
     };
 
     let mut subtotals = Vec::new();
     if groups == 2 {
-        let select: Vec<String> = std::iter::once(group_select[0].clone())
-            .chain(aggregate_select.iter().cloned())
-            .collect();
-        let readers: Vec<Reader> = std::iter::once(group_readers[0])
-            .chain(aggregate_readers.iter().copied())
-            .collect();
+        let (select, readers) = selection.with_groups(&[0]);
         let rest = format!("GROUP BY 1 ORDER BY 1 ASC NULLS LAST LIMIT {MAX_SUBTOTALS}");
         subtotals = fetch(db, Query::select(from, &select, &rest), &readers)
             .await?
@@ -391,26 +415,12 @@ async fn matrix(
     from: &Query,
     window: Window,
 ) -> AppResult<Outcome> {
-    let (group_columns, group_select, group_readers) = group_list(plan, setting);
-    let (aggregate_select, aggregate_readers) = aggregate_list(plan, setting);
+    let selection = Selection::of(plan, setting);
     let aggregates = aggregate_columns(plan);
     let width = aggregates.len();
-    let with_groups = |groups: &[usize]| {
-        let select: Vec<String> = groups
-            .iter()
-            .map(|&g| group_select[g].clone())
-            .chain(aggregate_select.iter().cloned())
-            .collect();
-        let readers: Vec<Reader> = groups
-            .iter()
-            .map(|&g| group_readers[g])
-            .chain(aggregate_readers.iter().copied())
-            .collect();
-        (select, readers)
-    };
 
     // The columns: every value of the second grouping, with its totals.
-    let (select, readers) = with_groups(&[1]);
+    let (select, readers) = selection.with_groups(&[1]);
     let rest = format!(
         "GROUP BY 1 ORDER BY 1 ASC NULLS LAST LIMIT {}",
         MAX_MATRIX_COLUMNS + 1
@@ -424,7 +434,7 @@ async fn matrix(
     let keys: Vec<Value> = column_totals.iter().map(|r| r[0].clone()).collect();
 
     // The rows: every value of the first grouping, with its totals, in the report's order.
-    let (select, readers) = with_groups(&[0]);
+    let (select, readers) = selection.with_groups(&[0]);
     let names: Vec<String> = std::iter::once(plan.groups[0].name.clone())
         .chain(aggregates.iter().map(|a| a.name.clone()))
         .collect();
@@ -432,7 +442,7 @@ async fn matrix(
     let rest = format!("GROUP BY 1 {order} LIMIT {}", MAX_MATRIX_CELLS + 1);
     let row_totals = fetch(db, Query::select(from, &select, &rest), &readers).await?;
 
-    let (select, readers) = with_groups(&[0, 1]);
+    let (select, readers) = selection.with_groups(&[0, 1]);
     let rest = format!("GROUP BY 1, 2 LIMIT {}", MAX_MATRIX_CELLS + 1);
     let cells = fetch(db, Query::select(from, &select, &rest), &readers).await?;
     if cells.len() > MAX_MATRIX_CELLS || row_totals.len() > MAX_MATRIX_CELLS {
@@ -441,7 +451,7 @@ async fn matrix(
         )));
     }
 
-    let mut columns = vec![group_columns[0].clone()];
+    let mut columns = vec![group_columns(plan, &selection)[0].clone()];
     for key in &keys {
         let shown = cell_text(key);
         for aggregate in &aggregates {
@@ -503,12 +513,22 @@ fn too_large(message: String) -> AppError {
     AppError::bad_input("definition.groupBy", message)
 }
 
-/// A cell as a column name: text as it is, other values as JSON.
-fn cell_text(cell: &Value) -> String {
+/// A cell as a name (a matrix column, a chart category): text as it is, other values as
+/// JSON, an empty cell as `(none)`.
+pub fn cell_text(cell: &Value) -> String {
     match cell {
         Value::String(text) => text.clone(),
         Value::Null => "(none)".into(),
         other => other.to_string(),
+    }
+}
+
+/// A numeric cell's exact value (decimals are strings, counts are numbers).
+pub fn cell_decimal(cell: &Value) -> Option<Decimal> {
+    match cell {
+        Value::String(text) => text.parse().ok(),
+        Value::Number(n) => n.to_string().parse().ok(),
+        _ => None,
     }
 }
 
@@ -619,9 +639,8 @@ fn read_cell(row: &QueryResult, at: usize, reader: Reader) -> AppResult<Cell> {
 /// distinct count cannot (`None`).
 fn combine(plan: &Plan, rows: &[&Vec<Cell>], first: usize) -> Option<Vec<Cell>> {
     let decimal = |cell: &Cell| match cell {
-        Cell::Value(Value::String(text)) => text.parse::<Decimal>().ok(),
-        Cell::Value(Value::Number(n)) => n.as_i64().map(Decimal::from),
-        _ => None,
+        Cell::Value(value) => cell_decimal(value),
+        Cell::Average { .. } => None,
     };
     plan.aggregates
         .iter()

@@ -150,12 +150,8 @@ fn write_test(query: &mut Query, expr: &str, kind: FieldKind, test: &Test, setti
             query.push(")");
         }
         Test::Contains(part) => {
-            let escaped = part
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
             query.push(&format!("LOWER({expr}) LIKE "));
-            query.bind(format!("%{escaped}%").into());
+            query.bind(format!("%{}%", crate::filters::escape_like(part)).into());
             query.push(r" ESCAPE '\'");
         }
         Test::Min(value) => {
