@@ -13,19 +13,20 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use entity::reports::dashboard::{self, Model};
+use entity::reports::report;
 
 use crate::auth::{Principal, Role};
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
 use crate::events::EventBus;
 use crate::modules::Module;
-use crate::sales::catalogue;
 use crate::validation::required_text;
 
 use super::chart::{self, ChartData, ChartKind};
 use super::definition::{Condition, Period};
 use super::periods;
-use super::saved::{self, Parameters};
+use super::run::cell_decimal;
+use super::saved::{self, Parameters, TenantFacts};
 use super::sharing::{self, Sharing};
 use super::sources::FieldKind;
 
@@ -232,10 +233,10 @@ pub async fn data(
     actor: &Principal,
     d: &Model,
 ) -> AppResult<Vec<WidgetData>> {
-    let currency = catalogue::settings(db, &actor.scope()).await?.base_currency;
+    let facts = saved::tenant_facts(db, actor).await?;
     let mut out = Vec::new();
     for widget in widgets_of(d) {
-        let computed = widget_data(db, actor, &widget, &currency).await;
+        let computed = widget_data(db, actor, &facts, &widget).await;
         let (chart, kpi, error) = match computed {
             Ok(Shown::Chart(chart)) => (Some(chart), None, None),
             Ok(Shown::Kpi(kpi)) => (None, Some(kpi), None),
@@ -268,14 +269,23 @@ enum Shown {
     Kpi(Kpi),
 }
 
-async fn widget_data(
+/// The saved report a widget shows, if the caller sees it.
+async fn report_of(
     db: &DatabaseConnection,
     actor: &Principal,
     widget: &Widget,
-    currency: &str,
-) -> AppResult<Shown> {
+) -> AppResult<report::Model> {
     let id = crate::validation::parse_id("reportId", &widget.report_id)?;
-    let report = saved::get(db, actor, id).await?;
+    saved::get(db, actor, id).await
+}
+
+async fn widget_data(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    facts: &TenantFacts,
+    widget: &Widget,
+) -> AppResult<Shown> {
+    let report = report_of(db, actor, widget).await?;
     let definition = saved::definition_of(&report)?;
     let Some(spec) = &widget.kpi else {
         let kind = widget.chart.unwrap_or(ChartKind::Bar);
@@ -284,17 +294,17 @@ async fn widget_data(
             ..Parameters::default()
         };
         let report_kind = definition.kind;
-        let outcome = saved::run_definition(db, actor, definition, parameters).await?;
+        let outcome = saved::run_with(db, actor, facts, definition, parameters).await?;
         let data = chart::data(
             report_kind,
             &outcome,
             kind,
             widget.measure.as_deref(),
-            currency,
+            &facts.currency,
         )?;
         return Ok(Shown::Chart(data));
     };
-    let setting = saved::setting(db, actor).await?;
+    let setting = &facts.setting;
     let today = setting.today();
     let (from, to) = periods::range(spec.period, spec.days.unwrap_or(0), today)
         .ok_or_else(|| AppError::bad_input("kpi.period", "is out of range"))?;
@@ -332,51 +342,47 @@ async fn widget_data(
             limit: Some(1),
             ..Parameters::default()
         };
-        let outcome = saved::run_definition(db, actor, definition.clone(), parameters).await?;
+        let outcome = saved::run_with(db, actor, facts, definition.clone(), parameters).await?;
         let total = match &widget.measure {
             Some(m) => outcome.totals.iter().find(|t| t.name == *m),
             None => outcome.totals.first(),
         }
         .ok_or_else(|| AppError::bad_input("measure", "the report has no such aggregate"))?;
-        let value = match &total.value.0 {
-            serde_json::Value::String(s) => s.parse().unwrap_or_default(),
-            serde_json::Value::Number(n) => n.to_string().parse().unwrap_or_default(),
-            _ => Decimal::ZERO,
-        };
-        figures.push((total.label.clone(), total.kind, value));
+        let value = cell_decimal(&total.value.0).unwrap_or_default();
+        figures.push((total.label.clone(), total.name.clone(), total.kind, value));
     }
-    let (label, kind, value) = figures[0].clone();
-    let previous = figures[1].2;
+    let (label, name, kind, value) = figures[0].clone();
+    let previous = figures[1].3;
     let change = value - previous;
     let change_percent = (change * Decimal::from(100))
         .checked_div(previous)
         .map(|p| p.round_dp(1));
-    let money = kind == FieldKind::Decimal && !label.to_lowercase().contains("quantity");
     Ok(Shown::Kpi(Kpi {
         label,
         value,
         previous,
         change,
         change_percent,
-        currency: money.then(|| currency.to_owned()),
+        currency: chart::is_money(&name, kind).then(|| facts.currency.clone()),
     }))
 }
 
 /// The modules a dashboard's widgets read: a change to one of them may change its data.
-async fn modules_of(db: &DatabaseConnection, actor: &Principal, d: &Model) -> Vec<Module> {
+async fn modules_of(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    d: &Model,
+) -> AppResult<Vec<Module>> {
+    let custom = saved::custom_fields(db, &actor.scope()).await?;
     let mut modules = Vec::new();
     for widget in widgets_of(d) {
-        let Ok(id) = crate::validation::parse_id("reportId", &widget.report_id) else {
+        // A widget the caller cannot see or run changes nothing it is shown.
+        let Ok(report) = report_of(db, actor, &widget).await else {
             continue;
         };
-        let Ok(report) = saved::get(db, actor, id).await else {
-            continue;
-        };
-        if let Ok(modules_read) = saved::modules_read(db, actor, &report).await {
-            modules.extend(modules_read);
-        }
+        modules.extend(saved::modules_read(&custom, &report).unwrap_or_default());
     }
-    modules
+    Ok(modules)
 }
 
 /// The dashboard's data each time records of its widgets' modules change, at most once per
@@ -389,7 +395,7 @@ pub async fn follow(
 ) -> AppResult<impl Stream<Item = AppResult<Vec<WidgetData>>> + Send + 'static> {
     let d = get(&db, &actor, id).await?;
     let watched: Vec<&'static str> = modules_of(&db, &actor, &d)
-        .await
+        .await?
         .into_iter()
         .map(Module::as_str)
         .collect();

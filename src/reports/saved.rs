@@ -65,7 +65,7 @@ pub fn definition_of(report: &Model) -> AppResult<ReportDefinition> {
 }
 
 /// The tenant's custom fields, by module.
-async fn custom_fields(db: &impl Conn, scope: &TenantScope) -> AppResult<CustomFields> {
+pub async fn custom_fields(db: &impl Conn, scope: &TenantScope) -> AppResult<CustomFields> {
     let mut by_module: CustomFields = HashMap::new();
     for field in scope.select::<custom_field::Entity>().all(db).await? {
         if let Some(module) = Module::parse(&field.module) {
@@ -76,27 +76,46 @@ async fn custom_fields(db: &impl Conn, scope: &TenantScope) -> AppResult<CustomF
 }
 
 /// The modules a saved report reads (its source's, and those of the records it refers to).
-pub async fn modules_read(
-    db: &impl Conn,
-    actor: &Principal,
-    report: &Model,
-) -> AppResult<Vec<Module>> {
-    let custom = custom_fields(db, &actor.scope()).await?;
+pub fn modules_read(custom: &CustomFields, report: &Model) -> AppResult<Vec<Module>> {
     let definition = definition_of(report)?;
-    Ok(definition::plan(&definition, &custom)
+    Ok(definition::plan(&definition, custom)
         .map(|plan| plan.modules())
         .unwrap_or_default())
 }
 
+/// What running reports needs to know of the caller's tenant, read once per request however
+/// many reports (a dashboard's widgets) or pages (a CSV file) it runs.
+pub struct TenantFacts {
+    pub custom: CustomFields,
+    /// Its time zone and now, for periods and buckets.
+    pub setting: Setting,
+    /// Its base currency, for charts and KPIs.
+    pub currency: String,
+}
+
+pub async fn tenant_facts(db: &DatabaseConnection, actor: &Principal) -> AppResult<TenantFacts> {
+    let scope = actor.scope();
+    let tenant = catalogue::settings(db, &scope).await?;
+    Ok(TenantFacts {
+        custom: custom_fields(db, &scope).await?,
+        setting: Setting {
+            backend: db.get_database_backend(),
+            tenant_id: actor.tenant_id,
+            zone: tenant.time_zone.parse::<Tz>().unwrap_or(Tz::UTC),
+            now: Utc::now(),
+        },
+        currency: tenant.base_currency,
+    })
+}
+
 /// Checks a definition for the caller's tenant: every problem, or the plan; FORBIDDEN when
 /// the caller may not read what it reports on.
-async fn plan_for(
-    db: &impl Conn,
+fn plan_for(
     actor: &Principal,
+    custom: &CustomFields,
     definition: &ReportDefinition,
 ) -> AppResult<Result<Plan, Vec<Problem>>> {
-    let custom = custom_fields(db, &actor.scope()).await?;
-    let plan = match definition::plan(definition, &custom) {
+    let plan = match definition::plan(definition, custom) {
         Ok(plan) => plan,
         Err(problems) => return Ok(Err(problems)),
     };
@@ -124,7 +143,8 @@ pub async fn create(
     input: ReportInput,
 ) -> AppResult<Result<Model, Vec<Problem>>> {
     let (name, description) = checked_input(&input)?;
-    if let Err(problems) = plan_for(db, actor, &input.definition).await? {
+    let custom = custom_fields(db, &actor.scope()).await?;
+    if let Err(problems) = plan_for(actor, &custom, &input.definition)? {
         return Ok(Err(problems));
     }
     let now = Utc::now();
@@ -162,7 +182,8 @@ pub async fn update(
 ) -> AppResult<Result<Model, Vec<Problem>>> {
     let (name, description) = checked_input(&input)?;
     sharing::editable::<report::Entity>(db, actor, id).await?;
-    if let Err(problems) = plan_for(db, actor, &input.definition).await? {
+    let custom = custom_fields(db, &actor.scope()).await?;
+    if let Err(problems) = plan_for(actor, &custom, &input.definition)? {
         return Ok(Err(problems));
     }
     let changes = report::ActiveModel {
@@ -199,28 +220,38 @@ pub async fn run_saved(
 pub async fn run_definition(
     db: &DatabaseConnection,
     actor: &Principal,
+    definition: ReportDefinition,
+    parameters: Parameters,
+) -> AppResult<Outcome> {
+    let facts = tenant_facts(db, actor).await?;
+    run_with(db, actor, &facts, definition, parameters).await
+}
+
+/// [`run_definition`] with the tenant's facts already read.
+pub async fn run_with(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    facts: &TenantFacts,
     mut definition: ReportDefinition,
     parameters: Parameters,
 ) -> AppResult<Outcome> {
     let own = definition.filters.len();
     definition.filters.extend(parameters.filters);
-    let plan = plan_for(db, actor, &definition)
-        .await?
-        .map_err(|problems| {
-            let first = &problems[0];
-            // Extra conditions are reported where the caller gave them.
-            let path = match first.path.strip_prefix("filters[") {
-                Some(rest) => match rest.split_once(']') {
-                    Some((i, tail)) => match i.parse::<usize>() {
-                        Ok(i) if i >= own => format!("parameters.filters[{}]{tail}", i - own),
-                        _ => format!("definition.{}", first.path),
-                    },
-                    None => format!("definition.{}", first.path),
+    let plan = plan_for(actor, &facts.custom, &definition)?.map_err(|problems| {
+        let first = &problems[0];
+        // Extra conditions are reported where the caller gave them.
+        let path = match first.path.strip_prefix("filters[") {
+            Some(rest) => match rest.split_once(']') {
+                Some((i, tail)) => match i.parse::<usize>() {
+                    Ok(i) if i >= own => format!("parameters.filters[{}]{tail}", i - own),
+                    _ => format!("definition.{}", first.path),
                 },
                 None => format!("definition.{}", first.path),
-            };
-            AppError::bad_input(path, first.message.clone())
-        })?;
+            },
+            None => format!("definition.{}", first.path),
+        };
+        AppError::bad_input(path, first.message.clone())
+    })?;
     let limit = parameters.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(AppError::bad_input(
@@ -228,23 +259,11 @@ pub async fn run_definition(
             format!("must be 1 to {MAX_PAGE}"),
         ));
     }
-    let setting = setting(db, actor).await?;
     let window = Window {
         offset: parameters.offset,
         limit,
     };
-    run::run(db, &plan, &setting, window).await
-}
-
-/// The tenant's time zone and now, for periods and buckets.
-pub async fn setting(db: &DatabaseConnection, actor: &Principal) -> AppResult<Setting> {
-    let tenant = catalogue::settings(db, &actor.scope()).await?;
-    Ok(Setting {
-        backend: db.get_database_backend(),
-        tenant_id: actor.tenant_id,
-        zone: tenant.time_zone.parse::<Tz>().unwrap_or(Tz::UTC),
-        now: Utc::now(),
-    })
+    run::run(db, &plan, &facts.setting, window).await
 }
 
 /// Every row of a report as CSV (RFC 4180, a header row of column labels), with subtotal and
@@ -257,12 +276,14 @@ pub async fn csv(
     use crate::export::{Cell, csv_row};
     let report = get(db, actor, id).await?;
     let definition = definition_of(&report)?;
+    let facts = tenant_facts(db, actor).await?;
     let mut text = String::new();
     let mut offset = 0;
     loop {
-        let page = run_definition(
+        let page = run_with(
             db,
             actor,
+            &facts,
             definition.clone(),
             Parameters {
                 filters: Vec::new(),
@@ -314,9 +335,9 @@ pub async fn chart_svg(
         limit: Some(chart::MAX_CATEGORIES),
         ..Parameters::default()
     };
-    let outcome = run_definition(db, actor, definition, parameters).await?;
-    let currency = catalogue::settings(db, &actor.scope()).await?.base_currency;
-    let data = chart::data(report_kind, &outcome, kind, measure, &currency)?;
+    let facts = tenant_facts(db, actor).await?;
+    let outcome = run_with(db, actor, &facts, definition, parameters).await?;
+    let data = chart::data(report_kind, &outcome, kind, measure, &facts.currency)?;
     chart::svg(&data, kind, &report.name)
 }
 
