@@ -85,6 +85,10 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         app.clone(),
         app.shutdown.subscribe(),
     ));
+    tokio::spawn(crate::reports::schedules::run(
+        app.clone(),
+        app.shutdown.subscribe(),
+    ));
     Ok(app)
 }
 

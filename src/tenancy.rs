@@ -22,7 +22,7 @@ use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
 use entity::process::{definition, instance, step, timer};
-use entity::reports::{dashboard, report};
+use entity::reports::{dashboard, report, schedule, snapshot};
 use entity::sales::{
     currency, document_line, payment, price_book, price_book_entry, quote_link, stock_movement,
     tax_class,
@@ -98,6 +98,8 @@ tenant_owned!(
     import_mapping,
     report,
     dashboard,
+    schedule,
+    snapshot,
 );
 identified!(
     user,
@@ -132,6 +134,8 @@ identified!(
     import_mapping,
     report,
     dashboard,
+    schedule,
+    snapshot,
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,6 +25,7 @@ mod m20261201_000020_import_mappings;
 mod m20261201_000021_webhook_filter;
 mod m20261201_000022_reports;
 mod m20261201_000023_dashboards;
+mod m20261201_000024_report_schedules;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000021_webhook_filter::Migration),
             Box::new(m20261201_000022_reports::Migration),
             Box::new(m20261201_000023_dashboards::Migration),
+            Box::new(m20261201_000024_report_schedules::Migration),
         ]
     }
 }

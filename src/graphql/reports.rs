@@ -8,14 +8,16 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::Value;
 
-use entity::reports::{dashboard, report};
+use entity::reports::{dashboard, report, schedule};
 
 use crate::permissions::Access;
 use crate::reports::dashboards::{self, DashboardInput, Widget, WidgetData};
 use crate::reports::definition::{Condition, ReportDefinition};
 use crate::reports::run::{Column, Outcome, Total};
 use crate::reports::saved::{self, Parameters, ReportInput};
+use crate::reports::schedules::{self, Frequency, ScheduleInput};
 use crate::reports::sharing::Sharing;
+use crate::reports::snapshots;
 use crate::reports::sources::{self, FieldKind};
 
 use super::platform::{RoleValue, domain_roles};
@@ -24,6 +26,7 @@ use super::{ContextExt, parse_id};
 
 /// A saved report.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Report {
     pub id: ID,
     pub name: String,
@@ -57,6 +60,109 @@ impl TryFrom<report::Model> for Report {
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
+    }
+}
+
+#[ComplexObject]
+impl Report {
+    /// When it runs by itself, if it does.
+    async fn schedule(&self, ctx: &Context<'_>) -> Result<Option<ReportSchedule>> {
+        let id = parse_id("id", &self.id)?;
+        let found = schedules::of_report(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(found.map(Into::into))
+    }
+
+    /// Its latest snapshots, newest first (it keeps 30).
+    async fn snapshots(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: u32,
+    ) -> Result<Vec<ReportSnapshot>> {
+        let id = parse_id("id", &self.id)?;
+        let found = snapshots::list(&ctx.app().db, ctx.principal()?, id, u64::from(first)).await?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+}
+
+/// When a report runs by itself, and as whom.
+#[derive(SimpleObject)]
+pub struct ReportSchedule {
+    pub id: ID,
+    pub report_id: ID,
+    pub frequency: Frequency,
+    /// The schedule as a five-field cron expression, in the tenant's time zone.
+    pub cron: String,
+    /// In words, e.g. "At 08:00 on Monday".
+    pub description: String,
+    pub active: bool,
+    /// When it runs next, while active.
+    pub next_run_at: DateTime<Utc>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// Who set it: runs use this user's rights as they are at the time.
+    pub owner_id: ID,
+    /// Give it back when changing the schedule: one changed meanwhile is a CONFLICT.
+    pub version: i32,
+}
+
+impl From<schedule::Model> for ReportSchedule {
+    fn from(s: schedule::Model) -> Self {
+        Self {
+            id: ID(s.id.to_string()),
+            report_id: ID(s.report_id.to_string()),
+            frequency: Frequency::parse(&s.frequency),
+            description: schedules::describe(&s.cron),
+            cron: s.cron,
+            active: s.active,
+            next_run_at: s.next_run_at,
+            last_run_at: s.last_run_at,
+            owner_id: ID(s.owner_id.to_string()),
+            version: s.version,
+        }
+    }
+}
+
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotStatus {
+    Ready,
+    /// The report could not run; `error` says why.
+    Failed,
+}
+
+/// A report's rows as they were when it ran.
+#[derive(SimpleObject)]
+pub struct ReportSnapshot {
+    pub id: ID,
+    pub report_id: ID,
+    /// Taken by its schedule (rather than by hand).
+    pub scheduled: bool,
+    /// Whose rights it was computed with.
+    pub taken_by: ID,
+    pub status: SnapshotStatus,
+    pub error: Option<String>,
+    pub row_count: i64,
+    pub created_at: DateTime<Utc>,
+    /// Where to download it as CSV, with the same credentials as the API.
+    pub download_url: Option<String>,
+}
+
+impl From<snapshots::Summary> for ReportSnapshot {
+    fn from(s: snapshots::Summary) -> Self {
+        let ready = s.status == snapshots::READY;
+        Self {
+            id: ID(s.id.to_string()),
+            report_id: ID(s.report_id.to_string()),
+            scheduled: s.schedule_id.is_some(),
+            taken_by: ID(s.taken_by.to_string()),
+            status: if ready {
+                SnapshotStatus::Ready
+            } else {
+                SnapshotStatus::Failed
+            },
+            error: s.error,
+            row_count: s.row_count,
+            created_at: s.created_at,
+            download_url: ready.then(|| snapshots::download_path(s.report_id, s.id)),
+        }
     }
 }
 
@@ -419,6 +525,34 @@ impl ReportMutation {
         let id = parse_id("id", &id)?;
         dashboards::delete(&ctx.app().db, ctx.principal()?, id).await?;
         Ok(true)
+    }
+
+    /// Schedules a report (its owner or an administrator) to run by itself and store a
+    /// snapshot each time, with the caller's rights; replaces its schedule if it has one
+    /// (then give the schedule's `version`).
+    async fn schedule_report(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        schedule: ScheduleInput,
+        version: Option<i32>,
+    ) -> Result<ReportSchedule> {
+        let id = parse_id("id", &id)?;
+        let set = schedules::set(&ctx.app().db, ctx.principal()?, id, version, schedule).await?;
+        Ok(set.into())
+    }
+
+    /// Stops a report's schedule; its snapshots stay. False when it had none.
+    async fn unschedule_report(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let id = parse_id("id", &id)?;
+        Ok(schedules::remove(&ctx.app().db, ctx.principal()?, id).await?)
+    }
+
+    /// Runs a report now and stores its rows as a snapshot (its owner or an administrator).
+    async fn snapshot_report(&self, ctx: &Context<'_>, id: ID) -> Result<ReportSnapshot> {
+        let id = parse_id("id", &id)?;
+        let taken = snapshots::take(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(taken.into())
     }
 
     /// Deletes a report (its owner or an administrator).

@@ -1,16 +1,16 @@
 //! Files over HTTP with the same authentication (bearer token, API key, or Basic with an API
 //! key) and tenant scoping as the API: `GET /export/{module}.csv?filter=<JSON>`,
-//! `GET /payroll/pay-runs/{id}/bank-transfers.csv` and `…/tax-summary.csv`, `GET /reports/{id}.csv`.
-
-use std::net::SocketAddr;
+//! `GET /payroll/pay-runs/{id}/bank-transfers.csv` and `…/tax-summary.csv`, `GET /reports/{id}.csv`,
+//! `GET /reports/{id}/snapshots/{snapshotId}.csv`, and the charts and diagrams as SVG.
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use uuid::Uuid;
 
-use super::{HttpState, authorization_header, json_error_response, session_for};
+use super::{Caller, HttpError, HttpState};
 use crate::error::AppError;
 use crate::modules::{self, Module};
 use crate::payroll::exports;
@@ -28,35 +28,22 @@ pub struct ExportQuery {
 /// Every live record of a module the caller may read, streamed as CSV.
 pub async fn module_csv(
     State(state): State<HttpState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Caller(principal): Caller,
     Path(file): Path<String>,
     Query(query): Query<ExportQuery>,
-) -> Response {
-    let app = &state.app;
-    let result = async {
-        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
-        let principal = session.require_principal()?;
-        let module = file
-            .strip_suffix(".csv")
-            .and_then(Module::parse)
-            .ok_or(AppError::NotFound("export"))?;
-        let filter = query
-            .filter
-            .map(|f| serde_json::from_str::<serde_json::Value>(&f))
-            .transpose()
-            .map_err(|_| AppError::bad_input("filter", "is not JSON"))?;
-        let declaration = modules::declaration(module)?;
-        let csv = declaration
-            .export_csv(&app.db, principal, filter.as_ref())
-            .await?;
-        Ok::<_, AppError>((module, csv))
-    }
-    .await;
-    let (module, csv) = match result {
-        Ok(found) => found,
-        Err(err) => return json_error_response(&err),
-    };
+) -> Result<Response, HttpError> {
+    let module = file
+        .strip_suffix(".csv")
+        .and_then(Module::parse)
+        .ok_or(AppError::NotFound("export"))?;
+    let filter = query
+        .filter
+        .map(|f| serde_json::from_str::<serde_json::Value>(&f))
+        .transpose()
+        .map_err(|_| AppError::bad_input("filter", "is not JSON"))?;
+    let csv = modules::declaration(module)?
+        .export_csv(&state.app.db, &principal, filter.as_ref())
+        .await?;
     let body = Body::from_stream(csv.map(|chunk| {
         chunk.map_err(|err| {
             // The header is gone: the only way left to say so is to cut the body short.
@@ -64,7 +51,10 @@ pub async fn module_csv(
             std::io::Error::other(err.message())
         })
     }));
-    csv_file(body.into_response(), &format!("{}.csv", module.as_str()))
+    Ok(csv_file(
+        body.into_response(),
+        &format!("{}.csv", module.as_str()),
+    ))
 }
 
 /// Marks a response as a CSV file to save as `filename`.
@@ -83,50 +73,55 @@ fn csv_file(mut response: Response, filename: &str) -> Response {
 
 pub async fn pay_run_file(
     State(state): State<HttpState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Caller(principal): Caller,
     Path((id, file)): Path<(String, String)>,
-) -> Response {
-    let app = &state.app;
-    let result = async {
-        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
-        let principal = session.require_principal()?;
-        let id = parse_id("id", &async_graphql::ID(id))?;
-        match file.as_str() {
-            "bank-transfers.csv" => exports::bank_transfers(&app.db, principal, id).await,
-            "tax-summary.csv" => exports::tax_summary(&app.db, principal, id).await,
-            _ => Err(AppError::NotFound("file")),
-        }
-    }
-    .await;
-    match result {
-        Ok((run, csv)) => csv_file(csv.into_response(), &format!("{}-{file}", run.run_no)),
-        Err(err) => json_error_response(&err),
-    }
+) -> Result<Response, HttpError> {
+    let db = &state.app.db;
+    let id = parse_id("id", &async_graphql::ID(id))?;
+    let (run, csv) = match file.as_str() {
+        "bank-transfers.csv" => exports::bank_transfers(db, &principal, id).await?,
+        "tax-summary.csv" => exports::tax_summary(db, &principal, id).await?,
+        _ => return Err(AppError::NotFound("file").into()),
+    };
+    Ok(csv_file(
+        csv.into_response(),
+        &format!("{}-{file}", run.run_no),
+    ))
+}
+
+/// The id in a file name such as `<id>.csv`.
+fn id_of_file(file: &str, extension: &str) -> Result<Uuid, AppError> {
+    let id = file
+        .strip_suffix(extension)
+        .ok_or(AppError::NotFound("file"))?;
+    parse_id("id", &async_graphql::ID(id.to_owned()))
 }
 
 /// A report's every row as CSV: `GET /reports/{id}.csv`.
 pub async fn report_csv(
     State(state): State<HttpState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Caller(principal): Caller,
     Path(file): Path<String>,
-) -> Response {
-    let app = &state.app;
-    let result = async {
-        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
-        let principal = session.require_principal()?;
-        let id = file
-            .strip_suffix(".csv")
-            .ok_or(AppError::NotFound("file"))?;
-        let id = parse_id("id", &async_graphql::ID(id.to_owned()))?;
-        reports::saved::csv(&app.db, principal, id).await
-    }
-    .await;
-    match result {
-        Ok((report, csv)) => csv_file(csv.into_response(), &report_filename(&report.name)),
-        Err(err) => json_error_response(&err),
-    }
+) -> Result<Response, HttpError> {
+    let id = id_of_file(&file, ".csv")?;
+    let (report, csv) = reports::saved::csv(&state.app.db, &principal, id).await?;
+    let name = format!("{}.csv", report_filename(&report.name));
+    Ok(csv_file(csv.text.into_response(), &name))
+}
+
+/// A stored snapshot of a report: `GET /reports/{id}/snapshots/{snapshotId}.csv`.
+pub async fn report_snapshot(
+    State(state): State<HttpState>,
+    Caller(principal): Caller,
+    Path((id, file)): Path<(String, String)>,
+) -> Result<Response, HttpError> {
+    let report_id = parse_id("id", &async_graphql::ID(id))?;
+    let id = id_of_file(&file, ".csv")?;
+    let (report, snapshot, csv) =
+        reports::snapshots::file(&state.app.db, &principal, report_id, id).await?;
+    let taken = snapshot.created_at.format("%Y-%m-%dT%H%MZ");
+    let name = format!("{}-{taken}.csv", report_filename(&report.name));
+    Ok(csv_file(csv.into_response(), &name))
 }
 
 #[derive(serde::Deserialize)]
@@ -140,29 +135,20 @@ pub struct ChartQuery {
 /// A report drawn as a chart: `GET /reports/{id}/chart.svg?type=bar|line|pie|funnel`.
 pub async fn report_chart(
     State(state): State<HttpState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Caller(principal): Caller,
     Path((id, file)): Path<(String, String)>,
     Query(query): Query<ChartQuery>,
-) -> Response {
-    let app = &state.app;
-    let result = async {
-        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
-        let principal = session.require_principal()?;
-        if file != "chart.svg" {
-            return Err(AppError::NotFound("file"));
-        }
-        let id = parse_id("id", &async_graphql::ID(id))?;
-        let kind = query.kind.as_deref().unwrap_or("bar");
-        let kind = ChartKind::parse(kind)
-            .ok_or_else(|| AppError::bad_input("type", "bar, line, pie or funnel"))?;
-        reports::saved::chart_svg(&app.db, principal, id, kind, query.measure.as_deref()).await
+) -> Result<Response, HttpError> {
+    if file != "chart.svg" {
+        return Err(AppError::NotFound("file").into());
     }
-    .await;
-    match result {
-        Ok(svg) => svg_response(svg),
-        Err(err) => json_error_response(&err),
-    }
+    let id = parse_id("id", &async_graphql::ID(id))?;
+    let kind = query.kind.as_deref().unwrap_or("bar");
+    let kind = ChartKind::parse(kind)
+        .ok_or_else(|| AppError::bad_input("type", "bar, line, pie or funnel"))?;
+    let measure = query.measure.as_deref();
+    let svg = reports::saved::chart_svg(&state.app.db, &principal, id, kind, measure).await?;
+    Ok(svg_response(svg))
 }
 
 #[derive(serde::Deserialize)]
@@ -174,25 +160,15 @@ pub struct DiagramQuery {
 /// `GET /processes/{key}.svg?version=N`.
 pub async fn process_diagram(
     State(state): State<HttpState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Caller(principal): Caller,
     Path(file): Path<String>,
     Query(query): Query<DiagramQuery>,
-) -> Response {
-    let app = &state.app;
-    let result = async {
-        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
-        let principal = session.require_principal()?;
-        let key = file
-            .strip_suffix(".svg")
-            .ok_or(AppError::NotFound("file"))?;
-        diagram::for_definition(&app.db, principal, key, query.version).await
-    }
-    .await;
-    match result {
-        Ok(svg) => svg_response(svg),
-        Err(err) => json_error_response(&err),
-    }
+) -> Result<Response, HttpError> {
+    let key = file
+        .strip_suffix(".svg")
+        .ok_or(AppError::NotFound("file"))?;
+    let svg = diagram::for_definition(&state.app.db, &principal, key, query.version).await?;
+    Ok(svg_response(svg))
 }
 
 fn svg_response(svg: String) -> Response {
@@ -204,7 +180,7 @@ fn svg_response(svg: String) -> Response {
     response
 }
 
-/// A report's name as a file name: letters, digits and dashes.
+/// A report's name as a file name stem: letters, digits and dashes.
 fn report_filename(name: &str) -> String {
     let stem: String = name
         .chars()
@@ -221,5 +197,9 @@ fn report_filename(name: &str) -> String {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join("-");
-    format!("{}.csv", if stem.is_empty() { "report" } else { &stem })
+    if stem.is_empty() {
+        "report".to_owned()
+    } else {
+        stem
+    }
 }

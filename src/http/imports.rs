@@ -5,15 +5,14 @@
 //! `?wait=false` at once `202 {"jobId"}` to follow with `importJob` / `importJobChanged`.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{HttpState, authorization_header, json_error_response, session_for};
+use super::{Caller, HttpError, HttpState};
 use crate::error::AppError;
 use crate::import_jobs;
 use crate::imports::{ImportOptions, OnDuplicate};
@@ -58,45 +57,33 @@ impl ImportQuery {
 
 pub async fn module_csv(
     State(state): State<HttpState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    Caller(principal): Caller,
     Path(module): Path<String>,
     Query(query): Query<ImportQuery>,
     body: Bytes,
-) -> Response {
+) -> Result<Response, HttpError> {
     let app = &state.app;
-    let wait = query.wait.unwrap_or(true);
-    let started = async {
-        let session = session_for(app, authorization_header(&headers), client.ip()).await?;
-        let principal = session.require_principal()?.clone();
-        let module =
-            Module::parse(module.trim_end_matches(".csv")).ok_or(AppError::NotFound("import"))?;
-        let mut options = query.options()?;
-        if let Some(name) = &query.mapping_name {
-            let scope = principal.scope();
-            let saved = import_jobs::saved_mapping(&app.db, &scope, module, name).await?;
-            for (header, field) in saved {
-                options.mapping.entry(header).or_insert(field);
-            }
+    let module =
+        Module::parse(module.trim_end_matches(".csv")).ok_or(AppError::NotFound("import"))?;
+    let mut options = query.options()?;
+    if let Some(name) = &query.mapping_name {
+        let scope = principal.scope();
+        let saved = import_jobs::saved_mapping(&app.db, &scope, module, name).await?;
+        for (header, field) in saved {
+            options.mapping.entry(header).or_insert(field);
         }
-        let job = import_jobs::start(&app.db, &principal, module, options.dry_run).await?;
-        let job_id = job.id;
-        let run = import_jobs::run(app.clone(), principal, job, module, body.to_vec(), options);
-        // Its own task: the import finishes even if the client goes away.
-        Ok::<_, AppError>((job_id, tokio::spawn(run)))
     }
-    .await;
-    let (job_id, running) = match started {
-        Ok(started) => started,
-        Err(err) => return json_error_response(&err),
-    };
-    if !wait {
+    let job = import_jobs::start(&app.db, &principal, module, options.dry_run).await?;
+    let job_id = job.id;
+    let run = import_jobs::run(app.clone(), principal, job, module, body.to_vec(), options);
+    // Its own task: the import finishes even if the client goes away.
+    let running = tokio::spawn(run);
+    if !query.wait.unwrap_or(true) {
         let accepted = serde_json::json!({ "jobId": job_id });
-        return (StatusCode::ACCEPTED, Json(accepted)).into_response();
+        return Ok((StatusCode::ACCEPTED, Json(accepted)).into_response());
     }
     match running.await {
-        Ok(Ok(report)) => Json(report).into_response(),
-        Ok(Err(err)) => json_error_response(&err),
-        Err(_) => json_error_response(&AppError::internal("the import task ended early")),
+        Ok(report) => Ok(Json(report?).into_response()),
+        Err(_) => Err(AppError::internal("the import task ended early").into()),
     }
 }

@@ -6,11 +6,12 @@ mod imports;
 mod playground;
 mod ws;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +21,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::SharedApp;
+use crate::auth::Principal;
 use crate::error::AppError;
 use crate::graphql::{AppSchema, Session, build_schema};
 
@@ -49,6 +51,10 @@ pub fn router(app: SharedApp) -> Router {
         .route("/reports/{file}", get(exports::report_csv))
         .route("/processes/{file}", get(exports::process_diagram))
         .route("/reports/{id}/{file}", get(exports::report_chart))
+        .route(
+            "/reports/{id}/snapshots/{file}",
+            get(exports::report_snapshot),
+        )
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/favicon.ico", get(playground::favicon))
         .route("/healthz", get(|| async { "ok" }))
@@ -212,6 +218,38 @@ fn authorization_header(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+}
+
+/// The signed-in caller of a route beside GraphQL (files), with the same credentials as the
+/// API; without one the route answers UNAUTHENTICATED.
+struct Caller(Principal);
+
+impl FromRequestParts<HttpState> for Caller {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, HttpError> {
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+        let session = session_for(&state.app, authorization_header(&parts.headers), client).await?;
+        Ok(Caller(session.require_principal()?.clone()))
+    }
+}
+
+/// An error of a route beside GraphQL, answered as JSON with its code and status.
+struct HttpError(AppError);
+
+impl From<AppError> for HttpError {
+    fn from(err: AppError) -> Self {
+        HttpError(err)
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        json_error_response(&self.0)
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ use crate::error::{AppError, AppResult};
 use crate::events;
 use crate::modules::{self, Module};
 use crate::records;
+use crate::reports::snapshots;
 use crate::tenancy::TenantScope;
 
 const POLL: Duration = Duration::from_millis(250);
@@ -290,6 +291,9 @@ async fn record_of(
 ) -> AppResult<Value> {
     match Module::parse(&entry.module) {
         Some(module) => record_json(db, scope, module, entry.record_id).await,
+        None if entry.module == snapshots::REPORTS => {
+            snapshots::event_json(db, scope, entry.record_id).await
+        }
         None => Ok(Value::Null),
     }
 }

@@ -18,7 +18,9 @@ use crate::auth::secrets::random_bytes;
 use crate::config::WebhookConfig;
 use crate::error::{AppError, AppResult};
 use crate::events;
+use crate::import_jobs::IMPORTS;
 use crate::modules::Module;
+use crate::reports::snapshots::REPORTS;
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 
@@ -276,6 +278,10 @@ fn check_filter(filter: Option<String>) -> AppResult<Option<String>> {
     Ok(Some(filter))
 }
 
+/// Events of the platform rather than of a module's records: webhooks disabled, import jobs,
+/// report snapshots.
+const PLATFORM_KINDS: [&str; 3] = [WEBHOOKS, IMPORTS, REPORTS];
+
 fn check_event_types(types: &[String]) -> AppResult<Vec<String>> {
     if types.is_empty() {
         return Err(AppError::bad_input(
@@ -294,7 +300,7 @@ fn check_event_types(types: &[String]) -> AppResult<Vec<String>> {
         let pattern = raw.trim();
         let valid = pattern == "*"
             || pattern.split_once('.').is_some_and(|(module, action)| {
-                (Module::parse(module).is_some() || module == WEBHOOKS)
+                (Module::parse(module).is_some() || PLATFORM_KINDS.contains(&module))
                     && !action.is_empty()
                     && action.len() <= 50
                     && (action == "*" || action.chars().all(|c| c.is_ascii_lowercase() || c == '_'))

@@ -139,15 +139,37 @@ pub async fn authenticate(
         .await?
         .filter(|u| u.active && claims.ep.is_none_or(|epoch| epoch == u.token_epoch))
         .ok_or(AppError::Unauthenticated("invalid or expired token"))?;
-    let roles = roles_of(&user);
+    let principal = principal_of(db, matrix, &user).await?;
+    Ok((principal, DateTime::from_timestamp(claims.exp, 0)))
+}
+
+/// A user as a background job acting for them sees them (a scheduled report runs with its
+/// owner's rights as they are now); `None` when the user is gone or deactivated.
+pub async fn acting_as(
+    db: &DatabaseConnection,
+    matrix: &MatrixCache,
+    scope: &TenantScope,
+    user_id: Uuid,
+) -> AppResult<Option<Principal>> {
+    match scope.by_id::<user::Entity>(user_id).one(db).await? {
+        Some(user) if user.active => Ok(Some(principal_of(db, matrix, &user).await?)),
+        _ => Ok(None),
+    }
+}
+
+async fn principal_of(
+    db: &DatabaseConnection,
+    matrix: &MatrixCache,
+    user: &user::Model,
+) -> AppResult<Principal> {
+    let roles = roles_of(user);
     let scope = TenantScope::new(user.tenant_id);
-    let principal = Principal {
+    Ok(Principal {
         user_id: user.id,
         tenant_id: user.tenant_id,
         grants: matrix.grants_for(db, &scope, &roles).await?,
         roles,
-    };
-    Ok((principal, DateTime::from_timestamp(claims.exp, 0)))
+    })
 }
 
 pub async fn get(db: &impl Conn, scope: &TenantScope, id: Uuid) -> AppResult<user::Model> {

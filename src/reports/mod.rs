@@ -4,7 +4,8 @@
 //! keeps the rows its conditions pass, and shows them as rows (tabular), as groups with
 //! aggregates (summary) or as a grid of two groupings (matrix). The definition is checked
 //! against the sources ([`definition::plan`]), turned into SQL ([`sql`]) and run
-//! ([`run`]); [`saved`] keeps tenants' reports and runs them with the viewer's rights.
+//! ([`run`]); [`saved`] keeps tenants' reports and runs them with the viewer's rights;
+//! [`schedules`] runs them on their own and [`snapshots`] keeps what those runs produced.
 
 pub mod builtin;
 pub mod chart;
@@ -13,6 +14,8 @@ pub mod definition;
 pub mod periods;
 pub mod run;
 pub mod saved;
+pub mod schedules;
 pub mod sharing;
+pub mod snapshots;
 pub mod sources;
 mod sql;

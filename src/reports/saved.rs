@@ -125,6 +125,19 @@ fn plan_for(
     Ok(Ok(plan))
 }
 
+/// Fails unless the caller may run `report` now: FORBIDDEN when it reads what the caller may
+/// not, BAD_USER_INPUT when it no longer fits the tenant's fields.
+pub async fn check_runnable(db: &impl Conn, actor: &Principal, report: &Model) -> AppResult<()> {
+    let custom = custom_fields(db, &actor.scope()).await?;
+    match plan_for(actor, &custom, &definition_of(report)?)? {
+        Ok(_) => Ok(()),
+        Err(problems) => Err(AppError::bad_input(
+            format!("definition.{}", problems[0].path),
+            problems[0].message.clone(),
+        )),
+    }
+}
+
 fn checked_input(input: &ReportInput) -> AppResult<(String, Option<String>)> {
     let name = required_text("name", &input.name, 200)?;
     let description = input
@@ -266,13 +279,22 @@ pub async fn run_with(
     run::run(db, &plan, &facts.setting, window).await
 }
 
+/// A report's rows as a CSV file.
+pub struct CsvFile {
+    pub text: String,
+    /// Its rows, not counting the header, subtotals and totals.
+    pub rows: u64,
+    /// What it read: whoever reads the file later must be allowed to read these.
+    pub modules: Vec<Module>,
+}
+
 /// Every row of a report as CSV (RFC 4180, a header row of column labels), with subtotal and
 /// total rows after the rows they sum.
 pub async fn csv(
     db: &DatabaseConnection,
     actor: &Principal,
     id: Uuid,
-) -> AppResult<(Model, String)> {
+) -> AppResult<(Model, CsvFile)> {
     use crate::export::{Cell, csv_row};
     let report = get(db, actor, id).await?;
     let definition = definition_of(&report)?;
@@ -317,7 +339,15 @@ pub async fn csv(
             break;
         }
     }
-    Ok((report, text))
+    let modules = modules_read(&facts.custom, &report)?;
+    Ok((
+        report,
+        CsvFile {
+            text,
+            rows: offset,
+            modules,
+        },
+    ))
 }
 
 /// A report drawn as an SVG chart of `kind`, over its first rows (see [`chart::data`]).

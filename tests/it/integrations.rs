@@ -293,15 +293,15 @@ async fn keys_and_webhooks_of_another_tenant_are_not_there() {
 
 /// What the test receiver saw, and how it should answer.
 #[derive(Default)]
-struct Inbox {
-    received: Vec<(HeaderMap, String)>,
+pub(crate) struct Inbox {
+    pub(crate) received: Vec<(HeaderMap, String)>,
     /// Answer 500 to this many requests first.
     fail_first: usize,
     /// Wait this long before answering the first request (a timeout).
     stall_first: Option<Duration>,
 }
 
-type SharedInbox = Arc<Mutex<Inbox>>;
+pub(crate) type SharedInbox = Arc<Mutex<Inbox>>;
 
 async fn receive(State(inbox): State<SharedInbox>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let (count, fail_first, stall) = {
@@ -323,7 +323,7 @@ async fn receive(State(inbox): State<SharedInbox>, headers: HeaderMap, body: Byt
     }
 }
 
-async fn start_receiver(inbox: SharedInbox) -> SocketAddr {
+pub(crate) async fn start_receiver(inbox: SharedInbox) -> SocketAddr {
     let router = Router::new()
         .route("/hook", post(receive))
         .with_state(inbox);
@@ -333,13 +333,18 @@ async fn start_receiver(inbox: SharedInbox) -> SocketAddr {
     addr
 }
 
-fn allow_private_targets(config: &mut bpaas::config::Config) {
+pub(crate) fn allow_private_targets(config: &mut bpaas::config::Config) {
     config.webhooks.allow_private_targets = true;
     config.webhooks.first_retry = Duration::from_millis(100);
     config.webhooks.timeout = Duration::from_secs(1);
 }
 
-async fn create_webhook(server: &TestServer, tenant: &Tenant, url: &str, types: &[&str]) -> Value {
+pub(crate) async fn create_webhook(
+    server: &TestServer,
+    tenant: &Tenant,
+    url: &str,
+    types: &[&str],
+) -> Value {
     let created = server
         .gql(
             Some(&tenant.token),
@@ -352,7 +357,7 @@ async fn create_webhook(server: &TestServer, tenant: &Tenant, url: &str, types: 
 }
 
 /// Waits until the receiver holds `n` requests.
-async fn wait_for(inbox: &SharedInbox, n: usize) -> Vec<(HeaderMap, String)> {
+pub(crate) async fn wait_for(inbox: &SharedInbox, n: usize) -> Vec<(HeaderMap, String)> {
     for _ in 0..200 {
         {
             let inbox = inbox.lock().unwrap();

@@ -20,6 +20,7 @@ mod payroll;
 mod permissions;
 mod pipeline;
 mod process;
+mod report_schedules;
 mod reports;
 mod sales;
 mod service;

@@ -15,7 +15,7 @@ const PREVIEW: &str = "query($d: ReportDefinitionInput!, $p: ReportParameters) {
 const RUN: &str = "query($id: ID!, $p: ReportParameters) {
     runReport(id: $id, parameters: $p) {
         columns { name label type } rows subtotals columnTotals totals { name value } totalRows } }";
-const CREATE: &str = "mutation($input: ReportInputObject!) {
+pub(crate) const CREATE: &str = "mutation($input: ReportInputObject!) {
     createReport(input: $input) { report { id version name sharing } problems { path message } } }";
 
 /// A deal the test creates, and remembers to compute the expected figures.
@@ -47,14 +47,19 @@ fn deals() -> Vec<Deal> {
     ]
 }
 
-async fn gql_ok(server: &TestServer, token: &str, query: &str, variables: Value) -> Value {
+pub(crate) async fn gql_ok(
+    server: &TestServer,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> Value {
     let response = server.gql(Some(token), query, variables).await;
     assert!(response["errors"].is_null(), "{response}");
     response["data"].clone()
 }
 
 /// Creates three accounts and the deals; returns the account ids.
-async fn seed(server: &TestServer, tenant: &Tenant) -> Vec<String> {
+pub(crate) async fn seed(server: &TestServer, tenant: &Tenant) -> Vec<String> {
     server.unbind(tenant, "opportunity-pipeline").await;
     let mut accounts = Vec::new();
     for (name, industry) in [("Maju", "Retail"), ("Sinar", "Banking"), ("Jaya", "Retail")] {
@@ -892,7 +897,12 @@ const DASHBOARD: &str =
                  kpi { label value previous change changePercent currency } error { code } } } }";
 
 /// Saves a report; answers its id.
-async fn save_report(server: &TestServer, token: &str, name: &str, definition: Value) -> String {
+pub(crate) async fn save_report(
+    server: &TestServer,
+    token: &str,
+    name: &str,
+    definition: Value,
+) -> String {
     let data = gql_ok(
         server,
         token,

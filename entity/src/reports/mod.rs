@@ -1,2 +1,4 @@
 pub mod dashboard;
 pub mod report;
+pub mod schedule;
+pub mod snapshot;
