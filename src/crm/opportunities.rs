@@ -23,7 +23,7 @@ use crate::picklists;
 use crate::process::binding::{self, starts_in};
 use crate::records::require_owner;
 use crate::records::{self, Fields};
-use crate::reports::sources::{Computed, FieldKind};
+use crate::reports::sources::{Computed, FieldKind, Formula};
 use crate::sequences;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
@@ -344,7 +344,7 @@ pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&
         label: "Weighted amount",
         kind: FieldKind::Decimal,
         // Amounts are integers of 1/10 000 units: this rounds down to that unit.
-        sql: "{t}.amount * {t}.probability / 100",
+        sql: Formula::Sql("{t}.amount * {t}.probability / 100"),
     }]);
 
 /// How a bound process drives an opportunity: its state is the sales stage, which also sets

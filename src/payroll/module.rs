@@ -17,7 +17,7 @@ use crate::money;
 use crate::pagination::{Page, PageArgs};
 use crate::payroll::employees::EmployeeFilter;
 use crate::records::{self, Recycled};
-use crate::reports::sources::{Computed, FieldKind, Source, source_of};
+use crate::reports::sources::{Computed, FieldKind, Formula, Source, source_of};
 use crate::search::{self, Hit};
 use crate::tenancy::TenantScope;
 
@@ -63,7 +63,7 @@ impl Declaration for PayrollModule {
                     name: "employerCost",
                     label: "Employer cost",
                     kind: FieldKind::Decimal,
-                    sql: "({t}.gross + {t}.bpjs_employer)",
+                    sql: Formula::Sql("({t}.gross + {t}.bpjs_employer)"),
                 }],
             )
             .part_of("payRunId", "payRuns"),

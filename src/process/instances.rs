@@ -35,7 +35,7 @@ use crate::pagination::Slice;
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::records;
-use crate::reports::sources::{Source, source_of};
+use crate::reports::sources::{Computed, FieldKind, Formula, Source, source_of};
 use crate::search::Hit;
 use crate::tenancy::TenantScope;
 
@@ -499,6 +499,34 @@ pub static DECLARATION: ProcessModule = ProcessModule;
 
 pub struct ProcessModule;
 
+/// What reports compute of a step: whether it entered a state (an SLA mark stays in its
+/// state), and the hours its instance then stayed there: until a later step left the state,
+/// or until now while the instance is still active. As `processMetrics` reckons stays.
+const STEP_FIELDS: &[Computed] = &[
+    Computed {
+        name: "entersState",
+        label: "Enters a state",
+        kind: FieldKind::Boolean,
+        sql: Formula::Sql("({t}.from_state IS NULL OR {t}.from_state <> {t}.to_state)"),
+    },
+    Computed {
+        name: "hoursInState",
+        label: "Hours in state",
+        kind: FieldKind::Decimal,
+        sql: Formula::HoursBetween(
+            "{t}.at",
+            "COALESCE(\
+               (SELECT MIN(n.at) FROM process_steps n \
+                WHERE n.tenant_id = {t}.tenant_id AND n.instance_id = {t}.instance_id \
+                  AND n.to_state <> {t}.to_state \
+                  AND (n.at > {t}.at OR (n.at = {t}.at AND n.id > {t}.id))), \
+               (SELECT CURRENT_TIMESTAMP FROM process_instances i \
+                WHERE i.tenant_id = {t}.tenant_id AND i.id = {t}.instance_id \
+                  AND i.status = 'active'))",
+        ),
+    },
+];
+
 impl Declaration for ProcessModule {
     fn module(&self) -> Module {
         Module::Processes
@@ -508,8 +536,12 @@ impl Declaration for ProcessModule {
     fn report_sources(&self) -> Vec<Source> {
         vec![
             source_of::<instance::Entity>("processes", Module::Processes, &[]),
-            source_of::<entity::process::step::Entity>("processSteps", Module::Processes, &[])
-                .part_of("instanceId", "processes"),
+            source_of::<entity::process::step::Entity>(
+                "processSteps",
+                Module::Processes,
+                STEP_FIELDS,
+            )
+            .part_of("instanceId", "processes"),
         ]
     }
 

@@ -60,11 +60,16 @@ pub fn reports() -> Vec<(&'static str, &'static str, &'static str, Value)> {
         (
             "tickets-by-status-and-priority",
             "Tickets by status and priority",
-            "Open and closed tickets per status and priority, and when the last was resolved.",
+            "Open and closed tickets per status and priority, the average hours from opening to \
+             resolution, and when the last was resolved.",
             json!({
                 "kind": "SUMMARY", "source": "tickets",
                 "groupBy": [{ "field": "status" }, { "field": "priority" }],
-                "aggregates": [{ "function": "COUNT" }, { "function": "MAX", "field": "resolvedAt" }]
+                "aggregates": [
+                    { "function": "COUNT" },
+                    { "function": "AVG", "field": "hoursToResolve" },
+                    { "function": "MAX", "field": "resolvedAt" }
+                ]
             }),
         ),
         (
@@ -142,6 +147,23 @@ pub fn reports() -> Vec<(&'static str, &'static str, &'static str, Value)> {
                 "filters": [{ "field": "slaBreached", "equals": true }],
                 "groupBy": [{ "field": "definitionKey" }, { "field": "state" }],
                 "aggregates": [{ "function": "COUNT" }]
+            }),
+        ),
+        (
+            "process-time-in-state",
+            "Process time in state",
+            "How long process instances stay in each state: the median and average hours, and \
+             the longest (a stay still going counts until now).",
+            json!({
+                "kind": "SUMMARY", "source": "processSteps",
+                "filters": [{ "field": "entersState", "equals": true }],
+                "groupBy": [{ "field": "instance.definitionKey" }, { "field": "toState" }],
+                "aggregates": [
+                    { "function": "COUNT", "field": "hoursInState" },
+                    { "function": "MEDIAN", "field": "hoursInState" },
+                    { "function": "AVG", "field": "hoursInState" },
+                    { "function": "MAX", "field": "hoursInState" }
+                ]
             }),
         ),
         (

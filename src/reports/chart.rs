@@ -175,7 +175,7 @@ pub fn data(
 pub fn is_money(name: &str, kind: FieldKind) -> bool {
     let name = name.to_lowercase();
     kind == FieldKind::Decimal
-        && !["quantity", "rate", "percent", "level", "count"]
+        && !["quantity", "rate", "percent", "level", "count", "hours"]
             .iter()
             .any(|word| name.contains(word))
 }

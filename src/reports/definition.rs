@@ -69,6 +69,8 @@ pub enum Function {
     Avg,
     Min,
     Max,
+    /// The middle value (the lower of the two middle ones for an even count).
+    Median,
 }
 
 impl Function {
@@ -80,6 +82,7 @@ impl Function {
             Function::Avg => "avg",
             Function::Min => "min",
             Function::Max => "max",
+            Function::Median => "median",
         }
     }
 }
@@ -599,12 +602,12 @@ fn aggregate(check: &mut Checker, path: &str, aggregate: &Aggregate) -> Option<P
     let kind = field.as_ref().map(|f| f.field.kind);
     let fits = match aggregate.function {
         Function::Count | Function::CountDistinct => true,
-        Function::Sum | Function::Avg => kind.is_some_and(FieldKind::is_numeric),
+        Function::Sum | Function::Avg | Function::Median => kind.is_some_and(FieldKind::is_numeric),
         Function::Min | Function::Max => kind.is_some_and(|k| k.is_numeric() || k.is_temporal()),
     };
     if !fits {
         let wanted = match aggregate.function {
-            Function::Sum | Function::Avg => "numbers and amounts",
+            Function::Sum | Function::Avg | Function::Median => "numbers and amounts",
             _ => "numbers, amounts and dates",
         };
         check.problem(
@@ -637,6 +640,7 @@ fn function_label(function: Function) -> &'static str {
         Function::Avg => "Average",
         Function::Min => "Lowest",
         Function::Max => "Highest",
+        Function::Median => "Median",
     }
 }
 

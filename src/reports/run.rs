@@ -649,7 +649,8 @@ fn combine(plan: &Plan, rows: &[&Vec<Cell>], first: usize) -> Option<Vec<Cell>> 
             let cells: Vec<&Cell> = rows.iter().map(|row| &row[first + j]).collect();
             let kind = aggregate.kind();
             Some(match aggregate.function {
-                Function::CountDistinct => return None,
+                // Not made of the groups' own: read from the rows again.
+                Function::CountDistinct | Function::Median => return None,
                 Function::Count | Function::Sum => {
                     let values: Vec<Decimal> = cells.iter().filter_map(|c| decimal(c)).collect();
                     if values.is_empty() && aggregate.function == Function::Sum {

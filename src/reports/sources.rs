@@ -42,8 +42,8 @@ impl FieldKind {
 pub enum FieldSql {
     /// A column of the source's table.
     Column(&'static str),
-    /// An expression over the table's columns, each written `{t}.column`.
-    Computed(&'static str),
+    /// Computed from the table's columns.
+    Computed(Formula),
     /// A custom field's value in the `custom_fields` JSON.
     Custom(String),
 }
@@ -64,8 +64,18 @@ pub struct Computed {
     pub name: &'static str,
     pub label: &'static str,
     pub kind: FieldKind,
-    /// SQL over the table's columns, each written `{t}.column`; the same on both databases.
-    pub sql: &'static str,
+    pub sql: Formula,
+}
+
+/// How a computed field is written in SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Formula {
+    /// An expression over the table's columns, each written `{t}.column`; the same on both
+    /// databases.
+    Sql(&'static str),
+    /// The hours from one timestamp to another (each an expression like [`Formula::Sql`]'s),
+    /// as a DECIMAL: a ticket's time to resolve; null while either is.
+    HoursBetween(&'static str, &'static str),
 }
 
 /// A table a report can read.

@@ -14,7 +14,7 @@ use super::definition::{
     Bound, Bucket, FieldRef, Function, Plan, PlannedAggregate, PlannedGroup, Test,
 };
 use super::periods;
-use super::sources::{FieldKind, FieldSql};
+use super::sources::{FieldKind, FieldSql, Formula};
 
 /// What a report is run against: the database, and the tenant's "now".
 #[derive(Clone, Copy, Debug)]
@@ -202,7 +202,17 @@ pub fn value_of(field: &FieldRef, backend: DbBackend) -> String {
     let alias = &field.alias;
     match &field.field.sql {
         FieldSql::Column(column) => format!(r#""{alias}"."{column}""#),
-        FieldSql::Computed(sql) => sql.replace("{t}", &format!(r#""{alias}""#)),
+        FieldSql::Computed(Formula::Sql(sql)) => of_table(sql, alias),
+        FieldSql::Computed(Formula::HoursBetween(from, to)) => {
+            let (from, to) = (of_table(from, alias), of_table(to, alias));
+            // In the 1/10 000 units that DECIMAL values are kept in.
+            match backend {
+                DbBackend::Postgres => {
+                    format!("ROUND(EXTRACT(EPOCH FROM ({to}) - ({from})) * 10000 / 3600)")
+                }
+                _ => format!("ROUND((julianday({to}) - julianday({from})) * 24 * 10000)"),
+            }
+        }
         FieldSql::Custom(name) => {
             let json = format!(r#""{alias}"."custom_fields""#);
             match backend {
@@ -219,6 +229,11 @@ pub fn value_of(field: &FieldRef, backend: DbBackend) -> String {
             }
         }
     }
+}
+
+/// A computed field's SQL with its `{t}` naming the table's alias.
+fn of_table(sql: &str, alias: &str) -> String {
+    sql.replace("{t}", &format!(r#""{alias}""#))
 }
 
 /// `expr` (a value of `kind`) as the report shows it: numbers as integers, dates and times as
@@ -329,6 +344,23 @@ pub fn aggregate(aggregate: &PlannedAggregate, backend: DbBackend) -> (Vec<Strin
         Function::Max => (
             vec![shown(kind, &format!("MAX({value})"), backend)],
             Reader::Value(kind),
+        ),
+        Function::Median => (vec![median(&value, backend)], Reader::Value(kind)),
+    }
+}
+
+/// The lower median of a numeric value: the value at rank ceil(n / 2), as `processMetrics`
+/// reckons it. SQLite has no percentile function: its values, sorted into a JSON array,
+/// give the one at that rank.
+fn median(value: &str, backend: DbBackend) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("CAST(percentile_disc(0.5) WITHIN GROUP (ORDER BY {value}) AS BIGINT)")
+        }
+        _ => format!(
+            "CAST(json_extract(json_group_array({value} ORDER BY {value}) \
+             FILTER (WHERE {value} IS NOT NULL), \
+             '$[' || ((COUNT({value}) - 1) / 2) || ']') AS INTEGER)"
         ),
     }
 }

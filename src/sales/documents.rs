@@ -32,7 +32,7 @@ use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::Access;
 use crate::process::binding::{self, starts_in};
 use crate::records;
-use crate::reports::sources::{Computed, FieldKind, Source, source_of};
+use crate::reports::sources::{Computed, FieldKind, Formula, Source, source_of};
 use crate::sequences;
 use crate::tenancy::TenantScope;
 use crate::validation::parse_id;
@@ -1005,7 +1005,7 @@ pub static INVOICES: records::Records<invoice::Entity> =
             name: "balance",
             label: "Balance",
             kind: FieldKind::Decimal,
-            sql: "({t}.grand_total - {t}.paid)",
+            sql: Formula::Sql("({t}.grand_total - {t}.paid)"),
         }])
         .with_parts(|| {
             vec![

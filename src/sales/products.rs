@@ -23,7 +23,7 @@ use crate::money;
 use crate::pagination::Slice;
 use crate::permissions::Access;
 use crate::records::{self, Fields};
-use crate::reports::sources::{Computed, FieldKind, source_of};
+use crate::reports::sources::{Computed, FieldKind, Formula, source_of};
 use crate::tenancy::TenantScope;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
@@ -41,7 +41,7 @@ pub static DECLARATION: crate::records::Records<entity::sales::product::Entity> 
             kind: FieldKind::Decimal,
             // NUMERIC: quantity and cost are both 1/10 000 units; their product may not fit
             // a BIGINT before it is scaled back.
-            sql: "CAST({t}.quantity_in_stock AS NUMERIC) * {t}.cost_price / 10000",
+            sql: Formula::Sql("CAST({t}.quantity_in_stock AS NUMERIC) * {t}.cost_price / 10000"),
         }])
         .with_parts(|| {
             vec![

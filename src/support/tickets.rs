@@ -24,6 +24,7 @@ use crate::picklists;
 use crate::process::binding::{self, starts_in};
 use crate::records::require_owner;
 use crate::records::{self, Fields};
+use crate::reports::sources::{Computed, FieldKind, Formula};
 use crate::sequences;
 use crate::validation::required_text;
 use crate::validation::{Patch, text_patch};
@@ -300,8 +301,14 @@ pub async fn set_field_in(
 }
 
 /// Tickets are records a bound process may drive (the built-in `ticket-lifecycle`).
-pub static DECLARATION: records::Records<Entity> =
-    records::Records::driven_by(&TicketProcess).filtered_by::<TicketFilter>();
+pub static DECLARATION: records::Records<Entity> = records::Records::driven_by(&TicketProcess)
+    .filtered_by::<TicketFilter>()
+    .computing(&[Computed {
+        name: "hoursToResolve",
+        label: "Hours to resolve",
+        kind: FieldKind::Decimal,
+        sql: Formula::HoursBetween("{t}.created_at", "{t}.resolved_at"),
+    }]);
 
 /// How a bound process drives a ticket: its state is the ticket's status.
 pub struct TicketProcess;

@@ -1133,3 +1133,249 @@ async fn dashboard_changed_pushes_fresh_data_at_most_once_a_second() {
         json!(["Closed Won"])
     );
 }
+
+/// Sets when a ticket was opened and resolved: the API stamps them with the present.
+async fn ticket_times(server: &TestServer, id: &str, opened: &str, resolved: &str) {
+    use entity::support::ticket;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let at = |t: &str| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::CreatedAt, Expr::value(at(opened)))
+        .col_expr(ticket::Column::ResolvedAt, Expr::value(Some(at(resolved))))
+        .filter(ticket::Column::Id.eq(uuid::Uuid::parse_str(id).unwrap()))
+        .exec(&server.app.db)
+        .await
+        .unwrap();
+}
+
+/// Sets when each step of an instance happened, oldest first; adds an SLA mark (a step that
+/// stays in its state) at `mark`, if given.
+async fn step_times(
+    server: &TestServer,
+    instance: &str,
+    times: &[chrono::DateTime<chrono::Utc>],
+    mark: Option<(&str, chrono::DateTime<chrono::Utc>)>,
+) {
+    use entity::process::step;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{
+        ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    };
+    let instance = uuid::Uuid::parse_str(instance).unwrap();
+    let steps = step::Entity::find()
+        .filter(step::Column::InstanceId.eq(instance))
+        .order_by_asc(step::Column::At)
+        .order_by_asc(step::Column::Id)
+        .all(&server.app.db)
+        .await
+        .unwrap();
+    assert_eq!(steps.len(), times.len());
+    for (found, at) in steps.iter().zip(times) {
+        step::Entity::update_many()
+            .col_expr(step::Column::At, Expr::value(*at))
+            .filter(step::Column::Id.eq(found.id))
+            .exec(&server.app.db)
+            .await
+            .unwrap();
+    }
+    if let Some((state, at)) = mark {
+        step::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            tenant_id: Set(steps[0].tenant_id),
+            instance_id: Set(instance),
+            transition: Set("sla breach".into()),
+            from_state: Set(Some(state.into())),
+            to_state: Set(state.into()),
+            actor_id: Set(uuid::Uuid::nil()),
+            input: Set(json!({})),
+            variables: Set(json!({})),
+            at: Set(at),
+        }
+        .insert(&server.app.db)
+        .await
+        .unwrap();
+    }
+}
+
+/// The rows of a built-in report, by their first two cells.
+async fn built_in_rows(
+    server: &TestServer,
+    token: &str,
+    key: &str,
+) -> BTreeMap<(String, String), Vec<Value>> {
+    let reports = gql_ok(server, token, "{ reports { id builtIn } }", json!({})).await;
+    let id = reports["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["builtIn"] == key)
+        .unwrap()["id"]
+        .clone();
+    let data = gql_ok(server, token, RUN, json!({ "id": id })).await;
+    data["runReport"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (
+                (text(&row[0]), text(&row[1])),
+                row.as_array().unwrap().clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn time_to_resolve_and_time_in_state_are_reckoned_from_when_things_happened() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    server.unbind(&acme, "ticket-lifecycle").await;
+    // Resolved after 26.5 and 0.5 hours; and one still open.
+    let create = "mutation($t: String!, $p: String!, $s: String!) {
+        createTicket(input: { title: $t, priority: $p, status: $s }) { id } }";
+    for (title, priority, status, times) in [
+        (
+            "Slow",
+            "High",
+            "Closed",
+            Some(("2026-11-01T08:00:00Z", "2026-11-02T10:30:00Z")),
+        ),
+        (
+            "Quick",
+            "High",
+            "Closed",
+            Some(("2026-11-03T09:00:00Z", "2026-11-03T09:30:00Z")),
+        ),
+        ("Waiting", "Low", "Open", None),
+    ] {
+        let created = gql_ok(
+            &server,
+            &acme.token,
+            create,
+            json!({ "t": title, "p": priority, "s": status }),
+        )
+        .await;
+        if let Some((opened, resolved)) = times {
+            let id = created["createTicket"]["id"].as_str().unwrap();
+            ticket_times(&server, id, opened, resolved).await;
+        }
+    }
+    let tickets = built_in_rows(&server, &acme.token, "tickets-by-status-and-priority").await;
+    let closed = &tickets[&("Closed".to_owned(), "High".to_owned())];
+    assert_eq!(closed[2], 2);
+    assert_eq!(
+        decimal(&closed[3]),
+        Decimal::new(135, 1),
+        "(26.5 + 0.5) / 2"
+    );
+    let open = &tickets[&("Open".to_owned(), "Low".to_owned())];
+    assert_eq!(open[3], Value::Null, "not resolved: no time to resolve");
+
+    // A -> B -> C: three instances with stays of A 2/4/6 h and B 3/1/2 h; a fourth in A
+    // for ten hours now.
+    let flow = json!({
+        "states": [{ "name": "A", "initial": true }, { "name": "B" }, { "name": "C", "final": true }],
+        "transitions": [{ "name": "toB", "from": ["A"], "to": "B" }, { "name": "toC", "from": ["B"], "to": "C" }]
+    });
+    gql_ok(
+        &server,
+        &acme.token,
+        "mutation($body: JSON!) { publishProcessDefinition(key: \"flow\", name: \"Flow\", body: $body) { definition { version } } }",
+        json!({ "body": flow }),
+    )
+    .await;
+    let hours = |h: i64| {
+        "2026-11-10T00:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+            + chrono::Duration::hours(h)
+    };
+    for (a, b, mark) in [(2, 3, Some(1)), (4, 1, None), (6, 2, None), (-1, 0, None)] {
+        let started = gql_ok(
+            &server,
+            &acme.token,
+            "mutation { startProcess(key: \"flow\") { id } }",
+            json!({}),
+        )
+        .await;
+        let id = started["startProcess"]["id"].as_str().unwrap().to_owned();
+        if a < 0 {
+            let entered = chrono::Utc::now() - chrono::Duration::hours(10);
+            step_times(&server, &id, &[entered], None).await;
+            continue;
+        }
+        for (version, transition) in [(1, "toB"), (2, "toC")] {
+            gql_ok(
+                &server,
+                &acme.token,
+                "mutation($id: ID!, $t: String!, $v: Int!) { fireTransition(instanceId: $id, transition: $t, expectedVersion: $v) { state } }",
+                json!({ "id": id, "t": transition, "v": version }),
+            )
+            .await;
+        }
+        let mark = mark.map(|h| ("A", hours(h)));
+        step_times(&server, &id, &[hours(0), hours(a), hours(a + b)], mark).await;
+    }
+    let stays = built_in_rows(&server, &acme.token, "process-time-in-state").await;
+    let row = |state: &str| stays[&("flow".to_owned(), state.to_owned())].clone();
+    // [key, state, count, median, average, longest]
+    let b = row("B");
+    assert_eq!(b[2], 3);
+    assert_eq!(decimal(&b[3]), Decimal::from(2), "median of 1, 2, 3");
+    assert_eq!(decimal(&b[4]), Decimal::from(2));
+    assert_eq!(decimal(&b[5]), Decimal::from(3));
+    let a = row("A");
+    assert_eq!(a[2], 4, "the SLA mark does not split a stay: {a:?}");
+    assert_eq!(
+        decimal(&a[3]),
+        Decimal::from(4),
+        "lower median of 2, 4, 6, 10"
+    );
+    let longest = decimal(&a[5]);
+    assert!(
+        // SQLite's clock reads whole seconds.
+        longest >= Decimal::new(999, 2) && longest < Decimal::new(101, 1),
+        "the stay still going counts until now: {longest}"
+    );
+    let c = row("C");
+    assert_eq!(c[2], 0, "a final state is not a stay");
+    assert_eq!(c[3], Value::Null);
+}
+
+#[tokio::test]
+async fn median_is_the_middle_value_of_each_group_and_of_all() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    seed(&server, &acme).await;
+    let definition = json!({ "kind": "SUMMARY", "source": "opportunities",
+        "groupBy": [{ "field": "salesStage" }],
+        "aggregates": [{ "function": "MEDIAN", "field": "amount" }] });
+    let data = gql_ok(&server, &acme.token, PREVIEW, json!({ "d": definition })).await;
+    let result = &data["previewReport"];
+    let lower_median = |mut values: Vec<Decimal>| {
+        values.sort();
+        values[(values.len() - 1) / 2]
+    };
+    for row in result["rows"].as_array().unwrap() {
+        let stage = row[0].as_str().unwrap();
+        let amounts = deals()
+            .iter()
+            .filter(|d| d.stage == stage)
+            .map(|d| d.amount)
+            .collect();
+        assert_eq!(decimal(&row[1]), lower_median(amounts), "{stage}");
+    }
+    assert_eq!(result["rows"].as_array().unwrap().len(), 4);
+    let all = lower_median(deals().iter().map(|d| d.amount).collect());
+    assert_eq!(decimal(&result["totals"][0]["value"]), all);
+    let text = json!({ "kind": "SUMMARY", "source": "opportunities",
+        "groupBy": [{ "field": "salesStage" }],
+        "aggregates": [{ "function": "MEDIAN", "field": "name" }] });
+    let refused = server
+        .gql(Some(&acme.token), PREVIEW, json!({ "d": text }))
+        .await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert_eq!(error_field(&refused), "definition.aggregates[0].function");
+}
