@@ -58,12 +58,14 @@ pub async fn module_csv(
 }
 
 /// Marks a response as a CSV file to save as `filename`.
-fn csv_file(mut response: Response, filename: &str) -> Response {
+fn csv_file(response: Response, filename: &str) -> Response {
+    attachment(response, "text/csv; charset=utf-8", filename)
+}
+
+/// Marks a response as a file of `content_type` to save as `filename`.
+fn attachment(mut response: Response, content_type: &'static str, filename: &str) -> Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     let disposition = format!("attachment; filename=\"{filename}\"");
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, value);
@@ -97,16 +99,29 @@ fn id_of_file(file: &str, extension: &str) -> Result<Uuid, AppError> {
     parse_id("id", &async_graphql::ID(id.to_owned()))
 }
 
-/// A report's every row as CSV: `GET /reports/{id}.csv`.
-pub async fn report_csv(
+/// A report's every row as a file: `GET /reports/{id}.csv` or `GET /reports/{id}.xlsx`.
+pub async fn report_file(
     State(state): State<HttpState>,
     Caller(principal): Caller,
     Path(file): Path<String>,
 ) -> Result<Response, HttpError> {
-    let id = id_of_file(&file, ".csv")?;
-    let (report, csv) = reports::saved::csv(&state.app.db, &principal, id).await?;
-    let name = format!("{}.csv", report_filename(&report.name));
-    Ok(csv_file(csv.text.into_response(), &name))
+    let (id, extension) = file.rsplit_once('.').ok_or(AppError::NotFound("file"))?;
+    if !matches!(extension, "csv" | "xlsx") {
+        return Err(AppError::NotFound("file").into());
+    }
+    let id = parse_id("id", &async_graphql::ID(id.to_owned()))?;
+    let (report, table) = reports::files::table(&state.app.db, &principal, id).await?;
+    let stem = report_filename(&report.name);
+    if extension == "csv" {
+        let csv = reports::files::csv(&table);
+        return Ok(csv_file(csv.into_response(), &format!("{stem}.csv")));
+    }
+    let workbook = reports::files::xlsx(&table, &report.name)?;
+    Ok(attachment(
+        workbook.into_response(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &format!("{stem}.xlsx"),
+    ))
 }
 
 /// A stored snapshot of a report: `GET /reports/{id}/snapshots/{snapshotId}.csv`.

@@ -48,7 +48,7 @@ pub fn router(app: SharedApp) -> Router {
             post(imports::module_csv).layer(DefaultBodyLimit::max(app.limits.import_bytes)),
         )
         .route("/payroll/pay-runs/{id}/{file}", get(exports::pay_run_file))
-        .route("/reports/{file}", get(exports::report_csv))
+        .route("/reports/{file}", get(exports::report_file))
         .route("/processes/{file}", get(exports::process_diagram))
         .route("/reports/{id}/{file}", get(exports::report_chart))
         .route(

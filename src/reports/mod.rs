@@ -11,6 +11,7 @@ pub mod builtin;
 pub mod chart;
 pub mod dashboards;
 pub mod definition;
+pub mod files;
 pub mod periods;
 pub mod run;
 pub mod saved;

@@ -45,7 +45,7 @@ pub struct Parameters {
 
 /// Rows a page returns unless asked, and at most.
 const DEFAULT_PAGE: u64 = 100;
-const MAX_PAGE: u64 = 1_000;
+pub(super) const MAX_PAGE: u64 = 1_000;
 
 /// The reports the caller may see, by name.
 pub async fn list(db: &DatabaseConnection, actor: &Principal) -> AppResult<Vec<Model>> {
@@ -279,77 +279,6 @@ pub async fn run_with(
     run::run(db, &plan, &facts.setting, window).await
 }
 
-/// A report's rows as a CSV file.
-pub struct CsvFile {
-    pub text: String,
-    /// Its rows, not counting the header, subtotals and totals.
-    pub rows: u64,
-    /// What it read: whoever reads the file later must be allowed to read these.
-    pub modules: Vec<Module>,
-}
-
-/// Every row of a report as CSV (RFC 4180, a header row of column labels), with subtotal and
-/// total rows after the rows they sum.
-pub async fn csv(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-) -> AppResult<(Model, CsvFile)> {
-    use crate::export::{Cell, csv_row};
-    let report = get(db, actor, id).await?;
-    let definition = definition_of(&report)?;
-    let facts = tenant_facts(db, actor).await?;
-    let mut text = String::new();
-    let mut offset = 0;
-    loop {
-        let page = run_with(
-            db,
-            actor,
-            &facts,
-            definition.clone(),
-            Parameters {
-                filters: Vec::new(),
-                offset,
-                limit: Some(MAX_PAGE),
-            },
-        )
-        .await?;
-        if offset == 0 {
-            let header: Vec<Cell<&str>> = page
-                .columns
-                .iter()
-                .map(|c| Cell::Text(c.label.as_str()))
-                .collect();
-            text.push_str(&csv_row(&header));
-        }
-        for row in &page.rows {
-            text.push_str(&csv_row(&cells(row, &page.columns)));
-        }
-        offset += page.rows.len() as u64;
-        if page.rows.is_empty() || offset >= page.total_rows || offset >= MAX_CSV_ROWS {
-            let totals = totals_row(&page);
-            for row in page
-                .subtotals
-                .iter()
-                .chain(&page.column_totals)
-                .chain(&totals)
-            {
-                text.push_str(&csv_row(&cells(row, &page.columns)));
-            }
-            break;
-        }
-    }
-    let modules = modules_read(&facts.custom, &report)?;
-    Ok((
-        report,
-        CsvFile {
-            text,
-            rows: offset,
-            modules,
-        },
-    ))
-}
-
 /// A report drawn as an SVG chart of `kind`, over its first rows (see [`chart::data`]).
 pub async fn chart_svg(
     db: &DatabaseConnection,
@@ -369,43 +298,4 @@ pub async fn chart_svg(
     let outcome = run_with(db, actor, &facts, definition, parameters).await?;
     let data = chart::data(report_kind, &outcome, kind, measure, &facts.currency)?;
     chart::svg(&data, kind, &report.name)
-}
-
-/// A CSV file of a report holds at most this many rows; `/export` serves whole modules.
-const MAX_CSV_ROWS: u64 = 100_000;
-
-/// The grand totals as a row under the report's columns (`Total` in the first), when the
-/// aggregates are columns (summary reports).
-fn totals_row(outcome: &Outcome) -> Option<Vec<serde_json::Value>> {
-    let mut row = vec![serde_json::Value::Null; outcome.columns.len()];
-    let mut any = false;
-    for total in &outcome.totals {
-        if let Some(i) = outcome.columns.iter().position(|c| c.name == total.name) {
-            row[i] = total.value.0.clone();
-            any = true;
-        }
-    }
-    if !any || outcome.column_totals.is_some() {
-        return None;
-    }
-    row[0] = serde_json::Value::from("Total");
-    Some(row)
-}
-
-/// A row's cells: numbers and decimals as numbers (a negative amount is not a formula).
-fn cells(
-    row: &[serde_json::Value],
-    columns: &[super::run::Column],
-) -> Vec<crate::export::Cell<String>> {
-    use crate::export::Cell;
-    use serde_json::Value;
-    row.iter()
-        .zip(columns)
-        .map(|(value, column)| match value {
-            Value::Null => Cell::Text(String::new()),
-            Value::String(text) if column.kind.is_numeric() => Cell::Number(text.clone()),
-            Value::String(text) => Cell::Text(text.clone()),
-            other => Cell::Number(other.to_string()),
-        })
-        .collect()
 }

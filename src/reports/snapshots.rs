@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use entity::reports::{report, snapshot};
 
-use super::saved::{self, CsvFile};
+use super::files::{self, Table};
 use super::sharing;
 use crate::auth::Principal;
 use crate::db::Conn;
@@ -32,8 +32,8 @@ pub const FAILED: &str = "failed";
 /// Snapshots a report keeps; storing one more drops the oldest.
 pub const KEPT: u64 = 30;
 
-/// What running a report for a snapshot came to: its file, or why there is none.
-pub struct Taken(Result<CsvFile, String>);
+/// What running a report for a snapshot came to: its rows, or why there are none.
+pub struct Taken(Result<Table, String>);
 
 impl Taken {
     pub fn failed(why: impl Into<String>) -> Self {
@@ -43,8 +43,8 @@ impl Taken {
 
 /// Runs a report as `actor` for a snapshot; a failure is part of the snapshot, not an error.
 pub async fn compute(db: &DatabaseConnection, actor: &Principal, report_id: Uuid) -> Taken {
-    match saved::csv(db, actor, report_id).await {
-        Ok((_, file)) => Taken(Ok(file)),
+    match files::table(db, actor, report_id).await {
+        Ok((_, table)) => Taken(Ok(table)),
         Err(err) => Taken::failed(err.message()),
     }
 }
@@ -60,10 +60,16 @@ pub async fn store(
     taken: Taken,
 ) -> AppResult<snapshot::Model> {
     let (status, error, rows, modules, content) = match taken.0 {
-        Ok(file) => {
-            let modules: Vec<&str> = file.modules.iter().map(|m| m.as_str()).collect();
-            let rows = i64::try_from(file.rows).unwrap_or(i64::MAX);
-            (READY, None, rows, modules.join(","), Some(file.text))
+        Ok(table) => {
+            let modules: Vec<&str> = table.modules.iter().map(|m| m.as_str()).collect();
+            let rows = i64::try_from(table.data_rows).unwrap_or(i64::MAX);
+            (
+                READY,
+                None,
+                rows,
+                modules.join(","),
+                Some(files::csv(&table)),
+            )
         }
         Err(why) => (FAILED, Some(why), 0, String::new(), None),
     };
@@ -113,7 +119,7 @@ pub async fn take(
     report_id: Uuid,
 ) -> AppResult<Summary> {
     sharing::editable::<report::Entity>(db, actor, report_id).await?;
-    let (_, file) = saved::csv(db, actor, report_id).await?;
+    let (_, table) = files::table(db, actor, report_id).await?;
     let scope = actor.scope();
     let txn = records::begin_write(db, &scope).await?;
     let stored = store(
@@ -122,7 +128,7 @@ pub async fn take(
         report_id,
         None,
         actor.user_id,
-        Taken(Ok(file)),
+        Taken(Ok(table)),
     )
     .await?;
     txn.commit().await?;

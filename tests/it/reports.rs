@@ -1379,3 +1379,68 @@ async fn median_is_the_middle_value_of_each_group_and_of_all() {
     assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
     assert_eq!(error_field(&refused), "definition.aggregates[0].function");
 }
+
+#[tokio::test]
+async fn report_xlsx_reads_back_with_a_spreadsheet_reader() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    seed(&server, &acme).await;
+    let definition = json!({ "kind": "TABULAR", "source": "opportunities",
+        "columns": ["name", "amount", "probability", "expectedCloseDate"],
+        "aggregates": [{ "function": "SUM", "field": "amount" }],
+        "order": [{ "by": "name" }] });
+    let id = save_report(&server, &acme.token, "Deals: all/open", definition).await;
+    let response = server
+        .http()
+        .get(server.url(&format!("/reports/{id}.xlsx")))
+        .bearer_auth(&acme.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(
+        response.headers()["content-disposition"],
+        "attachment; filename=\"deals-all-open.xlsx\""
+    );
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let mut workbook: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(workbook.sheet_names(), ["Deals  all open"]);
+    let sheet = workbook.worksheet_range("Deals  all open").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        header,
+        ["Name", "Amount", "Probability", "Expected close date"]
+    );
+    let expected = deals();
+    assert_eq!(rows.len(), 1 + expected.len());
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap();
+    for (i, deal) in expected.iter().enumerate() {
+        let row = rows[1 + i];
+        assert_eq!(row[0], Data::String(format!("Deal {i}")));
+        // Amounts and probabilities are numbers a spreadsheet sums; dates are dates.
+        let amount: f64 = deal.amount.to_string().parse().unwrap();
+        assert_eq!(row[1], Data::Float(amount), "{}", deal.amount);
+        assert_eq!(row[2], Data::Float(deal.probability as f64));
+        let Data::DateTime(close) = &row[3] else {
+            panic!("a date: {:?}", row[3]);
+        };
+        let close_date: chrono::NaiveDate = deal.close.parse().unwrap();
+        assert_eq!(close.as_f64(), (close_date - epoch).num_days() as f64);
+    }
+    // Another tenant gets no workbook of it.
+    let globex = server.tenant("globex").await;
+    let other = server
+        .http()
+        .get(server.url(&format!("/reports/{id}.xlsx")))
+        .bearer_auth(&globex.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 404);
+}
