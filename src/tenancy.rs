@@ -22,7 +22,7 @@ use entity::platform::{
     custom_field, event_log, picklist_value, record_history, role_permission, user,
 };
 use entity::process::{definition, instance, step, timer};
-use entity::reports::{dashboard, report, schedule, snapshot};
+use entity::reports::{dashboard, report, schedule, snapshot, version};
 use entity::sales::{
     currency, document_line, payment, price_book, price_book_entry, quote_link, stock_movement,
     tax_class,
@@ -100,6 +100,7 @@ tenant_owned!(
     dashboard,
     schedule,
     snapshot,
+    version,
 );
 identified!(
     user,

@@ -26,6 +26,7 @@ mod m20261201_000021_webhook_filter;
 mod m20261201_000022_reports;
 mod m20261201_000023_dashboards;
 mod m20261201_000024_report_schedules;
+mod m20261201_000025_report_versions;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000022_reports::Migration),
             Box::new(m20261201_000023_dashboards::Migration),
             Box::new(m20261201_000024_report_schedules::Migration),
+            Box::new(m20261201_000025_report_versions::Migration),
         ]
     }
 }

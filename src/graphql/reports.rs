@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use serde_json::Value;
 
-use entity::reports::{dashboard, report, schedule};
+use entity::reports::{dashboard, report, schedule, version};
 
 use crate::permissions::Access;
 use crate::reports::dashboards::{self, DashboardInput, Widget, WidgetData};
@@ -72,6 +72,16 @@ impl Report {
         Ok(found.map(Into::into))
     }
 
+    /// Every saved version, newest first: what it reported on before it was changed.
+    async fn versions(&self, ctx: &Context<'_>) -> Result<Vec<ReportVersion>> {
+        let id = parse_id("id", &self.id)?;
+        let found = saved::versions(&ctx.app().db, ctx.principal()?, id).await?;
+        Ok(found
+            .into_iter()
+            .map(ReportVersion::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
     /// Its latest snapshots, newest first (it keeps 30).
     async fn snapshots(
         &self,
@@ -81,6 +91,30 @@ impl Report {
         let id = parse_id("id", &self.id)?;
         let found = snapshots::list(&ctx.app().db, ctx.principal()?, id, u64::from(first)).await?;
         Ok(found.into_iter().map(Into::into).collect())
+    }
+}
+
+/// A report as it was saved once.
+#[derive(SimpleObject)]
+pub struct ReportVersion {
+    pub version: i32,
+    pub name: String,
+    pub definition: ReportDefinition,
+    pub saved_by: ID,
+    pub saved_at: DateTime<Utc>,
+}
+
+impl TryFrom<version::Model> for ReportVersion {
+    type Error = crate::error::AppError;
+
+    fn try_from(v: version::Model) -> Result<Self, Self::Error> {
+        Ok(Self {
+            definition: saved::definition_from(v.report_id, &v.definition)?,
+            version: v.version,
+            name: v.name,
+            saved_by: ID(v.saved_by.to_string()),
+            saved_at: v.saved_at,
+        })
     }
 }
 
@@ -133,6 +167,8 @@ pub enum SnapshotStatus {
 pub struct ReportSnapshot {
     pub id: ID,
     pub report_id: ID,
+    /// The version of the report it ran.
+    pub report_version: i32,
     /// Taken by its schedule (rather than by hand).
     pub scheduled: bool,
     /// Whose rights it was computed with.
@@ -151,6 +187,7 @@ impl From<snapshots::Summary> for ReportSnapshot {
         Self {
             id: ID(s.id.to_string()),
             report_id: ID(s.report_id.to_string()),
+            report_version: s.report_version,
             scheduled: s.schedule_id.is_some(),
             taken_by: ID(s.taken_by.to_string()),
             status: if ready {

@@ -205,7 +205,7 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppRe
         }
         serde_json::from_value::<ReportDefinition>(definition.clone())
             .map_err(|e| AppError::internal(format!("built-in report {key}: {e}")))?;
-        report::ActiveModel {
+        let installed = report::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: scope.owner(),
             built_in: Set(Some(key.to_owned())),
@@ -221,6 +221,7 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppRe
         }
         .insert(txn)
         .await?;
+        super::saved::keep_version(txn, &installed, owner).await?;
     }
     Ok(())
 }

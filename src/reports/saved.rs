@@ -5,11 +5,14 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use chrono_tz::Tz;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
 use entity::platform::custom_field;
 use entity::reports::report::{self, Model};
+use entity::reports::version;
 
 use crate::auth::{Principal, Role};
 use crate::db::Conn;
@@ -59,9 +62,13 @@ pub async fn get(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<Model
 
 /// The stored definition of a report.
 pub fn definition_of(report: &Model) -> AppResult<ReportDefinition> {
-    serde_json::from_value(report.definition.clone()).map_err(|_| {
-        AppError::internal(format!("report {} has an unreadable definition", report.id))
-    })
+    definition_from(report.id, &report.definition)
+}
+
+/// A stored definition (of a report, or one of its versions).
+pub fn definition_from(id: Uuid, stored: &serde_json::Value) -> AppResult<ReportDefinition> {
+    serde_json::from_value(stored.clone())
+        .map_err(|_| AppError::internal(format!("report {id} has an unreadable definition")))
 }
 
 /// The tenant's custom fields, by module.
@@ -174,10 +181,44 @@ pub async fn create(
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
+    };
+    let txn = crate::db::begin(db).await?;
+    let created = created.insert(&txn).await?;
+    keep_version(&txn, &created, actor.user_id).await?;
+    txn.commit().await?;
     Ok(Ok(created))
+}
+
+/// Keeps a report as it was just saved among its versions, in the caller's transaction.
+pub(super) async fn keep_version(txn: &impl Conn, saved: &Model, by: Uuid) -> AppResult<()> {
+    version::ActiveModel {
+        report_id: Set(saved.id),
+        version: Set(saved.version),
+        tenant_id: Set(saved.tenant_id),
+        name: Set(saved.name.clone()),
+        definition: Set(saved.definition.clone()),
+        saved_by: Set(by),
+        saved_at: Set(saved.updated_at),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// Every saved version of a report the caller sees, newest first.
+pub async fn versions(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<Vec<version::Model>> {
+    get(db, actor, id).await?;
+    Ok(actor
+        .scope()
+        .select::<version::Entity>()
+        .filter(version::Column::ReportId.eq(id))
+        .order_by_desc(version::Column::Version)
+        .all(db)
+        .await?)
 }
 
 fn definition_json(definition: &ReportDefinition) -> serde_json::Value {
@@ -207,9 +248,11 @@ pub async fn update(
         shared_roles: Set(Role::join(&input.shared_roles)),
         ..Default::default()
     };
-    sharing::replace::<report::Entity>(db, actor, id, version, changes)
-        .await
-        .map(Ok)
+    let txn = crate::db::begin(db).await?;
+    let updated = sharing::replace::<report::Entity>(&txn, actor, id, version, changes).await?;
+    keep_version(&txn, &updated, actor.user_id).await?;
+    txn.commit().await?;
+    Ok(Ok(updated))
 }
 
 /// Deletes a report for good (its owner or an administrator).

@@ -131,7 +131,7 @@ pub async fn editable<E: Shared>(
 
 /// Applies `changes` if `version` is still current (CONFLICT otherwise), as the next version.
 pub async fn replace<E: Shared>(
-    db: &DatabaseConnection,
+    db: &impl Conn,
     actor: &Principal,
     id: Uuid,
     version: i32,

@@ -32,8 +32,9 @@ pub const FAILED: &str = "failed";
 /// Snapshots a report keeps; storing one more drops the oldest.
 pub const KEPT: u64 = 30;
 
-/// What running a report for a snapshot came to: its rows, or why there are none.
-pub struct Taken(Result<Table, String>);
+/// What running a report for a snapshot came to: the version that ran and its rows, or why
+/// there are none.
+pub struct Taken(Result<(i32, Table), String>);
 
 impl Taken {
     pub fn failed(why: impl Into<String>) -> Self {
@@ -44,7 +45,7 @@ impl Taken {
 /// Runs a report as `actor` for a snapshot; a failure is part of the snapshot, not an error.
 pub async fn compute(db: &DatabaseConnection, actor: &Principal, report_id: Uuid) -> Taken {
     match files::table(db, actor, report_id).await {
-        Ok((_, table)) => Taken(Ok(table)),
+        Ok((report, table)) => Taken(Ok((report.version, table))),
         Err(err) => Taken::failed(err.message()),
     }
 }
@@ -59,24 +60,24 @@ pub async fn store(
     taken_by: Uuid,
     taken: Taken,
 ) -> AppResult<snapshot::Model> {
-    let (status, error, rows, modules, content) = match taken.0 {
-        Ok(table) => {
+    let (version, status, error, rows, modules, content) = match taken.0 {
+        Ok((version, table)) => {
             let modules: Vec<&str> = table.modules.iter().map(|m| m.as_str()).collect();
             let rows = i64::try_from(table.data_rows).unwrap_or(i64::MAX);
-            (
-                READY,
-                None,
-                rows,
-                modules.join(","),
-                Some(files::csv(&table)),
-            )
+            let csv = files::csv(&table);
+            (version, READY, None, rows, modules.join(","), Some(csv))
         }
-        Err(why) => (FAILED, Some(why), 0, String::new(), None),
+        Err(why) => {
+            let report = scope.by_id::<report::Entity>(report_id).one(txn).await?;
+            let version = report.map_or(1, |r| r.version);
+            (version, FAILED, Some(why), 0, String::new(), None)
+        }
     };
     let stored = snapshot::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: scope.owner(),
         report_id: Set(report_id),
+        report_version: Set(version),
         schedule_id: Set(schedule_id),
         taken_by: Set(taken_by),
         status: Set(status.to_owned()),
@@ -119,7 +120,7 @@ pub async fn take(
     report_id: Uuid,
 ) -> AppResult<Summary> {
     sharing::editable::<report::Entity>(db, actor, report_id).await?;
-    let (_, table) = files::table(db, actor, report_id).await?;
+    let (report, table) = files::table(db, actor, report_id).await?;
     let scope = actor.scope();
     let txn = records::begin_write(db, &scope).await?;
     let stored = store(
@@ -128,7 +129,7 @@ pub async fn take(
         report_id,
         None,
         actor.user_id,
-        Taken(Ok(table)),
+        Taken(Ok((report.version, table))),
     )
     .await?;
     txn.commit().await?;
@@ -140,6 +141,7 @@ pub async fn take(
 pub struct Summary {
     pub id: Uuid,
     pub report_id: Uuid,
+    pub report_version: i32,
     pub schedule_id: Option<Uuid>,
     pub taken_by: Uuid,
     pub status: String,
@@ -149,9 +151,10 @@ pub struct Summary {
 }
 
 /// The columns of a [`Summary`]: all but the file.
-const SUMMARY: [snapshot::Column; 8] = [
+const SUMMARY: [snapshot::Column; 9] = [
     snapshot::Column::Id,
     snapshot::Column::ReportId,
+    snapshot::Column::ReportVersion,
     snapshot::Column::ScheduleId,
     snapshot::Column::TakenBy,
     snapshot::Column::Status,
@@ -165,6 +168,7 @@ impl From<snapshot::Model> for Summary {
         Self {
             id: s.id,
             report_id: s.report_id,
+            report_version: s.report_version,
             schedule_id: s.schedule_id,
             taken_by: s.taken_by,
             status: s.status,
@@ -253,6 +257,7 @@ pub async fn event_json(
         "id": found.id,
         "reportId": found.report_id,
         "reportName": name,
+        "reportVersion": found.report_version,
         "scheduleId": found.schedule_id,
         "status": found.status,
         "error": found.error,

@@ -1444,3 +1444,65 @@ async fn report_xlsx_reads_back_with_a_spreadsheet_reader() {
         .unwrap();
     assert_eq!(other.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn every_saved_version_of_a_report_is_kept_and_snapshots_name_theirs() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    seed(&server, &acme).await;
+    let (sales_id, sales_token) = server.user(&acme, "sales@acme.test", &["SALES"]).await;
+    let count = json!({ "kind": "SUMMARY", "source": "opportunities",
+        "groupBy": [{ "field": "salesStage" }], "aggregates": [{ "function": "COUNT" }] });
+    let id = save_report(&server, &sales_token, "Deals", count.clone()).await;
+    let update = "mutation($id: ID!, $v: Int!, $input: ReportInputObject!) {
+        updateReport(id: $id, version: $v, input: $input) { report { version } problems { path } } }";
+    let mut sum = count.clone();
+    sum["aggregates"] = json!([{ "function": "SUM", "field": "amount" }]);
+    let updated = gql_ok(
+        &server,
+        &acme.token,
+        update,
+        json!({ "id": id, "v": 1, "input": { "name": "Deal value", "definition": sum, "sharing": "TENANT" } }),
+    )
+    .await;
+    assert_eq!(updated["updateReport"]["report"]["version"], 2);
+    let taken = gql_ok(
+        &server,
+        &acme.token,
+        "mutation($id: ID!) { snapshotReport(id: $id) { reportVersion } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(taken["snapshotReport"]["reportVersion"], 2);
+    // A definition with problems saves no version.
+    let mut broken = count.clone();
+    broken["groupBy"] = json!([{ "field": "nope" }]);
+    let refused = gql_ok(
+        &server,
+        &acme.token,
+        update,
+        json!({ "id": id, "v": 2, "input": { "name": "Broken", "definition": broken } }),
+    )
+    .await;
+    assert_eq!(refused["updateReport"]["report"], Value::Null);
+
+    let versions = "query($id: ID!) { report(id: $id) { version versions {
+        version name savedBy definition { aggregates { function field } } } } }";
+    let data = gql_ok(&server, &sales_token, versions, json!({ "id": id })).await;
+    let report = &data["report"];
+    assert_eq!(report["version"], 2);
+    assert_eq!(
+        report["versions"],
+        json!([
+            { "version": 2, "name": "Deal value", "savedBy": acme.admin_id.to_string(),
+              "definition": { "aggregates": [{ "function": "SUM", "field": "amount" }] } },
+            { "version": 1, "name": "Deals", "savedBy": sales_id,
+              "definition": { "aggregates": [{ "function": "COUNT", "field": null }] } }
+        ])
+    );
+    let globex = server.tenant("globex").await;
+    let hidden = server
+        .gql(Some(&globex.token), versions, json!({ "id": id }))
+        .await;
+    assert_eq!(error_code(&hidden), "NOT_FOUND", "{hidden}");
+}

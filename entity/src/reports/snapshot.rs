@@ -9,6 +9,8 @@ pub struct Model {
     pub id: Uuid,
     pub tenant_id: Uuid,
     pub report_id: Uuid,
+    /// The version of the report it ran.
+    pub report_version: i32,
     /// The schedule that took it; none when taken by hand.
     pub schedule_id: Option<Uuid>,
     /// Whose rights it was computed with.
