@@ -5,7 +5,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseExecutor,
-    DatabaseTransaction, DbErr, TransactionTrait,
+    DatabaseTransaction, DbBackend, DbErr, TransactionTrait,
 };
 
 /// How long the command line waits for a connection; the server passes its own limit.
@@ -62,8 +62,22 @@ pub async fn connect_pool(
 }
 
 /// Applies the schema migrations, then gives existing tenants the built-in process
-/// templates and reports they lack.
+/// templates and reports they lack. Replicas starting together on PostgreSQL take turns (a
+/// session advisory lock, on a connection of its own so that any pool size works): the first
+/// migrates, the others then find nothing to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let lock = match db.get_database_backend() {
+        DbBackend::Postgres => Some(MigrationLock::take(db).await?),
+        _ => None,
+    };
+    let migrated = migrate_and_install(db).await;
+    if let Some(lock) = lock {
+        lock.release().await;
+    }
+    migrated
+}
+
+async fn migrate_and_install(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await?;
     crate::process::templates::install_everywhere(db)
         .await
@@ -71,6 +85,43 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     crate::reports::builtin::install_everywhere(db)
         .await
         .map_err(|e| DbErr::Custom(e.message()))
+}
+
+/// Held while one replica migrates.
+struct MigrationLock(sea_orm::sqlx::PgConnection);
+
+/// The advisory lock's key: "bpaas" in ASCII.
+const MIGRATION_LOCK_KEY: i64 = 0x62_70_61_61_73;
+
+impl MigrationLock {
+    async fn take(db: &DatabaseConnection) -> Result<MigrationLock, DbErr> {
+        use sea_orm::sqlx::Connection;
+        let options = db.get_postgres_connection_pool().connect_options();
+        let mut connection = sea_orm::sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(|e| {
+                DbErr::Custom(format!("cannot connect to take the migration lock: {e}"))
+            })?;
+        sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut connection)
+            .await
+            .map_err(|e| DbErr::Custom(format!("cannot take the migration lock: {e}")))?;
+        Ok(MigrationLock(connection))
+    }
+
+    /// Unlocks and closes; closing alone would unlock too, so a failure here is only logged.
+    async fn release(mut self) {
+        use sea_orm::sqlx::Connection;
+        let unlocked = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK_KEY)
+            .execute(&mut self.0)
+            .await;
+        if unlocked.is_err() {
+            tracing::warn!("could not release the migration lock; closing its connection");
+        }
+        let _ = self.0.close().await;
+    }
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN

@@ -2,6 +2,7 @@
 //! still shows only what the viewer's role may read).
 
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
 };
@@ -228,22 +229,20 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppRe
 
 /// Gives the built-in reports to every tenant that has none yet (tenants from before reports
 /// existed), with the migrations. A tenant that has some keeps the ones it deleted deleted.
+/// One query finds them, so that a start costs the same for ten tenants or ten thousand.
 pub async fn install_everywhere(db: &impl Conn) -> AppResult<()> {
-    let with_reports: Vec<Uuid> = report::Entity::find()
-        .select_only()
-        .column(report::Column::TenantId)
-        .filter(report::Column::BuiltIn.is_not_null())
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    let tenants: Vec<Uuid> = tenant::Entity::find()
+    // The one query across tenants: which ones to serve, each then in its own scope.
+    let lacking: Vec<Uuid> = tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
+        .filter(Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM reports r \
+             WHERE r.tenant_id = tenants.id AND r.built_in IS NOT NULL)",
+        ))
         .into_tuple()
         .all(db)
         .await?;
-    for tenant_id in tenants.into_iter().filter(|t| !with_reports.contains(t)) {
+    for tenant_id in lacking {
         install(db, &TenantScope::new(tenant_id), Uuid::nil()).await?;
     }
     Ok(())

@@ -24,6 +24,7 @@ mod report_schedules;
 mod reports;
 mod sales;
 mod service;
+mod startup;
 mod tenancy;
 mod users;
 mod ws;
