@@ -217,13 +217,22 @@ fn admin_password_from(given: Option<String>, from_stdin: bool) -> Result<String
     })
 }
 
+/// Logs to standard error, as text or, with `BPAAS_LOG_FORMAT=json`, one JSON object a line
+/// (for log collectors), each with the fields of the request it belongs to.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if std::env::var("BPAAS_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
+        logs.init();
+    }
 }
 
 async fn migrate(database_url: &str) -> Result<(), String> {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 
-use super::{HttpState, authorization_header, error_response, playground, session_for};
+use super::{HttpState, authorization_header, error_response, playground, request_id, session_for};
 use crate::graphql::{CODE_PARSE_FAILED, ensure_error_codes, is_request_error, operation_type};
 use crate::integrations::idempotency::{self, Claim};
 
@@ -219,6 +219,14 @@ async fn execute(
         Err(err) => return error_response(&err, media.content_type()),
     };
     let scope = session.principal().map(|p| p.scope());
+    let span = tracing::Span::current();
+    if let Some(principal) = session.principal() {
+        span.record("tenant", tracing::field::display(principal.tenant_id));
+        span.record("user", tracing::field::display(principal.user_id));
+    }
+    if let Some(operation) = &request.operation_name {
+        span.record("operation", operation.as_str());
+    }
     let idempotency = match (mutation_body, session.principal(), idempotency_key(headers)) {
         (Some(body), Some(principal), Some(key)) => {
             let fingerprint = idempotency::fingerprint(principal.user_id, body);
@@ -238,6 +246,7 @@ async fn execute(
         state.app.log_committed(&scope).await;
     }
     ensure_error_codes(&mut response);
+    name_the_request(&mut response, request_id(headers));
     // Nothing ran (validation, limits): answer with errors only, no `data`. The body is
     // written straight from the response, so that fields keep the order of the query.
     let (status, body) = if has_code(&response, "SERVICE_UNAVAILABLE") {
@@ -259,6 +268,22 @@ async fn execute(
     http.headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
     http
+}
+
+/// INTERNAL errors carry the request's id: what a client quotes to the operators, who find the
+/// cause logged under it.
+fn name_the_request(response: &mut async_graphql::Response, id: Option<&str>) {
+    let Some(id) = id else {
+        return;
+    };
+    for error in &mut response.errors {
+        if code_is(error, "INTERNAL") {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("requestId", id);
+        }
+    }
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Option<String> {
@@ -284,12 +309,15 @@ fn to_json(response: &async_graphql::Response) -> String {
 }
 
 fn has_code(response: &async_graphql::Response, code: &str) -> bool {
-    response.errors.iter().any(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from(code))
-    })
+    response.errors.iter().any(|e| code_is(e, code))
+}
+
+fn code_is(error: &ServerError, code: &str) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .is_some_and(|c| *c == async_graphql::Value::from(code))
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::FutureExt;
 use serde_json::json;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::app::SharedApp;
@@ -61,15 +62,74 @@ pub fn router(app: SharedApp) -> Router {
         .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(app.limits.body_bytes))
         .layer(middleware::from_fn(catch_panics))
+        .layer(middleware::from_fn(request_context))
         .with_state(state)
+}
+
+/// The header that names a request: the caller's (a proxy's) when it is a sensible one, else
+/// one we make. It comes back on the response and with INTERNAL errors, and every log line of
+/// the request carries it.
+pub(crate) const REQUEST_ID: &str = "x-request-id";
+
+/// Gives every request an id and a span (`request` with its id, method and path; the tenant,
+/// user and operation once known), and returns the id as a header.
+async fn request_context(mut request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| sensible_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| Uuid::now_v7().to_string());
+    let header = HeaderValue::from_str(&id).ok();
+    if let Some(header) = &header {
+        request.headers_mut().insert(REQUEST_ID, header.clone());
+    }
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+        tenant = tracing::field::Empty,
+        user = tracing::field::Empty,
+        operation = tracing::field::Empty,
+    );
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    // The access log, at debug: at info it would cost every request a line.
+    span.in_scope(|| {
+        tracing::debug!(
+            status = response.status().as_u16(),
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request finished"
+        );
+    });
+    if let Some(header) = header {
+        response.headers_mut().insert(REQUEST_ID, header);
+    }
+    response
+}
+
+/// Up to 64 letters, digits, `-`, `_` or `.`: anything else could forge log lines.
+fn sensible_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// The id [`request_context`] gave a request.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
+    headers.get(REQUEST_ID).and_then(|v| v.to_str().ok())
 }
 
 /// A bug that panics costs one request, not the connection: the client gets INTERNAL with a
 /// request id, and the log has the panic under the same id.
 pub async fn catch_panics(request: Request, next: Next) -> Response {
+    let id = request_id(request.headers()).map(str::to_owned);
     match AssertUnwindSafe(next.run(request)).catch_unwind().await {
         Ok(response) => response,
-        Err(panic) => internal_error_response(&panic_message(panic.as_ref())),
+        Err(panic) => internal_error_response(&panic_message(panic.as_ref()), id),
     }
 }
 
@@ -82,9 +142,10 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "panic with a non-text payload".to_owned())
 }
 
-/// Logs a panic under a fresh request id and returns the GraphQL error clients see.
-pub(crate) fn internal_error(cause: &str) -> serde_json::Value {
-    let request_id = Uuid::now_v7();
+/// Logs a panic under the request's id (a fresh one without) and returns the GraphQL error
+/// clients see.
+pub(crate) fn internal_error(cause: &str, request_id: Option<String>) -> serde_json::Value {
+    let request_id = request_id.unwrap_or_else(|| Uuid::now_v7().to_string());
     tracing::error!(%request_id, %cause, "request panicked");
     json!({
         "message": "internal server error",
@@ -92,8 +153,8 @@ pub(crate) fn internal_error(cause: &str) -> serde_json::Value {
     })
 }
 
-fn internal_error_response(cause: &str) -> Response {
-    let body = json!({ "errors": [internal_error(cause)] });
+fn internal_error_response(cause: &str, request_id: Option<String>) -> Response {
+    let body = json!({ "errors": [internal_error(cause, request_id)] });
     let mut response = (StatusCode::INTERNAL_SERVER_ERROR, body.to_string()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -280,7 +341,8 @@ mod tests {
                 }),
             )
             .route("/fine", get(|| async { "fine" }))
-            .layer(middleware::from_fn(catch_panics));
+            .layer(middleware::from_fn(catch_panics))
+            .layer(middleware::from_fn(request_context));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -291,9 +353,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(response.status(), 500);
+        let id = response.headers()[REQUEST_ID].to_str().unwrap().to_owned();
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
-        assert!(body["errors"][0]["extensions"]["requestId"].is_string());
+        assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
         assert!(!body.to_string().contains("deliberate"), "{body}");
         // The same connection pool keeps serving.
         let fine = client

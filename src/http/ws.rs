@@ -455,7 +455,7 @@ impl Connection {
         // A bug that panics ends this one operation with INTERNAL, not the connection.
         let task = tokio::spawn(async move {
             if let Err(panic) = AssertUnwindSafe(operation).catch_unwind().await {
-                let error = super::internal_error(&super::panic_message(panic.as_ref()));
+                let error = super::internal_error(&super::panic_message(panic.as_ref()), None);
                 let _ = outgoing.send(error_message(&operation_id, [error])).await;
             }
         });

@@ -267,3 +267,44 @@ async fn the_admin_password_can_stay_off_the_command_line() {
     assert!(!without.status.success());
     assert!(String::from_utf8_lossy(&without.stderr).contains("BPAAS_ADMIN_PASSWORD"));
 }
+
+#[tokio::test]
+async fn logs_can_be_json_lines_that_name_their_request() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", db.url()])
+        .env("BPAAS_JWT_SECRET_FILE", dir.path().join("secret"))
+        .env("BPAAS_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,bpaas=debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = stderr.lines().map_while(Result::ok).map(|line| {
+        serde_json::from_str::<serde_json::Value>(&line)
+            .unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"))
+    });
+    let listening = lines
+        .by_ref()
+        .find(|line| line["fields"]["message"] == "bpaas listening")
+        .expect("the server says where it listens");
+    assert_eq!(listening["level"], "INFO");
+    let addr = listening["fields"]["addr"].as_str().unwrap().to_owned();
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/healthz"))
+        .header("x-request-id", "json-log-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let finished = lines
+        .find(|line| line["span"]["id"] == "json-log-1")
+        .expect("the request's log line");
+    assert_eq!(finished["fields"]["message"], "request finished");
+    assert_eq!(finished["fields"]["status"], 200);
+    assert_eq!(finished["span"]["path"], "/healthz");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -246,3 +246,39 @@ async fn a_response_keeps_the_field_order_of_the_query() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn every_answer_names_its_request() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let ask = |id: Option<&str>| {
+        let mut request = server
+            .http()
+            .post(server.url("/graphql"))
+            .bearer_auth(&acme.token)
+            .json(&json!({ "query": "{ me { email } }" }));
+        if let Some(id) = id {
+            request = request.header("x-request-id", id);
+        }
+        request.send()
+    };
+    let fresh = ask(None).await.unwrap();
+    let id = fresh.headers()["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    // A proxy's id is kept; one that could forge log lines is replaced.
+    let kept = ask(Some("edge-7f3a.2")).await.unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "edge-7f3a.2");
+    for forged in ["a b", "x/y%0A", &"a".repeat(65)] {
+        let replaced = ask(Some(forged)).await.unwrap();
+        let id = replaced.headers()["x-request-id"].to_str().unwrap();
+        assert!(uuid::Uuid::parse_str(id).is_ok(), "{forged:?} -> {id}");
+    }
+    // Files and health checks too.
+    let health = server
+        .http()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert!(health.headers().contains_key("x-request-id"));
+}
