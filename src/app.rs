@@ -51,6 +51,8 @@ pub struct App {
     pub api_keys: Arc<KeyCache>,
     /// Where webhooks may be delivered.
     pub webhooks: WebhookConfig,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Heartbeats of the background workers.

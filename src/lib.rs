@@ -22,6 +22,7 @@ pub mod http;
 pub mod import_jobs;
 pub mod imports;
 pub mod integrations;
+pub mod metrics;
 pub mod modules;
 pub mod money;
 pub mod news;

@@ -75,6 +75,7 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         ws_connections: Default::default(),
         permissions,
         api_keys,
+        metrics: Default::default(),
         webhooks: config.webhooks.clone(),
     });
     tokio::spawn(crate::process::timers::run(

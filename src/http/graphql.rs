@@ -210,7 +210,7 @@ async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
     client: IpAddr,
-    request: Request,
+    mut request: Request,
     media: Media,
     mutation_body: Option<&[u8]>,
 ) -> Response {
@@ -239,8 +239,15 @@ async fn execute(
         }
         _ => None,
     };
+    let kind = operation_type(&mut request).ok().flatten();
     let request = crate::graphql::prepare(request, &state.app, session);
     let mut response = state.schema.execute(request).await;
+    if let Some(kind) = kind {
+        state
+            .app
+            .metrics
+            .graphql_operation(kind, response.errors.is_empty());
+    }
     // The mutation's transactions have committed: wake the tenant's subscribers.
     if let (true, Some(scope)) = (mutation_body.is_some(), scope) {
         state.app.log_committed(&scope).await;

@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -58,12 +58,46 @@ pub fn router(app: SharedApp) -> Router {
         )
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/favicon.ico", get(playground::favicon))
+        .route("/metrics", get(metrics))
+        .route_layer(middleware::from_fn_with_state(app.clone(), count_request))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(app.limits.body_bytes))
         .layer(middleware::from_fn(catch_panics))
         .layer(middleware::from_fn(request_context))
         .with_state(state)
+}
+
+/// Counts a routed request under its route template, with its status and latency.
+async fn count_request(
+    State(app): State<SharedApp>,
+    route: MatchedPath,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    app.metrics.request(
+        route.as_str(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// The Prometheus scrape (see [`crate::metrics`]).
+async fn metrics(State(state): State<HttpState>) -> Response {
+    match crate::metrics::render(&state.app).await {
+        Ok(text) => {
+            let mut response = text.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+        Err(err) => json_error_response(&err),
+    }
 }
 
 /// The header that names a request: the caller's (a proxy's) when it is a sensible one, else

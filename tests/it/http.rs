@@ -282,3 +282,115 @@ async fn every_answer_names_its_request() {
         .unwrap();
     assert!(health.headers().contains_key("x-request-id"));
 }
+
+/// The samples of a Prometheus scrape, by name with labels.
+fn samples(text: &str) -> std::collections::BTreeMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (name, value) = line.rsplit_once(' ').unwrap();
+            (name.to_owned(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_operations_and_backlogs_without_naming_tenants() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    for _ in 0..3 {
+        server
+            .gql(Some(&acme.token), "{ me { email } }", json!({}))
+            .await;
+    }
+    let refused = server
+        .gql(
+            Some(&acme.token),
+            "mutation { createContact(input: { lastName: \"\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT");
+    let missing = server
+        .http()
+        .get(server.url("/reports/not-an-id.csv"))
+        .bearer_auth(&acme.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+
+    let scrape = server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), StatusCode::OK);
+    assert!(
+        scrape.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = scrape.text().await.unwrap();
+    let all = samples(&text);
+    let graphql = r#"route="/graphql",status="2xx""#;
+    assert_eq!(
+        all[&format!("bpaas_http_requests_count{{{graphql}}}")],
+        5.0,
+        "signing in, three queries and a refused mutation: {text}"
+    );
+    assert_eq!(
+        all[&format!(r#"bpaas_http_requests_bucket{{{graphql},le="+Inf"}}"#)],
+        5.0
+    );
+    let prefix = format!("bpaas_http_requests_bucket{{{graphql},le=\"");
+    let mut buckets: Vec<(f64, f64)> = all
+        .iter()
+        .filter_map(|(name, count)| {
+            let bound = name.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+            Some((bound.parse::<f64>().unwrap_or(f64::INFINITY), *count))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(buckets.len(), 12);
+    assert!(
+        buckets.windows(2).all(|w| w[0].1 <= w[1].1),
+        "cumulative: {buckets:?}"
+    );
+    assert_eq!(
+        all[r#"bpaas_http_requests_count{route="/reports/{file}",status="4xx"}"#],
+        1.0
+    );
+    assert_eq!(
+        all[r#"bpaas_graphql_operations_total{type="query",outcome="ok"}"#],
+        3.0
+    );
+    assert_eq!(
+        all[r#"bpaas_graphql_operations_total{type="mutation",outcome="ok"}"#],
+        1.0
+    );
+    assert_eq!(
+        all[r#"bpaas_graphql_operations_total{type="mutation",outcome="error"}"#],
+        1.0
+    );
+    assert!(all["bpaas_db_statements_total"] > 0.0);
+    for gauge in [
+        "bpaas_timers_due",
+        "bpaas_report_schedules_due",
+        "bpaas_webhooks_retrying",
+        "bpaas_websocket_connections",
+    ] {
+        assert_eq!(all[gauge], 0.0, "{gauge}");
+    }
+    assert!(all.contains_key(r#"bpaas_db_connections{pool="requests",state="idle"}"#));
+    // Nothing of a tenant: no slug, no id, no user.
+    for secret in [
+        acme.slug.as_str(),
+        &acme.id.to_string(),
+        &acme.admin_id.to_string(),
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+}
