@@ -96,6 +96,9 @@ struct ServeArgs {
     /// How long a webhook receiver may take to answer, in seconds.
     #[arg(long, env = "BPAAS_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 10)]
     webhook_timeout_seconds: u64,
+    /// How long a shutdown waits for in-flight requests before it stops anyway, in seconds.
+    #[arg(long, env = "BPAAS_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
+    shutdown_timeout_seconds: u64,
 }
 
 impl ServeArgs {
@@ -124,6 +127,7 @@ impl ServeArgs {
                 import_bytes: self.max_import_bytes,
                 db_acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
                 db_pool_size: self.db_pool_size.max(1),
+                shutdown_timeout: Duration::from_secs(self.shutdown_timeout_seconds),
                 ..defaults
             },
             webhooks: WebhookConfig {

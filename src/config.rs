@@ -34,6 +34,8 @@ pub struct Limits {
     pub db_acquire_timeout: Duration,
     /// Connections in the request pool.
     pub db_pool_size: u32,
+    /// How long a shutdown waits for in-flight requests before it stops anyway.
+    pub shutdown_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -51,6 +53,7 @@ impl Default for Limits {
             ws_max_operations: 100,
             ws_max_connections_per_user: 20,
             ws_recheck_interval: Duration::from_secs(60),
+            shutdown_timeout: Duration::from_secs(30),
             db_acquire_timeout: Duration::from_secs(2),
             db_pool_size: 16,
         }

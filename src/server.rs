@@ -93,23 +93,41 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
     Ok(app)
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish and closes WebSockets.
+/// Serves until `shutdown` resolves, then stops accepting, closes WebSockets (1001) and lets
+/// in-flight requests finish, for at most the shutdown timeout: a client that never finishes
+/// sending its request does not hold the server up.
 pub async fn serve(
     listener: TcpListener,
     app: SharedApp,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = http::router(app.clone());
-    axum::serve(
+    let (signalled, signal) = tokio::sync::oneshot::channel();
+    let stopping = app.clone();
+    let graceful = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests");
-        app.shutdown.send_replace(true);
-    })
-    .await
+        stopping.shutdown.send_replace(true);
+        let _ = signalled.send(());
+    });
+    let limit = app.limits.shutdown_timeout;
+    let deadline = async move {
+        if signal.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(limit).await;
+    };
+    tokio::select! {
+        served = graceful => served,
+        _ = deadline => {
+            tracing::warn!(?limit, "shutting down: requests still in flight after the timeout");
+            Ok(())
+        }
+    }
 }
 
 /// Starts a server on `bind` in the background and returns its address (tests, embedding).

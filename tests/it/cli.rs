@@ -271,40 +271,111 @@ async fn the_admin_password_can_stay_off_the_command_line() {
 #[tokio::test]
 async fn logs_can_be_json_lines_that_name_their_request() {
     let db = TestDb::create().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", db.url()])
-        .env("BPAAS_JWT_SECRET_FILE", dir.path().join("secret"))
+    let mut served = serve_with(db.url(), &[]);
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/healthz", served.addr))
+        .header("x-request-id", "json-log-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let finished = std::iter::from_fn(|| {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        served.logs.recv_timeout(left).ok()
+    })
+    .find(|line| line["span"]["id"] == "json-log-1")
+    .expect("the request's log line");
+    assert_eq!(finished["fields"]["message"], "request finished");
+    assert_eq!(finished["fields"]["status"], 200);
+    assert_eq!(finished["span"]["path"], "/healthz");
+    served.child.kill().unwrap();
+    served.child.wait().unwrap();
+}
+
+/// A running `bpaas serve` that logs JSON lines.
+struct Served {
+    child: std::process::Child,
+    addr: String,
+    /// Its log lines after the one that says where it listens.
+    logs: std::sync::mpsc::Receiver<serde_json::Value>,
+}
+
+/// Starts `bpaas serve` with `env`, logging JSON at `RUST_LOG=info,bpaas=debug`.
+fn serve_with(database_url: &str, env: &[(&str, &str)]) -> Served {
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
+        .env("BPAAS_JWT_SECRET", crate::common::JWT_SECRET)
         .env("BPAAS_LOG_FORMAT", "json")
         .env("RUST_LOG", "info,bpaas=debug")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut lines = stderr.lines().map_while(Result::ok).map(|line| {
-        serde_json::from_str::<serde_json::Value>(&line)
-            .unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"))
-    });
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(&line)
+                .unwrap_or_else(|_| panic!("a log line that is not JSON: {line}"))
+        });
     let listening = lines
         .by_ref()
         .find(|line| line["fields"]["message"] == "bpaas listening")
         .expect("the server says where it listens");
     assert_eq!(listening["level"], "INFO");
     let addr = listening["fields"]["addr"].as_str().unwrap().to_owned();
-    let response = reqwest::Client::new()
-        .get(format!("http://{addr}/healthz"))
-        .header("x-request-id", "json-log-1")
-        .send()
-        .await
+    // Reading on, so that its writes never meet a closed pipe.
+    let (sender, logs) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines {
+            let _ = sender.send(line);
+        }
+    });
+    Served { child, addr, logs }
+}
+
+#[tokio::test]
+async fn a_request_that_never_finishes_does_not_hold_up_a_shutdown() {
+    use std::io::Write;
+    let db = TestDb::create().await;
+    let Served {
+        mut child, addr, ..
+    } = serve_with(db.url(), &[("BPAAS_SHUTDOWN_TIMEOUT_SECONDS", "1")]);
+    // A client that announces a body it never sends.
+    let mut stalled = std::net::TcpStream::connect(&addr).unwrap();
+    stalled
+        .write_all(b"POST /graphql HTTP/1.1\r\nHost: bpaas\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"query\"")
         .unwrap();
-    assert_eq!(response.status(), 200);
-    let finished = lines
-        .find(|line| line["span"]["id"] == "json-log-1")
-        .expect("the request's log line");
-    assert_eq!(finished["fields"]["message"], "request finished");
-    assert_eq!(finished["fields"]["status"], 200);
-    assert_eq!(finished["span"]["path"], "/healthz");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let signalled = std::time::Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > std::time::Duration::from_secs(15) {
+            child.kill().unwrap();
+            panic!("the server waited for the stalled request past its shutdown timeout");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(
+        signalled.elapsed() >= std::time::Duration::from_secs(1),
+        "in-flight requests get their time"
+    );
 }
