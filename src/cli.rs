@@ -226,9 +226,12 @@ fn admin_password_from(given: Option<String>, from_stdin: bool) -> Result<String
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A log line that cannot be written is dropped: by default the subscriber would say so on
+    // stderr, and that panics the task that logged when stderr is closed.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     if std::env::var("BPAAS_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         logs.json()
             .with_current_span(true)

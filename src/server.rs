@@ -110,9 +110,9 @@ pub async fn serve(
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
-        tracing::info!("shutting down: finishing in-flight requests");
         stopping.shutdown.send_replace(true);
         let _ = signalled.send(());
+        tracing::info!("shutting down: finishing in-flight requests");
     });
     let limit = app.limits.shutdown_timeout;
     let deadline = async move {

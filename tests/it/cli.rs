@@ -379,3 +379,50 @@ async fn a_request_that_never_finishes_does_not_hold_up_a_shutdown() {
         "in-flight requests get their time"
     );
 }
+
+#[tokio::test]
+async fn a_closed_log_stream_costs_log_lines_not_requests() {
+    let db = TestDb::create().await;
+    let mut child = Command::new(BIN)
+        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", db.url()])
+        .env("BPAAS_JWT_SECRET", crate::common::JWT_SECRET)
+        .env("RUST_LOG", "info,bpaas=debug")
+        .env("BPAAS_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = {
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        stderr
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(&line).ok())
+            .find_map(|line| line["fields"]["addr"].as_str().map(str::to_owned))
+            .expect("the server says where it listens")
+        // The log collector goes away: its end of the pipe closes here.
+    };
+    for _ in 0..3 {
+        let response = reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "each request logs a line nobody reads"
+        );
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let signalled = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if signalled.elapsed() > std::time::Duration::from_secs(10) {
+            child.kill().unwrap();
+            panic!("the server did not stop");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
