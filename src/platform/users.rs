@@ -104,7 +104,7 @@ async fn verify_credentials(
         None => None,
     };
     let password = password.to_owned();
-    let verified = tokio::task::spawn_blocking(move || match user {
+    let verified = password::off_the_executor(move || match user {
         Some(user) if user.active && password::verify(&password, &user.password_hash) => Some(user),
         Some(_) => None,
         None => {
@@ -112,8 +112,7 @@ async fn verify_credentials(
             None
         }
     })
-    .await
-    .map_err(AppError::internal)?;
+    .await?;
     verified.ok_or(AppError::Unauthenticated("invalid credentials"))
 }
 
@@ -377,9 +376,8 @@ pub async fn change_password(
     let scope = actor.scope();
     let user = get(db, &scope, actor.user_id).await?;
     let stored = user.password_hash.clone();
-    let matches = tokio::task::spawn_blocking(move || password::verify(&current_password, &stored))
-        .await
-        .map_err(AppError::internal)?;
+    let matches =
+        password::off_the_executor(move || password::verify(&current_password, &stored)).await?;
     if !matches {
         return Err(AppError::bad_input(
             "currentPassword",
