@@ -99,6 +99,9 @@ struct ServeArgs {
     /// How long a shutdown waits for in-flight requests before it stops anyway, in seconds.
     #[arg(long, env = "BPAAS_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
     shutdown_timeout_seconds: u64,
+    /// How many days the event log keeps entries; 0 keeps them all.
+    #[arg(long, env = "BPAAS_EVENT_LOG_RETENTION_DAYS", default_value_t = 0)]
+    event_log_retention_days: u64,
 }
 
 impl ServeArgs {
@@ -128,6 +131,9 @@ impl ServeArgs {
                 db_acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
                 db_pool_size: self.db_pool_size.max(1),
                 shutdown_timeout: Duration::from_secs(self.shutdown_timeout_seconds),
+                event_log_retention: (self.event_log_retention_days > 0).then(|| {
+                    Duration::from_secs(self.event_log_retention_days.saturating_mul(86_400))
+                }),
                 ..defaults
             },
             webhooks: WebhookConfig {

@@ -36,6 +36,8 @@ pub struct Limits {
     pub db_pool_size: u32,
     /// How long a shutdown waits for in-flight requests before it stops anyway.
     pub shutdown_timeout: Duration,
+    /// How long the event log keeps entries (see `events::purge_expired`); none: for ever.
+    pub event_log_retention: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -54,6 +56,7 @@ impl Default for Limits {
             ws_max_connections_per_user: 20,
             ws_recheck_interval: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(30),
+            event_log_retention: None,
             db_acquire_timeout: Duration::from_secs(2),
             db_pool_size: 16,
         }

@@ -9,15 +9,19 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use futures_util::Stream;
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use entity::platform::event_log;
 
 use crate::auth::api_keys::KeyCache;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::permissions::MatrixCache;
 use crate::tenancy::TenantScope;
 
@@ -105,6 +109,77 @@ pub async fn read_log(
 }
 
 /// The tenant's latest sequence (0 before the first change).
+/// Fails when entries after `after` are gone (see [`purge_expired`]): resuming from there
+/// would skip them unseen.
+async fn still_kept(db: &DatabaseConnection, scope: &TenantScope, after: i64) -> AppResult<()> {
+    let oldest = scope
+        .select::<event_log::Entity>()
+        .order_by_asc(event_log::Column::Sequence)
+        .one(db)
+        .await?
+        .map(|e| e.sequence);
+    match oldest {
+        Some(oldest) if after.saturating_add(1) < oldest => Err(AppError::bad_input(
+            "afterSequence",
+            format!(
+                "events up to {} are no longer kept: read the current state again, then \
+                 subscribe from a later sequence or without afterSequence",
+                oldest - 1
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Entries one purge statement deletes at most, so that no transaction grows large.
+const PURGE_BATCH: u64 = 5_000;
+/// Batches one purge round runs at most; the next round goes on.
+const PURGE_ROUNDS: usize = 20;
+
+/// Deletes log entries from before `older_than`, except what is still needed: each tenant's
+/// newest entry (it tells a resuming subscriber where the log stands) and whatever an active
+/// webhook has not delivered yet. The one statement across tenants: housekeeping serves them
+/// all. Returns how many went.
+pub async fn purge_expired(db: &DatabaseConnection, older_than: DateTime<Utc>) -> AppResult<u64> {
+    let backend = db.get_database_backend();
+    let statement = format!(
+        "DELETE FROM event_log WHERE (tenant_id, sequence) IN (\
+           SELECT e.tenant_id, e.sequence FROM event_log e \
+           WHERE e.at < {cutoff} \
+             AND e.sequence < (SELECT MAX(l.sequence) FROM event_log l \
+                               WHERE l.tenant_id = e.tenant_id) \
+             AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.tenant_id = e.tenant_id \
+                             AND w.active = {yes} AND w.cursor < e.sequence) \
+           LIMIT {PURGE_BATCH})",
+        cutoff = if backend == DbBackend::Postgres {
+            "$1"
+        } else {
+            "?"
+        },
+        yes = if backend == DbBackend::Postgres {
+            "TRUE"
+        } else {
+            "1"
+        },
+    );
+    let mut purged = 0;
+    for _ in 0..PURGE_ROUNDS {
+        let deleted = db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                &statement,
+                [older_than.into()],
+            ))
+            .await?
+            .rows_affected();
+        purged += deleted;
+        if deleted < PURGE_BATCH {
+            break;
+        }
+    }
+    Ok(purged)
+}
+
 pub async fn latest_sequence(db: &DatabaseConnection, scope: &TenantScope) -> AppResult<i64> {
     Ok(scope
         .select::<event_log::Entity>()
@@ -122,7 +197,10 @@ pub async fn follow_log_from(
     after: Option<i64>,
 ) -> AppResult<impl Stream<Item = event_log::Model> + Send + 'static> {
     let after = match after {
-        Some(after) => after,
+        Some(after) => {
+            still_kept(&db, &scope, after).await?;
+            after
+        }
         None => latest_sequence(&db, &scope).await?,
     };
     Ok(follow_log(db, bus, scope, after))

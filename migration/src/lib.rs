@@ -27,6 +27,7 @@ mod m20261201_000022_reports;
 mod m20261201_000023_dashboards;
 mod m20261201_000024_report_schedules;
 mod m20261201_000025_report_versions;
+mod m20261201_000026_event_log_age;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000023_dashboards::Migration),
             Box::new(m20261201_000024_report_schedules::Migration),
             Box::new(m20261201_000025_report_versions::Migration),
+            Box::new(m20261201_000026_event_log_age::Migration),
         ]
     }
 }

@@ -74,11 +74,22 @@ async fn rounds(app: SharedApp, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.wait_for(|stopping| *stopping) => return,
             _ = tokio::time::sleep(POLL) => {}
         }
-        // Housekeeping that shares this worker: answers of idempotent requests expire.
+        // Housekeeping that shares this worker: answers of idempotent requests expire, and
+        // the event log keeps what its retention says (and what webhooks still need).
         if purged.elapsed() >= PURGE_EVERY {
             purged = Instant::now();
             if idempotency::purge_expired(&app.jobs_db).await.is_err() {
                 tracing::warn!("could not purge expired idempotency keys");
+            }
+            let cutoff = app
+                .limits
+                .event_log_retention
+                .and_then(|keep| chrono::Duration::from_std(keep).ok())
+                .and_then(|keep| Utc::now().checked_sub_signed(keep));
+            if let Some(cutoff) = cutoff
+                && events::purge_expired(&app.jobs_db, cutoff).await.is_err()
+            {
+                tracing::warn!("could not purge the event log");
             }
         }
         let claimed = match claim_due(&app.jobs_db).await {

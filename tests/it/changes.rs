@@ -173,3 +173,111 @@ async fn a_change_through_one_replica_reaches_a_subscriber_on_another() {
         json!({ "sequence": 1, "module": "ACCOUNTS" })
     );
 }
+
+/// Moves every log entry of a tenant `days` into the past.
+async fn age_log(server: &TestServer, tenant: uuid::Uuid, days: i64) {
+    use entity::platform::event_log;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let then = chrono::Utc::now() - chrono::Duration::days(days);
+    event_log::Entity::update_many()
+        .col_expr(event_log::Column::At, Expr::value(then))
+        .filter(event_log::Column::TenantId.eq(tenant))
+        .exec(&server.app.db)
+        .await
+        .unwrap();
+}
+
+async fn kept_sequences(server: &TestServer, tenant: uuid::Uuid) -> Vec<i64> {
+    use entity::platform::event_log;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    event_log::Entity::find()
+        .filter(event_log::Column::TenantId.eq(tenant))
+        .order_by_asc(event_log::Column::Sequence)
+        .all(&server.app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.sequence)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_log_keeps_what_its_retention_webhooks_and_resuming_subscribers_need() {
+    let server = TestServer::start_with(crate::integrations::allow_private_targets).await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    for n in 0..3 {
+        create_account(&server, &acme.token, &format!("Old {n}")).await;
+        create_account(&server, &globex.token, &format!("Old {n}")).await;
+    }
+    // A webhook that cannot be reached: what it has not received must stay.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    crate::integrations::create_webhook(&server, &acme, &url, &["*"]).await;
+    for n in 0..2 {
+        create_account(&server, &acme.token, &format!("New {n}")).await;
+    }
+    let acme_before = kept_sequences(&server, acme.id).await;
+    assert_eq!(acme_before.len(), 5, "{acme_before:?}");
+    age_log(&server, acme.id, 40).await;
+    age_log(&server, globex.id, 40).await;
+    let purged = bpaas::events::purge_expired(
+        &server.app.db,
+        chrono::Utc::now() - chrono::Duration::days(30),
+    )
+    .await
+    .map_err(|e| e.message())
+    .unwrap();
+    assert_eq!(purged, 3 + 2);
+    assert_eq!(
+        kept_sequences(&server, acme.id).await,
+        acme_before[3..],
+        "the webhook's undelivered entries stay"
+    );
+    let globex_after = kept_sequences(&server, globex.id).await;
+    assert_eq!(
+        globex_after.len(),
+        1,
+        "the newest entry stays: {globex_after:?}"
+    );
+
+    // Resuming from before what is kept is refused, with where the log now starts.
+    let mut client = WsClient::connect_authenticated(&server, &acme.token).await;
+    let first_kept = acme_before[3];
+    client
+        .subscribe(
+            "old",
+            "subscription { changes(afterSequence: 1) { sequence } }",
+        )
+        .await;
+    let refused = client.next_json().await;
+    let error = &refused["payload"]["errors"][0];
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
+    assert_eq!(error["extensions"]["field"], "afterSequence");
+    let message = error["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("up to {}", first_kept - 1)),
+        "{message}"
+    );
+    assert_eq!(
+        client.next_json().await["type"],
+        "complete",
+        "the subscription ends"
+    );
+    // From just before the oldest kept entry, nothing is missing.
+    client
+        .subscribe(
+            "kept",
+            &format!(
+                "subscription {{ changes(afterSequence: {}) {{ sequence }} }}",
+                first_kept - 1
+            ),
+        )
+        .await;
+    assert_eq!(
+        next_change(&mut client, "changes").await["sequence"],
+        first_kept
+    );
+}
