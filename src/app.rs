@@ -146,16 +146,21 @@ impl App {
     }
 
     async fn notify_replicas(&self, payload: String) {
-        if self.db.get_database_backend() == DbBackend::Postgres {
-            let notify = Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), payload.into()],
-            );
-            // Awaited, so that the answer leaves only once every replica has been told.
-            if let Err(err) = self.db.execute_raw(notify).await {
-                tracing::warn!(%err, "could not notify other replicas");
-            }
+        notify_replicas(&self.db, payload).await;
+    }
+}
+
+/// Tells every replica on the same PostgreSQL (see `events::relay_replica_notices`); awaited,
+/// so that the caller goes on only once they have been told. Nothing to tell on SQLite.
+pub async fn notify_replicas(db: &DatabaseConnection, payload: String) {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let notify = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANNEL.into(), payload.into()],
+        );
+        if let Err(err) = db.execute_raw(notify).await {
+            tracing::warn!(%err, "could not notify other replicas");
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `schema`, `tenant create`.
+//! The command line: `serve`, `migrate`, `schema`, `tenant create|list|disable|enable`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -147,6 +147,25 @@ impl ServeArgs {
 
 #[derive(Subcommand)]
 enum TenantCommand {
+    /// List the tenants, one JSON object a line: id, slug, name, createdAt, disabled.
+    List {
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Disable a tenant: no sign-in, token or API key of its works until it is enabled.
+    Disable {
+        #[arg(long)]
+        slug: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Enable a disabled tenant again.
+    Enable {
+        #[arg(long)]
+        slug: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Create a tenant with its first administrator; prints {"tenantId", "adminUserId"}.
     Create {
         #[arg(long)]
@@ -178,6 +197,15 @@ pub async fn main() -> ExitCode {
             print!("{}", graphql::sdl());
             Ok(())
         }
+        Command::Tenant {
+            command: TenantCommand::List { database },
+        } => list_tenants(&database.database_url).await,
+        Command::Tenant {
+            command: TenantCommand::Disable { slug, database },
+        } => set_tenant_disabled(&database.database_url, &slug, true).await,
+        Command::Tenant {
+            command: TenantCommand::Enable { slug, database },
+        } => set_tenant_disabled(&database.database_url, &slug, false).await,
         Command::Tenant {
             command:
                 TenantCommand::Create {
@@ -269,6 +297,41 @@ async fn create_tenant(database_url: &str, new: tenants::NewTenant) -> Result<()
         "{}",
         serde_json::json!({ "tenantId": tenant.id, "adminUserId": admin.id })
     );
+    Ok(())
+}
+
+fn tenant_json(tenant: &entity::platform::tenant::Model) -> serde_json::Value {
+    serde_json::json!({
+        "id": tenant.id,
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "createdAt": tenant.created_at,
+        "disabled": tenant.disabled_at.is_some(),
+    })
+}
+
+async fn list_tenants(database_url: &str) -> Result<(), String> {
+    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    for tenant in tenants::list(&db).await.map_err(|e| e.message())? {
+        println!("{}", tenant_json(&tenant));
+    }
+    Ok(())
+}
+
+/// Disables or enables a tenant, and tells running replicas to forget its verified API keys
+/// (tokens are checked against the database on every request anyway).
+async fn set_tenant_disabled(database_url: &str, slug: &str, disabled: bool) -> Result<(), String> {
+    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tenant = tenants::set_disabled(&db, slug, disabled)
+        .await
+        .map_err(|e| e.message())?;
+    let notice = format!("{}{}", crate::events::KEYS_NOTICE, tenant.id);
+    crate::app::notify_replicas(&db, notice).await;
+    println!("{}", tenant_json(&tenant));
     Ok(())
 }
 

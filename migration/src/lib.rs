@@ -28,6 +28,7 @@ mod m20261201_000023_dashboards;
 mod m20261201_000024_report_schedules;
 mod m20261201_000025_report_versions;
 mod m20261201_000026_event_log_age;
+mod m20261201_000027_tenant_disabled;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000024_report_schedules::Migration),
             Box::new(m20261201_000025_report_versions::Migration),
             Box::new(m20261201_000026_event_log_age::Migration),
+            Box::new(m20261201_000027_tenant_disabled::Migration),
         ]
     }
 }

@@ -182,6 +182,7 @@ async fn load(db: &DatabaseConnection, hash: &str) -> AppResult<Verified> {
         .ok_or(INVALID)?;
     let owner = TenantScope::new(key.tenant_id)
         .by_id::<user::Entity>(key.user_id)
+        .filter(crate::platform::tenants::in_enabled_tenant())
         .one(db)
         .await?
         .filter(|u| u.active)

@@ -3,6 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -68,6 +69,7 @@ pub async fn create_tenant(
         purchase_approval_limit: Set(None),
         payroll_separate_approver: Set(false),
         time_zone: Set("UTC".into()),
+        disabled_at: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -91,6 +93,36 @@ pub async fn create_tenant(
     crate::reports::builtin::install(&txn, &scope, admin.id).await?;
     txn.commit().await?;
     Ok((tenant, admin))
+}
+
+/// Every tenant, oldest first (the operator's `bpaas tenant list`).
+pub async fn list(db: &DatabaseConnection) -> AppResult<Vec<tenant::Model>> {
+    Ok(tenant::Entity::find()
+        .order_by_asc(tenant::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Disables a tenant (no sign-in, token or key of its works) or enables it again.
+pub async fn set_disabled(
+    db: &DatabaseConnection,
+    slug: &str,
+    disabled: bool,
+) -> AppResult<tenant::Model> {
+    let found = find_by_slug(db, slug)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
+    let mut changed: tenant::ActiveModel = found.into();
+    changed.disabled_at = Set(disabled.then(Utc::now));
+    Ok(changed.update(db).await?)
+}
+
+/// A condition on users: their tenant is not disabled. Every way in (sign-in, tokens, API
+/// keys, work done for a user) checks it with the user it reads, in the same statement.
+pub fn in_enabled_tenant() -> sea_orm::sea_query::SimpleExpr {
+    sea_orm::sea_query::Expr::cust(
+        "EXISTS (SELECT 1 FROM tenants t WHERE t.id = users.tenant_id AND t.disabled_at IS NULL)",
+    )
 }
 
 pub async fn find_by_slug(db: &DatabaseConnection, slug: &str) -> AppResult<Option<tenant::Model>> {

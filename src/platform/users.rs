@@ -98,6 +98,7 @@ async fn verify_credentials(
             TenantScope::new(tenant.id)
                 .select::<user::Entity>()
                 .filter(user::Column::Email.eq(email))
+                .filter(tenants::in_enabled_tenant())
                 .one(db)
                 .await?
         }
@@ -134,6 +135,7 @@ pub async fn authenticate(
     let claims = tokens.verify(bearer)?;
     let user = TenantScope::new(claims.tid)
         .by_id::<user::Entity>(claims.sub)
+        .filter(tenants::in_enabled_tenant())
         .one(db)
         .await?
         .filter(|u| u.active && claims.ep.is_none_or(|epoch| epoch == u.token_epoch))
@@ -150,7 +152,12 @@ pub async fn acting_as(
     scope: &TenantScope,
     user_id: Uuid,
 ) -> AppResult<Option<Principal>> {
-    match scope.by_id::<user::Entity>(user_id).one(db).await? {
+    let user = scope
+        .by_id::<user::Entity>(user_id)
+        .filter(tenants::in_enabled_tenant())
+        .one(db)
+        .await?;
+    match user {
         Some(user) if user.active => Ok(Some(principal_of(db, matrix, &user).await?)),
         _ => Ok(None),
     }

@@ -27,7 +27,11 @@ async fn create_key(server: &TestServer, token: &str, input: Value) -> Value {
         .await
 }
 
-async fn tenant_key(server: &TestServer, tenant: &Tenant, roles: &[&str]) -> (String, String) {
+pub(crate) async fn tenant_key(
+    server: &TestServer,
+    tenant: &Tenant,
+    roles: &[&str],
+) -> (String, String) {
     let created = create_key(
         server,
         &tenant.token,

@@ -20,6 +20,8 @@ pub struct Model {
     pub payroll_separate_approver: bool,
     /// IANA time zone (`Asia/Jakarta`) that reports reckon dates and periods in.
     pub time_zone: String,
+    /// Set while the operator has disabled the tenant: no sign-in, token or key of its works.
+    pub disabled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
