@@ -705,6 +705,30 @@ async fn tenant_b_cannot_see_run_change_or_download_tenant_a_reports() {
     assert_eq!(still["runReport"]["totalRows"], 4);
 }
 
+/// A file the caller may download, checked for its type and name; answers its bytes.
+async fn download(
+    server: &TestServer,
+    token: &str,
+    path: &str,
+    content_type: &str,
+    filename: &str,
+) -> Vec<u8> {
+    let response = server
+        .http()
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    assert_eq!(response.headers()["content-type"], content_type);
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"{filename}\"").as_str()
+    );
+    response.bytes().await.unwrap().to_vec()
+}
+
 #[tokio::test]
 async fn report_csv_reads_back_with_a_csv_library() {
     let server = TestServer::start().await;
@@ -725,23 +749,15 @@ async fn report_csv_reads_back_with_a_csv_library() {
         .as_str()
         .unwrap()
         .to_owned();
-    let response = server
-        .http()
-        .get(server.url(&format!("/reports/{id}.csv")))
-        .bearer_auth(&acme.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/csv; charset=utf-8"
-    );
-    assert_eq!(
-        response.headers()["content-disposition"],
-        "attachment; filename=\"closed-deals-2026.csv\""
-    );
-    let text = response.text().await.unwrap();
+    let body = download(
+        &server,
+        &acme.token,
+        &format!("/reports/{id}.csv"),
+        "text/csv; charset=utf-8",
+        "closed-deals-2026.csv",
+    )
+    .await;
+    let text = String::from_utf8(body).unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
@@ -1391,23 +1407,14 @@ async fn report_xlsx_reads_back_with_a_spreadsheet_reader() {
         "aggregates": [{ "function": "SUM", "field": "amount" }],
         "order": [{ "by": "name" }] });
     let id = save_report(&server, &acme.token, "Deals: all/open", definition).await;
-    let response = server
-        .http()
-        .get(server.url(&format!("/reports/{id}.xlsx")))
-        .bearer_auth(&acme.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    );
-    assert_eq!(
-        response.headers()["content-disposition"],
-        "attachment; filename=\"deals-all-open.xlsx\""
-    );
-    let bytes = response.bytes().await.unwrap().to_vec();
+    let bytes = download(
+        &server,
+        &acme.token,
+        &format!("/reports/{id}.xlsx"),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "deals-all-open.xlsx",
+    )
+    .await;
     let mut workbook: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(workbook.sheet_names(), ["Deals  all open"]);
     let sheet = workbook.worksheet_range("Deals  all open").unwrap();
