@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `schema`, `tenant create|list|disable|enable`.
+//! The command line: `serve`, `migrate`, `schema`, `tenant create|list|disable|enable|delete`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -166,6 +166,15 @@ enum TenantCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Delete a tenant and all its data, for good. `--confirm` must repeat the slug.
+    Delete {
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        confirm: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Create a tenant with its first administrator; prints {"tenantId", "adminUserId"}.
     Create {
         #[arg(long)]
@@ -206,6 +215,14 @@ pub async fn main() -> ExitCode {
         Command::Tenant {
             command: TenantCommand::Enable { slug, database },
         } => set_tenant_disabled(&database.database_url, &slug, false).await,
+        Command::Tenant {
+            command:
+                TenantCommand::Delete {
+                    slug,
+                    confirm,
+                    database,
+                },
+        } => delete_tenant(&database.database_url, &slug, &confirm).await,
         Command::Tenant {
             command:
                 TenantCommand::Create {
@@ -332,6 +349,31 @@ async fn set_tenant_disabled(database_url: &str, slug: &str, disabled: bool) -> 
     let notice = format!("{}{}", crate::events::KEYS_NOTICE, tenant.id);
     crate::app::notify_replicas(&db, notice).await;
     println!("{}", tenant_json(&tenant));
+    Ok(())
+}
+
+async fn delete_tenant(database_url: &str, slug: &str, confirm: &str) -> Result<(), String> {
+    if confirm != slug {
+        return Err("--confirm must repeat the tenant's slug".into());
+    }
+    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let found = tenants::find_by_slug(&db, slug)
+        .await
+        .map_err(|e| e.message())?
+        .ok_or("tenant not found")?;
+    let deleted = tenants::delete(&db, slug).await.map_err(|e| e.message())?;
+    let notice = format!("{}{}", crate::events::KEYS_NOTICE, found.id);
+    crate::app::notify_replicas(&db, notice).await;
+    let rows: serde_json::Map<String, serde_json::Value> = deleted
+        .into_iter()
+        .map(|(table, rows)| (table.to_owned(), rows.into()))
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({ "id": found.id, "slug": found.slug, "deleted": true, "rows": rows })
+    );
     Ok(())
 }
 

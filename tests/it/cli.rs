@@ -537,3 +537,112 @@ async fn an_operator_lists_disables_and_enables_tenants() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("tenant not found"));
 }
+
+/// Rows of `tenant` in every table that has a `tenant_id`, by table.
+async fn rows_of(
+    db: &sea_orm::DatabaseConnection,
+    tenant: uuid::Uuid,
+) -> std::collections::BTreeMap<String, i64> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let tables = match backend {
+        DbBackend::Postgres => {
+            "SELECT table_name AS name FROM information_schema.columns \
+             WHERE column_name = 'tenant_id' AND table_schema = 'public'"
+        }
+        _ => {
+            "SELECT m.name AS name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND p.name = 'tenant_id'"
+        }
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    for row in db
+        .query_all_raw(Statement::from_string(backend, tables))
+        .await
+        .unwrap()
+    {
+        let table: String = row.try_get("", "name").unwrap();
+        let placeholder = if backend == DbBackend::Postgres {
+            "$1"
+        } else {
+            "?"
+        };
+        let count = format!("SELECT COUNT(*) AS n FROM {table} WHERE tenant_id = {placeholder}");
+        let found = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                count,
+                [tenant.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        counts.insert(table, found.try_get::<i64>("", "n").unwrap());
+    }
+    counts
+}
+
+#[tokio::test]
+async fn an_operator_deletes_a_tenant_and_everything_it_owns() {
+    let server = crate::common::TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    for tenant in [&acme, &globex] {
+        for query in [
+            "mutation { createAccount(input: { name: \"Maju\" }) { id } }",
+            "mutation { createContact(input: { lastName: \"Lim\" }) { id } }",
+            "mutation { createTicket(input: { title: \"Broken\" }) { id } }",
+        ] {
+            let done = server
+                .gql(Some(&tenant.token), query, serde_json::json!({}))
+                .await;
+            assert!(done["errors"].is_null(), "{done}");
+        }
+    }
+    let url = server.database_url().to_owned();
+    let before = rows_of(&server.app.db, acme.id).await;
+    assert!(before["event_log"] > 0 && before["accounts"] > 0 && before["users"] > 0);
+
+    let wrong = Command::new(BIN)
+        .args(["tenant", "delete", "--slug", "acme", "--confirm", "acm"])
+        .args(["--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    assert_eq!(
+        rows_of(&server.app.db, acme.id).await,
+        before,
+        "nothing deleted"
+    );
+
+    let deleted = tenant_command(&url, &["delete", "--slug", "acme", "--confirm", "acme"]);
+    assert_eq!(deleted[0]["deleted"], true);
+    assert_eq!(deleted[0]["rows"]["event_log"], before["event_log"]);
+    let left: Vec<(String, i64)> = rows_of(&server.app.db, acme.id)
+        .await
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert!(left.is_empty(), "rows left behind: {left:?}");
+    let slugs: Vec<String> = tenant_command(&url, &["list"])
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(slugs, ["globex"]);
+    let gone = server
+        .gql(Some(&acme.token), "{ me { email } }", serde_json::json!({}))
+        .await;
+    assert_eq!(crate::common::error_code(&gone), "UNAUTHENTICATED");
+    // The other tenant keeps everything.
+    let theirs = server
+        .gql(
+            Some(&globex.token),
+            "{ accounts { totalCount } contacts { totalCount } tickets { totalCount } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        theirs["data"],
+        serde_json::json!({ "accounts": { "totalCount": 1 }, "contacts": { "totalCount": 1 }, "tickets": { "totalCount": 1 } })
+    );
+}
