@@ -6,8 +6,8 @@
 //! only its own tenant's events: the filter sits in [`EventBus::subscribe`] and in the log
 //! queries, not in the resolvers.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
@@ -33,53 +33,58 @@ pub enum Change {
     Log,
 }
 
-#[derive(Clone, Debug)]
-struct Event {
-    /// `None`: every tenant (after a lost replica connection, everyone looks again).
-    tenant_id: Option<Uuid>,
-    change: Change,
-}
-
+/// Wakes subscribers after commits: one channel per tenant that has subscribers on this
+/// replica, so that a commit wakes only its own tenant's subscribers (and a tenant without
+/// subscribers here costs nothing).
 #[derive(Clone)]
 pub struct EventBus {
-    sender: broadcast::Sender<Event>,
+    tenants: Arc<Mutex<HashMap<Uuid, broadcast::Sender<Change>>>>,
+    capacity: usize,
 }
 
 impl EventBus {
+    /// `capacity`: wake-ups one subscriber may fall behind by before it skips some (it then
+    /// reads the log again, so nothing is lost).
     pub fn new(capacity: usize) -> Self {
         Self {
-            sender: broadcast::channel(capacity).0,
+            tenants: Default::default(),
+            capacity,
         }
     }
 
-    /// Call only after the change has committed.
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, broadcast::Sender<Change>>> {
+        self.tenants.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn publish(&self, scope: &TenantScope, change: Change) {
-        // No subscriber is not an error.
-        let _ = self.sender.send(Event {
-            tenant_id: Some(scope.tenant_id()),
-            change,
-        });
+        if let Some(channel) = self.channels().get(&scope.tenant_id()) {
+            let _ = channel.send(change);
+        }
     }
 
-    /// Makes every log subscriber look at the log again.
+    /// After notices may have been missed: every subscriber reads the log again.
     pub fn wake_everyone(&self) {
-        let _ = self.sender.send(Event {
-            tenant_id: None,
-            change: Change::Log,
-        });
+        for channel in self.channels().values() {
+            let _ = channel.send(Change::Log);
+        }
     }
 
-    /// The changes of one tenant, from now on.
     pub fn subscribe(&self, scope: &TenantScope) -> impl Stream<Item = Change> + Send + use<> {
         let tenant_id = scope.tenant_id();
-        let receiver = self.sender.subscribe();
-        futures_util::stream::unfold(receiver, move |mut receiver| async move {
+        let receiver = self
+            .channels()
+            .entry(tenant_id)
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .subscribe();
+        let subscription = Subscription {
+            receiver,
+            tenant_id,
+            bus: self.clone(),
+        };
+        futures_util::stream::unfold(subscription, |mut subscription| async move {
             loop {
-                match receiver.recv().await {
-                    Ok(event) if event.tenant_id.is_none_or(|t| t == tenant_id) => {
-                        return Some((event.change, receiver));
-                    }
-                    Ok(_) => continue,
+                match subscription.receiver.recv().await {
+                    Ok(change) => return Some((change, subscription)),
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "subscriber lagged behind; events skipped");
                     }
@@ -88,9 +93,33 @@ impl EventBus {
             }
         })
     }
+
+    /// Tenants with a channel on this replica (for tests and metrics).
+    pub fn tenants_followed(&self) -> usize {
+        self.channels().len()
+    }
 }
 
-/// How many log entries one read fetches.
+/// One subscriber's end of its tenant's channel; the last one to go removes the channel.
+struct Subscription {
+    receiver: broadcast::Receiver<Change>,
+    tenant_id: Uuid,
+    bus: EventBus,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut channels = self.bus.channels();
+        // This receiver still counts until the fields drop; under the lock no one subscribes.
+        if channels
+            .get(&self.tenant_id)
+            .is_some_and(|c| c.receiver_count() <= 1)
+        {
+            channels.remove(&self.tenant_id);
+        }
+    }
+}
+
 const LOG_BATCH: u64 = 500;
 
 /// Log entries of the tenant after `after`, in order, at most one batch.
@@ -334,5 +363,42 @@ async fn relay_until_error(database_url: String, bus: EventBus, caches: Caches) 
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(std::time::Duration::from_secs(30));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_commit_wakes_only_its_own_tenants_subscribers() {
+        let bus = EventBus::new(16);
+        let (a, b) = (
+            TenantScope::new(Uuid::now_v7()),
+            TenantScope::new(Uuid::now_v7()),
+        );
+        let mut first_of_a = Box::pin(bus.subscribe(&a));
+        let mut second_of_a = Box::pin(bus.subscribe(&a));
+        let mut of_b = Box::pin(bus.subscribe(&b));
+        assert_eq!(bus.tenants_followed(), 2);
+        bus.publish(&a, Change::Log);
+        assert_eq!(first_of_a.next().await, Some(Change::Log));
+        assert_eq!(second_of_a.next().await, Some(Change::Log));
+        let woken = tokio::time::timeout(Duration::from_millis(50), of_b.next()).await;
+        assert!(woken.is_err(), "the other tenant's subscriber sleeps on");
+        bus.wake_everyone();
+        assert_eq!(of_b.next().await, Some(Change::Log));
+        // The last subscriber of a tenant takes its channel with it.
+        drop(first_of_a);
+        assert_eq!(bus.tenants_followed(), 2);
+        drop(second_of_a);
+        assert_eq!(bus.tenants_followed(), 1);
+        drop(of_b);
+        assert_eq!(bus.tenants_followed(), 0);
+        bus.publish(&a, Change::Log);
     }
 }

@@ -183,6 +183,17 @@ pub async fn render(app: &App) -> AppResult<String> {
         .values()
         .sum();
     let _ = writeln!(out, "bpaas_websocket_connections {open}");
+    family(
+        &mut out,
+        "bpaas_tenants_followed",
+        "gauge",
+        "Tenants with subscribers on this replica (each has one wake-up channel).",
+    );
+    let _ = writeln!(
+        out,
+        "bpaas_tenants_followed {}",
+        app.events.tenants_followed()
+    );
     backlogs(&mut out, &app.jobs_db).await?;
     Ok(out)
 }
