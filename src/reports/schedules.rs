@@ -290,6 +290,32 @@ pub async fn remove(
     Ok(removed.rows_affected > 0)
 }
 
+/// Reckons the next run of the tenant's active schedules in `zone` (its time zone changed), in
+/// the caller's transaction.
+pub async fn reckon_in(txn: &impl Conn, scope: &TenantScope, zone: Tz) -> AppResult<()> {
+    let now = Utc::now();
+    let active = scope
+        .select::<schedule::Entity>()
+        .filter(schedule::Column::Active.eq(true))
+        .all(txn)
+        .await?;
+    for found in active {
+        let Some(next) = parse(&found.cron)
+            .ok()
+            .and_then(|cron| next_after(&cron, zone, now))
+        else {
+            continue;
+        };
+        scope
+            .update::<schedule::Entity>()
+            .col_expr(schedule::Column::NextRunAt, Expr::value(next))
+            .filter(schedule::Column::Id.eq(found.id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 async fn tenant_zone(db: &impl Conn, scope: &TenantScope) -> AppResult<Tz> {
     let tenant = catalogue::settings(db, scope).await?;
     Ok(tenant.time_zone.parse().unwrap_or(Tz::UTC))

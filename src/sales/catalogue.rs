@@ -85,17 +85,25 @@ pub async fn update_settings(
             .map(|l| money::non_negative_units("purchaseApprovalLimit", l))
             .transpose()?);
     }
+    let mut new_zone = None;
     if let Some(zone) = fields.time_zone {
-        if zone.parse::<chrono_tz::Tz>().is_err() {
+        let Ok(parsed) = zone.parse::<chrono_tz::Tz>() else {
             return Err(AppError::bad_input(
                 "timeZone",
                 "is not an IANA time zone such as Asia/Jakarta",
             ));
-        }
+        };
+        new_zone = Some(parsed);
         row.time_zone = Set(zone);
     }
     if row.is_changed() {
-        row.update(db).await?;
+        let txn = crate::db::begin(db).await?;
+        row.update(&txn).await?;
+        // Report schedules run at times of day in the tenant's zone: move their next runs.
+        if let Some(zone) = new_zone {
+            crate::reports::schedules::reckon_in(&txn, &actor.scope(), zone).await?;
+        }
+        txn.commit().await?;
     }
     settings(db, &actor.scope()).await
 }

@@ -491,3 +491,32 @@ async fn snapshots_are_announced_to_webhooks_and_blind_to_other_tenants() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_new_time_zone_moves_the_next_runs() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let id = save_report(&server, &acme.token, "Pipeline", by_stage()).await;
+    let set = gql_ok(
+        &server,
+        &acme.token,
+        SCHEDULE,
+        json!({ "id": id, "s": { "frequency": "DAILY", "time": "08:00" } }),
+    )
+    .await;
+    let utc = time(&set["scheduleReport"]["nextRunAt"]);
+    assert_eq!(utc.format("%H:%M").to_string(), "08:00");
+    gql_ok(
+        &server,
+        &acme.token,
+        "mutation { updateSalesSettings(input: { timeZone: \"Asia/Jakarta\" }) { baseCurrency } }",
+        json!({}),
+    )
+    .await;
+    let state = gql_ok(&server, &acme.token, STATE, json!({ "id": id })).await;
+    let jakarta = time(&state["report"]["schedule"]["nextRunAt"]);
+    // 08:00 in Jakarta is 01:00 UTC: the first such time from now.
+    assert_eq!(jakarta.format("%H:%M").to_string(), "01:00");
+    assert!(jakarta > Utc::now() && jakarta <= Utc::now() + chrono::Duration::days(1));
+    assert_eq!(state["report"]["schedule"]["version"], 1);
+}
