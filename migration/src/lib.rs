@@ -29,6 +29,7 @@ mod m20261201_000024_report_schedules;
 mod m20261201_000025_report_versions;
 mod m20261201_000026_event_log_age;
 mod m20261201_000027_tenant_disabled;
+mod m20261201_000028_built_in_reports_offered;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000025_report_versions::Migration),
             Box::new(m20261201_000026_event_log_age::Migration),
             Box::new(m20261201_000027_tenant_disabled::Migration),
+            Box::new(m20261201_000028_built_in_reports_offered::Migration),
         ]
     }
 }

@@ -70,6 +70,7 @@ pub async fn create_tenant(
         payroll_separate_approver: Set(false),
         time_zone: Set("UTC".into()),
         disabled_at: Set(None),
+        built_in_reports: Set(None),
     }
     .insert(&txn)
     .await?;

@@ -188,9 +188,23 @@ pub fn reports() -> Vec<(&'static str, &'static str, &'static str, Value)> {
     ]
 }
 
-/// Gives the tenant the built-in reports it lacks, owned by `owner`, in the caller's
-/// transaction.
+/// Every built-in report's key, sorted and comma-separated: what a tenant that has been
+/// offered them all has in `tenants.built_in_reports`.
+fn all_keys() -> String {
+    let mut keys: Vec<&str> = reports().iter().map(|(key, ..)| *key).collect();
+    keys.sort_unstable();
+    keys.join(",")
+}
+
+/// Gives the tenant the built-in reports it has not been offered yet, owned by `owner`, in the
+/// caller's transaction, and records that it has been offered them all: one it deletes is not
+/// given again, one an upgrade adds is.
 pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppResult<()> {
+    let tenant = tenant::Entity::find_by_id(scope.tenant_id())
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
+    let offered = tenant.built_in_reports.unwrap_or_default();
     let present: Vec<Option<String>> = scope
         .select::<report::Entity>()
         .select_only()
@@ -201,7 +215,9 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppRe
         .await?;
     let now = Utc::now();
     for (key, name, description, definition) in reports() {
-        if present.iter().flatten().any(|k| k == key) {
+        let given =
+            offered.split(',').any(|k| k == key) || present.iter().flatten().any(|k| k == key);
+        if given {
             continue;
         }
         serde_json::from_value::<ReportDefinition>(definition.clone())
@@ -224,21 +240,27 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppRe
         .await?;
         super::saved::keep_version(txn, &installed, owner).await?;
     }
+    tenant::Entity::update_many()
+        .col_expr(tenant::Column::BuiltInReports, Expr::value(all_keys()))
+        .filter(tenant::Column::Id.eq(scope.tenant_id()))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 
-/// Gives the built-in reports to every tenant that has none yet (tenants from before reports
-/// existed), with the migrations. A tenant that has some keeps the ones it deleted deleted.
-/// One query finds them, so that a start costs the same for ten tenants or ten thousand.
+/// Offers the built-in reports to every tenant that has not been offered them all (tenants
+/// from before reports existed, or before an upgrade added some), with the migrations. One
+/// query finds them, so that a start costs the same for ten tenants or ten thousand.
 pub async fn install_everywhere(db: &impl Conn) -> AppResult<()> {
     // The one query across tenants: which ones to serve, each then in its own scope.
     let lacking: Vec<Uuid> = tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
-        .filter(Expr::cust(
-            "NOT EXISTS (SELECT 1 FROM reports r \
-             WHERE r.tenant_id = tenants.id AND r.built_in IS NOT NULL)",
-        ))
+        .filter(
+            sea_orm::Condition::any()
+                .add(tenant::Column::BuiltInReports.is_null())
+                .add(tenant::Column::BuiltInReports.ne(all_keys())),
+        )
         .into_tuple()
         .all(db)
         .await?;

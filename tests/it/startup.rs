@@ -82,3 +82,80 @@ async fn replicas_starting_together_take_turns_to_migrate_and_install() {
         .unwrap();
     assert_eq!(installed, 3, "once per tenant");
 }
+
+#[tokio::test]
+async fn a_start_offers_new_built_in_reports_and_never_deleted_ones_again() {
+    use entity::platform::tenant;
+    use entity::reports::report;
+    use sea_orm::sea_query::Expr;
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let built_ins = |server: &TestServer| {
+        let token = acme.token.clone();
+        let server_url = server.url("/graphql");
+        let http = server.http().clone();
+        async move {
+            let response: serde_json::Value = http
+                .post(server_url)
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "query": "{ reports { id builtIn } }" }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            response["data"]["reports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|r| Some((r["builtIn"].as_str()?.to_owned(), r["id"].clone())))
+                .collect::<std::collections::BTreeMap<String, serde_json::Value>>()
+        }
+    };
+    let before = built_ins(&server).await;
+    // The tenant deletes one.
+    let deleted = server
+        .gql(
+            Some(&acme.token),
+            "mutation($id: ID!) { deleteReport(id: $id) }",
+            serde_json::json!({ "id": before["won-revenue-by-month"] }),
+        )
+        .await;
+    assert_eq!(deleted["data"]["deleteReport"], true, "{deleted}");
+    // As before an upgrade that brings "process-time-in-state": not offered, not there.
+    let offered = tenant::Entity::find_by_id(acme.id)
+        .one(&server.app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .built_in_reports
+        .unwrap();
+    let older: Vec<&str> = offered
+        .split(',')
+        .filter(|k| *k != "process-time-in-state")
+        .collect();
+    tenant::Entity::update_many()
+        .col_expr(tenant::Column::BuiltInReports, Expr::value(older.join(",")))
+        .filter(tenant::Column::Id.eq(acme.id))
+        .exec(&server.app.db)
+        .await
+        .unwrap();
+    report::Entity::delete_many()
+        .filter(report::Column::BuiltIn.eq("process-time-in-state"))
+        .exec(&server.app.db)
+        .await
+        .unwrap();
+
+    let upgraded = server.replica().await;
+    let after = built_ins(&upgraded).await;
+    assert!(
+        after.contains_key("process-time-in-state"),
+        "the new one arrives: {after:?}"
+    );
+    assert!(
+        !after.contains_key("won-revenue-by-month"),
+        "the deleted one stays deleted"
+    );
+    assert_eq!(after.len(), before.len() - 1);
+}

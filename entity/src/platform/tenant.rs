@@ -22,6 +22,9 @@ pub struct Model {
     pub time_zone: String,
     /// Set while the operator has disabled the tenant: no sign-in, token or key of its works.
     pub disabled_at: Option<DateTimeUtc>,
+    /// The built-in reports it has been offered, comma-separated keys: a deleted one is not
+    /// offered again, a new one is.
+    pub built_in_reports: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
