@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use chrono_tz::Tz;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder,
 };
@@ -108,7 +107,7 @@ pub async fn tenant_facts(db: &DatabaseConnection, actor: &Principal) -> AppResu
         setting: Setting {
             backend: db.get_database_backend(),
             tenant_id: actor.tenant_id,
-            zone: tenant.time_zone.parse::<Tz>().unwrap_or(Tz::UTC),
+            zone: catalogue::time_zone(&tenant),
             now: Utc::now(),
         },
         currency: tenant.base_currency,
@@ -134,9 +133,8 @@ fn plan_for(
 
 /// Fails unless the caller may run `report` now: FORBIDDEN when it reads what the caller may
 /// not, BAD_USER_INPUT when it no longer fits the tenant's fields.
-pub async fn check_runnable(db: &impl Conn, actor: &Principal, report: &Model) -> AppResult<()> {
-    let custom = custom_fields(db, &actor.scope()).await?;
-    match plan_for(actor, &custom, &definition_of(report)?)? {
+pub fn check_runnable(actor: &Principal, custom: &CustomFields, report: &Model) -> AppResult<()> {
+    match plan_for(actor, custom, &definition_of(report)?)? {
         Ok(_) => Ok(()),
         Err(problems) => Err(AppError::bad_input(
             format!("definition.{}", problems[0].path),

@@ -27,8 +27,8 @@ use uuid::Uuid;
 
 use entity::reports::{report, schedule};
 
-use super::sharing;
 use super::snapshots::{self, Taken};
+use super::{saved, sharing};
 use crate::app::SharedApp;
 use crate::auth::Principal;
 use crate::db::Conn;
@@ -191,6 +191,13 @@ pub fn first_run(cron: &str, zone: Tz, now: DateTime<Utc>) -> AppResult<DateTime
     Ok(first)
 }
 
+/// The next run of a stored schedule after `after`; `None` when it runs no more.
+fn next_run(cron: &str, zone: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    parse(cron)
+        .ok()
+        .and_then(|cron| next_after(&cron, zone, after))
+}
+
 /// In words: "At 08:00 on Monday".
 pub fn describe(cron: &str) -> String {
     parse(cron).map(|c| c.describe()).unwrap_or_default()
@@ -203,8 +210,15 @@ pub async fn of_report(
     report_id: Uuid,
 ) -> AppResult<Option<schedule::Model>> {
     sharing::get::<report::Entity>(db, actor, report_id).await?;
-    Ok(actor
-        .scope()
+    schedule_of(db, &actor.scope(), report_id).await
+}
+
+async fn schedule_of(
+    db: &impl Conn,
+    scope: &TenantScope,
+    report_id: Uuid,
+) -> AppResult<Option<schedule::Model>> {
+    Ok(scope
         .select::<schedule::Entity>()
         .filter(schedule::Column::ReportId.eq(report_id))
         .one(db)
@@ -222,12 +236,12 @@ pub async fn set(
     input: ScheduleInput,
 ) -> AppResult<schedule::Model> {
     let report = sharing::editable::<report::Entity>(db, actor, report_id).await?;
-    super::saved::check_runnable(db, actor, &report).await?;
+    let facts = saved::tenant_facts(db, actor).await?;
+    saved::check_runnable(actor, &facts.custom, &report)?;
     let cron = cron_of(&input)?;
-    let now = Utc::now();
-    let zone = tenant_zone(db, &actor.scope()).await?;
-    let next_run_at = first_run(&cron, zone, now)?;
-    let existing = of_report(db, actor, report_id).await?;
+    let now = facts.setting.now;
+    let next_run_at = first_run(&cron, facts.setting.zone, now)?;
+    let existing = schedule_of(db, &actor.scope(), report_id).await?;
     let changes = schedule::ActiveModel {
         owner_id: Set(actor.user_id),
         frequency: Set(input.frequency.as_str().to_owned()),
@@ -300,10 +314,7 @@ pub async fn reckon_in(txn: &impl Conn, scope: &TenantScope, zone: Tz) -> AppRes
         .all(txn)
         .await?;
     for found in active {
-        let Some(next) = parse(&found.cron)
-            .ok()
-            .and_then(|cron| next_after(&cron, zone, now))
-        else {
+        let Some(next) = next_run(&found.cron, zone, now) else {
             continue;
         };
         scope
@@ -314,11 +325,6 @@ pub async fn reckon_in(txn: &impl Conn, scope: &TenantScope, zone: Tz) -> AppRes
             .await?;
     }
     Ok(())
-}
-
-async fn tenant_zone(db: &impl Conn, scope: &TenantScope) -> AppResult<Tz> {
-    let tenant = catalogue::settings(db, scope).await?;
-    Ok(tenant.time_zone.parse().unwrap_or(Tz::UTC))
 }
 
 const POLL: Duration = Duration::from_secs(1);
@@ -397,10 +403,8 @@ async fn run_due(app: &SharedApp, due: schedule::Model) -> AppResult<()> {
         None => Taken::failed("the schedule's owner is no longer an active user"),
     };
     let now = Utc::now();
-    let zone = tenant_zone(db, &scope).await?;
-    let next_run_at = parse(&due.cron)
-        .ok()
-        .and_then(|cron| next_after(&cron, zone, now));
+    let zone = catalogue::time_zone(&catalogue::settings(db, &scope).await?);
+    let next_run_at = next_run(&due.cron, zone, now);
     // A schedule that can run no more (its owner left, its cron ends) stops, keeping its
     // settings; setting it again starts it.
     let stops = owner.is_none() || next_run_at.is_none();
@@ -427,8 +431,16 @@ async fn run_due(app: &SharedApp, due: schedule::Model) -> AppResult<()> {
         txn.rollback().await?;
         return Ok(());
     }
-    let taken_by = owner.map_or(due.owner_id, |o| o.user_id);
-    snapshots::store(&txn, &scope, due.report_id, Some(due.id), taken_by, taken).await?;
+    // Taken with the owner's rights, or failed for want of an owner: theirs either way.
+    snapshots::store(
+        &txn,
+        &scope,
+        due.report_id,
+        Some(due.id),
+        due.owner_id,
+        taken,
+    )
+    .await?;
     txn.commit().await?;
     app.log_committed(&scope).await;
     Ok(())

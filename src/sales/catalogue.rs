@@ -56,6 +56,11 @@ pub async fn settings(db: &impl Conn, scope: &TenantScope) -> AppResult<tenant::
         .ok_or_else(|| AppError::internal("tenant of a verified caller is missing"))
 }
 
+/// The tenant's time zone (UTC should the stored name ever stop parsing).
+pub fn time_zone(tenant: &tenant::Model) -> chrono_tz::Tz {
+    tenant.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC)
+}
+
 #[derive(Default)]
 pub struct SettingsFields {
     pub base_currency: Option<String>,
