@@ -38,13 +38,23 @@ pub async fn table(
     id: Uuid,
 ) -> AppResult<(Model, Table)> {
     let report = saved::get(db, actor, id).await?;
-    let definition = saved::definition_of(&report)?;
+    let table = table_of(db, actor, &report).await?;
+    Ok((report, table))
+}
+
+/// [`table`] of a report already read (and seen by the caller).
+pub async fn table_of(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    report: &Model,
+) -> AppResult<Table> {
+    let definition = saved::definition_of(report)?;
     let facts = saved::tenant_facts(db, actor).await?;
     let mut table = Table {
         columns: Vec::new(),
         rows: Vec::new(),
         data_rows: 0,
-        modules: saved::modules_read(&facts.custom, &report)?,
+        modules: saved::modules_read(&facts.custom, report)?,
     };
     loop {
         let parameters = Parameters {
@@ -64,7 +74,7 @@ pub async fn table(
             table.rows.extend(page.subtotals);
             table.rows.extend(page.column_totals);
             table.rows.extend(totals);
-            return Ok((report, table));
+            return Ok(table);
         }
     }
 }

@@ -119,8 +119,8 @@ pub async fn take(
     actor: &Principal,
     report_id: Uuid,
 ) -> AppResult<Summary> {
-    sharing::editable::<report::Entity>(db, actor, report_id).await?;
-    let (report, table) = files::table(db, actor, report_id).await?;
+    let report = sharing::editable::<report::Entity>(db, actor, report_id).await?;
+    let table = files::table_of(db, actor, &report).await?;
     let scope = actor.scope();
     let txn = records::begin_write(db, &scope).await?;
     let stored = store(
