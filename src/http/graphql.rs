@@ -116,7 +116,7 @@ pub async fn get_handler(
             );
         }
     };
-    match operation_type(&mut request) {
+    let kind = match operation_type(&mut request) {
         Err(err) => return parse_failed(media, err),
         Ok(Some(OperationType::Mutation)) => {
             let mut response = errors_response(
@@ -130,9 +130,9 @@ pub async fn get_handler(
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return response;
         }
-        Ok(_) => {}
-    }
-    execute(&state, &headers, client.ip(), request, media, None).await
+        Ok(kind) => kind,
+    };
+    execute(&state, &headers, client.ip(), request, kind, media, None).await
 }
 
 pub async fn post_handler(
@@ -187,12 +187,12 @@ pub async fn post_handler(
             "query is required",
         );
     }
-    let mutation = match operation_type(&mut request) {
-        Ok(kind) => kind == Some(OperationType::Mutation),
+    let kind = match operation_type(&mut request) {
+        Ok(kind) => kind,
         Err(err) => return parse_failed(media, err),
     };
-    let body = mutation.then_some(&body[..]);
-    execute(&state, &headers, client.ip(), request, media, body).await
+    let body = (kind == Some(OperationType::Mutation)).then_some(&body[..]);
+    execute(&state, &headers, client.ip(), request, kind, media, body).await
 }
 
 fn parse_failed(media: Media, err: ServerError) -> Response {
@@ -204,13 +204,15 @@ fn parse_failed(media: Media, err: ServerError) -> Response {
     )
 }
 
-/// Runs a request. `mutation_body` is the raw body of a mutation: with an `Idempotency-Key`
-/// header it is what a retry must repeat to get the first answer again.
+/// Runs a request of the operation type `kind` (as the handler read it). `mutation_body` is
+/// the raw body of a mutation: with an `Idempotency-Key` header it is what a retry must
+/// repeat to get the first answer again.
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
     client: IpAddr,
-    mut request: Request,
+    request: Request,
+    kind: Option<OperationType>,
     media: Media,
     mutation_body: Option<&[u8]>,
 ) -> Response {
@@ -239,7 +241,6 @@ async fn execute(
         }
         _ => None,
     };
-    let kind = operation_type(&mut request).ok().flatten();
     let request = crate::graphql::prepare(request, &state.app, session);
     let mut response = state.schema.execute(request).await;
     if let Some(kind) = kind {
