@@ -293,19 +293,28 @@ fn init_logging() {
     }
 }
 
-async fn migrate(database_url: &str) -> Result<(), String> {
-    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
+async fn connect(database_url: &str) -> Result<sea_orm::DatabaseConnection, String> {
+    db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// Running replicas forget the tenant's verified API keys (tokens are checked against the
+/// database on every request anyway).
+async fn keys_changed(db: &sea_orm::DatabaseConnection, tenant_id: uuid::Uuid) {
+    let notice = format!("{}{tenant_id}", crate::events::KEYS_NOTICE);
+    crate::app::notify_replicas(db, notice).await;
+}
+
+async fn migrate(database_url: &str) -> Result<(), String> {
+    let db = connect(database_url).await?;
     db::migrate(&db).await.map_err(|e| e.to_string())?;
     eprintln!("migrations applied");
     Ok(())
 }
 
 async fn create_tenant(database_url: &str, new: tenants::NewTenant) -> Result<(), String> {
-    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
+    let db = connect(database_url).await?;
     db::migrate(&db).await.map_err(|e| e.to_string())?;
     let (tenant, admin) = tenants::create_tenant(&db, new)
         .await
@@ -328,26 +337,20 @@ fn tenant_json(tenant: &entity::platform::tenant::Model) -> serde_json::Value {
 }
 
 async fn list_tenants(database_url: &str) -> Result<(), String> {
-    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
+    let db = connect(database_url).await?;
     for tenant in tenants::list(&db).await.map_err(|e| e.message())? {
         println!("{}", tenant_json(&tenant));
     }
     Ok(())
 }
 
-/// Disables or enables a tenant, and tells running replicas to forget its verified API keys
-/// (tokens are checked against the database on every request anyway).
+/// Disables or enables a tenant, and tells running replicas to forget its verified API keys.
 async fn set_tenant_disabled(database_url: &str, slug: &str, disabled: bool) -> Result<(), String> {
-    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
+    let db = connect(database_url).await?;
     let tenant = tenants::set_disabled(&db, slug, disabled)
         .await
         .map_err(|e| e.message())?;
-    let notice = format!("{}{}", crate::events::KEYS_NOTICE, tenant.id);
-    crate::app::notify_replicas(&db, notice).await;
+    keys_changed(&db, tenant.id).await;
     println!("{}", tenant_json(&tenant));
     Ok(())
 }
@@ -356,16 +359,9 @@ async fn delete_tenant(database_url: &str, slug: &str, confirm: &str) -> Result<
     if confirm != slug {
         return Err("--confirm must repeat the tenant's slug".into());
     }
-    let db = db::connect(database_url, db::CLI_ACQUIRE_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
-    let found = tenants::find_by_slug(&db, slug)
-        .await
-        .map_err(|e| e.message())?
-        .ok_or("tenant not found")?;
-    let deleted = tenants::delete(&db, slug).await.map_err(|e| e.message())?;
-    let notice = format!("{}{}", crate::events::KEYS_NOTICE, found.id);
-    crate::app::notify_replicas(&db, notice).await;
+    let db = connect(database_url).await?;
+    let (found, deleted) = tenants::delete(&db, slug).await.map_err(|e| e.message())?;
+    keys_changed(&db, found.id).await;
     let rows: serde_json::Map<String, serde_json::Value> = deleted
         .into_iter()
         .map(|(table, rows)| (table.to_owned(), rows.into()))

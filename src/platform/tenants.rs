@@ -131,8 +131,11 @@ const DELETE_BATCH: u64 = 10_000;
 /// Deletes a tenant and everything it owns, for good (the operator's `bpaas tenant delete`).
 /// It is disabled first, so that nothing of its is written meanwhile; its fastest-growing
 /// tables go in batches, logged; then the tenant row, whose foreign keys take the rest in one
-/// transaction. Answers the rows deleted per batched table.
-pub async fn delete(db: &DatabaseConnection, slug: &str) -> AppResult<Vec<(&'static str, u64)>> {
+/// transaction. Answers the tenant as it was and the rows deleted per batched table.
+pub async fn delete(
+    db: &DatabaseConnection,
+    slug: &str,
+) -> AppResult<(tenant::Model, Vec<(&'static str, u64)>)> {
     let tenant = set_disabled(db, slug, true).await?;
     let backend = db.get_database_backend();
     let mut deleted = Vec::new();
@@ -167,7 +170,7 @@ pub async fn delete(db: &DatabaseConnection, slug: &str) -> AppResult<Vec<(&'sta
     }
     tenant::Entity::delete_by_id(tenant.id).exec(db).await?;
     tracing::info!(tenant = %tenant.slug, "tenant deleted");
-    Ok(deleted)
+    Ok((tenant, deleted))
 }
 
 /// A condition on users: their tenant is not disabled. Every way in (sign-in, tokens, API
