@@ -265,27 +265,10 @@ pub async fn set(
         .insert(db)
         .await?);
     };
-    let stale = || {
-        AppError::Conflict(
-            "the schedule was changed by someone else since you read it; reload and retry".into(),
-        )
-    };
     let version = version.ok_or_else(|| {
         AppError::bad_input("version", "the report has a schedule: give its version")
     })?;
-    let next = version.checked_add(1).ok_or_else(stale)?;
-    let changed = actor
-        .scope()
-        .update::<schedule::Entity>()
-        .set(schedule::ActiveModel {
-            version: Set(next),
-            ..changes
-        })
-        .filter(schedule::Column::Id.eq(existing.id))
-        .filter(schedule::Column::Version.eq(version))
-        .exec_with_returning(db)
-        .await?;
-    changed.into_iter().next().ok_or_else(stale)
+    sharing::replace::<schedule::Entity>(db, actor, existing.id, version, changes).await
 }
 
 /// Removes a report's schedule (its owner or an administrator); its snapshots stay.

@@ -1,11 +1,12 @@
 //! Who sees a report or a dashboard: its owner and the administrators always; the roles it is
 //! shared with, or the whole tenant. Its owner or an administrator changes it. [`Shared`] is
-//! what reports and dashboards have in common: listing, reading, changing and deleting them.
+//! what reports and dashboards have in common: listing, reading, changing and deleting them;
+//! [`replace`] serves anything [`Versioned`] (report schedules too).
 
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use entity::reports::{dashboard, report};
+use entity::reports::{dashboard, report, schedule};
 
 use crate::auth::{Principal, Role};
 use crate::db::Conn;
@@ -68,15 +69,19 @@ pub fn check(sharing: Sharing, roles: &[Role]) -> AppResult<()> {
     Ok(())
 }
 
-/// Something kept the way reports and dashboards are: owned, shared, named, versioned.
-pub trait Shared:
+/// Something changed only from the version its writer read (see [`replace`]).
+pub trait Versioned:
     Identified<Model: Send + Sync, ActiveModel: ActiveModelTrait<Entity = Self> + Send>
 {
     /// What one is called in messages: `report`.
     const WHAT: &'static str;
-    fn name_column() -> Self::Column;
     fn version_column() -> Self::Column;
     fn updated_at_column() -> Self::Column;
+}
+
+/// Something kept the way reports and dashboards are: owned, shared, named, versioned.
+pub trait Shared: Versioned {
+    fn name_column() -> Self::Column;
     fn owner_of(model: &Self::Model) -> Uuid;
     /// The stored sharing and roles.
     fn sharing_of(model: &Self::Model) -> (&str, &str);
@@ -130,7 +135,7 @@ pub async fn editable<E: Shared>(
 }
 
 /// Applies `changes` if `version` is still current (CONFLICT otherwise), as the next version.
-pub async fn replace<E: Shared>(
+pub async fn replace<E: Versioned>(
     db: &impl Conn,
     actor: &Principal,
     id: Uuid,
@@ -173,18 +178,29 @@ pub async fn delete<E: Shared>(
     Ok(())
 }
 
-macro_rules! shared {
+macro_rules! versioned {
     ($entity:ident, $what:literal) => {
-        impl Shared for $entity::Entity {
+        impl Versioned for $entity::Entity {
             const WHAT: &'static str = $what;
-            fn name_column() -> $entity::Column {
-                $entity::Column::Name
-            }
             fn version_column() -> $entity::Column {
                 $entity::Column::Version
             }
             fn updated_at_column() -> $entity::Column {
                 $entity::Column::UpdatedAt
+            }
+        }
+    };
+}
+
+versioned!(report, "report");
+versioned!(dashboard, "dashboard");
+versioned!(schedule, "schedule");
+
+macro_rules! shared {
+    ($entity:ident) => {
+        impl Shared for $entity::Entity {
+            fn name_column() -> $entity::Column {
+                $entity::Column::Name
             }
             fn owner_of(model: &$entity::Model) -> Uuid {
                 model.owner_id
@@ -196,5 +212,5 @@ macro_rules! shared {
     };
 }
 
-shared!(report, "report");
-shared!(dashboard, "dashboard");
+shared!(report);
+shared!(dashboard);
