@@ -140,16 +140,15 @@ pub async fn delete(
     let backend = db.get_database_backend();
     let mut deleted = Vec::new();
     for (table, key) in BULK_TABLES {
-        let statement = match backend {
-            DbBackend::Postgres => format!(
-                "DELETE FROM {table} WHERE tenant_id = $1 AND {key} IN \
-                 (SELECT {key} FROM {table} WHERE tenant_id = $1 LIMIT {DELETE_BATCH})"
-            ),
-            _ => format!(
-                "DELETE FROM {table} WHERE tenant_id = ?1 AND {key} IN \
-                 (SELECT {key} FROM {table} WHERE tenant_id = ?1 LIMIT {DELETE_BATCH})"
-            ),
+        let tenant_id = if backend == DbBackend::Postgres {
+            "$1"
+        } else {
+            "?1"
         };
+        let statement = format!(
+            "DELETE FROM {table} WHERE tenant_id = {tenant_id} AND {key} IN \
+             (SELECT {key} FROM {table} WHERE tenant_id = {tenant_id} LIMIT {DELETE_BATCH})"
+        );
         let mut total = 0;
         loop {
             let done = db
