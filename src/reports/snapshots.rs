@@ -209,7 +209,7 @@ pub async fn file(
     id: Uuid,
 ) -> AppResult<(report::Model, snapshot::Model, String)> {
     let report = sharing::get::<report::Entity>(db, actor, report_id).await?;
-    let found = actor
+    let mut found = actor
         .scope()
         .by_id::<snapshot::Entity>(id)
         .filter(snapshot::Column::ReportId.eq(report_id))
@@ -219,7 +219,6 @@ pub async fn file(
     for module in found.modules.split(',').filter_map(Module::parse) {
         actor.require(module, Access::Read)?;
     }
-    let mut found = found;
     let content = found
         .content
         .take()
