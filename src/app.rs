@@ -22,7 +22,7 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use crate::auth::Principal;
 use crate::auth::api_keys::{self, KeyCache};
 use crate::error::AppResult;
-use crate::events::{CHANNEL, Change, EventBus, KEYS_NOTICE, MATRIX_NOTICE};
+use crate::events::{CHANNEL, EventBus, KEYS_NOTICE, MATRIX_NOTICE};
 use crate::permissions::MatrixCache;
 use crate::platform::users;
 use crate::tenancy::TenantScope;
@@ -138,11 +138,13 @@ impl App {
         self.notify_replicas(notice).await;
     }
 
-    /// Call after a mutation has committed: wakes the tenant's subscribers here at once, and on
-    /// PostgreSQL those of every other replica through NOTIFY.
-    pub async fn log_committed(&self, scope: &TenantScope) {
-        self.events.publish(scope, Change::Log);
-        self.notify_replicas(scope.tenant_id().to_string()).await;
+    /// Call after a change to the tenant's event log has committed: wakes its subscribers.
+    /// On PostgreSQL the writing transaction's own NOTIFY (see `records::append_log`) has woken
+    /// every replica, this one included, when it committed.
+    pub fn log_committed(&self, scope: &TenantScope) {
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            self.events.publish(scope);
+        }
     }
 
     async fn notify_replicas(&self, payload: String) {

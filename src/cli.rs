@@ -78,6 +78,10 @@ struct ServeArgs {
     ws_max_operations: usize,
     #[arg(long, env = "BPAAS_WS_MAX_CONNECTIONS_PER_USER", default_value_t = Limits::default().ws_max_connections_per_user)]
     ws_max_connections_per_user: usize,
+    #[arg(long, env = "BPAAS_WS_READ_BUFFER_BYTES", default_value_t = Limits::default().ws_read_buffer_bytes)]
+    ws_read_buffer_bytes: usize,
+    #[arg(long, env = "BPAAS_WS_WRITE_BUFFER_BYTES", default_value_t = Limits::default().ws_write_buffer_bytes)]
+    ws_write_buffer_bytes: usize,
     #[arg(long, env = "BPAAS_MAX_PAGE_SIZE", default_value_t = Limits::default().max_page_size)]
     max_page_size: u64,
     #[arg(long, env = "BPAAS_MAX_BODY_BYTES", default_value_t = Limits::default().body_bytes)]
@@ -124,6 +128,8 @@ impl ServeArgs {
                 max_aliases: self.max_aliases,
                 ws_max_operations: self.ws_max_operations,
                 ws_max_connections_per_user: self.ws_max_connections_per_user,
+                ws_read_buffer_bytes: self.ws_read_buffer_bytes.max(256),
+                ws_write_buffer_bytes: self.ws_write_buffer_bytes,
                 max_page_size: self.max_page_size,
                 default_page_size: defaults.default_page_size.min(self.max_page_size),
                 body_bytes: self.max_body_bytes,

@@ -30,6 +30,11 @@ pub struct Limits {
     /// How often an open WebSocket checks that its user is still active and its token not
     /// revoked (changes to the user on this replica are noticed at once).
     pub ws_recheck_interval: Duration,
+    /// Bytes a WebSocket reads at a time; its read buffer holds this much for as long as it is
+    /// open, so it bounds the memory of idle subscribers. Larger messages still arrive.
+    pub ws_read_buffer_bytes: usize,
+    /// Bytes a WebSocket gathers before writing to the network (every message is flushed).
+    pub ws_write_buffer_bytes: usize,
     /// How long a request waits for a database connection before answering SERVICE_UNAVAILABLE.
     pub db_acquire_timeout: Duration,
     /// Connections in the request pool.
@@ -55,6 +60,8 @@ impl Default for Limits {
             ws_max_operations: 100,
             ws_max_connections_per_user: 20,
             ws_recheck_interval: Duration::from_secs(60),
+            ws_read_buffer_bytes: 4 * 1024,
+            ws_write_buffer_bytes: 4 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             event_log_retention: None,
             db_acquire_timeout: Duration::from_secs(2),

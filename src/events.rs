@@ -1,13 +1,17 @@
 //! Change notifications, and reading the durable event log.
 //!
 //! The event log (written in the same transaction as each record change, see `records`) is
-//! the source of truth; the in-process bus only wakes subscribers after a commit, so a lost or
-//! lagging wake-up loses nothing: the next read of the log catches up. Every subscriber sees
-//! only its own tenant's events: the filter sits in [`EventBus::subscribe`] and in the log
-//! queries, not in the resolvers.
+//! the source of truth. Each tenant with subscribers on this replica has one feed: woken after
+//! its tenant's commits, it reads the new entries once and shares them with the tenant's
+//! subscribers. A lost or lagging wake-up loses nothing: sequences have no gaps, so a
+//! subscriber that sees a jump reads the log itself. Every subscriber sees only its own
+//! tenant's events: the feeds are per tenant and the log queries scoped, not filtered in the
+//! resolvers.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
@@ -15,107 +19,171 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QueryOrder,
     QuerySelect, Statement,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
 use entity::platform::event_log;
 
 use crate::auth::api_keys::KeyCache;
 use crate::error::{AppError, AppResult};
+use crate::metrics::Latency;
 use crate::permissions::MatrixCache;
 use crate::tenancy::TenantScope;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// A user was created or updated.
-    User(Uuid),
-    /// New entries were committed to the tenant's event log.
-    Log,
+/// One tenant's feed on this replica: a task that reads the tenant's new log entries once per
+/// wake-up and hands the same entries to every subscriber of the tenant.
+struct Feed {
+    /// Set by commits of the tenant (here, or on other replicas through NOTIFY).
+    wake: Notify,
+    entries: broadcast::Sender<Arc<event_log::Model>>,
+    /// Set when the last subscriber has gone: the task ends.
+    retired: AtomicBool,
 }
 
-/// Wakes subscribers after commits: one channel per tenant that has subscribers on this
-/// replica, so that a commit wakes only its own tenant's subscribers (and a tenant without
-/// subscribers here costs nothing).
+/// Wakes subscribers after commits: one feed per tenant that has subscribers on this replica,
+/// so that a commit wakes only its own tenant's subscribers, the log is read once for all of
+/// them, and a tenant without subscribers here costs nothing.
 #[derive(Clone)]
 pub struct EventBus {
-    tenants: Arc<Mutex<HashMap<Uuid, broadcast::Sender<Change>>>>,
+    feeds: Arc<Mutex<HashMap<Uuid, Arc<Feed>>>>,
     capacity: usize,
+    /// From each entry's commit to its feed reading it.
+    lag: Arc<Mutex<Latency>>,
 }
 
 impl EventBus {
-    /// `capacity`: wake-ups one subscriber may fall behind by before it skips some (it then
-    /// reads the log again, so nothing is lost).
+    /// `capacity`: entries one subscriber may fall behind by before it reads the log itself
+    /// to catch up (so nothing is lost).
     pub fn new(capacity: usize) -> Self {
         Self {
-            tenants: Default::default(),
+            feeds: Default::default(),
             capacity,
+            lag: Default::default(),
         }
     }
 
-    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, broadcast::Sender<Change>>> {
-        self.tenants.lock().unwrap_or_else(|e| e.into_inner())
+    fn feeds(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Feed>>> {
+        self.feeds.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn publish(&self, scope: &TenantScope, change: Change) {
-        if let Some(channel) = self.channels().get(&scope.tenant_id()) {
-            let _ = channel.send(change);
+    /// New entries were committed to the tenant's log: its feed reads them.
+    pub fn publish(&self, scope: &TenantScope) {
+        if let Some(feed) = self.feeds().get(&scope.tenant_id()) {
+            feed.wake.notify_one();
         }
     }
 
-    /// After notices may have been missed: every subscriber reads the log again.
+    /// After notices may have been missed: every feed reads the log again.
     pub fn wake_everyone(&self) {
-        for channel in self.channels().values() {
-            let _ = channel.send(Change::Log);
+        for feed in self.feeds().values() {
+            feed.wake.notify_one();
         }
     }
 
-    pub fn subscribe(&self, scope: &TenantScope) -> impl Stream<Item = Change> + Send + use<> {
+    /// A receiver of the tenant's feed, starting one if there is none. A new feed starts at
+    /// the tenant's latest entry as read *before* it can be woken, so that no entry committed
+    /// after a subscriber joined goes unread by the feed.
+    async fn join(&self, db: &DatabaseConnection, scope: &TenantScope) -> AppResult<Joined> {
         let tenant_id = scope.tenant_id();
-        let receiver = self
-            .channels()
-            .entry(tenant_id)
-            .or_insert_with(|| broadcast::channel(self.capacity).0)
-            .subscribe();
-        let subscription = Subscription {
+        let existing = self.feeds().get(&tenant_id).map(|f| f.entries.subscribe());
+        let receiver = match existing {
+            Some(receiver) => receiver,
+            None => {
+                let start = latest_sequence(db, scope).await?;
+                let mut feeds = self.feeds();
+                let feed = feeds.entry(tenant_id).or_insert_with(|| {
+                    let feed = Arc::new(Feed {
+                        wake: Notify::new(),
+                        entries: broadcast::channel(self.capacity).0,
+                        retired: AtomicBool::new(false),
+                    });
+                    let lag = self.lag.clone();
+                    tokio::spawn(run_feed(db.clone(), *scope, start, feed.clone(), lag));
+                    feed
+                });
+                feed.entries.subscribe()
+            }
+        };
+        Ok(Joined {
             receiver,
             tenant_id,
             bus: self.clone(),
-        };
-        futures_util::stream::unfold(subscription, |mut subscription| async move {
-            loop {
-                match subscription.receiver.recv().await {
-                    Ok(change) => return Some((change, subscription)),
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "subscriber lagged behind; events skipped");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
         })
     }
 
-    /// Tenants with a channel on this replica (for tests and metrics).
+    /// Tenants with a feed on this replica (for tests and metrics).
     pub fn tenants_followed(&self) -> usize {
-        self.channels().len()
+        self.feeds().len()
+    }
+
+    /// Reads the histogram of how long entries took from commit to their feed.
+    pub fn lag(&self, read: impl FnOnce(&Latency)) {
+        read(&self.lag.lock().unwrap_or_else(|e| e.into_inner()));
     }
 }
 
-/// One subscriber's end of its tenant's channel; the last one to go removes the channel.
-struct Subscription {
-    receiver: broadcast::Receiver<Change>,
+/// Reads the tenant's new entries after each wake-up and broadcasts them, until retired.
+async fn run_feed(
+    db: DatabaseConnection,
+    scope: TenantScope,
+    mut last: i64,
+    feed: Arc<Feed>,
+    lag: Arc<Mutex<Latency>>,
+) {
+    loop {
+        feed.wake.notified().await;
+        if feed.retired.load(Ordering::Acquire) {
+            return;
+        }
+        loop {
+            match read_log(&db, &scope, last).await {
+                Ok(batch) => {
+                    let full = batch.len() as u64 == LOG_BATCH;
+                    if let Some(newest) = batch.last() {
+                        let waited = (Utc::now() - newest.at).num_microseconds().unwrap_or(0);
+                        let mut lag = lag.lock().unwrap_or_else(|e| e.into_inner());
+                        lag.observe(waited.max(0) as f64 / 1e6);
+                    }
+                    for entry in batch {
+                        last = entry.sequence;
+                        let _ = feed.entries.send(Arc::new(entry));
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    // Subscribers wait; the next wake-up (or this one, retried) reads again.
+                    tracing::warn!(code = err.code(), "a tenant's feed could not read the log");
+                    tokio::time::sleep(FEED_RETRY).await;
+                    feed.wake.notify_one();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// How long a feed waits after a failed read of the log before it tries again.
+const FEED_RETRY: Duration = Duration::from_secs(1);
+
+/// One subscriber's end of its tenant's feed; the last one to go retires the feed.
+struct Joined {
+    receiver: broadcast::Receiver<Arc<event_log::Model>>,
     tenant_id: Uuid,
     bus: EventBus,
 }
 
-impl Drop for Subscription {
+impl Drop for Joined {
     fn drop(&mut self) {
-        let mut channels = self.bus.channels();
-        // This receiver still counts until the fields drop; under the lock no one subscribes.
-        if channels
-            .get(&self.tenant_id)
-            .is_some_and(|c| c.receiver_count() <= 1)
+        let mut feeds = self.bus.feeds();
+        // This receiver still counts until the fields drop; under the lock no one joins.
+        if let Some(feed) = feeds.get(&self.tenant_id)
+            && feed.entries.receiver_count() <= 1
         {
-            channels.remove(&self.tenant_id);
+            feed.retired.store(true, Ordering::Release);
+            feed.wake.notify_one();
+            feeds.remove(&self.tenant_id);
         }
     }
 }
@@ -218,58 +286,81 @@ pub async fn latest_sequence(db: &DatabaseConnection, scope: &TenantScope) -> Ap
         .map_or(0, |e| e.sequence))
 }
 
-/// [`follow_log`] after `after`, or from now when it is `None`.
+/// Every log entry of the tenant after `after` (from now when it is `None`): first what is
+/// already there, then each new one as it commits, without gaps or repeats. The entries are
+/// the feed's own, shared by every subscriber. Ends on a database error.
 pub async fn follow_log_from(
     db: DatabaseConnection,
     bus: &EventBus,
     scope: TenantScope,
     after: Option<i64>,
-) -> AppResult<impl Stream<Item = event_log::Model> + Send + 'static> {
-    let after = match after {
+) -> AppResult<impl Stream<Item = Arc<event_log::Model>> + Send + 'static> {
+    // Join before reading where to start, so that nothing committed in between is missed.
+    let joined = bus.join(&db, &scope).await?;
+    let (last, read_now) = match after {
         Some(after) => {
             still_kept(&db, &scope, after).await?;
-            after
+            (after, true)
         }
-        None => latest_sequence(&db, &scope).await?,
+        None => (latest_sequence(&db, &scope).await?, false),
     };
-    Ok(follow_log(db, bus, scope, after))
+    let follower = Follower {
+        db,
+        scope,
+        joined,
+        last,
+        read_now,
+        buffer: VecDeque::new(),
+    };
+    Ok(futures_util::stream::unfold(
+        follower,
+        |mut follower| async move {
+            let entry = follower.next().await?;
+            Some((entry, follower))
+        },
+    ))
 }
 
-/// Every log entry of the tenant after `after`: first what is already there, then each new
-/// one as it commits, without gaps or repeats. Ends on a database error.
-pub fn follow_log(
+/// One subscriber's place in its tenant's log.
+struct Follower {
     db: DatabaseConnection,
-    bus: &EventBus,
     scope: TenantScope,
-    after: i64,
-) -> impl Stream<Item = event_log::Model> + Send + 'static {
-    // Subscribe before the first read, so that nothing committed in between is missed.
-    let wakeups = Box::pin(bus.subscribe(&scope));
-    let state = (db, wakeups, after, VecDeque::new(), true);
-    futures_util::stream::unfold(
-        state,
-        move |(db, mut wakeups, mut last, mut buffer, mut read_now)| async move {
-            use futures_util::StreamExt;
-            loop {
-                if let Some(entry) = buffer.pop_front() {
-                    let entry: event_log::Model = entry;
-                    last = entry.sequence;
-                    return Some((entry, (db, wakeups, last, buffer, read_now)));
-                }
-                if !read_now {
-                    // Any wake-up means: look again. The log, not the signal, says what is new.
-                    wakeups.next().await?;
-                }
-                let batch = match read_log(&db, &scope, last).await {
-                    Ok(batch) => batch,
-                    Err(_) => return None,
-                };
-                // A full batch may have more behind it: read again without waiting.
-                read_now = batch.len() as u64 == LOG_BATCH;
-                buffer.extend(batch);
+    joined: Joined,
+    /// The last sequence handed out.
+    last: i64,
+    /// Read the log itself before listening to the feed: to replay, or to catch up after
+    /// falling behind it.
+    read_now: bool,
+    buffer: VecDeque<Arc<event_log::Model>>,
+}
+
+impl Follower {
+    async fn next(&mut self) -> Option<Arc<event_log::Model>> {
+        loop {
+            if let Some(entry) = self.buffer.pop_front() {
+                self.last = entry.sequence;
+                return Some(entry);
             }
-        },
-    )
+            if self.read_now {
+                let batch = read_log(&self.db, &self.scope, self.last).await.ok()?;
+                // A full batch may have more behind it: read again before listening.
+                self.read_now = batch.len() as u64 == LOG_BATCH;
+                self.buffer.extend(batch.into_iter().map(Arc::new));
+                continue;
+            }
+            match self.joined.receiver.recv().await {
+                Ok(entry) if entry.sequence <= self.last => {}
+                Ok(entry) if entry.sequence == self.last.saturating_add(1) => {
+                    self.last = entry.sequence;
+                    return Some(entry);
+                }
+                // Entries went by before this subscriber joined or while it lagged behind
+                // (sequences have no gaps, so a jump shows it): the log has them.
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.read_now = true,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
 }
 
 /// The PostgreSQL channel replicas use to wake each other's subscribers.
@@ -326,7 +417,7 @@ fn relay_notice(payload: &str, bus: &EventBus, caches: &Caches) {
         }
     } else {
         match payload.parse::<Uuid>() {
-            Ok(tenant_id) => bus.publish(&TenantScope::new(tenant_id), Change::Log),
+            Ok(tenant_id) => bus.publish(&TenantScope::new(tenant_id)),
             Err(_) => bus.wake_everyone(),
         }
     }
@@ -371,34 +462,79 @@ mod tests {
     use std::time::Duration;
 
     use futures_util::StreamExt;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 
     use super::*;
 
+    async fn append(db: &DatabaseConnection, scope: &TenantScope, sequence: i64) {
+        event_log::ActiveModel {
+            tenant_id: Set(scope.tenant_id()),
+            sequence: Set(sequence),
+            id: Set(Uuid::now_v7()),
+            module: Set("accounts".into()),
+            record_id: Set(Uuid::now_v7()),
+            action: Set("created".into()),
+            actor_id: Set(Uuid::nil()),
+            at: Set(Utc::now()),
+            changed_fields: Set(serde_json::json!([])),
+        }
+        .insert(db)
+        .await
+        .expect("insert a log entry");
+    }
+
     #[tokio::test]
-    async fn a_commit_wakes_only_its_own_tenants_subscribers() {
-        let bus = EventBus::new(16);
-        let (a, b) = (
-            TenantScope::new(Uuid::now_v7()),
-            TenantScope::new(Uuid::now_v7()),
-        );
-        let mut first_of_a = Box::pin(bus.subscribe(&a));
-        let mut second_of_a = Box::pin(bus.subscribe(&a));
-        let mut of_b = Box::pin(bus.subscribe(&b));
+    async fn one_read_serves_a_tenants_subscribers_and_no_other_tenants() {
+        let db = crate::db::connect_pool("sqlite::memory:", Duration::from_secs(5), 1)
+            .await
+            .expect("database");
+        crate::registry::install();
+        crate::db::migrate(&db).await.expect("migrate");
+        let bus = EventBus::new(4);
+        let tenant = |slug: &str| crate::platform::tenants::NewTenant {
+            slug: slug.into(),
+            name: slug.into(),
+            admin_email: format!("admin@{slug}.example"),
+            admin_password: "a long enough password".into(),
+        };
+        let create = crate::platform::tenants::create_tenant;
+        let a = TenantScope::new(create(&db, tenant("acme")).await.expect("tenant").0.id);
+        let b = TenantScope::new(create(&db, tenant("bolt")).await.expect("tenant").0.id);
+        append(&db, &a, 1).await;
+        let follow = |scope, after| follow_log_from(db.clone(), &bus, scope, after);
+        let mut first_of_a = Box::pin(follow(a, None).await.expect("follow"));
+        let mut replay_of_a = Box::pin(follow(a, Some(0)).await.expect("follow"));
+        let mut of_b = Box::pin(follow(b, None).await.expect("follow"));
         assert_eq!(bus.tenants_followed(), 2);
-        bus.publish(&a, Change::Log);
-        assert_eq!(first_of_a.next().await, Some(Change::Log));
-        assert_eq!(second_of_a.next().await, Some(Change::Log));
+        // The replay reads what is already there from the log...
+        assert_eq!(replay_of_a.next().await.expect("entry 1").sequence, 1);
+
+        // ...and then, like everyone, takes new entries from the feed.
+        append(&db, &a, 2).await;
+        bus.publish(&a);
+        let seen = first_of_a.next().await.expect("entry 2");
+        assert_eq!(seen.sequence, 2);
+        let shared = replay_of_a.next().await.expect("entry 2");
+        assert!(Arc::ptr_eq(&seen, &shared), "both got the feed's one copy");
         let woken = tokio::time::timeout(Duration::from_millis(50), of_b.next()).await;
         assert!(woken.is_err(), "the other tenant's subscriber sleeps on");
-        bus.wake_everyone();
-        assert_eq!(of_b.next().await, Some(Change::Log));
-        // The last subscriber of a tenant takes its channel with it.
+
+        // Ten entries overflow the feed's four places: the subscriber reads the rest itself.
+        for sequence in 3..=12 {
+            append(&db, &a, sequence).await;
+        }
+        bus.publish(&a);
+        for expected in 3..=12 {
+            assert_eq!(first_of_a.next().await.expect("entry").sequence, expected);
+        }
+
+        // The last subscriber of a tenant retires its feed.
         drop(first_of_a);
         assert_eq!(bus.tenants_followed(), 2);
-        drop(second_of_a);
+        drop(replay_of_a);
         assert_eq!(bus.tenants_followed(), 1);
         drop(of_b);
         assert_eq!(bus.tenants_followed(), 0);
-        bus.publish(&a, Change::Log);
+        bus.publish(&a);
     }
 }

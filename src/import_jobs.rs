@@ -164,7 +164,7 @@ impl JobProgress {
         records::append_platform_event(&txn, &self.scope, IMPORTS, self.job_id, action, &[])
             .await?;
         txn.commit().await?;
-        self.app.log_committed(&self.scope).await;
+        self.app.log_committed(&self.scope);
         Ok(())
     }
 }

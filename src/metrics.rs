@@ -32,12 +32,37 @@ const BUCKETS: [f64; 11] = [
 
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
+/// A histogram of durations.
 #[derive(Default)]
-struct Latency {
-    /// Requests at or under each bound (cumulative, as Prometheus wants them).
+pub struct Latency {
+    /// Observations at or under each bound (cumulative, as Prometheus wants them).
     buckets: [u64; BUCKETS.len()],
     count: u64,
     sum_seconds: f64,
+}
+
+impl Latency {
+    pub fn observe(&mut self, seconds: f64) {
+        self.count += 1;
+        self.sum_seconds += seconds;
+        for (bound, count) in BUCKETS.iter().zip(self.buckets.iter_mut()) {
+            if seconds <= *bound {
+                *count += 1;
+            }
+        }
+    }
+
+    /// The histogram's lines, each with `labels` (may be empty).
+    fn write(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, count) in BUCKETS.iter().zip(self.buckets) {
+            let _ = writeln!(out, r#"{name}_bucket{{{labels}{sep}le="{bound}"}} {count}"#);
+        }
+        let count = self.count;
+        let _ = writeln!(out, r#"{name}_bucket{{{labels}{sep}le="+Inf"}} {count}"#);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum_seconds);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+    }
 }
 
 /// What the server counts as it serves.
@@ -59,14 +84,7 @@ impl Metrics {
             Some(classes) => classes,
             None => requests.entry(route.to_owned()).or_default(),
         };
-        let latency = &mut classes[class];
-        latency.count += 1;
-        latency.sum_seconds += seconds;
-        for (bound, count) in BUCKETS.iter().zip(latency.buckets.iter_mut()) {
-            if seconds <= *bound {
-                *count += 1;
-            }
-        }
+        classes[class].observe(seconds);
     }
 
     pub fn graphql_operation(&self, kind: OperationType, succeeded: bool) {
@@ -100,27 +118,7 @@ pub async fn render(app: &App) -> AppResult<String> {
         });
         for (route, class, latency) in counted {
             let labels = format!(r#"route="{route}",status="{class}""#);
-            for (bound, count) in BUCKETS.iter().zip(latency.buckets) {
-                let _ = writeln!(
-                    out,
-                    r#"bpaas_http_requests_bucket{{{labels},le="{bound}"}} {count}"#
-                );
-            }
-            let _ = writeln!(
-                out,
-                r#"bpaas_http_requests_bucket{{{labels},le="+Inf"}} {}"#,
-                latency.count
-            );
-            let _ = writeln!(
-                out,
-                "bpaas_http_requests_sum{{{labels}}} {}",
-                latency.sum_seconds
-            );
-            let _ = writeln!(
-                out,
-                "bpaas_http_requests_count{{{labels}}} {}",
-                latency.count
-            );
+            latency.write(&mut out, "bpaas_http_requests", &labels);
         }
     }
     family(
@@ -187,13 +185,21 @@ pub async fn render(app: &App) -> AppResult<String> {
         &mut out,
         "bpaas_tenants_followed",
         "gauge",
-        "Tenants with subscribers on this replica (each has one wake-up channel).",
+        "Tenants with subscribers on this replica (each has one feed reading its log).",
     );
     let _ = writeln!(
         out,
         "bpaas_tenants_followed {}",
         app.events.tenants_followed()
     );
+    family(
+        &mut out,
+        "bpaas_event_log_lag_seconds",
+        "histogram",
+        "From a log entry's commit to its feed reading it for the subscribers on this replica.",
+    );
+    app.events
+        .lag(|lag| lag.write(&mut out, "bpaas_event_log_lag_seconds", ""));
     backlogs(&mut out, &app.jobs_db).await?;
     Ok(out)
 }

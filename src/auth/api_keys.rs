@@ -302,9 +302,16 @@ pub async fn revoke(
     if key.revoked_at.is_some() {
         return Ok(key);
     }
+    let scope = actor.scope();
+    let txn = crate::records::begin_write(db, &scope).await?;
+    let user_id = key.user_id;
     let mut row: api_key::ActiveModel = key.into();
     row.revoked_at = Set(Some(Utc::now()));
-    Ok(row.update(db).await?)
+    let revoked = row.update(&txn).await?;
+    // WebSockets signed in with the key close: they watch their user's changes.
+    crate::platform::users::log_change(&txn, &scope, user_id, "apiKeyRevoked").await?;
+    txn.commit().await?;
+    Ok(revoked)
 }
 
 #[cfg(test)]

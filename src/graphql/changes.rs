@@ -40,13 +40,13 @@ impl RecordChange {
     }
 }
 
-fn to_change(entry: event_log::Model) -> Option<RecordChange> {
+fn to_change(entry: &event_log::Model) -> Option<RecordChange> {
     Some(RecordChange {
         sequence: entry.sequence,
         module: Module::parse(&entry.module)?,
         record_id: ID(entry.record_id.to_string()),
-        action: entry.action,
-        changed_fields: serde_json::from_value(entry.changed_fields).unwrap_or_default(),
+        action: entry.action.clone(),
+        changed_fields: serde_json::from_value(entry.changed_fields.clone()).unwrap_or_default(),
         at: entry.at,
         actor_id: entry.actor_id,
     })
@@ -74,7 +74,7 @@ impl ChangeSubscription {
             .filter(move |e| {
                 std::future::ready(e.record_id == record_id && e.module == module.as_str())
             })
-            .filter_map(|e| std::future::ready(to_change(e)));
+            .filter_map(|e| std::future::ready(to_change(&e)));
         Ok(stream.boxed())
     }
 
@@ -112,7 +112,7 @@ impl ChangeSubscription {
         let stream = events::follow_log_from(app.db.clone(), &app.events, scope, after)
             .await?
             .filter(move |e| std::future::ready(readable.contains(&e.module.as_str())))
-            .filter_map(|e| std::future::ready(to_change(e)));
+            .filter_map(|e| std::future::ready(to_change(&e)));
         Ok(stream.boxed())
     }
 }

@@ -10,7 +10,7 @@ use futures_util::stream::BoxStream;
 use entity::integrations::{api_key, import_job, import_mapping, webhook, webhook_delivery};
 
 use crate::auth::api_keys::{self, NewKey};
-use crate::events::{self, Change};
+use crate::events;
 use crate::import_jobs;
 use crate::integrations::delivery;
 use crate::integrations::webhooks::{self, WebhookFields};
@@ -401,9 +401,7 @@ impl IntegrationsMutation {
         let app = ctx.app();
         let id = parse_id("id", &id)?;
         let key = api_keys::revoke(&app.db, principal, id).await?;
-        let scope = principal.scope();
-        app.credentials_changed(&scope).await;
-        app.events.publish(&scope, Change::User(key.user_id));
+        app.credentials_changed(&principal.scope()).await;
         Ok(key.into())
     }
 

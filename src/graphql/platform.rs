@@ -8,7 +8,6 @@ use futures_util::stream::BoxStream;
 use entity::platform::user;
 
 use crate::auth;
-use crate::events::Change;
 use crate::platform::users::{self, NewUser, UserChanges};
 
 use super::pagination::{Connected, connection, page_args};
@@ -196,9 +195,7 @@ impl PlatformMutation {
             password: input.password,
             roles: domain_roles(input.roles),
         };
-        Ok(users::create(&app.db, &app.events, principal, new)
-            .await?
-            .into())
+        Ok(users::create(&app.db, principal, new).await?.into())
     }
 
     /// Changes a user's roles, name, active flag or password (admins only).
@@ -213,7 +210,7 @@ impl PlatformMutation {
             active: input.active,
             password: input.password,
         };
-        let updated = users::update(&app.db, &app.events, principal, id, changes).await?;
+        let updated = users::update(&app.db, principal, id, changes).await?;
         // The user's API keys act with the user's state and roles.
         app.credentials_changed(&principal.scope()).await;
         Ok(updated.into())
@@ -228,14 +225,7 @@ impl PlatformMutation {
     ) -> Result<bool> {
         let principal = ctx.principal()?;
         let app = ctx.app();
-        users::change_password(
-            &app.db,
-            &app.events,
-            principal,
-            current_password,
-            new_password,
-        )
-        .await?;
+        users::change_password(&app.db, principal, current_password, new_password).await?;
         Ok(true)
     }
 
@@ -244,7 +234,7 @@ impl PlatformMutation {
     async fn logout_everywhere(&self, ctx: &Context<'_>) -> Result<bool> {
         let principal = ctx.principal()?;
         let app = ctx.app();
-        users::logout_everywhere(&app.db, &app.events, principal).await?;
+        users::logout_everywhere(&app.db, principal).await?;
         Ok(true)
     }
 }
@@ -258,19 +248,15 @@ impl PlatformSubscription {
     async fn user_changed(&self, ctx: &Context<'_>) -> Result<BoxStream<'static, Result<User>>> {
         let scope = ctx.principal()?.scope();
         let app = ctx.app().clone();
-        let changes = app.events.subscribe(&scope);
-        let users = changes.filter_map(move |change| {
+        let changes = crate::events::follow_log_from(app.db.clone(), &app.events, scope, None);
+        let users = changes.await?.filter_map(move |entry| {
             let app = app.clone();
             async move {
-                match change {
-                    Change::User(id) => Some(
-                        users::get(&app.db, &scope, id)
-                            .await
-                            .map(User::from)
-                            .map_err(Into::into),
-                    ),
-                    Change::Log => None,
+                if entry.module != users::USERS {
+                    return None;
                 }
+                let user = users::get(&app.db, &scope, entry.record_id).await;
+                Some(user.map(User::from).map_err(Into::into))
             }
         });
         Ok(users.boxed())

@@ -489,7 +489,7 @@ impl ProcessSubscription {
                                     .map(str::to_owned)
                             })
                             .flatten(),
-                        action: e.action,
+                        action: e.action.clone(),
                         at: e.at,
                     })
                 }

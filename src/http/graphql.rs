@@ -251,7 +251,7 @@ async fn execute(
     }
     // The mutation's transactions have committed: wake the tenant's subscribers.
     if let (true, Some(scope)) = (mutation_body.is_some(), scope) {
-        state.app.log_committed(&scope).await;
+        state.app.log_committed(&scope);
     }
     ensure_error_codes(&mut response);
     name_the_request(&mut response, request_id(headers));

@@ -27,9 +27,11 @@ use uuid::Uuid;
 
 use super::{HttpState, bearer_token, session_for};
 use crate::app::SharedApp;
-use crate::events::Change;
+use crate::events;
 use crate::graphql::{Session, ensure_error_codes, is_request_error, operation_type};
 use crate::integrations::idempotency::{self, Claim};
+use crate::platform::users;
+use crate::tenancy::TenantScope;
 
 const PROTOCOL: &str = "graphql-transport-ws";
 /// The protocol of the unmaintained `subscriptions-transport-ws` library.
@@ -67,7 +69,15 @@ pub async fn handler(
 ) -> Response {
     // The legacy `graphql-ws` protocol is accepted at the handshake only to be told clearly,
     // with 4406, that it is not spoken here; otherwise its clients see a failed handshake.
-    let upgrade = upgrade.protocols([PROTOCOL, LEGACY_PROTOCOL]);
+    let limits = &state.app.limits;
+    // Small buffers: an idle subscriber should cost little. A message is a GraphQL request,
+    // so it may be as large as an HTTP request body and no larger.
+    let upgrade = upgrade
+        .protocols([PROTOCOL, LEGACY_PROTOCOL])
+        .read_buffer_size(limits.ws_read_buffer_bytes)
+        .write_buffer_size(limits.ws_write_buffer_bytes)
+        .max_message_size(limits.body_bytes)
+        .max_frame_size(limits.body_bytes);
     let protocol_ok = upgrade
         .selected_protocol()
         .is_some_and(|p| p.as_bytes() == PROTOCOL.as_bytes());
@@ -158,8 +168,9 @@ struct SignedIn {
     session: Session,
     /// When the token expires: the connection ends then.
     expires_at: tokio::time::Instant,
-    /// Changes to the tenant's users, to notice a deactivation or revocation at once.
-    user_changes: BoxStream<'static, Change>,
+    /// The ids of the tenant's users as they change (from the event log, so changes made on
+    /// any replica), to notice a deactivation or revocation at once.
+    user_changes: BoxStream<'static, Uuid>,
     _slot: ConnectionSlot,
 }
 
@@ -236,7 +247,8 @@ impl Connection {
                 message = incoming.next() => {
                     let message = match message {
                         Some(Ok(message)) => message,
-                        Some(Err(_)) | None => break None,
+                        Some(Err(error)) => break refused_read(error),
+                        None => break None,
                     };
                     match self.on_message(message, &outgoing).await {
                         Next::Continue => {}
@@ -352,8 +364,9 @@ impl Connection {
                     .unwrap_or(0)
                     .min(MAX_SESSION_SECONDS),
             );
+        let user_changes = users_changing(app, principal.scope()).await;
         self.signed_in = Some(SignedIn {
-            user_changes: app.events.subscribe(&principal.scope()).boxed(),
+            user_changes,
             token,
             session,
             expires_at,
@@ -444,7 +457,7 @@ impl Connection {
                 }
             }
             if let (true, Some(scope)) = (mutation, scope) {
-                app.log_committed(&scope).await;
+                app.log_committed(&scope);
             }
             let _ = sender
                 .send(text(json!({ "type": "complete", "id": operation_id })))
@@ -464,6 +477,17 @@ impl Connection {
     }
 }
 
+/// The close frame for a message that could not be read: 1009 for one larger than a request
+/// may be; none for a broken connection.
+fn refused_read(error: axum::Error) -> Option<(u16, String)> {
+    let inner = error.into_inner();
+    let too_big = matches!(
+        inner.downcast_ref::<tungstenite::Error>(),
+        Some(tungstenite::Error::Capacity(_))
+    );
+    too_big.then(|| (1009, "Message too big".to_owned()))
+}
+
 /// Tokens may live long; a connection is re-checked every interval anyway, and this bounds the
 /// timer so that the arithmetic cannot overflow.
 const MAX_SESSION_SECONDS: u64 = 366 * 24 * 3600;
@@ -475,16 +499,25 @@ async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     }
 }
 
+/// The ids of the tenant's users as they change. Should the log be unreadable, none: the
+/// interval still re-checks.
+async fn users_changing(app: &SharedApp, scope: TenantScope) -> BoxStream<'static, Uuid> {
+    match events::follow_log_from(app.db.clone(), &app.events, scope, None).await {
+        Ok(entries) => entries
+            .filter_map(|e| std::future::ready((e.module == users::USERS).then_some(e.record_id)))
+            .boxed(),
+        Err(_) => futures_util::stream::pending().boxed(),
+    }
+}
+
 /// The id of the next user of the tenant who changed; pending before sign-in, and for good
-/// should the event bus close (the interval still re-checks).
+/// should the log's stream end (the interval still re-checks).
 async fn next_user_change(signed_in: &mut Option<SignedIn>) -> Uuid {
     let Some(signed_in) = signed_in else {
         return std::future::pending().await;
     };
-    while let Some(change) = signed_in.user_changes.next().await {
-        if let Change::User(id) = change {
-            return id;
-        }
+    if let Some(id) = signed_in.user_changes.next().await {
+        return id;
     }
     signed_in.user_changes = futures_util::stream::pending().boxed();
     std::future::pending().await

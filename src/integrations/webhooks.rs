@@ -216,6 +216,12 @@ pub fn subscribed(patterns: &serde_json::Value, event_type: &str) -> bool {
     let Some(patterns) = patterns.as_array() else {
         return false;
     };
+    let kind = event_type
+        .split_once('.')
+        .map_or(event_type, |(kind, _)| kind);
+    if !is_event_kind(kind) {
+        return false;
+    }
     patterns.iter().filter_map(|p| p.as_str()).any(|pattern| {
         pattern == "*"
             || pattern == event_type
@@ -282,6 +288,12 @@ fn check_filter(filter: Option<String>) -> AppResult<Option<String>> {
 /// report snapshots.
 const PLATFORM_KINDS: [&str; 3] = [WEBHOOKS, IMPORTS, REPORTS];
 
+/// Whether log entries of this kind are webhook events (a module's records or the platform
+/// kinds above; user changes, say, are not).
+fn is_event_kind(kind: &str) -> bool {
+    Module::parse(kind).is_some() || PLATFORM_KINDS.contains(&kind)
+}
+
 fn check_event_types(types: &[String]) -> AppResult<Vec<String>> {
     if types.is_empty() {
         return Err(AppError::bad_input(
@@ -300,7 +312,7 @@ fn check_event_types(types: &[String]) -> AppResult<Vec<String>> {
         let pattern = raw.trim();
         let valid = pattern == "*"
             || pattern.split_once('.').is_some_and(|(module, action)| {
-                (Module::parse(module).is_some() || PLATFORM_KINDS.contains(&module))
+                is_event_kind(module)
                     && !action.is_empty()
                     && action.len() <= 50
                     && (action == "*" || action.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
@@ -408,6 +420,7 @@ mod tests {
         assert!(subscribed(&patterns, "processes.sla_breached"));
         assert!(!subscribed(&patterns, "processesx.created"));
         assert!(subscribed(&serde_json::json!(["*"]), "payroll.approved"));
+        assert!(!subscribed(&serde_json::json!(["*"]), "users.updated"));
     }
 
     #[test]

@@ -17,7 +17,6 @@ use crate::auth::{Principal, Role, password};
 use crate::config::Limits;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
-use crate::events::{Change, EventBus};
 use crate::pagination::{Page, PageArgs, paginate};
 use crate::permissions::MatrixCache;
 use crate::platform::tenants;
@@ -26,6 +25,22 @@ use crate::tenancy::TenantScope;
 use crate::validation::{Email, required_text};
 
 const NAME_MAX: usize = 200;
+
+/// The kind of the event-log entries that say a user changed (not a business module: the
+/// changes subscription and webhooks leave them out).
+pub const USERS: &str = "users";
+
+/// Records in the tenant's event log, in the caller's transaction, that a user changed, so
+/// that `userChanged` subscribers and the user's open WebSockets on every replica learn it.
+pub async fn log_change(
+    txn: &impl Conn,
+    scope: &TenantScope,
+    user_id: Uuid,
+    action: &str,
+) -> AppResult<()> {
+    records::append_platform_event(txn, scope, USERS, user_id, action, &[]).await?;
+    Ok(())
+}
 
 pub struct NewUser {
     pub email: String,
@@ -207,7 +222,6 @@ fn validate_roles(roles: &[Role]) -> AppResult<String> {
 
 pub async fn create(
     db: &DatabaseConnection,
-    events: &EventBus,
     actor: &Principal,
     new: NewUser,
 ) -> AppResult<user::Model> {
@@ -232,6 +246,7 @@ pub async fn create(
         ));
     }
     let now = Utc::now();
+    let txn = records::begin_write(db, &scope).await?;
     let created = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: scope.owner(),
@@ -245,15 +260,15 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
-    events.publish(&scope, Change::User(created.id));
+    log_change(&txn, &scope, created.id, "created").await?;
+    txn.commit().await?;
     Ok(created)
 }
 
 pub async fn update(
     db: &DatabaseConnection,
-    events: &EventBus,
     actor: &Principal,
     id: Uuid,
     changes: UserChanges,
@@ -322,8 +337,8 @@ pub async fn update(
         return Err(stale(changes.version));
     }
     let updated = get(&txn, &scope, id).await?;
+    log_change(&txn, &scope, id, "updated").await?;
     txn.commit().await?;
-    events.publish(&scope, Change::User(id));
     Ok(updated)
 }
 
@@ -350,13 +365,10 @@ fn next_epoch(epoch: i32) -> i32 {
 }
 
 /// Revokes every token of the caller, this one included (signing out on every device).
-pub async fn logout_everywhere(
-    db: &DatabaseConnection,
-    events: &EventBus,
-    actor: &Principal,
-) -> AppResult<()> {
+pub async fn logout_everywhere(db: &DatabaseConnection, actor: &Principal) -> AppResult<()> {
     let scope = actor.scope();
-    let user = get(db, &scope, actor.user_id).await?;
+    let txn = records::begin_write(db, &scope).await?;
+    let user = get(&txn, &scope, actor.user_id).await?;
     scope
         .update::<user::Entity>()
         .col_expr(
@@ -364,17 +376,16 @@ pub async fn logout_everywhere(
             next_epoch(user.token_epoch).into(),
         )
         .filter(user::Column::Id.eq(actor.user_id))
-        .exec(db)
+        .exec(&txn)
         .await?;
-    events.publish(&scope, Change::User(actor.user_id));
-    Ok(())
+    log_change(&txn, &scope, actor.user_id, "signedOut").await?;
+    Ok(txn.commit().await?)
 }
 
 /// A user changes their own password, proving they know the current one. Every token the
 /// user holds is revoked: sign in again with the new password.
 pub async fn change_password(
     db: &DatabaseConnection,
-    events: &EventBus,
     actor: &Principal,
     current_password: String,
     new_password: String,
@@ -399,16 +410,17 @@ pub async fn change_password(
     row.token_epoch = Set(next_epoch(epoch));
     row.version = Set(version + 1);
     row.updated_at = Set(Utc::now());
+    let txn = records::begin_write(db, &scope).await?;
     let result = scope
         .update::<user::Entity>()
         .set(row)
         .filter(user::Column::Id.eq(actor.user_id))
         .filter(user::Column::Version.eq(version))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if result.rows_affected != 1 {
         return Err(stale(version));
     }
-    events.publish(&scope, Change::User(actor.user_id));
-    Ok(())
+    log_change(&txn, &scope, actor.user_id, "signedOut").await?;
+    Ok(txn.commit().await?)
 }

@@ -54,7 +54,7 @@ async fn rounds(app: SharedApp, mut shutdown: watch::Receiver<bool>) {
         for _ in 0..BATCH {
             match fire_next(&app).await {
                 Ok(Some(Some(tenant_id))) => {
-                    app.log_committed(&TenantScope::new(tenant_id)).await;
+                    app.log_committed(&TenantScope::new(tenant_id));
                 }
                 Ok(Some(None)) => {}
                 Ok(None) => break,

@@ -425,7 +425,7 @@ async fn run_due(app: &SharedApp, due: schedule::Model) -> AppResult<()> {
     )
     .await?;
     txn.commit().await?;
-    app.log_committed(&scope).await;
+    app.log_committed(&scope);
     Ok(())
 }
 

@@ -281,3 +281,62 @@ async fn the_log_keeps_what_its_retention_webhooks_and_resuming_subscribers_need
         first_kept
     );
 }
+
+#[tokio::test]
+async fn a_tenants_subscribers_share_one_feed_that_metrics_report() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    let mut first = WsClient::connect_authenticated(&server, &acme.token).await;
+    let mut second = WsClient::connect_authenticated(&server, &acme.token).await;
+    first
+        .subscribe("a", "subscription { changes { sequence } }")
+        .await;
+    second
+        .subscribe(
+            "b",
+            "subscription { changes(modules: [ACCOUNTS]) { sequence } }",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // One feed for acme (both connections and both subscriptions), none for globex.
+    assert_eq!(server.app.events.tenants_followed(), 1);
+    create_account(&server, &acme.token, "Shared").await;
+    create_account(&server, &globex.token, "Elsewhere").await;
+    assert_eq!(
+        next_change(&mut first, "changes").await,
+        json!({ "sequence": 1 })
+    );
+    assert_eq!(
+        next_change(&mut second, "changes").await,
+        json!({ "sequence": 1 })
+    );
+
+    let metrics = server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sample = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.parse::<f64>().ok())
+    };
+    assert_eq!(sample("bpaas_tenants_followed"), Some(1.0), "{metrics}");
+    // Acme's feed read its entry once (however many subscribers); globex has no feed.
+    assert_eq!(
+        sample("bpaas_event_log_lag_seconds_count{}"),
+        Some(1.0),
+        "{metrics}"
+    );
+
+    drop(first);
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.app.events.tenants_followed(), 0);
+}

@@ -565,6 +565,45 @@ async fn a_deactivated_users_websocket_is_closed_with_4403() {
 }
 
 #[tokio::test]
+async fn a_user_deactivated_on_another_replica_is_closed_out_at_once() {
+    // The recheck interval is far away: only the event log can tell this replica in time.
+    let server = TestServer::start_with(|config| {
+        config.limits.ws_recheck_interval = Duration::from_secs(3600);
+    })
+    .await;
+    if !server.on_postgres() {
+        // Replicas share a PostgreSQL database; on SQLite one process is the supported mode.
+        return;
+    }
+    let replica = server.replica().await;
+    let acme = server.tenant("acme").await;
+    let (id, token) = server.user(&acme, "sam@acme.example.com", &["SALES"]).await;
+    let mut socket = WsClient::connect_authenticated(&server, &token).await;
+    let mut watcher = WsClient::connect_authenticated(&server, &acme.token).await;
+    watcher
+        .subscribe("u", "subscription { userChanged { email active } }")
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let response = replica
+        .gql(
+            Some(&acme.token),
+            "mutation($id: ID!) { updateUser(id: $id, input: { version: 1, active: false }) { active } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        response["data"]["updateUser"]["active"], false,
+        "{response}"
+    );
+    assert_eq!(socket.close_code().await, Some(4403));
+    let changed = watcher.next_json().await;
+    assert_eq!(
+        changed["payload"]["data"]["userChanged"],
+        json!({ "email": "sam@acme.example.com", "active": false })
+    );
+}
+
+#[tokio::test]
 async fn an_operation_on_a_websocket_whose_user_was_deactivated_elsewhere_is_refused() {
     let server = TestServer::start().await;
     // Another replica on the same database: its change reaches this one only through the

@@ -154,3 +154,26 @@ async fn ping_is_answered_and_invalid_operations_get_an_error_message() {
         None | Some(Received::Json(_))
     ));
 }
+
+#[tokio::test]
+async fn a_message_larger_than_a_request_body_may_be_closes_the_connection() {
+    let server = TestServer::start_with(|config| {
+        config.limits.body_bytes = 64 * 1024;
+    })
+    .await;
+    let acme = server.tenant("acme").await;
+    let mut client = WsClient::connect_authenticated(&server, &acme.token).await;
+    // Below the limit: answered, although it is many times the read buffer.
+    let padding = " ".repeat(48 * 1024);
+    client
+        .subscribe("small", &format!("{{ me {{ email }} {padding} }}"))
+        .await;
+    assert_eq!(client.next_json().await["type"], "next");
+    assert_eq!(client.next_json().await["type"], "complete");
+    let padding = " ".repeat(100 * 1024);
+    client
+        .subscribe("large", &format!("{{ me {{ email }} {padding} }}"))
+        .await;
+    // 1009: message too big.
+    assert_eq!(client.close_code().await, Some(1009));
+}
