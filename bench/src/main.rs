@@ -8,6 +8,7 @@
 mod imports;
 mod payroll;
 mod reports;
+mod subscribers;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +65,16 @@ struct Args {
     /// Then time a summary report over this many opportunities (0: skip).
     #[arg(long, default_value_t = 0)]
     report_opportunities: usize,
+    /// Instead of the workloads: this many WebSocket subscribers on a server process of their
+    /// own, its memory, and how fast commits reach them (0: skip).
+    #[arg(long, default_value_t = 0)]
+    subscribers: usize,
+    /// Tenants the subscribers are spread over.
+    #[arg(long, default_value_t = 100)]
+    subscriber_tenants: usize,
+    /// Commits per second, across the tenants, in the subscribers' burst (for `--seconds`).
+    #[arg(long, default_value_t = 200)]
+    burst_rate: usize,
 }
 
 /// A seeded tenant, and what the workloads pick from.
@@ -151,7 +162,17 @@ impl Stats {
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
+    // The subscriber figure runs the server as a child process: this binary, as `bpaas serve`.
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        return match bpaas::cli::main().await {
+            code if code == std::process::ExitCode::SUCCESS => Ok(()),
+            _ => Err("the server stopped with an error".into()),
+        };
+    }
     let args = Args::parse();
+    if args.subscribers > 0 {
+        return subscribers::run(&args).await;
+    }
     let mut config = Config::new("127.0.0.1:0", args.database_url.clone());
     config.auth.jwt_secret = Some(format!("bench-{}-{}", Uuid::now_v7(), Uuid::now_v7()));
     config.limits.db_pool_size = args.connections as u32;
