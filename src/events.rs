@@ -47,7 +47,7 @@ struct Feed {
 pub struct EventBus {
     feeds: Arc<Mutex<HashMap<Uuid, Arc<Feed>>>>,
     capacity: usize,
-    /// From each entry's commit to its feed reading it.
+    /// From each entry's writing to its feed reading it (the commit falls in between).
     lag: Arc<Mutex<Latency>>,
 }
 
@@ -116,7 +116,7 @@ impl EventBus {
         self.feeds().len()
     }
 
-    /// Reads the histogram of how long entries took from commit to their feed.
+    /// Reads the histogram of how long entries took from their writing to their feed.
     pub fn lag(&self, read: impl FnOnce(&Latency)) {
         read(&self.lag.lock().unwrap_or_else(|e| e.into_inner()));
     }

@@ -46,7 +46,9 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
     let tokens = TokenKeys::load(&config.auth, &config.database_url)?;
-    let events = EventBus::new(1024);
+    // Entries a subscriber may fall behind its feed by before it reads the log itself; the
+    // feed keeps this many of its newest entries in memory.
+    let events = EventBus::new(256);
     let shutdown = watch::channel(false).0;
     let permissions = Arc::new(MatrixCache::default());
     let api_keys = Arc::new(KeyCache::default());
