@@ -7,31 +7,11 @@ use std::time::Instant;
 use serde_json::Value as Json;
 
 use bpaas::app::SharedApp;
-use bpaas::platform::{tenants, users};
 
 /// Imports `count` contacts into a new tenant over HTTP and prints how long it took.
 pub async fn run(app: &SharedApp, addr: SocketAddr, count: usize) -> Result<(), String> {
     let slug = format!("import-{}", uuid::Uuid::now_v7().simple());
-    let (tenant, admin) = tenants::create_tenant(
-        &app.db,
-        tenants::NewTenant {
-            slug: slug.clone(),
-            name: slug.clone(),
-            admin_email: format!("admin@{slug}.example"),
-            admin_password: "bench-admin-password".into(),
-        },
-    )
-    .await
-    .map_err(|e| e.message())?;
-    let token = app
-        .tokens
-        .issue(
-            admin.id,
-            tenant.id,
-            &users::roles_of(&admin),
-            admin.token_epoch,
-        )
-        .map_err(|e| e.message())?;
+    let (_, _, token) = crate::new_tenant(app, &slug).await?;
     let mut csv = String::from("First Name,Last Name,Email,Office Phone,Title,Mailing City\n");
     for n in 0..count {
         let _ = writeln!(

@@ -20,6 +20,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use entity::platform::{tenant, user};
+
 use bpaas::app::SharedApp;
 use bpaas::auth::Principal;
 use bpaas::config::Config;
@@ -303,22 +305,7 @@ async fn seed_tenant(
     contact_count: usize,
 ) -> Result<Tenant, String> {
     let db = &app.db;
-    let (tenant, admin) = tenants::create_tenant(
-        db,
-        tenants::NewTenant {
-            slug: slug.clone(),
-            name: slug.clone(),
-            admin_email: format!("admin@{slug}.example"),
-            admin_password: "bench-admin-password".into(),
-        },
-    )
-    .await
-    .map_err(|e| e.message())?;
-    let roles = users::roles_of(&admin);
-    let token = app
-        .tokens
-        .issue(admin.id, tenant.id, &roles, admin.token_epoch)
-        .map_err(|e| e.message())?;
+    let (tenant, admin, token) = crate::new_tenant(app, &slug).await?;
     let actor = principal(app, &token).await?;
     let mut account_ids = Vec::with_capacity(account_count);
     for n in 0..account_count {
@@ -351,6 +338,34 @@ async fn seed_tenant(
         accounts: account_ids,
         contacts: contact_ids,
     })
+}
+
+/// A new tenant through the service layer, its administrator and a token for them.
+async fn new_tenant(
+    app: &SharedApp,
+    slug: &str,
+) -> Result<(tenant::Model, user::Model, String), String> {
+    let (tenant, admin) = tenants::create_tenant(
+        &app.db,
+        tenants::NewTenant {
+            slug: slug.to_owned(),
+            name: slug.to_owned(),
+            admin_email: format!("admin@{slug}.example"),
+            admin_password: "bench-admin-password".into(),
+        },
+    )
+    .await
+    .map_err(|e| e.message())?;
+    let token = app
+        .tokens
+        .issue(
+            admin.id,
+            tenant.id,
+            &users::roles_of(&admin),
+            admin.token_epoch,
+        )
+        .map_err(|e| e.message())?;
+    Ok((tenant, admin, token))
 }
 
 /// The admin as the server sees them: through a token, like every client.

@@ -12,7 +12,6 @@ use serde_json::{Value as Json, json};
 use bpaas::app::SharedApp;
 use bpaas::payroll::calc::{Kind, Rounding};
 use bpaas::payroll::{employees, setup};
-use bpaas::platform::{tenants, users};
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
@@ -22,26 +21,7 @@ fn day(y: i32, m: u32, d: u32) -> NaiveDate {
 pub async fn run(app: &SharedApp, addr: SocketAddr, employee_count: usize) -> Result<(), String> {
     let db = &app.db;
     let slug = format!("payroll-{}", uuid::Uuid::now_v7().simple());
-    let (tenant, admin) = tenants::create_tenant(
-        db,
-        tenants::NewTenant {
-            slug: slug.clone(),
-            name: slug.clone(),
-            admin_email: format!("admin@{slug}.example"),
-            admin_password: "bench-admin-password".into(),
-        },
-    )
-    .await
-    .map_err(|e| e.message())?;
-    let token = app
-        .tokens
-        .issue(
-            admin.id,
-            tenant.id,
-            &users::roles_of(&admin),
-            admin.token_epoch,
-        )
-        .map_err(|e| e.message())?;
+    let (_, _, token) = crate::new_tenant(app, &slug).await?;
     let actor = app
         .authenticate(&token)
         .await

@@ -10,7 +10,6 @@ use serde_json::{Value as Json, json};
 use uuid::Uuid;
 
 use bpaas::app::SharedApp;
-use bpaas::platform::{tenants, users};
 use entity::crm::opportunity;
 
 const STAGES: [&str; 6] = [
@@ -26,26 +25,7 @@ const STAGES: [&str; 6] = [
 /// report's, not the seeding's) and times the report, median of five runs.
 pub async fn run(app: &SharedApp, addr: SocketAddr, count: usize) -> Result<(), String> {
     let slug = format!("report-{}", Uuid::now_v7().simple());
-    let (tenant, admin) = tenants::create_tenant(
-        &app.db,
-        tenants::NewTenant {
-            slug: slug.clone(),
-            name: slug.clone(),
-            admin_email: format!("admin@{slug}.example"),
-            admin_password: "bench-admin-password".into(),
-        },
-    )
-    .await
-    .map_err(|e| e.message())?;
-    let token = app
-        .tokens
-        .issue(
-            admin.id,
-            tenant.id,
-            &users::roles_of(&admin),
-            admin.token_epoch,
-        )
-        .map_err(|e| e.message())?;
+    let (tenant, admin, token) = crate::new_tenant(app, &slug).await?;
     let start = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("date")?;
     let now = Utc::now();
     let seeding = Instant::now();

@@ -22,7 +22,6 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use uuid::Uuid;
 
 use bpaas::config::Config;
-use bpaas::platform::{tenants, users};
 
 use crate::Args;
 
@@ -217,22 +216,7 @@ async fn seed(args: &Args, secret: &str) -> Result<Vec<String>, String> {
     let mut tokens = Vec::new();
     for n in 0..args.subscriber_tenants.max(1) {
         let slug = format!("subs-{}-{n}", &run[run.len() - 8..]);
-        let (tenant, admin) = tenants::create_tenant(
-            &app.db,
-            tenants::NewTenant {
-                slug: slug.clone(),
-                name: slug.clone(),
-                admin_email: format!("admin@{slug}.example"),
-                admin_password: "bench-admin-password".into(),
-            },
-        )
-        .await
-        .map_err(|e| e.message())?;
-        let roles = users::roles_of(&admin);
-        let token = app
-            .tokens
-            .issue(admin.id, tenant.id, &roles, admin.token_epoch)
-            .map_err(|e| e.message())?;
+        let (_, _, token) = crate::new_tenant(&app, &slug).await?;
         tokens.push(token);
         eprint!("\r{} tenants", tokens.len());
     }

@@ -544,6 +544,21 @@ async fn the_playground_subscribes_over_the_websocket_and_has_an_icon() {
     assert!(icon.text().await.unwrap().starts_with("<svg"));
 }
 
+/// An administrator deactivates the user (at version 1) through `server`.
+async fn deactivate(server: &TestServer, admin_token: &str, id: &str) {
+    let response = server
+        .gql(
+            Some(admin_token),
+            "mutation($id: ID!) { updateUser(id: $id, input: { version: 1, active: false }) { active } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        response["data"]["updateUser"]["active"], false,
+        "{response}"
+    );
+}
+
 #[tokio::test]
 async fn a_deactivated_users_websocket_is_closed_with_4403() {
     let server = TestServer::start().await;
@@ -554,13 +569,7 @@ async fn a_deactivated_users_websocket_is_closed_with_4403() {
         .subscribe("s", "subscription { changes { module } }")
         .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    server
-        .gql(
-            Some(&acme.token),
-            "mutation($id: ID!) { updateUser(id: $id, input: { version: 1, active: false }) { active } }",
-            json!({ "id": id }),
-        )
-        .await;
+    deactivate(&server, &acme.token, &id).await;
     assert_eq!(socket.close_code().await, Some(4403));
 }
 
@@ -584,17 +593,7 @@ async fn a_user_deactivated_on_another_replica_is_closed_out_at_once() {
         .subscribe("u", "subscription { userChanged { email active } }")
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let response = replica
-        .gql(
-            Some(&acme.token),
-            "mutation($id: ID!) { updateUser(id: $id, input: { version: 1, active: false }) { active } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(
-        response["data"]["updateUser"]["active"], false,
-        "{response}"
-    );
+    deactivate(&replica, &acme.token, &id).await;
     assert_eq!(socket.close_code().await, Some(4403));
     let changed = watcher.next_json().await;
     assert_eq!(
@@ -612,17 +611,7 @@ async fn an_operation_on_a_websocket_whose_user_was_deactivated_elsewhere_is_ref
     let acme = server.tenant("acme").await;
     let (id, token) = server.user(&acme, "sam@acme.example.com", &["SALES"]).await;
     let mut socket = WsClient::connect_authenticated(&server, &token).await;
-    let response = replica
-        .gql(
-            Some(&acme.token),
-            "mutation($id: ID!) { updateUser(id: $id, input: { version: 1, active: false }) { active } }",
-            json!({ "id": id }),
-        )
-        .await;
-    assert_eq!(
-        response["data"]["updateUser"]["active"], false,
-        "{response}"
-    );
+    deactivate(&replica, &acme.token, &id).await;
     socket
         .subscribe(
             "m",
