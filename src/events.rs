@@ -286,6 +286,37 @@ pub async fn latest_sequence(db: &DatabaseConnection, scope: &TenantScope) -> Ap
         .map_or(0, |e| e.sequence))
 }
 
+/// What a [`Watch`] sees next.
+pub enum Seen {
+    Entry(Arc<event_log::Model>),
+    /// Entries went by unseen (the watch fell behind its feed).
+    Missed,
+}
+
+/// The tenant's new log entries as its feed reads them, without catching up on missed ones:
+/// for a watcher that can check again instead (a WebSocket watching its own user). Cheaper
+/// than [`follow_log_from`]: no reads of its own and no place in the log to keep.
+pub struct Watch(Joined);
+
+impl Watch {
+    pub async fn start(
+        db: &DatabaseConnection,
+        bus: &EventBus,
+        scope: &TenantScope,
+    ) -> AppResult<Watch> {
+        Ok(Watch(bus.join(db, scope).await?))
+    }
+
+    /// The next entry, `Missed`, or `None` once the feed is gone.
+    pub async fn next(&mut self) -> Option<Seen> {
+        match self.0.receiver.recv().await {
+            Ok(entry) => Some(Seen::Entry(entry)),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(Seen::Missed),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}
+
 /// Every log entry of the tenant after `after` (from now when it is `None`): first what is
 /// already there, then each new one as it commits, without gaps or repeats. The entries are
 /// the feed's own, shared by every subscriber. Ends on a database error.
@@ -342,7 +373,10 @@ impl Follower {
                 return Some(entry);
             }
             if self.read_now {
-                let batch = read_log(&self.db, &self.scope, self.last).await.ok()?;
+                // Boxed: a subscriber waits on the feed far longer than it reads, and an inline
+                // read would make every waiting subscriber as large as the query.
+                let read = Box::pin(read_log(&self.db, &self.scope, self.last));
+                let batch = read.await.ok()?;
                 // A full batch may have more behind it: read again before listening.
                 self.read_now = batch.len() as u64 == LOG_BATCH;
                 self.buffer.extend(batch.into_iter().map(Arc::new));

@@ -16,7 +16,6 @@ use async_graphql::parser::types::OperationType;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
-use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
@@ -27,11 +26,10 @@ use uuid::Uuid;
 
 use super::{HttpState, bearer_token, session_for};
 use crate::app::SharedApp;
-use crate::events;
+use crate::events::{self, Seen};
 use crate::graphql::{Session, ensure_error_codes, is_request_error, operation_type};
 use crate::integrations::idempotency::{self, Claim};
 use crate::platform::users;
-use crate::tenancy::TenantScope;
 
 const PROTOCOL: &str = "graphql-transport-ws";
 /// The protocol of the unmaintained `subscriptions-transport-ws` library.
@@ -168,9 +166,9 @@ struct SignedIn {
     session: Session,
     /// When the token expires: the connection ends then.
     expires_at: tokio::time::Instant,
-    /// The ids of the tenant's users as they change (from the event log, so changes made on
-    /// any replica), to notice a deactivation or revocation at once.
-    user_changes: BoxStream<'static, Uuid>,
+    /// The tenant's log (changes made on any replica), to notice at once that this user was
+    /// deactivated or a token or key revoked; `None` if it could not be followed.
+    log: Option<events::Watch>,
     _slot: ConnectionSlot,
 }
 
@@ -234,13 +232,13 @@ impl Connection {
                 changed = next_user_change(&mut self.signed_in) => {
                     let own = self.signed_in.as_ref().and_then(|s| s.session.principal());
                     if own.is_some_and(|p| p.user_id == changed)
-                        && let Next::Close(code, reason) = self.recheck().await
+                        && let Next::Close(code, reason) = Box::pin(self.recheck()).await
                     {
                         break Some((code, reason));
                     }
                 }
                 _ = recheck.tick(), if self.signed_in.is_some() => {
-                    if let Next::Close(code, reason) = self.recheck().await {
+                    if let Next::Close(code, reason) = Box::pin(self.recheck()).await {
                         break Some((code, reason));
                     }
                 }
@@ -250,7 +248,9 @@ impl Connection {
                         Some(Err(error)) => break refused_read(error),
                         None => break None,
                     };
-                    match self.on_message(message, &outgoing).await {
+                    // Boxed, like the checks above: the work of a message (database reads
+                    // included) is allocated while it runs, not kept in every idle connection.
+                    match Box::pin(self.on_message(message, &outgoing)).await {
                         Next::Continue => {}
                         Next::Close(code, reason) => break Some((code, reason)),
                     }
@@ -364,9 +364,12 @@ impl Connection {
                     .unwrap_or(0)
                     .min(MAX_SESSION_SECONDS),
             );
-        let user_changes = users_changing(app, principal.scope()).await;
+        // Unreadable log: no watch; the interval still re-checks.
+        let log = events::Watch::start(&app.db, &app.events, &principal.scope())
+            .await
+            .ok();
         self.signed_in = Some(SignedIn {
-            user_changes,
+            log,
             token,
             session,
             expires_at,
@@ -413,7 +416,8 @@ impl Connection {
         let sender = outgoing.clone();
         let operation = async move {
             if let Some((scope, key, fingerprint)) = &idempotent {
-                match idempotency::begin(&app.db, scope, key, fingerprint).await {
+                // Boxed: the task lives as long as the subscription, the claim only briefly.
+                match Box::pin(idempotency::begin(&app.db, scope, key, fingerprint)).await {
                     Ok(Claim::Run) => {}
                     Ok(Claim::Replay(stored)) => {
                         let _ = sender.send(replayed(&operation_id, &stored)).await;
@@ -436,9 +440,8 @@ impl Connection {
                 if let Some((scope, key, _)) = &idempotent {
                     let answer = serde_json::to_string(&response).ok();
                     let kept = answer.filter(|_| response.errors.is_empty());
-                    if let Err(err) =
-                        idempotency::finish(&app.db, scope, key, kept.as_deref()).await
-                    {
+                    let finish = idempotency::finish(&app.db, scope, key, kept.as_deref());
+                    if let Err(err) = Box::pin(finish).await {
                         tracing::warn!(code = err.code(), "could not store an idempotent answer");
                     }
                 }
@@ -499,27 +502,33 @@ async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// The ids of the tenant's users as they change. Should the log be unreadable, none: the
-/// interval still re-checks.
-async fn users_changing(app: &SharedApp, scope: TenantScope) -> BoxStream<'static, Uuid> {
-    match events::follow_log_from(app.db.clone(), &app.events, scope, None).await {
-        Ok(entries) => entries
-            .filter_map(|e| std::future::ready((e.module == users::USERS).then_some(e.record_id)))
-            .boxed(),
-        Err(_) => futures_util::stream::pending().boxed(),
-    }
-}
-
-/// The id of the next user of the tenant who changed; pending before sign-in, and for good
-/// should the log's stream end (the interval still re-checks).
+/// The id of the next user of the tenant who changed, or this connection's own user when
+/// changes may have gone by unseen (so that it is checked again); pending before sign-in and
+/// without a watch on the log (the interval still re-checks).
 async fn next_user_change(signed_in: &mut Option<SignedIn>) -> Uuid {
-    let Some(signed_in) = signed_in else {
+    let Some(SignedIn {
+        log: Some(log),
+        session,
+        ..
+    }) = signed_in
+    else {
         return std::future::pending().await;
     };
-    if let Some(id) = signed_in.user_changes.next().await {
-        return id;
+    loop {
+        match log.next().await {
+            Some(Seen::Entry(entry)) if entry.module == users::USERS => return entry.record_id,
+            Some(Seen::Entry(_)) => {}
+            Some(Seen::Missed) => {
+                if let Some(own) = session.principal() {
+                    return own.user_id;
+                }
+            }
+            None => break,
+        }
     }
-    signed_in.user_changes = futures_util::stream::pending().boxed();
+    if let Some(signed_in) = signed_in.as_mut() {
+        signed_in.log = None;
+    }
     std::future::pending().await
 }
 
