@@ -231,10 +231,13 @@ impl Connection {
                 }
                 changed = next_user_change(&mut self.signed_in) => {
                     let own = self.signed_in.as_ref().and_then(|s| s.session.principal());
-                    if own.is_some_and(|p| p.user_id == changed)
-                        && let Next::Close(code, reason) = Box::pin(self.recheck()).await
-                    {
-                        break Some((code, reason));
+                    if let Some(own) = own.filter(|p| p.user_id == changed) {
+                        // The change's notice can arrive before the writer has dropped the
+                        // verified API keys (here or on the replica that made it): re-verify.
+                        self.state.app.api_keys.invalidate(own.tenant_id);
+                        if let Next::Close(code, reason) = Box::pin(self.recheck()).await {
+                            break Some((code, reason));
+                        }
                     }
                 }
                 _ = recheck.tick(), if self.signed_in.is_some() => {
