@@ -124,6 +124,16 @@ impl MigrationLock {
     }
 }
 
+/// The first bind parameter in hand-written SQL: `$1` on PostgreSQL, `?1` on SQLite. Either
+/// may stand more than once in a statement.
+pub fn first_parameter(backend: DbBackend) -> &'static str {
+    if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?1"
+    }
+}
+
 /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
 /// IMMEDIATE`): a transaction that read first and wrote later would fail at once when another
 /// connection (the background jobs' pool) wrote meanwhile, where this one waits its turn

@@ -16,8 +16,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::Stream;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
@@ -246,18 +246,9 @@ pub async fn purge_expired(db: &DatabaseConnection, older_than: DateTime<Utc>) -
              AND e.sequence < (SELECT MAX(l.sequence) FROM event_log l \
                                WHERE l.tenant_id = e.tenant_id) \
              AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.tenant_id = e.tenant_id \
-                             AND w.active = {yes} AND w.cursor < e.sequence) \
+                             AND w.active = TRUE AND w.cursor < e.sequence) \
            LIMIT {PURGE_BATCH})",
-        cutoff = if backend == DbBackend::Postgres {
-            "$1"
-        } else {
-            "?"
-        },
-        yes = if backend == DbBackend::Postgres {
-            "TRUE"
-        } else {
-            "1"
-        },
+        cutoff = crate::db::first_parameter(backend),
     );
     let mut purged = 0;
     for _ in 0..PURGE_ROUNDS {

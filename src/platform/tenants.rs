@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
+    EntityTrait, QueryFilter, QueryOrder, Statement,
 };
 use uuid::Uuid;
 
@@ -140,11 +140,7 @@ pub async fn delete(
     let backend = db.get_database_backend();
     let mut deleted = Vec::new();
     for (table, key) in BULK_TABLES {
-        let tenant_id = if backend == DbBackend::Postgres {
-            "$1"
-        } else {
-            "?1"
-        };
+        let tenant_id = crate::db::first_parameter(backend);
         let statement = format!(
             "DELETE FROM {table} WHERE tenant_id = {tenant_id} AND {key} IN \
              (SELECT {key} FROM {table} WHERE tenant_id = {tenant_id} LIMIT {DELETE_BATCH})"
