@@ -427,13 +427,10 @@ async fn a_closed_log_stream_costs_log_lines_not_requests() {
     }
 }
 
-fn tenant_command(database_url: &str, args: &[&str]) -> Vec<serde_json::Value> {
-    let output = Command::new(BIN)
-        .arg("tenant")
-        .args(args)
-        .args(["--database-url", database_url])
-        .output()
-        .unwrap();
+async fn tenant_command(database_url: &str, args: &[&str]) -> Vec<serde_json::Value> {
+    let output =
+        crate::common::run_bpaas(&[&["tenant"], args, &["--database-url", database_url]].concat())
+            .await;
     assert!(
         output.status.success(),
         "{}",
@@ -452,7 +449,7 @@ async fn an_operator_lists_disables_and_enables_tenants() {
     let acme = server.tenant("acme").await;
     let globex = server.tenant("globex").await;
     let url = server.database_url().to_owned();
-    let listed = tenant_command(&url, &["list"]);
+    let listed = tenant_command(&url, &["list"]).await;
     let slugs: Vec<&str> = listed.iter().map(|t| t["slug"].as_str().unwrap()).collect();
     assert_eq!(slugs, ["acme", "globex"]);
     assert_eq!(listed[0]["id"], acme.id.to_string());
@@ -462,7 +459,7 @@ async fn an_operator_lists_disables_and_enables_tenants() {
     let (_, key) = crate::integrations::tenant_key(&server, &acme, &["VIEWER"]).await;
     let by_key = server.gql(Some(&key), me, serde_json::json!({})).await;
     assert!(by_key["errors"].is_null(), "{by_key}");
-    let disabled = tenant_command(&url, &["disable", "--slug", "acme"]);
+    let disabled = tenant_command(&url, &["disable", "--slug", "acme"]).await;
     assert_eq!(disabled[0]["disabled"], true);
     // Its token stops working at once, and no one of its signs in; other tenants go on.
     let refused = server
@@ -502,13 +499,13 @@ async fn an_operator_lists_disables_and_enables_tenants() {
         .gql(Some(&globex.token), me, serde_json::json!({}))
         .await;
     assert!(other["errors"].is_null(), "{other}");
-    let listed = tenant_command(&url, &["list"]);
+    let listed = tenant_command(&url, &["list"]).await;
     assert_eq!(
         (&listed[0]["disabled"], &listed[1]["disabled"]),
         (&serde_json::json!(true), &serde_json::json!(false))
     );
 
-    tenant_command(&url, &["enable", "--slug", "acme"]);
+    tenant_command(&url, &["enable", "--slug", "acme"]).await;
     let back = server
         .gql(Some(&acme.token), me, serde_json::json!({}))
         .await;
@@ -523,17 +520,15 @@ async fn an_operator_lists_disables_and_enables_tenants() {
         "{signed_in}"
     );
 
-    let unknown = Command::new(BIN)
-        .args([
-            "tenant",
-            "disable",
-            "--slug",
-            "nobody",
-            "--database-url",
-            &url,
-        ])
-        .output()
-        .unwrap();
+    let unknown = crate::common::run_bpaas(&[
+        "tenant",
+        "disable",
+        "--slug",
+        "nobody",
+        "--database-url",
+        &url,
+    ])
+    .await;
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("tenant not found"));
 }
@@ -603,11 +598,17 @@ async fn an_operator_deletes_a_tenant_and_everything_it_owns() {
     let before = rows_of(&server.app.db, acme.id).await;
     assert!(before["event_log"] > 0 && before["accounts"] > 0 && before["users"] > 0);
 
-    let wrong = Command::new(BIN)
-        .args(["tenant", "delete", "--slug", "acme", "--confirm", "acm"])
-        .args(["--database-url", &url])
-        .output()
-        .unwrap();
+    let wrong = crate::common::run_bpaas(&[
+        "tenant",
+        "delete",
+        "--slug",
+        "acme",
+        "--confirm",
+        "acm",
+        "--database-url",
+        &url,
+    ])
+    .await;
     assert!(!wrong.status.success());
     assert_eq!(
         rows_of(&server.app.db, acme.id).await,
@@ -615,7 +616,7 @@ async fn an_operator_deletes_a_tenant_and_everything_it_owns() {
         "nothing deleted"
     );
 
-    let deleted = tenant_command(&url, &["delete", "--slug", "acme", "--confirm", "acme"]);
+    let deleted = tenant_command(&url, &["delete", "--slug", "acme", "--confirm", "acme"]).await;
     assert_eq!(deleted[0]["deleted"], true);
     assert_eq!(deleted[0]["rows"]["event_log"], before["event_log"]);
     let left: Vec<(String, i64)> = rows_of(&server.app.db, acme.id)
@@ -625,6 +626,7 @@ async fn an_operator_deletes_a_tenant_and_everything_it_owns() {
         .collect();
     assert!(left.is_empty(), "rows left behind: {left:?}");
     let slugs: Vec<String> = tenant_command(&url, &["list"])
+        .await
         .iter()
         .map(|t| t["slug"].as_str().unwrap().to_owned())
         .collect();

@@ -1048,10 +1048,8 @@ async fn every_tenant_gets_the_built_in_processes_bound_to_its_records() {
         .await
         .unwrap();
     assert_eq!(removed.rows_affected, 1);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bpaas"))
-        .args(["migrate", "--database-url", server.database_url()])
-        .output()
-        .unwrap();
+    let output =
+        crate::common::run_bpaas(&["migrate", "--database-url", server.database_url()]).await;
     assert!(
         output.status.success(),
         "{}",

@@ -15,6 +15,17 @@ use uuid::Uuid;
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
+/// Runs the `bpaas` binary to its end without blocking this test's runtime: a test server
+/// shares the runtime, and frozen mid-transaction it would hold SQLite's write lock against the
+/// very command it waits for (which then fails after the busy timeout).
+pub async fn run_bpaas(args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bpaas"));
+    command.args(args).env_remove("BPAAS_DATABASE_URL");
+    tokio::task::spawn_blocking(move || command.output().expect("bpaas runs"))
+        .await
+        .expect("the command's thread")
+}
+
 /// A database owned by one test, removed when the test ends.
 pub enum TestDb {
     Sqlite {
