@@ -98,8 +98,8 @@ impl From<DbErr> for AppError {
                     "a record with the same unique value already exists".into(),
                 );
             }
-            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-                return AppError::bad_input("input", "refers to a record that does not exist");
+            Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+                return foreign_key_refused(&message);
             }
             _ => {}
         }
@@ -117,6 +117,7 @@ impl From<DbErr> for AppError {
             Some(DbTrouble::NulInText) => {
                 AppError::bad_input("input", "text must not contain NUL characters")
             }
+            Some(DbTrouble::Refused(message)) => foreign_key_refused(&message),
             None => AppError::internal(err),
         }
     }
@@ -130,6 +131,21 @@ enum DbTrouble {
     Contention,
     /// PostgreSQL refuses U+0000 in text (a backstop: inputs are checked at the edge).
     NulInText,
+    /// A reference the database refused, on SQLite (its triggers raise it; see the
+    /// `tenant_references` migration).
+    Refused(String),
+}
+
+/// The database refused a reference: to a record that is not there (or is another tenant's),
+/// or the deletion of a record others still refer to. Both are backstops: the services check
+/// references first.
+fn foreign_key_refused(message: &str) -> AppError {
+    // PostgreSQL: "update or delete on table ..."; SQLite: the migration's message.
+    if message.starts_with("update or delete") || message.contains(migration::STILL_REFERRED_TO) {
+        AppError::Conflict("the record is still referred to by other records".into())
+    } else {
+        AppError::bad_input("input", "refers to a record that does not exist")
+    }
 }
 
 fn classify(err: &DbErr) -> Option<DbTrouble> {
@@ -152,6 +168,10 @@ fn classify(err: &DbErr) -> Option<DbTrouble> {
             // PostgreSQL: admin_shutdown, crash_shutdown, cannot_connect_now.
             Some("57P01" | "57P02" | "57P03") => Some(DbTrouble::Unreachable),
             Some("22021") => Some(DbTrouble::NulInText),
+            // SQLite: SQLITE_CONSTRAINT_TRIGGER, from the reference triggers.
+            Some("1811") if db.message().starts_with(migration::REFERENCE_REFUSED) => {
+                Some(DbTrouble::Refused(db.message().to_owned()))
+            }
             _ => None,
         },
         _ => None,

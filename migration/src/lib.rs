@@ -30,6 +30,9 @@ mod m20261201_000025_report_versions;
 mod m20261201_000026_event_log_age;
 mod m20261201_000027_tenant_disabled;
 mod m20261201_000028_built_in_reports_offered;
+mod m20261201_000029_tenant_references;
+
+pub use m20261201_000029_tenant_references::{REFERENCE_REFUSED, STILL_REFERRED_TO};
 
 pub struct Migrator;
 
@@ -65,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000026_event_log_age::Migration),
             Box::new(m20261201_000027_tenant_disabled::Migration),
             Box::new(m20261201_000028_built_in_reports_offered::Migration),
+            Box::new(m20261201_000029_tenant_references::Migration),
         ]
     }
 }
