@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `schema`, `tenant create|list|disable|enable|delete`.
+//! The command line: `serve`, `migrate`, `schema`,
+//! `tenant create|list|disable|enable|delete|export|import`.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use crate::auth::token::TokenKeys;
 use crate::config::{
     AuthConfig, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits, WebhookConfig,
 };
-use crate::platform::{tenants, users};
+use crate::platform::{archive, tenants, users};
 use crate::{db, demo, graphql, server};
 
 #[derive(Parser)]
@@ -181,6 +182,26 @@ enum TenantCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Write a tenant's data as an archive (JSON Lines) to move it to another cluster
+    /// (PostgreSQL). Prints the rows per table to stderr.
+    Export {
+        #[arg(long)]
+        slug: String,
+        /// Where to write the archive (default: standard output).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Read an archive written by `tenant export` as a new tenant, all or nothing
+    /// (PostgreSQL, the same release). Prints {"tenantId", "rows"}.
+    Import {
+        /// The archive (default: standard input).
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Create a tenant with its first administrator; prints {"tenantId", "adminUserId"}.
     Create {
         #[arg(long)]
@@ -229,6 +250,17 @@ pub async fn main() -> ExitCode {
                     database,
                 },
         } => delete_tenant(&database.database_url, &slug, &confirm).await,
+        Command::Tenant {
+            command:
+                TenantCommand::Export {
+                    slug,
+                    file,
+                    database,
+                },
+        } => export_tenant(&database.database_url, &slug, file).await,
+        Command::Tenant {
+            command: TenantCommand::Import { file, database },
+        } => import_tenant(&database.database_url, file).await,
         Command::Tenant {
             command:
                 TenantCommand::Create {
@@ -375,6 +407,44 @@ async fn delete_tenant(database_url: &str, slug: &str, confirm: &str) -> Result<
     println!(
         "{}",
         serde_json::json!({ "id": found.id, "slug": found.slug, "deleted": true, "rows": rows })
+    );
+    Ok(())
+}
+
+async fn export_tenant(
+    database_url: &str,
+    slug: &str,
+    file: Option<std::path::PathBuf>,
+) -> Result<(), String> {
+    let db = connect(database_url).await?;
+    let mut out: Box<dyn std::io::Write> = match &file {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = std::io::BufWriter::new(&mut out);
+    let counts = archive::export(&db, slug, &mut out)
+        .await
+        .map_err(|e| e.message())?;
+    eprintln!("{}", serde_json::json!({ "slug": slug, "rows": counts }));
+    Ok(())
+}
+
+async fn import_tenant(database_url: &str, file: Option<std::path::PathBuf>) -> Result<(), String> {
+    let db = connect(database_url).await?;
+    let input: Box<dyn std::io::BufRead> = match &file {
+        Some(path) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let (tenant_id, counts) = archive::import(&db, input).await.map_err(|e| e.message())?;
+    println!(
+        "{}",
+        serde_json::json!({ "tenantId": tenant_id, "rows": counts })
     );
     Ok(())
 }

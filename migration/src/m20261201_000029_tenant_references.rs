@@ -197,7 +197,9 @@ fn targets() -> Vec<&'static str> {
 }
 
 /// The keys; those in `orphaned` hold for new and changed rows only (`NOT VALID`): their
-/// older rows refer to records deleted before the keys existed.
+/// older rows refer to records deleted before the keys existed. They are checked at once
+/// but may be deferred to the commit (`DEFERRABLE`): importing a tenant inserts rows in any
+/// order.
 fn postgres_keys(orphaned: &[(&str, &str)]) -> Vec<String> {
     let mut statements: Vec<String> = SINGLE_COLUMN_KEYS
         .iter()
@@ -223,7 +225,7 @@ fn postgres_keys(orphaned: &[(&str, &str)]) -> Vec<String> {
         };
         statements.push(format!(
             "ALTER TABLE {table} ADD CONSTRAINT {} FOREIGN KEY (tenant_id, {column}) \
-             REFERENCES {target} (tenant_id, id) ON DELETE {action}{validity}",
+             REFERENCES {target} (tenant_id, id) ON DELETE {action} DEFERRABLE{validity}",
             constraint_name(table, column)
         ));
     }

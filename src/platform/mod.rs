@@ -1,4 +1,5 @@
 //! The platform module: tenants, users, sign-in.
 
+pub mod archive;
 pub mod tenants;
 pub mod users;

@@ -648,3 +648,161 @@ async fn an_operator_deletes_a_tenant_and_everything_it_owns() {
         serde_json::json!({ "accounts": { "totalCount": 1 }, "contacts": { "totalCount": 1 }, "tickets": { "totalCount": 1 } })
     );
 }
+
+/// A tenant moves between clusters as an archive: exported, deleted, imported, it has every row
+/// back as it was (ids, password hashes, relations), its administrator signs in again, and an
+/// archive is not imported twice. On SQLite the commands say they need PostgreSQL.
+#[tokio::test]
+async fn an_operator_moves_a_tenant_through_an_archive() {
+    let server = crate::common::TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let globex = server.tenant("globex").await;
+    let account = server
+        .gql(
+            Some(&acme.token),
+            "mutation { createAccount(input: { name: \"Maju\", annualRevenue: \"1234567.89\" }) { id } }",
+            serde_json::json!({}),
+        )
+        .await;
+    let account_id = account["data"]["createAccount"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (token, query) in [
+        (
+            &acme.token,
+            "mutation($a: ID!) { createContact(input: { lastName: \"Lim\", accountId: $a }) { id } }",
+        ),
+        (
+            &acme.token,
+            "mutation { createLead(input: { lastName: \"Tan\", company: \"Tan Co\" }) { id } }",
+        ),
+        (
+            &acme.token,
+            "mutation { createTicket(input: { title: \"Broken\" }) { id } }",
+        ),
+        (
+            &globex.token,
+            "mutation { createAccount(input: { name: \"Other\" }) { id } }",
+        ),
+    ] {
+        let done = server
+            .gql(Some(token), query, serde_json::json!({ "a": account_id }))
+            .await;
+        assert!(done["errors"].is_null(), "{done}");
+    }
+    let url = server.database_url().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("acme.jsonl");
+    let archive_arg = archive.to_str().unwrap();
+    let exported = crate::common::run_bpaas(&[
+        "tenant",
+        "export",
+        "--slug",
+        "acme",
+        "--file",
+        archive_arg,
+        "--database-url",
+        &url,
+    ])
+    .await;
+    if !server.on_postgres() {
+        assert!(!exported.status.success());
+        let message = String::from_utf8_lossy(&exported.stderr);
+        assert!(message.contains("need PostgreSQL"), "{message}");
+        return;
+    }
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let text = std::fs::read_to_string(&archive).unwrap();
+    assert!(
+        !text.contains(&globex.id.to_string()),
+        "nothing of another tenant"
+    );
+    let before = rows_of(&server.app.db, acme.id).await;
+
+    tenant_command(&url, &["delete", "--slug", "acme", "--confirm", "acme"]).await;
+    let nothing_of_acme = || async {
+        let rows = rows_of(&server.app.db, acme.id).await;
+        assert!(rows.values().all(|n| *n == 0), "{rows:?}");
+    };
+    nothing_of_acme().await;
+    // An archive with a line that is not one of its tenant's rows changes nothing.
+    let tampered = dir.path().join("tampered.jsonl");
+    std::fs::write(
+        &tampered,
+        format!("{text}{{\"table\":\"pg_authid\",\"row\":{{}}}}\n"),
+    )
+    .unwrap();
+    let refused = crate::common::run_bpaas(&[
+        "tenant",
+        "import",
+        "--file",
+        tampered.to_str().unwrap(),
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("no tenant table 'pg_authid'"), "{message}");
+    nothing_of_acme().await;
+    assert_eq!(
+        tenant_command(&url, &["list"]).await.len(),
+        1,
+        "all or nothing"
+    );
+    let imported = crate::common::run_bpaas(&[
+        "tenant",
+        "import",
+        "--file",
+        archive_arg,
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&imported.stdout).unwrap();
+    assert_eq!(printed["tenantId"], acme.id.to_string());
+    assert_eq!(rows_of(&server.app.db, acme.id).await, before);
+
+    let token = server
+        .login("acme", &acme.admin_email, crate::common::ADMIN_PASSWORD)
+        .await;
+    let back = server
+        .gql(
+            Some(&token),
+            "query($a: ID!) { account(id: $a) { name annualRevenue contacts { lastName } } leads { totalCount } tickets { totalCount } }",
+            serde_json::json!({ "a": account_id }),
+        )
+        .await;
+    assert_eq!(
+        back["data"],
+        serde_json::json!({
+            "account": { "name": "Maju", "annualRevenue": "1234567.89", "contacts": [{ "lastName": "Lim" }] },
+            "leads": { "totalCount": 1 },
+            "tickets": { "totalCount": 1 },
+        }),
+        "{back}"
+    );
+
+    let again = crate::common::run_bpaas(&[
+        "tenant",
+        "import",
+        "--file",
+        archive_arg,
+        "--database-url",
+        &url,
+    ])
+    .await;
+    assert!(!again.status.success());
+    let message = String::from_utf8_lossy(&again.stderr);
+    assert!(message.contains("already exists"), "{message}");
+}
