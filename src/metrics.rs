@@ -1,8 +1,8 @@
 //! `GET /metrics` in the Prometheus text format: requests by route and status class with
-//! their latency, GraphQL operations by type and outcome, the database pools and statements,
-//! WebSocket connections, and the backlogs of the background workers. Labels come from a
-//! bounded set (route templates, not paths; no tenant, user or operation names), so that a
-//! scrape never grows with the data.
+//! their latency, GraphQL operations by type and outcome and by root field with their latency,
+//! the database pools and statements, WebSocket connections, and the backlogs of the
+//! background workers. Labels come from a bounded set (route templates, not paths; fields of
+//! the schema; no tenant, user or operation names), so that a scrape never grows with the data.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -72,6 +72,8 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<String, [Latency; 5]>>,
     /// By operation type, then outcome: ok, error.
     graphql: [[AtomicU64; 2]; 3],
+    /// By root field of the schema, then outcome: ok, error.
+    fields: Mutex<BTreeMap<String, [Latency; 2]>>,
 }
 
 impl Metrics {
@@ -87,13 +89,33 @@ impl Metrics {
         classes[class].observe(seconds);
     }
 
-    pub fn graphql_operation(&self, kind: OperationType, succeeded: bool) {
+    /// Counts an operation by type, and, when it passed validation (`root_fields` are then
+    /// fields of the schema: a bounded set), its time under each of its root fields.
+    pub fn graphql_operation(
+        &self,
+        kind: OperationType,
+        root_fields: Option<&[String]>,
+        succeeded: bool,
+        took: Duration,
+    ) {
         let kind = match kind {
             OperationType::Query => 0,
             OperationType::Mutation => 1,
             OperationType::Subscription => 2,
         };
-        self.graphql[kind][usize::from(!succeeded)].fetch_add(1, Ordering::Relaxed);
+        let outcome = usize::from(!succeeded);
+        self.graphql[kind][outcome].fetch_add(1, Ordering::Relaxed);
+        let Some(root_fields) = root_fields else {
+            return;
+        };
+        let mut fields = self.fields.lock().unwrap_or_else(|e| e.into_inner());
+        for field in root_fields {
+            let outcomes = match fields.get_mut(field.as_str()) {
+                Some(outcomes) => outcomes,
+                None => fields.entry(field.clone()).or_default(),
+            };
+            outcomes[outcome].observe(took.as_secs_f64());
+        }
     }
 }
 
@@ -137,6 +159,24 @@ pub async fn render(app: &App) -> AppResult<String> {
                 out,
                 r#"bpaas_graphql_operations_total{{type="{kind}",outcome="{outcome}"}} {count}"#
             );
+        }
+    }
+    family(
+        &mut out,
+        "bpaas_graphql_fields",
+        "histogram",
+        "GraphQL operations over HTTP by root field and outcome, and how long the operation took \
+         (an operation with several root fields counts under each).",
+    );
+    {
+        let fields = metrics.fields.lock().unwrap_or_else(|e| e.into_inner());
+        for (field, outcomes) in fields.iter() {
+            for (outcome, latency) in ["ok", "error"].iter().zip(outcomes) {
+                if latency.count > 0 {
+                    let labels = format!(r#"field="{field}",outcome="{outcome}""#);
+                    latency.write(&mut out, "bpaas_graphql_fields", &labels);
+                }
+            }
         }
     }
     family(

@@ -21,7 +21,10 @@ mod support;
 use chrono::{DateTime, Utc};
 use std::net::IpAddr;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
+};
 use async_graphql::{
     Context, MergedObject, MergedSubscription, Request, Schema, SchemaBuilder, ServerError,
 };
@@ -232,14 +235,66 @@ impl ContextExt for Context<'_> {
 pub fn operation_type(request: &mut Request) -> Result<Option<OperationType>, ServerError> {
     let name = request.operation_name.clone();
     let document = request.parsed_query()?;
-    Ok(match &document.operations {
-        DocumentOperations::Single(op) => Some(op.node.ty),
+    Ok(operation(document, name.as_deref()).map(|op| op.ty))
+}
+
+/// The operation a request runs: the named one, or the only one.
+fn operation<'a>(
+    document: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    let found = match &document.operations {
+        DocumentOperations::Single(op) => Some(op),
         DocumentOperations::Multiple(ops) => match name {
-            Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
-            None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+            Some(name) => ops.get(name),
+            None if ops.len() == 1 => ops.values().next(),
             None => None,
         },
-    })
+    };
+    found.map(|op| &op.node)
+}
+
+/// The root fields a request's operation selects (through fragments too), each once, for the
+/// metrics. Names come from the client's document: count them only once the operation has
+/// passed validation, when every one is a field of the schema.
+pub fn root_fields(request: &mut Request) -> Vec<String> {
+    fn collect(
+        document: &ExecutableDocument,
+        set: &SelectionSet,
+        depth: u8,
+        out: &mut Vec<String>,
+    ) {
+        if depth > 4 {
+            return; // Fragment cycles are refused by validation; never recurse on them.
+        }
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    if !out.iter().any(|seen| seen == name) {
+                        out.push(name.to_owned());
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    collect(document, &inline.node.selection_set.node, depth + 1, out)
+                }
+                Selection::FragmentSpread(spread) => {
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
+                    {
+                        collect(document, &fragment.node.selection_set.node, depth + 1, out);
+                    }
+                }
+            }
+        }
+    }
+    let name = request.operation_name.clone();
+    let mut fields = Vec::new();
+    if let Ok(document) = request.parsed_query()
+        && let Some(op) = operation(document, name.as_deref())
+    {
+        collect(document, &op.selection_set.node, 0, &mut fields);
+    }
+    fields
 }
 
 /// Reads a GraphQL `ID` argument as a UUID.

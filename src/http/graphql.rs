@@ -14,7 +14,9 @@ use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 
 use super::{HttpState, authorization_header, error_response, playground, request_id, session_for};
-use crate::graphql::{CODE_PARSE_FAILED, ensure_error_codes, is_request_error, operation_type};
+use crate::graphql::{
+    CODE_PARSE_FAILED, ensure_error_codes, is_request_error, operation_type, root_fields,
+};
 use crate::integrations::idempotency::{self, Claim};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -211,11 +213,12 @@ async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
     client: IpAddr,
-    request: Request,
+    mut request: Request,
     kind: Option<OperationType>,
     media: Media,
     mutation_body: Option<&[u8]>,
 ) -> Response {
+    let started = std::time::Instant::now();
     let session = match session_for(&state.app, authorization_header(headers), client).await {
         Ok(session) => session,
         Err(err) => return error_response(&err, media.content_type()),
@@ -241,13 +244,17 @@ async fn execute(
         }
         _ => None,
     };
+    let root_fields = root_fields(&mut request);
     let request = crate::graphql::prepare(request, &state.app, session);
     let mut response = state.schema.execute(request).await;
     if let Some(kind) = kind {
-        state
-            .app
-            .metrics
-            .graphql_operation(kind, response.errors.is_empty());
+        let validated = !is_request_error(&response);
+        state.app.metrics.graphql_operation(
+            kind,
+            validated.then_some(&root_fields[..]),
+            response.errors.is_empty(),
+            started.elapsed(),
+        );
     }
     // The mutation's transactions have committed: wake the tenant's subscribers.
     if let (true, Some(scope)) = (mutation_body.is_some(), scope) {

@@ -393,4 +393,36 @@ async fn metrics_count_requests_operations_and_backlogs_without_naming_tenants()
     ] {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
+
+    // By root field, also through fragments; a field the schema lacks is never a label.
+    let fragment = "query Q { ...F } fragment F on Query { me { email } }";
+    let through_fragment = server.gql(Some(&acme.token), fragment, json!({})).await;
+    assert!(through_fragment["errors"].is_null(), "{through_fragment}");
+    let invalid = server
+        .gql(Some(&acme.token), "{ me { email } noSuchField }", json!({}))
+        .await;
+    assert_eq!(
+        error_code(&invalid),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{invalid}"
+    );
+    let text = server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let all = samples(&text);
+    for (field, outcome, count) in [
+        ("me", "ok", 4.0),
+        ("login", "ok", 1.0),
+        ("createContact", "error", 1.0),
+    ] {
+        let name = format!(r#"bpaas_graphql_fields_count{{field="{field}",outcome="{outcome}"}}"#);
+        assert_eq!(all.get(&name), Some(&count), "{name}: {text}");
+    }
+    assert!(!text.contains("noSuchField"), "{text}");
 }
