@@ -584,11 +584,7 @@ pub async fn restore<E: Record>(
 }
 
 /// Removes a record from the recycle bin for good (admins only). Its history stays.
-pub async fn purge<E: Record>(
-    db: &DatabaseConnection,
-    actor: &Principal,
-    id: Uuid,
-) -> AppResult<()> {
+pub async fn purge<E: Record>(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<()> {
     actor.require_admin()?;
     let result = actor
         .scope()

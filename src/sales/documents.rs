@@ -982,13 +982,24 @@ pub async fn restore(
     for_kind!(kind, E => records::restore::<E>(db, actor, id).await.map(Into::into))
 }
 
+/// Purges a document with its lines, which are its parts (they refer to one of four tables, so
+/// no foreign key takes them along).
 pub async fn purge(
     db: &DatabaseConnection,
     actor: &Principal,
     kind: Kind,
     id: Uuid,
 ) -> AppResult<()> {
-    for_kind!(kind, E => records::purge::<E>(db, actor, id).await)
+    let txn = crate::db::begin(db).await?;
+    for_kind!(kind, E => records::purge::<E>(&txn, actor, id).await)?;
+    actor
+        .scope()
+        .delete::<document_line::Entity>()
+        .filter(document_line::Column::DocumentId.eq(id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// The four kinds of documents are records a bound process may drive.

@@ -420,6 +420,33 @@ async fn payments_settle_invoices_and_never_overpay() {
     assert_eq!(error_field(&cancel), "status");
     let change = server.gql(Some(&acme.token), &update_query(), json!({ "k": "INVOICE", "id": paid["id"], "v": paid["version"], "input": { "shipping": "5" } })).await;
     assert_eq!(error_field(&change), "lines");
+
+    // Purged for good, the invoice takes its lines and payments along.
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let id = uuid::Uuid::parse_str(invoice["id"].as_str().unwrap()).unwrap();
+    let lines = || {
+        entity::sales::document_line::Entity::find()
+            .filter(entity::sales::document_line::Column::DocumentId.eq(id))
+            .count(&server.app.db)
+    };
+    let payments = || {
+        entity::sales::payment::Entity::find()
+            .filter(entity::sales::payment::Column::InvoiceId.eq(id))
+            .count(&server.app.db)
+    };
+    assert_eq!((lines().await.unwrap(), payments().await.unwrap()), (1, 2));
+    for mutation in ["deleteSalesDocument", "purgeSalesDocument"] {
+        let query = format!("mutation($id: ID!) {{ {mutation}(kind: INVOICE, id: $id) }}");
+        ok(
+            &server,
+            &acme.token,
+            &query,
+            json!({ "id": invoice["id"] }),
+            mutation,
+        )
+        .await;
+    }
+    assert_eq!((lines().await.unwrap(), payments().await.unwrap()), (0, 0));
 }
 
 #[tokio::test]
