@@ -31,7 +31,8 @@ pub struct Limits {
     /// revoked (changes to the user on this replica are noticed at once).
     pub ws_recheck_interval: Duration,
     /// Bytes a WebSocket reads at a time; its read buffer holds this much for as long as it is
-    /// open, so it bounds the memory of idle subscribers. Larger messages still arrive.
+    /// open, so it bounds the memory of idle subscribers. Larger messages still arrive, in
+    /// several reads: what subscribers send (subscribe, ping, complete) fits in 1 KiB.
     pub ws_read_buffer_bytes: usize,
     /// Bytes a WebSocket gathers before writing to the network (every message is flushed).
     pub ws_write_buffer_bytes: usize,
@@ -60,7 +61,7 @@ impl Default for Limits {
             ws_max_operations: 100,
             ws_max_connections_per_user: 20,
             ws_recheck_interval: Duration::from_secs(60),
-            ws_read_buffer_bytes: 4 * 1024,
+            ws_read_buffer_bytes: 1024,
             ws_write_buffer_bytes: 4 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             event_log_retention: None,
