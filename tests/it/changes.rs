@@ -312,15 +312,7 @@ async fn a_tenants_subscribers_share_one_feed_that_metrics_report() {
         json!({ "sequence": 1 })
     );
 
-    let metrics = server
-        .http()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     let sample = |name: &str| {
         metrics
             .lines()

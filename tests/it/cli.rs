@@ -649,6 +649,18 @@ async fn an_operator_deletes_a_tenant_and_everything_it_owns() {
     );
 }
 
+async fn import_archive(database_url: &str, file: &str) -> std::process::Output {
+    crate::common::run_bpaas(&[
+        "tenant",
+        "import",
+        "--file",
+        file,
+        "--database-url",
+        database_url,
+    ])
+    .await
+}
+
 /// A tenant moves between clusters as an archive: exported, deleted, imported, it has every row
 /// back as it was (ids, password hashes, relations), its administrator signs in again, and an
 /// archive is not imported twice. On SQLite the commands say they need PostgreSQL.
@@ -737,15 +749,7 @@ async fn an_operator_moves_a_tenant_through_an_archive() {
         format!("{text}{{\"table\":\"pg_authid\",\"row\":{{}}}}\n"),
     )
     .unwrap();
-    let refused = crate::common::run_bpaas(&[
-        "tenant",
-        "import",
-        "--file",
-        tampered.to_str().unwrap(),
-        "--database-url",
-        &url,
-    ])
-    .await;
+    let refused = import_archive(&url, tampered.to_str().unwrap()).await;
     assert!(!refused.status.success());
     let message = String::from_utf8_lossy(&refused.stderr);
     assert!(message.contains("no tenant table 'pg_authid'"), "{message}");
@@ -755,15 +759,7 @@ async fn an_operator_moves_a_tenant_through_an_archive() {
         1,
         "all or nothing"
     );
-    let imported = crate::common::run_bpaas(&[
-        "tenant",
-        "import",
-        "--file",
-        archive_arg,
-        "--database-url",
-        &url,
-    ])
-    .await;
+    let imported = import_archive(&url, archive_arg).await;
     assert!(
         imported.status.success(),
         "{}",
@@ -793,15 +789,7 @@ async fn an_operator_moves_a_tenant_through_an_archive() {
         "{back}"
     );
 
-    let again = crate::common::run_bpaas(&[
-        "tenant",
-        "import",
-        "--file",
-        archive_arg,
-        "--database-url",
-        &url,
-    ])
-    .await;
+    let again = import_archive(&url, archive_arg).await;
     assert!(!again.status.success());
     let message = String::from_utf8_lossy(&again.stderr);
     assert!(message.contains("already exists"), "{message}");

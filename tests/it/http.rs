@@ -406,15 +406,7 @@ async fn metrics_count_requests_operations_and_backlogs_without_naming_tenants()
         "GRAPHQL_VALIDATION_FAILED",
         "{invalid}"
     );
-    let text = server
-        .http()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     let all = samples(&text);
     for (field, outcome, count) in [
         ("me", "ok", 4.0),

@@ -194,6 +194,13 @@ impl TestServer {
         &self.http
     }
 
+    /// The text of `GET /metrics`.
+    pub async fn metrics(&self) -> String {
+        let scrape = self.http.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(scrape.status(), reqwest::StatusCode::OK);
+        scrape.text().await.unwrap()
+    }
+
     /// Creates a tenant the way operators do, then signs its administrator in over the API.
     pub async fn tenant(&self, slug: &str) -> Tenant {
         let admin_email = format!("admin@{slug}.example.com");
