@@ -583,19 +583,70 @@ pub async fn restore<E: Record>(
     Ok(restored)
 }
 
-/// Removes a record from the recycle bin for good (admins only). Its history stays.
-pub async fn purge<E: Record>(db: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<()> {
+/// Removes a record from the recycle bin for good (admins only), in one transaction with what
+/// hangs off it. Its history stays.
+pub async fn purge<E: Record>(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> AppResult<()> {
+    let txn = crate::db::begin(db).await?;
+    purge_in::<E>(&txn, actor, id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// [`purge`] inside the caller's transaction. References by key are emptied or go along by
+/// the database's keys; what refers to a record of any module goes here: its process
+/// instances (their steps and timers with them), notes and comments are deleted, events and
+/// tasks stay without the relation.
+pub async fn purge_in<E: Record>(txn: &impl Conn, actor: &Principal, id: Uuid) -> AppResult<()> {
+    use entity::calendar::{event, task};
+    use entity::news::{comment, note};
+    use entity::process::instance;
+    use sea_orm::sea_query::Expr;
     actor.require_admin()?;
-    let result = actor
-        .scope()
+    let scope = actor.scope();
+    let result = scope
         .delete::<E>()
         .filter(E::id_column().eq(id))
         .filter(E::deleted_at_column().is_not_null())
-        .exec(db)
+        .exec(txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(AppError::NotFound(E::MODULE.record_name()));
     }
+    let no_id = Expr::value(Option::<Uuid>::None);
+    let no_module = Expr::value(Option::<String>::None);
+    scope
+        .delete::<instance::Entity>()
+        .filter(instance::Column::RecordId.eq(id))
+        .exec(txn)
+        .await?;
+    scope
+        .delete::<note::Entity>()
+        .filter(note::Column::RelatedId.eq(id))
+        .exec(txn)
+        .await?;
+    scope
+        .delete::<comment::Entity>()
+        .filter(comment::Column::RelatedId.eq(id))
+        .exec(txn)
+        .await?;
+    scope
+        .update::<event::Entity>()
+        .col_expr(event::Column::RelatedModule, no_module.clone())
+        .col_expr(event::Column::RelatedId, no_id.clone())
+        .filter(event::Column::RelatedId.eq(id))
+        .exec(txn)
+        .await?;
+    scope
+        .update::<task::Entity>()
+        .col_expr(task::Column::RelatedModule, no_module)
+        .col_expr(task::Column::RelatedId, no_id)
+        .filter(task::Column::RelatedId.eq(id))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 

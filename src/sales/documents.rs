@@ -991,7 +991,7 @@ pub async fn purge(
     id: Uuid,
 ) -> AppResult<()> {
     let txn = crate::db::begin(db).await?;
-    for_kind!(kind, E => records::purge::<E>(&txn, actor, id).await)?;
+    for_kind!(kind, E => records::purge_in::<E>(&txn, actor, id).await)?;
     actor
         .scope()
         .delete::<document_line::Entity>()

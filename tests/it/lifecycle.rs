@@ -263,3 +263,86 @@ async fn paging_handles_empty_lists_last_pages_and_the_cap() {
     assert_eq!(error_code(&over), "BAD_USER_INPUT");
     assert_eq!(error_field(&over), "first");
 }
+
+/// Purging a record takes along what hangs off it: its process (steps and timers with it),
+/// notes and comments; an event or task about it stays, no longer about it.
+#[tokio::test]
+async fn a_purged_record_takes_its_process_notes_and_comments_along() {
+    use entity::calendar::task;
+    use entity::news::{comment, note};
+    use entity::process::{instance, step};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let run = |query: &'static str, id: Value| {
+        let server = &server;
+        let token = acme.token.clone();
+        async move {
+            let done = server.gql(Some(&token), query, json!({ "id": id })).await;
+            assert!(done["errors"].is_null(), "{done}");
+            done
+        }
+    };
+    let ticket = run(
+        "mutation { createTicket(input: { title: \"Broken\" }) { id } }",
+        Value::Null,
+    )
+    .await["data"]["createTicket"]["id"]
+        .clone();
+    run("mutation($id: ID!) { createNote(input: { title: \"n\", body: \"b\", relatedModule: TICKETS, relatedId: $id }) { id } }", ticket.clone()).await;
+    run(
+        "mutation($id: ID!) { addComment(module: TICKETS, recordId: $id, body: \"c\") { id } }",
+        ticket.clone(),
+    )
+    .await;
+    let task_id = run("mutation($id: ID!) { createTask(input: { subject: \"Call\", related: { module: TICKETS, id: $id } }) { id } }", ticket.clone())
+        .await["data"]["createTask"]["id"]
+        .clone();
+    let id = uuid::Uuid::parse_str(ticket.as_str().unwrap()).unwrap();
+    let db = &server.app.db;
+    let hanging = || async {
+        let instances: Vec<uuid::Uuid> = instance::Entity::find()
+            .filter(instance::Column::RecordId.eq(id))
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        let steps = step::Entity::find()
+            .filter(step::Column::InstanceId.is_in(instances.clone()))
+            .count(db)
+            .await
+            .unwrap();
+        let notes = note::Entity::find()
+            .filter(note::Column::RelatedId.eq(id))
+            .count(db)
+            .await
+            .unwrap();
+        let comments = comment::Entity::find()
+            .filter(comment::Column::RelatedId.eq(id))
+            .count(db)
+            .await
+            .unwrap();
+        (instances.len(), steps > 0, notes, comments)
+    };
+    assert_eq!(hanging().await, (1, true, 1, 1));
+    run(
+        "mutation($id: ID!) { deleteTicket(id: $id) }",
+        ticket.clone(),
+    )
+    .await;
+    run(
+        "mutation($id: ID!) { purgeTicket(id: $id) }",
+        ticket.clone(),
+    )
+    .await;
+    assert_eq!(hanging().await, (0, false, 0, 0));
+    let task_id = uuid::Uuid::parse_str(task_id.as_str().unwrap()).unwrap();
+    let kept = task::Entity::find_by_id(task_id)
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the task stays");
+    assert_eq!((kept.related_module, kept.related_id), (None, None));
+}
