@@ -5,8 +5,9 @@
 //! PostgreSQL gets real foreign keys (`ON DELETE SET NULL (column)` needs PostgreSQL 15). SQLite
 //! cannot add a foreign key to an existing table without rebuilding it, so there triggers do the
 //! same: they refuse a reference to a missing or another tenant's record and carry out the
-//! delete action. Each reference gets an index (partial where the column may be empty) so
-//! that deleting a target does not scan the referring table.
+//! delete action. Every reference is served by an index led by `(tenant_id, column)` (the new
+//! ones partial: only rows that refer to something), so that deleting a target does not scan
+//! the referring table.
 //!
 //! References to users as authors (`owner_id`, `actor_id`, `created_by`, ...) are left out:
 //! they name who did something, the system's own actions use the nil id, and users are never
