@@ -19,7 +19,6 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
-use crate::platform::tenants;
 
 const ARCHIVE: &str = "bpaas-tenant";
 const FORMAT: u64 = 1;
@@ -78,22 +77,21 @@ pub async fn export(
     out: &mut impl Write,
 ) -> AppResult<Counts> {
     postgres_only(db)?;
-    let tenant = tenants::find_by_slug(db, slug)
-        .await?
-        .ok_or(AppError::NotFound("tenant"))?;
     let txn = db
         .begin_with_config(
             Some(IsolationLevel::RepeatableRead),
             Some(AccessMode::ReadOnly),
         )
         .await?;
+    // The tenant row is read in the snapshot too, once: its id and its archived form.
     let tenant_row = txn
         .query_one_raw(statement(
-            "SELECT row_to_json(t)::text AS row FROM tenants t WHERE id = $1",
-            vec![tenant.id.into()],
+            "SELECT id, row_to_json(t)::text AS row FROM tenants t WHERE slug = $1",
+            vec![slug.into()],
         ))
         .await?
         .ok_or(AppError::NotFound("tenant"))?;
+    let tenant_id: Uuid = tenant_row.try_get("", "id")?;
     let tenant_json: Value = serde_json::from_str(&tenant_row.try_get::<String>("", "row")?)
         .map_err(|_| AppError::Internal)?;
     let header = serde_json::json!({
@@ -111,7 +109,7 @@ pub async fn export(
              FROM {table} t WHERE tenant_id = $1"
         );
         let mut rows = txn
-            .stream_raw(statement(&sql, vec![tenant.id.into()]))
+            .stream_raw(statement(&sql, vec![tenant_id.into()]))
             .await?;
         let mut count = 0;
         while let Some(row) = rows.try_next().await? {

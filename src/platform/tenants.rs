@@ -139,8 +139,8 @@ pub async fn delete(
     let tenant = set_disabled(db, slug, true).await?;
     let backend = db.get_database_backend();
     let mut deleted = Vec::new();
+    let tenant_id = crate::db::first_parameter(backend);
     for (table, key) in BULK_TABLES {
-        let tenant_id = crate::db::first_parameter(backend);
         let statement = format!(
             "DELETE FROM {table} WHERE tenant_id = {tenant_id} AND {key} IN \
              (SELECT {key} FROM {table} WHERE tenant_id = {tenant_id} LIMIT {DELETE_BATCH})"
