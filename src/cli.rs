@@ -12,6 +12,7 @@ use crate::config::{
     AuthConfig, Config, DEFAULT_BIND, DEFAULT_DATABASE_URL, Limits, WebhookConfig,
 };
 use crate::platform::{archive, tenants, users};
+use crate::telemetry::Telemetry;
 use crate::{db, demo, graphql, server};
 
 #[derive(Parser)]
@@ -223,9 +224,16 @@ enum TenantCommand {
 }
 
 pub async fn main() -> ExitCode {
-    init_logging();
-    crate::registry::install();
     let cli = Cli::parse();
+    // Only a server's spans are worth exporting; the other commands log.
+    let telemetry = match Telemetry::init(matches!(cli.command, Command::Serve(_))) {
+        Ok(telemetry) => Some(telemetry),
+        Err(problem) => {
+            tracing::error!(%problem, "tracing");
+            None
+        }
+    };
+    crate::registry::install();
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => migrate(&args.database_url).await,
@@ -284,6 +292,9 @@ pub async fn main() -> ExitCode {
             Err(message) => Err(message),
         },
     };
+    if let Some(telemetry) = telemetry {
+        telemetry.shutdown();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -308,27 +319,6 @@ fn admin_password_from(given: Option<String>, from_stdin: bool) -> Result<String
          --admin-password-stdin"
             .to_owned()
     })
-}
-
-/// Logs to standard error, as text or, with `BPAAS_LOG_FORMAT=json`, one JSON object a line
-/// (for log collectors), each with the fields of the request it belongs to.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A log line that cannot be written is dropped: by default the subscriber would say so on
-    // stderr, and that panics the task that logged when stderr is closed.
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .log_internal_errors(false);
-    if std::env::var("BPAAS_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
-        logs.json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .init();
-    } else {
-        logs.init();
-    }
 }
 
 async fn connect(database_url: &str) -> Result<sea_orm::DatabaseConnection, String> {

@@ -40,5 +40,6 @@ pub mod search;
 pub mod sequences;
 pub mod server;
 pub mod support;
+pub mod telemetry;
 pub mod tenancy;
 pub mod validation;

@@ -127,9 +127,17 @@ async fn request_context(mut request: Request, next: Next) -> Response {
         tenant = tracing::field::Empty,
         user = tracing::field::Empty,
         operation = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
     );
+    crate::telemetry::continue_trace(&span, request.headers());
     let started = std::time::Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", response.status().as_u16());
+    if response.status().is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
     // The access log, at debug: at info it would cost every request a line.
     span.in_scope(|| {
         tracing::debug!(

@@ -293,6 +293,165 @@ async fn logs_can_be_json_lines_that_name_their_request() {
     served.child.wait().unwrap();
 }
 
+/// What an OpenTelemetry collector received on `/v1/traces`: (content type, body).
+type Exports = std::sync::Arc<std::sync::Mutex<Vec<(String, axum::body::Bytes)>>>;
+
+/// An OTLP/HTTP receiver on a random port, keeping every export it is sent.
+async fn otlp_collector() -> (std::net::SocketAddr, Exports) {
+    let exports = Exports::default();
+    let kept = exports.clone();
+    let router = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+                let content_type = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                kept.lock().unwrap().push((content_type, body));
+                axum::http::StatusCode::OK
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (addr, exports)
+}
+
+/// Sends SIGTERM and waits (at most 15 s) for a clean exit.
+async fn stop(child: &mut std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let signalled = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > std::time::Duration::from_secs(15) {
+            child.kill().unwrap();
+            panic!("the server did not stop");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+/// A span attribute's value as text, whichever OTLP JSON value kind carries it.
+fn attribute(span: &serde_json::Value, key: &str) -> Option<String> {
+    let value = &span["attributes"]
+        .as_array()?
+        .iter()
+        .find(|a| a["key"] == key)?["value"];
+    value["stringValue"]
+        .as_str()
+        .map(str::to_owned)
+        .or_else(|| value["intValue"].as_str().map(str::to_owned))
+        .or_else(|| value["intValue"].as_i64().map(|v| v.to_string()))
+}
+
+#[tokio::test]
+async fn request_spans_are_exported_over_otlp_in_the_callers_trace() {
+    let db = TestDb::create().await;
+    let (collector, exports) = otlp_collector().await;
+    let endpoint = format!("http://{collector}");
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+
+    // OTLP/HTTP with JSON: the request's span, in the caller's trace, as a server span.
+    let mut served = serve_with(
+        db.url(),
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_SERVICE_NAME", "bpaas-under-test"),
+        ],
+    );
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/graphql", served.addr))
+        .header("x-request-id", "otel-json-1")
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .json(
+            &serde_json::json!({ "query": "query Probe { __typename }", "operationName": "Probe" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The spans still queued go out when the server stops.
+    stop(&mut served.child).await;
+    let received = exports.lock().unwrap().clone();
+    assert!(!received.is_empty(), "nothing was exported");
+    assert!(
+        received
+            .iter()
+            .all(|(content_type, _)| content_type == "application/json")
+    );
+    let exported: Vec<serde_json::Value> = received
+        .iter()
+        .map(|(_, body)| serde_json::from_slice(body).unwrap())
+        .collect();
+    let spans: Vec<&serde_json::Value> = exported
+        .iter()
+        .flat_map(|export| export["resourceSpans"].as_array().unwrap())
+        .flat_map(|r| r["scopeSpans"].as_array().unwrap())
+        .flat_map(|s| s["spans"].as_array().unwrap())
+        .collect();
+    for export in &exported {
+        let resource = &export["resourceSpans"][0]["resource"];
+        assert_eq!(
+            attribute(resource, "service.name").as_deref(),
+            Some("bpaas-under-test")
+        );
+    }
+    let request = spans
+        .iter()
+        .find(|span| attribute(span, "id").as_deref() == Some("otel-json-1"))
+        .unwrap_or_else(|| panic!("no span of the request in {spans:?}"));
+    assert_eq!(request["name"], "request");
+    assert_eq!(request["traceId"], trace_id);
+    assert_eq!(request["parentSpanId"], caller_span);
+    assert_eq!(request["kind"], 2, "a server span: {request}");
+    assert_eq!(attribute(request, "path").as_deref(), Some("/graphql"));
+    assert_eq!(attribute(request, "operation").as_deref(), Some("Probe"));
+    assert_eq!(
+        attribute(request, "http.response.status_code").as_deref(),
+        Some("200")
+    );
+
+    // The default protocol, protobuf: the same request id and the caller's trace id (raw
+    // bytes in the message) arrive.
+    exports.lock().unwrap().clear();
+    let mut served = serve_with(db.url(), &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]);
+    let response = reqwest::Client::new()
+        .get(format!("http://{}/healthz", served.addr))
+        .header("x-request-id", "otel-protobuf-1")
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    stop(&mut served.child).await;
+    let received = exports.lock().unwrap().clone();
+    let trace_bytes: Vec<u8> = (0..trace_id.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&trace_id[i..i + 2], 16).unwrap())
+        .collect();
+    let contains = |body: &[u8], part: &[u8]| body.windows(part.len()).any(|w| w == part);
+    assert!(
+        received.iter().any(|(content_type, body)| {
+            content_type == "application/x-protobuf"
+                && contains(body, b"otel-protobuf-1")
+                && contains(body, &trace_bytes)
+        }),
+        "no protobuf export of the request's span: {received:?}"
+    );
+}
+
 /// A running `bpaas serve` that logs JSON lines.
 struct Served {
     child: std::process::Child,
