@@ -6,6 +6,7 @@
 //! --contacts 2000 --connections 32 --seconds 15 --payroll-employees 5000]`
 
 mod imports;
+mod many_tenants;
 mod payroll;
 mod reports;
 mod subscribers;
@@ -55,7 +56,8 @@ struct Args {
     /// How long each workload runs.
     #[arg(long, default_value_t = 15)]
     seconds: u64,
-    /// Run only these workloads (list, get, create, transition); all by default.
+    /// Run only these workloads (list, get, create, transition, instances); all but instances
+    /// by default.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Then time the calculation of a pay run of this many employees (0: skip).
@@ -77,6 +79,13 @@ struct Args {
     /// Commits per second, across the tenants, in the subscribers' burst (for `--seconds`).
     #[arg(long, default_value_t = 200)]
     burst_rate: usize,
+    /// Then grow the database by this many tenants and run the workloads again, to compare
+    /// (PostgreSQL; 0: skip).
+    #[arg(long, default_value_t = 0)]
+    many_tenants: usize,
+    /// Process instances (tickets, each with its process) in each of those tenants.
+    #[arg(long, default_value_t = 1000)]
+    instances_per_tenant: usize,
 }
 
 /// A seeded tenant, and what the workloads pick from.
@@ -101,14 +110,16 @@ enum Workload {
     Get,
     Create,
     Transition,
+    Instances,
 }
 
 impl Workload {
-    const ALL: [Workload; 4] = [
+    const ALL: [Workload; 5] = [
         Workload::List,
         Workload::Get,
         Workload::Create,
         Workload::Transition,
+        Workload::Instances,
     ];
 
     fn id(self) -> &'static str {
@@ -117,6 +128,7 @@ impl Workload {
             Workload::Get => "get",
             Workload::Create => "create",
             Workload::Transition => "transition",
+            Workload::Instances => "instances",
         }
     }
 
@@ -126,6 +138,7 @@ impl Workload {
             Workload::Get => "get contact + account",
             Workload::Create => "create contact",
             Workload::Transition => "fire transition",
+            Workload::Instances => "list 50 process instances",
         }
     }
 }
@@ -217,17 +230,42 @@ async fn main() -> Result<(), String> {
         args.connections,
         args.seconds
     );
+    let figures = run_workloads(&bench, &args).await;
+    if args.many_tenants > 0 {
+        many_tenants::run(&app, &bench, &args, &config, figures).await?;
+    }
+    if args.payroll_employees > 0 {
+        payroll::run(&app, addr, args.payroll_employees).await?;
+    }
+    if args.import_contacts > 0 {
+        imports::run(&app, addr, args.import_contacts).await?;
+    }
+    if args.report_opportunities > 0 {
+        reports::run(&app, addr, args.report_opportunities).await?;
+    }
+    let _ = app.shutdown.send(true);
+    Ok(())
+}
+
+/// Runs the chosen workloads over HTTP and as plain SQL, prints a line for each and returns
+/// the HTTP figures.
+async fn run_workloads(bench: &Arc<Bench>, args: &Args) -> Vec<(Workload, Stats)> {
     println!(
         "{:<28} {:>10} {:>9} {:>9}   {:>10} {:>9} {:>9}   {:>6}",
         "workload", "bpaas/s", "p50 ms", "p99 ms", "sql/s", "p50 ms", "p99 ms", "ratio"
     );
     let duration = Duration::from_secs(args.seconds);
-    let chosen = Workload::ALL
-        .into_iter()
-        .filter(|w| args.only.is_empty() || args.only.iter().any(|o| o == w.id()));
+    let chosen = Workload::ALL.into_iter().filter(|w| {
+        if args.only.is_empty() {
+            *w != Workload::Instances
+        } else {
+            args.only.iter().any(|o| o == w.id())
+        }
+    });
+    let mut figures = Vec::new();
     for workload in chosen {
-        let over_http = drive(&bench, workload, false, args.connections, duration).await;
-        let over_sql = drive(&bench, workload, true, args.connections, duration).await;
+        let over_http = drive(bench, workload, false, args.connections, duration).await;
+        let over_sql = drive(bench, workload, true, args.connections, duration).await;
         let ratio = if over_sql.latencies_us.is_empty() {
             "-".to_owned()
         } else {
@@ -252,18 +290,9 @@ async fn main() -> Result<(), String> {
                 println!("  {how}: {} errors, first: {error}", stats.errors);
             }
         }
+        figures.push((workload, over_http));
     }
-    if args.payroll_employees > 0 {
-        payroll::run(&app, addr, args.payroll_employees).await?;
-    }
-    if args.import_contacts > 0 {
-        imports::run(&app, addr, args.import_contacts).await?;
-    }
-    if args.report_opportunities > 0 {
-        reports::run(&app, addr, args.report_opportunities).await?;
-    }
-    let _ = app.shutdown.send(true);
-    Ok(())
+    figures
 }
 
 fn backend_name(backend: DbBackend) -> &'static str {
@@ -583,6 +612,11 @@ impl Bench {
                     json!({ "a": account }),
                 )
             }
+            Workload::Instances => (
+                self.tenant(step),
+                "query { processInstances(first: 50) { edges { node { id state version } } } }",
+                json!({}),
+            ),
             Workload::Transition => {
                 let ticket = &self.tickets[step.client % self.tickets.len()];
                 let (name, _, _, version) = step.transition().ok_or("no position")?;
@@ -670,6 +704,21 @@ impl Bench {
                 ))
                 .await
                 .map_err(error)?;
+                Ok(())
+            }
+            Workload::Instances => {
+                let tenant = self.tenant(step);
+                let rows = db
+                    .query_all_raw(self.statement(
+                        "SELECT id, state, version FROM process_instances WHERE tenant_id = $1 \
+                         ORDER BY started_at DESC, id DESC LIMIT 50",
+                        vec![tenant.id.into()],
+                    ))
+                    .await
+                    .map_err(error)?;
+                for row in &rows {
+                    let _: String = row.try_get("", "state").map_err(|e| e.to_string())?;
+                }
                 Ok(())
             }
             Workload::Transition => {
