@@ -1,6 +1,7 @@
 //! The GraphQL layer: thin resolvers that read arguments, take the caller from the context,
 //! call one domain function and map the result.
 
+mod batch;
 mod calendar;
 mod changes;
 mod crm;
@@ -19,14 +20,18 @@ mod sales;
 mod support;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
     SelectionSet,
 };
 use async_graphql::{
-    Context, MergedObject, MergedSubscription, Request, Schema, SchemaBuilder, ServerError,
+    Context, MergedObject, MergedSubscription, Request, Response, Schema, SchemaBuilder,
+    ServerError,
 };
 
 use crate::app::SharedApp;
@@ -168,12 +173,41 @@ fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
         Subscription::default(),
     )
     .limit_depth(limits.query_depth)
-    .extension(guard::RequestGuard::new(limits))
 }
 
-/// The schema served to clients.
-pub fn build_schema(app: SharedApp) -> AppSchema {
-    builder(&app.limits).data(app).finish()
+/// The API served to clients: every document passes the request guard (cost, aliases, NUL
+/// characters), then runs on the schema.
+#[derive(Clone)]
+pub struct Api {
+    schema: AppSchema,
+    guard: Arc<guard::RequestGuard>,
+}
+
+impl Api {
+    pub fn new(app: SharedApp) -> Self {
+        let guard = guard::RequestGuard::new::<Query, Mutation, Subscription>(&app.limits);
+        Self {
+            schema: builder(&app.limits).data(app).finish(),
+            guard: Arc::new(guard),
+        }
+    }
+
+    pub async fn execute(&self, mut request: Request) -> Response {
+        match self.guard.check(&mut request) {
+            Ok(()) => self.schema.execute(request).await,
+            Err(refused) => Response::from_errors(vec![refused]),
+        }
+    }
+
+    pub fn execute_stream(&self, mut request: Request) -> BoxStream<'static, Response> {
+        match self.guard.check(&mut request) {
+            Ok(()) => self.schema.execute_stream(request),
+            Err(refused) => {
+                futures_util::stream::once(async move { Response::from_errors(vec![refused]) })
+                    .boxed()
+            }
+        }
+    }
 }
 
 /// The SDL, as `bpaas schema` prints it and `schema.graphql` holds it.
@@ -203,7 +237,7 @@ pub(crate) trait ContextExt {
     /// (else FORBIDDEN): the one place relations check access.
     fn loader<L: loaders::GuardedLoader>(
         &self,
-    ) -> Result<std::sync::Arc<async_graphql::dataloader::DataLoader<L>>, AppError>;
+    ) -> Result<Arc<batch::Batcher<uuid::Uuid, L>>, AppError>;
 }
 
 impl ContextExt for Context<'_> {
@@ -220,7 +254,7 @@ impl ContextExt for Context<'_> {
 
     fn loader<L: loaders::GuardedLoader>(
         &self,
-    ) -> Result<std::sync::Arc<async_graphql::dataloader::DataLoader<L>>, AppError> {
+    ) -> Result<Arc<batch::Batcher<uuid::Uuid, L>>, AppError> {
         let principal = self.principal()?;
         if let Some(module) = L::MODULE {
             principal.require(module, crate::permissions::Access::Read)?;

@@ -24,17 +24,17 @@ use uuid::Uuid;
 use crate::app::SharedApp;
 use crate::auth::Principal;
 use crate::error::AppError;
-use crate::graphql::{AppSchema, Session, build_schema};
+use crate::graphql::{Api, Session};
 
 #[derive(Clone)]
 struct HttpState {
     app: SharedApp,
-    schema: AppSchema,
+    schema: Api,
 }
 
 pub fn router(app: SharedApp) -> Router {
     let state = HttpState {
-        schema: build_schema(app.clone()),
+        schema: Api::new(app.clone()),
         app: app.clone(),
     };
     Router::new()

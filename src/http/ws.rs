@@ -436,7 +436,7 @@ impl Connection {
                 }
             }
             let request = crate::graphql::prepare(request, &app, session);
-            let mut responses = Box::pin(schema.execute_stream(request));
+            let mut responses = schema.execute_stream(request);
             let mut first = true;
             while let Some(mut response) = responses.next().await {
                 ensure_error_codes(&mut response);
