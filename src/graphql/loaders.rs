@@ -7,9 +7,8 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbBackend, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
@@ -25,6 +24,7 @@ use entity::platform::user;
 use entity::sales::{document_line, tax_class};
 use entity::support::ticket;
 
+use super::batch::Batcher;
 use crate::error::AppError;
 use crate::modules::Module;
 use crate::records::{self, Record};
@@ -68,7 +68,7 @@ read_as! {
 }
 
 /// A loader of the caller's tenant, and the module a caller must be allowed to read to use it.
-pub trait GuardedLoader: Loader<Uuid> {
+pub trait GuardedLoader: Loader<Uuid, Error = async_graphql::Error> {
     const MODULE: Option<Module>;
     fn new(db: &DatabaseConnection, scope: &TenantScope) -> Self;
 }
@@ -129,20 +129,15 @@ impl Loaders {
     }
 
     /// The request's loader of kind `L`.
-    pub fn get<L: GuardedLoader>(&self) -> Result<Arc<DataLoader<L>>, AppError> {
+    pub fn get<L: GuardedLoader>(&self) -> Result<Arc<Batcher<Uuid, L>>, AppError> {
         let made = self
             .made
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(TypeId::of::<L>())
-            .or_insert_with(|| {
-                // No waiting window: the fetch is spawned on the worker that asks first and
-                // runs once the resolvers polled alongside (a list's rows) have asked too.
-                let loader = DataLoader::new(L::new(&self.db, &self.scope), tokio::spawn);
-                Arc::new(loader.delay(Duration::ZERO))
-            })
+            .or_insert_with(|| Arc::new(Batcher::new(L::new(&self.db, &self.scope))))
             .clone();
-        made.downcast::<DataLoader<L>>()
+        made.downcast::<Batcher<Uuid, L>>()
             .map_err(|_| AppError::internal("a loader stored under another type"))
     }
 }
