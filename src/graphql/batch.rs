@@ -72,7 +72,7 @@ where
             return Ok(HashMap::new());
         }
         let batch = {
-            let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+            let open = lock(&self.open);
             lock(&open.keys).extend(keys.iter().cloned());
             open.clone()
         };
@@ -83,8 +83,15 @@ where
             .loaded
             .get_or_init(|| async {
                 // Close the batch: keys asked for from now on go to the next one.
-                *self.open.lock().unwrap_or_else(PoisonError::into_inner) = Batch::new();
-                let mut asked = std::mem::take(&mut *lock(&batch.keys));
+                {
+                    let mut open = lock(&self.open);
+                    if Arc::ptr_eq(&open, &batch) {
+                        *open = Batch::new();
+                    }
+                }
+                // Copied, not taken: if this future is dropped mid-load (a sibling field
+                // failed), the next waiter loads the same keys again.
+                let mut asked = lock(&batch.keys).clone();
                 dedup(&mut asked);
                 self.loader.load(&asked).await
             })

@@ -246,7 +246,7 @@ async fn execute(
     };
     let root_fields = root_fields(&mut request);
     let request = crate::graphql::prepare(request, &state.app, session);
-    let mut response = state.schema.execute(request).await;
+    let mut response = state.api.execute(request).await;
     if let Some(kind) = kind {
         let validated = !is_request_error(&response);
         state.app.metrics.graphql_operation(

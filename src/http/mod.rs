@@ -29,12 +29,12 @@ use crate::graphql::{Api, Session};
 #[derive(Clone)]
 struct HttpState {
     app: SharedApp,
-    schema: Api,
+    api: Api,
 }
 
 pub fn router(app: SharedApp) -> Router {
     let state = HttpState {
-        schema: Api::new(app.clone()),
+        api: Api::new(app.clone()),
         app: app.clone(),
     };
     Router::new()

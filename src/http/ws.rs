@@ -413,7 +413,7 @@ impl Connection {
         );
         let scope = session.principal().map(|p| p.scope());
         let idempotent = idempotency_claim(mutation, &request, &session);
-        let schema = self.state.schema.clone();
+        let api = self.state.api.clone();
         let app = self.state.app.clone();
         let operation_id = id.clone();
         let sender = outgoing.clone();
@@ -436,7 +436,7 @@ impl Connection {
                 }
             }
             let request = crate::graphql::prepare(request, &app, session);
-            let mut responses = schema.execute_stream(request);
+            let mut responses = api.execute_stream(request);
             let mut first = true;
             while let Some(mut response) = responses.next().await {
                 ensure_error_codes(&mut response);
