@@ -192,6 +192,11 @@ async fn main() -> Result<(), String> {
     config.auth.jwt_secret = Some(format!("bench-{}-{}", Uuid::now_v7(), Uuid::now_v7()));
     config.limits.db_pool_size = args.connections as u32;
     let (addr, app) = bpaas::server::spawn(&config).await?;
+    if args.many_tenants > 0 && app.db.get_database_backend() != DbBackend::Postgres {
+        return Err(
+            "--many-tenants copies tenants with PostgreSQL's SQL: use a PostgreSQL URL".into(),
+        );
+    }
     eprintln!("server on {addr}; seeding…");
     let started = Instant::now();
     let tenants = seed(&app, &args).await?;

@@ -23,9 +23,9 @@ use crate::config::Limits;
 /// How many items a list field without a page size is expected to return (a record's notes, a
 /// document's lines): a documented estimate, since such lists are not paged.
 pub const LIST_ESTIMATE: u64 = 10;
-/// async-graphql refuses documents nested deeper than this (its default recursion depth) when
-/// it runs them; the walk leaves those to it.
-const MAX_NESTING: usize = 32;
+/// The deepest nesting of selections: the schema refuses deeper documents when it runs them
+/// (its recursion limit is set to this), so the walk leaves those to it.
+pub(super) const MAX_NESTING: usize = 32;
 
 /// The checks run on a parsed document before it is executed. Not an async-graphql extension on
 /// purpose: with any extension registered, async-graphql sends every field of every response

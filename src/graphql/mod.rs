@@ -173,6 +173,7 @@ fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
         Subscription::default(),
     )
     .limit_depth(limits.query_depth)
+    .limit_recursive_depth(guard::MAX_NESTING)
 }
 
 /// The API served to clients: every document passes the request guard (cost, aliases, NUL
