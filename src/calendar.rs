@@ -440,7 +440,7 @@ pub async fn list_tasks(
     select = filters::range(select, task::Column::DueDate, filter.due_date.as_ref());
     let related_id = filter.related_id.as_ref();
     select = filters::id(select, task::Column::RelatedId, related_id, "relatedId")?;
-    let select = select.order_by(task::Column::DueDate.is_null(), sea_orm::Order::Asc);
+    // Tasks without a due date come last: paginate puts NULL above every value.
     paginate(
         db,
         select,

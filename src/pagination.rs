@@ -1,11 +1,17 @@
-//! Relay-style pagination. Cursors are opaque positions in the ordered result, so any order
-//! (`orderBy`) pages the same way; the id breaks ties so that the order is total.
+//! Relay-style pagination with keyset cursors: a cursor holds its row's sort value and id, so
+//! any order (`orderBy`) pages the same way; the id breaks ties so that the order is total.
 
 use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::future::BoxFuture;
+use rust_decimal::Decimal;
+use sea_orm::sea_query::NullOrdering;
 use sea_orm::{
-    DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ColumnType, Condition, DatabaseConnection, EntityTrait, ModelTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
@@ -96,19 +102,211 @@ impl Slice {
     }
 }
 
-const CURSOR_PREFIX: &str = "pos:";
-
-fn encode_cursor(position: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{position}"))
+/// Where a page starts or ends: the sort value and id of the row at that position, and the
+/// order they belong to (a cursor is only valid in the order that made it).
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
+struct Cursor {
+    #[serde(rename = "o")]
+    order: String,
+    #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
+    value: Option<serde_json::Value>,
+    #[serde(rename = "i")]
+    id: Uuid,
 }
 
-fn decode_cursor(field: &str, cursor: &str) -> AppResult<u64> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix(CURSOR_PREFIX)?.parse().ok())
+impl Cursor {
+    fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn decode(field: &str, cursor: &str) -> AppResult<Cursor> {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| AppError::bad_input(field, "not a valid cursor"))
+    }
+}
+
+/// The column a list is sorted by (then by id), and whether downwards.
+#[derive(Clone, Copy)]
+struct Sort<C> {
+    column: C,
+    descending: bool,
+}
+
+impl<C: ColumnTrait> Sort<C> {
+    fn of(order: Option<(C, Order)>) -> Option<Sort<C>> {
+        order.map(|(column, direction)| Sort {
+            column,
+            descending: matches!(direction, Order::Desc),
+        })
+    }
+}
+
+/// A list's order as a cursor names it: `id`, or the column and direction (then id).
+fn order_key<C: ColumnTrait>(sort: Option<Sort<C>>) -> String {
+    match sort {
+        None => "id".to_owned(),
+        Some(Sort { column, descending }) => {
+            format!(
+                "{} {}",
+                column.as_str(),
+                if descending { "desc" } else { "asc" }
+            )
+        }
+    }
+}
+
+/// A sort value as a cursor carries it.
+fn value_to_json(value: Value) -> AppResult<serde_json::Value> {
+    let json = match value {
+        Value::String(v) => serde_json::json!(v),
+        Value::SmallInt(v) => serde_json::json!(v),
+        Value::Int(v) => serde_json::json!(v),
+        Value::BigInt(v) => serde_json::json!(v),
+        Value::Bool(v) => serde_json::json!(v),
+        Value::ChronoDate(v) => serde_json::json!(v),
+        Value::ChronoDateTimeUtc(v) => serde_json::json!(v),
+        Value::Uuid(v) => serde_json::json!(v),
+        Value::Decimal(v) => serde_json::json!(v),
+        other => return Err(AppError::internal(format!("no cursor for {other:?}"))),
+    };
+    Ok(json)
+}
+
+/// A cursor's sort value as the column's type, `None` for SQL NULL; an error when it is not
+/// a value of that type (a cursor made up or altered by hand).
+fn value_from_json(
+    field: &str,
+    column_type: &ColumnType,
+    json: serde_json::Value,
+) -> AppResult<Option<Value>> {
+    fn parse<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> Option<T> {
+        serde_json::from_value(json).ok()
+    }
+    if json.is_null() {
+        return Ok(None);
+    }
+    let value = match column_type {
+        ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_) => {
+            parse::<String>(json).map(Value::from)
+        }
+        ColumnType::SmallInteger => parse::<i16>(json).map(Value::from),
+        ColumnType::Integer => parse::<i32>(json).map(Value::from),
+        ColumnType::BigInteger => parse::<i64>(json).map(Value::from),
+        ColumnType::Boolean => parse::<bool>(json).map(Value::from),
+        ColumnType::Date => parse::<NaiveDate>(json).map(Value::from),
+        ColumnType::TimestampWithTimeZone | ColumnType::Timestamp => {
+            parse::<DateTime<Utc>>(json).map(Value::from)
+        }
+        ColumnType::Uuid => parse::<Uuid>(json).map(Value::from),
+        ColumnType::Decimal(_) => parse::<Decimal>(json).map(Value::from),
+        _ => None,
+    };
+    value
+        .map(Some)
         .ok_or_else(|| AppError::bad_input(field, "not a valid cursor"))
+}
+
+/// A decoded cursor: the row's sort value (`None`: NULL) and id.
+struct Position {
+    value: Option<Value>,
+    id: Uuid,
+}
+
+fn position<E: Identified>(
+    field: &str,
+    cursor: Option<&str>,
+    sort: Option<Sort<E::Column>>,
+) -> AppResult<Option<Position>> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let cursor = Cursor::decode(field, cursor)?;
+    if cursor.order != order_key(sort) {
+        return Err(AppError::bad_input(
+            field,
+            "the cursor belongs to another order",
+        ));
+    }
+    let value = match sort {
+        None => None,
+        Some(Sort { column, .. }) => {
+            let json = cursor.value.unwrap_or(serde_json::Value::Null);
+            value_from_json(field, column.def().get_column_type(), json)?
+        }
+    };
+    Ok(Some(Position {
+        value,
+        id: cursor.id,
+    }))
+}
+
+/// The rows strictly after (`later`) or before `at` in the list's order: by the sort column,
+/// where NULL comes above every value (last ascending, first descending), then by id. Written
+/// as a range on the sort column so that an index on (tenant_id, column) serves it.
+fn beyond<E: Identified>(sort: Option<Sort<E::Column>>, at: &Position, later: bool) -> Condition {
+    let id = E::id_column();
+    let id_beyond = if later { id.gt(at.id) } else { id.lt(at.id) };
+    let Some(Sort { column, descending }) = sort else {
+        return Condition::all().add(id_beyond);
+    };
+    let above = descending != later;
+    let tie = Condition::all()
+        .add(column.is_null())
+        .add(id_beyond.clone());
+    match (&at.value, above) {
+        (None, true) => tie,
+        (None, false) => Condition::any().add(column.is_not_null()).add(tie),
+        (Some(value), true) => {
+            let range = Condition::all().add(column.gte(value.clone())).add(
+                Condition::any()
+                    .add(column.gt(value.clone()))
+                    .add(id_beyond),
+            );
+            if column.def().is_null() {
+                Condition::any().add(range).add(column.is_null())
+            } else {
+                range
+            }
+        }
+        (Some(value), false) => Condition::all().add(column.lte(value.clone())).add(
+            Condition::any()
+                .add(column.lt(value.clone()))
+                .add(id_beyond),
+        ),
+    }
+}
+
+/// `select` in the list's order (`reversed`: backwards), then by id.
+fn ordered<E: Identified>(
+    select: Select<E>,
+    sort: Option<Sort<E::Column>>,
+    reversed: bool,
+) -> Select<E> {
+    let direction = |descending: bool| {
+        if descending != reversed {
+            Order::Desc
+        } else {
+            Order::Asc
+        }
+    };
+    let select = match sort {
+        // NULL above every value, on every database (SQLite's default is the opposite).
+        Some(Sort { column, descending }) if column.def().is_null() => {
+            let nulls = if descending != reversed {
+                NullOrdering::First
+            } else {
+                NullOrdering::Last
+            };
+            select.order_by_with_nulls(column, direction(descending), nulls)
+        }
+        Some(Sort { column, descending }) => select.order_by(column, direction(descending)),
+        None => select,
+    };
+    select.order_by(E::id_column(), direction(false))
 }
 
 fn page_size(field: &str, value: Option<i32>, limits: &Limits) -> AppResult<Option<u64>> {
@@ -124,9 +322,10 @@ fn page_size(field: &str, value: Option<i32>, limits: &Limits) -> AppResult<Opti
 }
 
 /// Fetches one page of `select` (already tenant-scoped and filtered) in the order given,
-/// then by id. Paging forward sends only the page's query (one row more tells whether another
-/// page follows); the total is counted only if the client asks for it. Paging backward
-/// (`last`, `before`) needs the total to place the window, so it counts first.
+/// then by id. Cursors carry the sort value and id of their row, so a page is a range scan
+/// from there (no OFFSET: a deep page costs what the first does) and stays in place when rows
+/// are added or removed before it. One row more than the page tells whether another follows;
+/// the total is counted only if the client asks for it.
 pub async fn paginate<E>(
     db: &DatabaseConnection,
     select: Select<E>,
@@ -146,74 +345,49 @@ where
             "give either first or last, not both",
         ));
     }
-    let after = args
-        .after
-        .as_deref()
-        .map(|c| decode_cursor("after", c))
-        .transpose()?;
-    let before = args
-        .before
-        .as_deref()
-        .map(|c| decode_cursor("before", c))
-        .transpose()?;
-    // The first position this page may cover.
-    let lowest = after.map_or(0, |a| a.saturating_add(1));
-    let mut ordered = select.clone();
-    if let Some((column, direction)) = order {
-        ordered = ordered.order_by(column, direction);
+    let sort = Sort::of(order);
+    let after = position::<E>("after", args.after.as_deref(), sort)?;
+    let before = position::<E>("before", args.before.as_deref(), sort)?;
+    let mut window = select.clone();
+    if let Some(after) = &after {
+        window = window.filter(beyond::<E>(sort, after, true));
     }
-    let ordered = ordered.order_by(E::id_column(), Order::Asc);
-
-    if last.is_none() && before.is_none() {
-        let size = first.unwrap_or(limits.default_page_size);
-        // No table has more rows than SQL can count: a cursor past that is past the end.
-        let mut rows = if i64::try_from(lowest).is_err() {
-            Vec::new()
-        } else {
-            ordered
-                .offset(lowest)
-                .limit(size.saturating_add(1))
-                .all(db)
-                .await?
-        };
-        let has_next_page = rows.len() as u64 > size;
-        rows.truncate(size as usize);
-        return Ok(Page {
-            items: with_cursors(lowest, rows),
-            has_previous_page: lowest > 0,
-            has_next_page,
-            total_count: Total::deferred(db, select),
-        });
+    if let Some(before) = &before {
+        window = window.filter(beyond::<E>(sort, before, false));
     }
-
-    let total_count = select.count(db).await?;
-    // The window [start, end) of positions this page covers.
-    let highest = before.map_or(total_count, |b| b.min(total_count));
-    let (start, end) = match last {
-        Some(last) => (highest.saturating_sub(last).max(lowest), highest),
-        None => {
-            let size = first.unwrap_or(limits.default_page_size);
-            (lowest, lowest.saturating_add(size).min(highest))
-        }
-    };
-    let rows = if end > start {
-        ordered.offset(start).limit(end - start).all(db).await?
-    } else {
-        Vec::new()
-    };
+    // `last` takes the end of the window: read it backwards, then turn the rows around.
+    let backwards = last.is_some();
+    let size = last.or(first).unwrap_or(limits.default_page_size);
+    let mut rows = ordered(window, sort, backwards)
+        .limit(size.saturating_add(1))
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > size;
+    rows.truncate(size as usize);
+    if backwards {
+        rows.reverse();
+    }
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let value = match sort {
+                Some(Sort { column, .. }) => Some(value_to_json(row.get(column))?),
+                None => None,
+            };
+            let cursor = Cursor {
+                order: order_key(sort),
+                value,
+                id: E::id_of(&row),
+            };
+            Ok((cursor.encode(), row))
+        })
+        .collect::<AppResult<_>>()?;
     Ok(Page {
-        items: with_cursors(start, rows),
-        has_previous_page: start > 0,
-        has_next_page: end < total_count,
-        total_count: Total::Known(total_count),
+        items,
+        has_previous_page: if backwards { more } else { after.is_some() },
+        has_next_page: if backwards { before.is_some() } else { more },
+        total_count: Total::deferred(db, select),
     })
-}
-
-fn with_cursors<M>(start: u64, rows: Vec<M>) -> Vec<(String, M)> {
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, m)| (encode_cursor(start.saturating_add(i as u64)), m))
-        .collect()
 }
 
 #[cfg(test)]
@@ -222,10 +396,35 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        assert_eq!(decode_cursor("after", &encode_cursor(42)).unwrap(), 42);
+        let cursor = Cursor {
+            order: "last_name asc".to_owned(),
+            value: Some(serde_json::json!("Smith")),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode("after", &cursor.encode()).unwrap(), cursor);
         for bad in ["!!not-base64", "cG9zOng", ""] {
-            let err = decode_cursor("after", bad).unwrap_err();
+            let err = Cursor::decode("after", bad).unwrap_err();
             assert_eq!(err.code(), "BAD_USER_INPUT", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_value_must_be_of_the_columns_type() {
+        let when = serde_json::json!("2026-12-02T10:00:00Z");
+        let value = value_from_json("after", &ColumnType::TimestampWithTimeZone, when.clone());
+        assert_eq!(value_to_json(value.unwrap().unwrap()).unwrap(), when);
+        let number = value_from_json("after", &ColumnType::BigInteger, serde_json::json!(42));
+        assert_eq!(number.unwrap(), Some(Value::BigInt(Some(42))));
+        let null = value_from_json("after", &ColumnType::Integer, serde_json::Value::Null);
+        assert_eq!(null.unwrap(), None);
+        for (column_type, json) in [
+            (ColumnType::Integer, serde_json::json!("1 OR 1=1")),
+            (ColumnType::Integer, serde_json::json!(1u64 << 40)),
+            (ColumnType::Date, serde_json::json!("yesterday")),
+            (ColumnType::Text, serde_json::json!(["a"])),
+        ] {
+            let err = value_from_json("before", &column_type, json).unwrap_err();
+            assert_eq!(err.field(), Some("before"), "{column_type:?}");
         }
     }
 

@@ -31,6 +31,7 @@ mod m20261201_000026_event_log_age;
 mod m20261201_000027_tenant_disabled;
 mod m20261201_000028_built_in_reports_offered;
 mod m20261201_000029_tenant_references;
+mod m20261202_000030_list_orders;
 
 pub use m20261201_000029_tenant_references::{REFERENCE_REFUSED, STILL_REFERRED_TO};
 
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000027_tenant_disabled::Migration),
             Box::new(m20261201_000028_built_in_reports_offered::Migration),
             Box::new(m20261201_000029_tenant_references::Migration),
+            Box::new(m20261202_000030_list_orders::Migration),
         ]
     }
 }

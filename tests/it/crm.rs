@@ -1070,3 +1070,157 @@ async fn a_list_pages_forward_in_one_statement_and_counts_only_when_asked() {
     let expected: Vec<String> = (0..5).map(|n| format!("Person {n}")).collect();
     assert_eq!(seen, expected);
 }
+
+/// Every page of `query` (which takes `$first`/`$after` or `$last`/`$before`), walked to the
+/// end forwards or backwards, as the names in list order.
+async fn walk(
+    server: &TestServer,
+    token: &str,
+    query: &str,
+    order: &Value,
+    backwards: bool,
+) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let variables = if backwards {
+            json!({ "order": order, "last": 2, "before": cursor })
+        } else {
+            json!({ "order": order, "first": 2, "after": cursor })
+        };
+        let page = server.gql(Some(token), query, variables).await;
+        let accounts = &page["data"]["accounts"];
+        let mut batch: Vec<String> = accounts["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{page}"))
+            .iter()
+            .map(|n| n["name"].as_str().unwrap().to_owned())
+            .collect();
+        let info = &accounts["pageInfo"];
+        if backwards {
+            batch.extend(names);
+            names = batch;
+            if info["hasPreviousPage"] == false {
+                return names;
+            }
+            cursor = info["startCursor"].clone();
+        } else {
+            names.extend(batch);
+            if info["hasNextPage"] == false {
+                return names;
+            }
+            cursor = info["endCursor"].clone();
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_order_pages_forwards_and_backwards_through_ties_and_empty_values() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    // Ties and empty values in every sortable column.
+    for (name, industry, revenue, employees) in [
+        ("Delta", json!("Banking"), json!("500"), json!(10)),
+        ("Alpha", Value::Null, Value::Null, json!(10)),
+        ("Echo", json!("Banking"), json!("100"), Value::Null),
+        ("Bravo", json!("Retail"), Value::Null, json!(3)),
+        ("Charlie", Value::Null, json!("100"), json!(7)),
+        ("Alpha", json!("Retail"), json!("900"), Value::Null),
+        ("Foxtrot", json!("Banking"), json!("100"), json!(3)),
+    ] {
+        account(
+            &server,
+            &acme.token,
+            json!({
+                "name": name, "industry": industry, "annualRevenue": revenue, "employees": employees
+            }),
+        )
+        .await;
+    }
+    const PAGE: &str = "query($order: AccountOrderBy, $first: Int, $after: String, $last: Int, $before: String) {
+        accounts(orderBy: $order, first: $first, after: $after, last: $last, before: $before) {
+            pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { name industry } } }";
+    let fields = [
+        "NAME",
+        "ACCOUNT_NO",
+        "INDUSTRY",
+        "ANNUAL_REVENUE",
+        "EMPLOYEES",
+        "CREATED_AT",
+        "UPDATED_AT",
+    ];
+    for field in fields {
+        for direction in ["ASC", "DESC"] {
+            let order = json!({ "field": field, "direction": direction });
+            let all = server
+                .gql(
+                    Some(&acme.token),
+                    PAGE,
+                    json!({ "order": order, "first": 100 }),
+                )
+                .await;
+            let all_names: Vec<String> = all["data"]["accounts"]["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{all}"))
+                .iter()
+                .map(|n| n["name"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(all_names.len(), 7, "{all}");
+            let forwards = walk(&server, &acme.token, PAGE, &order, false).await;
+            assert_eq!(forwards, all_names, "{field} {direction} forwards");
+            let backwards = walk(&server, &acme.token, PAGE, &order, true).await;
+            assert_eq!(backwards, all_names, "{field} {direction} backwards");
+            if field == "INDUSTRY" {
+                // Empty values come after every value ascending, before them descending.
+                let industries: Vec<&Value> = all["data"]["accounts"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| &n["industry"])
+                    .collect();
+                let nulls_at = if direction == "ASC" { 5..7 } else { 0..2 };
+                for (i, industry) in industries.iter().enumerate() {
+                    assert_eq!(industry.is_null(), nulls_at.contains(&i), "{all}");
+                }
+            }
+        }
+    }
+
+    // A cursor holds its place: a row added before it does not shift the next page.
+    let by_name = json!({ "field": "NAME", "direction": "ASC" });
+    let first = server
+        .gql(
+            Some(&acme.token),
+            PAGE,
+            json!({ "order": by_name, "first": 3 }),
+        )
+        .await;
+    let end = first["data"]["accounts"]["pageInfo"]["endCursor"].clone();
+    account(&server, &acme.token, json!({ "name": "Aardvark" })).await;
+    let next = server
+        .gql(
+            Some(&acme.token),
+            PAGE,
+            json!({ "order": by_name, "first": 2, "after": end }),
+        )
+        .await;
+    let names: Vec<&str> = next["data"]["accounts"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{next}"))
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Charlie", "Delta"], "{next}");
+
+    // A cursor belongs to the order that made it.
+    let by_revenue = json!({ "field": "ANNUAL_REVENUE", "direction": "ASC" });
+    let elsewhere = server
+        .gql(
+            Some(&acme.token),
+            PAGE,
+            json!({ "order": by_revenue, "first": 2, "after": end }),
+        )
+        .await;
+    assert_eq!(error_code(&elsewhere), "BAD_USER_INPUT", "{elsewhere}");
+    assert_eq!(error_field(&elsewhere), "after");
+}

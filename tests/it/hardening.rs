@@ -129,14 +129,19 @@ async fn amounts_too_large_to_compute_are_bad_input_not_a_dropped_connection() {
 async fn a_cursor_at_the_end_of_the_range_gives_an_empty_page() {
     let server = TestServer::start().await;
     let acme = server.tenant("acme").await;
-    let cursor =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("pos:{}", u64::MAX));
-    let response = server
+    server
         .gql(
             Some(&acme.token),
-            "query($after: String) { accounts(after: $after) { totalCount nodes { id } pageInfo { hasNextPage } } }",
-            json!({ "after": cursor }),
+            "mutation { createAccount(input: { name: \"Last\" }) { id } }",
+            json!({}),
         )
+        .await;
+    const PAGE: &str = "query($after: String) { accounts(after: $after) { totalCount nodes { id } pageInfo { hasNextPage endCursor } } }";
+    let all = server.gql(Some(&acme.token), PAGE, json!({})).await;
+    let cursor = all["data"]["accounts"]["pageInfo"]["endCursor"].clone();
+    assert!(cursor.is_string(), "{all}");
+    let response = server
+        .gql(Some(&acme.token), PAGE, json!({ "after": cursor }))
         .await;
     assert_eq!(
         response["data"]["accounts"]["nodes"],
@@ -147,6 +152,13 @@ async fn a_cursor_at_the_end_of_the_range_gives_an_empty_page() {
         response["data"]["accounts"]["pageInfo"]["hasNextPage"],
         false
     );
+    // A cursor made up by hand is refused, not followed.
+    let made_up = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!(r#"{{"o":"id","i":"{}"}}"#, u64::MAX));
+    let response = server
+        .gql(Some(&acme.token), PAGE, json!({ "after": made_up }))
+        .await;
+    assert_eq!(error_code(&response), "BAD_USER_INPUT", "{response}");
 }
 
 #[tokio::test]
