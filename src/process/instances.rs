@@ -299,8 +299,12 @@ pub(super) async fn fire_in(
             ));
         }
     }
-    let record = record_json(txn, &scope, current).await?;
     let input = Value::Object(input);
+    if transition.guard.is_none() && transition.set_variables.is_empty() {
+        // Nothing to evaluate: the record and the settings need not be read.
+        return move_instance(txn, actor, current, body, transition, input, Map::new()).await;
+    }
+    let record = record_json(txn, &scope, current).await?;
     let settings = settings_json(txn, &scope).await?;
     let context = cel_context(&record, &current.variables, &input, actor, &settings)?;
     match guard_allows(transition, &context) {
@@ -350,7 +354,7 @@ pub(super) async fn move_instance(
     let variables_after = Value::Object(variables.clone());
     let finished = body.state(&transition.to).is_some_and(|s| s.is_final);
     let now = Utc::now();
-    let result = scope
+    let mut moved = scope
         .update::<instance::Entity>()
         .col_expr(instance::Column::State, transition.to.clone().into())
         .col_expr(instance::Column::Variables, Value::Object(variables).into())
@@ -363,11 +367,12 @@ pub(super) async fn move_instance(
         .col_expr(instance::Column::UpdatedAt, now.into())
         .filter(instance::Column::Id.eq(current.id))
         .filter(instance::Column::Version.eq(current.version))
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?;
-    if result.rows_affected != 1 {
+    // What follows changes other rows only: the instance as returned is the one to give back.
+    let (Some(moved), true) = (moved.pop(), moved.is_empty()) else {
         return Err(stale());
-    }
+    };
     if let (Some(module), Some(record_id)) = (
         current.record_module.as_deref().and_then(Module::parse),
         current.record_id,
@@ -378,7 +383,10 @@ pub(super) async fn move_instance(
         (subject.mirror_state(&txn, actor, record_id, &transition.to)).await?;
     }
     run_actions(txn, actor, current, transition, &input, &variables_after).await?;
-    clear_timers(txn, &scope, current.id).await?;
+    // Timers come only from the definition's: without any, there are none to clear.
+    if !body.timers.is_empty() {
+        clear_timers(txn, &scope, current.id).await?;
+    }
     if !finished {
         schedule_timers(txn, actor, body, current, &variables_after, &transition.to).await?;
     }
@@ -403,7 +411,7 @@ pub(super) async fn move_instance(
         &["state"],
     )
     .await?;
-    get(txn, actor, current.id).await
+    Ok(moved)
 }
 
 pub(super) fn stale() -> AppError {

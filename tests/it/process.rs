@@ -1,3 +1,4 @@
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -1326,5 +1327,68 @@ async fn process_diagram_draws_states_transitions_timers_and_live_instances() {
     assert_eq!(
         status(get("/processes/escalation.svg", &viewer).await.unwrap()),
         403
+    );
+}
+
+#[tokio::test]
+async fn a_transition_reads_the_record_and_settings_only_to_evaluate_something() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let body = json!({
+        "states": [
+            { "name": "Open", "initial": true }, { "name": "Waiting" }, { "name": "Done", "final": true }
+        ],
+        "transitions": [
+            { "name": "wait", "from": ["Open"], "to": "Waiting" },
+            { "name": "finish", "from": ["Open"], "to": "Done" },
+            { "name": "resume", "from": ["Waiting"], "to": "Open", "guard": "record.title != ''" }
+        ]
+    });
+    let published = server
+        .gql(
+            Some(&acme.token),
+            PUBLISH,
+            json!({ "key": "waiting", "body": body }),
+        )
+        .await;
+    assert_eq!(
+        published["data"]["publishProcessDefinition"]["problems"],
+        json!([]),
+        "{published}"
+    );
+    let ticket = ticket(&server, &acme.token, "Low").await;
+    let started = server
+        .gql(
+            Some(&acme.token),
+            START,
+            json!({ "key": "waiting", "m": "TICKETS", "r": ticket }),
+        )
+        .await;
+    let id = started["data"]["startProcess"]["id"].clone();
+    let fire = |transition: &'static str, version: i64| {
+        let (server, token, id) = (&server, acme.token.clone(), id.clone());
+        async move {
+            let before = server.app.statements.load(Ordering::SeqCst);
+            let variables = json!({ "id": id, "t": transition, "v": version });
+            let fired = server.gql(Some(&token), FIRE, variables).await;
+            (server.app.statements.load(Ordering::SeqCst) - before, fired)
+        }
+    };
+    let (plain, waited) = fire("wait", 1).await;
+    assert_eq!(
+        waited["data"]["fireTransition"]["state"], "Waiting",
+        "{waited}"
+    );
+    assert_eq!(waited["data"]["fireTransition"]["version"], 2, "{waited}");
+    let (guarded, resumed) = fire("resume", 2).await;
+    assert_eq!(
+        resumed["data"]["fireTransition"]["state"], "Open",
+        "{resumed}"
+    );
+    assert_eq!(resumed["data"]["fireTransition"]["version"], 3, "{resumed}");
+    assert_eq!(
+        guarded,
+        plain + 2,
+        "only the guarded transition reads the record and the settings"
     );
 }
