@@ -32,6 +32,7 @@ mod m20261201_000027_tenant_disabled;
 mod m20261201_000028_built_in_reports_offered;
 mod m20261201_000029_tenant_references;
 mod m20261202_000030_list_orders;
+mod m20261202_000031_built_in_templates_offered;
 
 pub use m20261201_000029_tenant_references::{REFERENCE_REFUSED, STILL_REFERRED_TO};
 
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000028_built_in_reports_offered::Migration),
             Box::new(m20261201_000029_tenant_references::Migration),
             Box::new(m20261202_000030_list_orders::Migration),
+            Box::new(m20261202_000031_built_in_templates_offered::Migration),
         ]
     }
 }

@@ -71,6 +71,7 @@ pub async fn create_tenant(
         time_zone: Set("UTC".into()),
         disabled_at: Set(None),
         built_in_reports: Set(None),
+        built_in_templates: Set(None),
     }
     .insert(&txn)
     .await?;

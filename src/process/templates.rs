@@ -3,7 +3,7 @@
 //! it (and may drop the binding).
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
 };
@@ -245,16 +245,36 @@ pub fn templates() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-/// Publishes the templates a tenant does not have yet, in the caller's transaction.
+/// Every template's key, sorted and comma-separated: what a tenant that has been offered
+/// them all has in `tenants.built_in_templates`.
+fn all_keys() -> String {
+    let mut keys: Vec<&str> = templates().iter().map(|(key, ..)| *key).collect();
+    keys.sort_unstable();
+    keys.join(",")
+}
+
+/// Publishes the templates a tenant has not been offered and does not have, in the caller's
+/// transaction, and records that it has been offered them all (so that a start need not
+/// look at its definitions again until an upgrade adds a template).
 pub async fn install(txn: &impl Conn, scope: &TenantScope, published_by: Uuid) -> AppResult<()> {
+    let offered: Option<String> = tenant::Entity::find_by_id(scope.tenant_id())
+        .select_only()
+        .column(tenant::Column::BuiltInTemplates)
+        .into_tuple::<Option<String>>()
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("tenant"))?;
+    let offered = offered.unwrap_or_default();
+    let present: Vec<String> = scope
+        .select::<definition::Entity>()
+        .select_only()
+        .column(definition::Column::Key)
+        .distinct()
+        .into_tuple()
+        .all(txn)
+        .await?;
     for (key, name, body) in templates() {
-        let exists = scope
-            .select::<definition::Entity>()
-            .filter(definition::Column::Key.eq(key))
-            .one(txn)
-            .await?
-            .is_some();
-        if exists {
+        if offered.split(',').any(|k| k == key) || present.iter().any(|k| k == key) {
             continue;
         }
         let parsed = validate(&body)
@@ -273,33 +293,26 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, published_by: Uuid) -
         .insert(txn)
         .await?;
     }
+    tenant::Entity::update_many()
+        .col_expr(tenant::Column::BuiltInTemplates, Expr::value(all_keys()))
+        .filter(tenant::Column::Id.eq(scope.tenant_id()))
+        .exec(txn)
+        .await?;
     Ok(())
 }
 
-/// Gives every existing tenant the templates it lacks (run with the migrations). One query
-/// finds the tenants that lack any (after an upgrade that adds one: all; otherwise none), so
-/// that a start costs the same for ten tenants or ten thousand.
+/// Gives every existing tenant the templates it has not been offered (run with the
+/// migrations). One query on the tenants' own row finds them (after an upgrade that adds a
+/// template: all; otherwise none), so that a start costs the same for ten tenants or ten
+/// thousand.
 pub async fn install_everywhere(db: &impl Conn) -> AppResult<()> {
-    let keys: Vec<&str> = templates().iter().map(|(key, _, _)| *key).collect();
-    let templates_present = Query::select()
-        .expr(Func::count_distinct(Expr::col((
-            definition::Entity,
-            definition::Column::Key,
-        ))))
-        .from(definition::Entity)
-        .and_where(
-            Expr::col((definition::Entity, definition::Column::TenantId))
-                .equals((tenant::Entity, tenant::Column::Id)),
-        )
-        .and_where(Expr::col((definition::Entity, definition::Column::Key)).is_in(keys.clone()))
-        .to_owned();
-    // The one query across tenants: which ones to serve, each then in its own scope.
     let lacking: Vec<Uuid> = tenant::Entity::find()
         .select_only()
         .column(tenant::Column::Id)
         .filter(
-            Expr::SubQuery(None, Box::new(templates_present.into_sub_query_statement()))
-                .lt(keys.len() as i64),
+            sea_orm::Condition::any()
+                .add(tenant::Column::BuiltInTemplates.is_null())
+                .add(tenant::Column::BuiltInTemplates.ne(all_keys())),
         )
         .into_tuple()
         .all(db)
@@ -315,7 +328,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_offered_keys_are_every_templates_sorted() {
+        let keys = all_keys();
+        assert_eq!(keys.split(',').count(), templates().len());
+        assert!(keys.split(',').is_sorted(), "{keys}");
+    }
+
+    #[test]
     fn every_template_is_a_sound_definition() {
+        // Bindings are checked against the registered modules.
+        crate::registry::install();
         for (key, _, body) in templates() {
             assert!(
                 validate(&body).is_ok(),

@@ -1049,6 +1049,15 @@ async fn every_tenant_gets_the_built_in_processes_bound_to_its_records() {
         .await
         .unwrap();
     assert_eq!(removed.rows_affected, 1);
+    entity::platform::tenant::Entity::update_many()
+        .col_expr(
+            entity::platform::tenant::Column::BuiltInTemplates,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(entity::platform::tenant::Column::Id.eq(acme.id))
+        .exec(&server.app.db)
+        .await
+        .unwrap();
     let output =
         crate::common::run_bpaas(&["migrate", "--database-url", server.database_url()]).await;
     assert!(

@@ -5,8 +5,10 @@ use std::sync::atomic::Ordering;
 
 use bpaas::config::Config;
 use bpaas::platform::tenants::{self, NewTenant};
+use entity::platform::tenant;
 use entity::process::definition;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 
 use crate::common::{JWT_SECRET, TestDb, TestServer};
 
@@ -72,6 +74,16 @@ async fn replicas_starting_together_take_turns_to_migrate_and_install() {
         .exec(&server.app.db)
         .await
         .unwrap();
+    let before_upgrade = "lead-qualification,opportunity-pipeline,order-to-cash-invoice,\
+        order-to-cash-order,order-to-cash-quote,payroll-run,procure-to-pay";
+    tenant::Entity::update_many()
+        .col_expr(
+            tenant::Column::BuiltInTemplates,
+            Expr::value(before_upgrade),
+        )
+        .exec(&server.app.db)
+        .await
+        .unwrap();
     let (a, b) = tokio::join!(bpaas::server::spawn(&one), bpaas::server::spawn(&other));
     a.expect("the first replica starts");
     b.expect("the second replica starts");
@@ -85,9 +97,7 @@ async fn replicas_starting_together_take_turns_to_migrate_and_install() {
 
 #[tokio::test]
 async fn a_start_offers_new_built_in_reports_and_never_deleted_ones_again() {
-    use entity::platform::tenant;
     use entity::reports::report;
-    use sea_orm::sea_query::Expr;
     let server = TestServer::start().await;
     let acme = server.tenant("acme").await;
     let built_ins = |server: &TestServer| {
@@ -158,4 +168,53 @@ async fn a_start_offers_new_built_in_reports_and_never_deleted_ones_again() {
         "the deleted one stays deleted"
     );
     assert_eq!(after.len(), before.len() - 1);
+}
+
+#[tokio::test]
+async fn the_upgrade_that_records_offered_templates_finds_the_tenants_that_have_them_all() {
+    use migration::MigratorTrait;
+    let server = TestServer::start().await;
+    add_tenants(&server, 0, 2).await;
+    let db = &server.app.db;
+    let migrations = migration::Migrator::migrations();
+    let at = migrations
+        .iter()
+        .position(|m| m.name() == "m20261202_000031_built_in_templates_offered")
+        .expect("the offered templates' migration");
+    let steps = u32::try_from(migrations.len() - at).unwrap();
+    migration::Migrator::down(db, Some(steps)).await.unwrap();
+    // One tenant lost a template before the upgrade: the next start gives it back.
+    let lost = definition::Entity::find()
+        .filter(definition::Column::Key.eq("payroll-run"))
+        .one(db)
+        .await
+        .unwrap()
+        .expect("a payroll template");
+    definition::Entity::delete_by_id(lost.id).exec(db).await.unwrap();
+    migration::Migrator::up(db, None).await.unwrap();
+
+    let offered: Vec<(uuid::Uuid, Option<String>)> = tenant::Entity::find()
+        .select_only()
+        .column(tenant::Column::Id)
+        .column(tenant::Column::BuiltInTemplates)
+        .into_tuple()
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(offered.len(), 2);
+    for (id, keys) in &offered {
+        if *id == lost.tenant_id {
+            assert_eq!(*keys, None, "the one lacking a template is served at the start");
+        } else {
+            assert_eq!(keys.as_deref().map(|k| k.split(',').count()), Some(8));
+        }
+    }
+    let replica = server.replica().await;
+    let restored = definition::Entity::find()
+        .filter(definition::Column::Key.eq("payroll-run"))
+        .filter(definition::Column::TenantId.eq(lost.tenant_id))
+        .count(&replica.app.db)
+        .await
+        .unwrap();
+    assert_eq!(restored, 1);
 }

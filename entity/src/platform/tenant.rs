@@ -25,6 +25,8 @@ pub struct Model {
     /// The built-in reports it has been offered, comma-separated keys: a deleted one is not
     /// offered again, a new one is.
     pub built_in_reports: Option<String>,
+    /// The built-in process templates it has been offered, sorted comma-separated keys.
+    pub built_in_templates: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
