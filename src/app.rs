@@ -49,6 +49,8 @@ pub struct App {
     pub permissions: Arc<MatrixCache>,
     /// Verified API keys, so that requests do not read them.
     pub api_keys: Arc<KeyCache>,
+    /// Signed-in users, so that requests on PostgreSQL do not read them.
+    pub users: Arc<users::UserCache>,
     /// Where webhooks may be delivered.
     pub webhooks: WebhookConfig,
     /// What `/metrics` reports.
@@ -126,14 +128,17 @@ impl App {
             api_keys::authenticate(&self.db, hasher, &self.api_keys, &self.permissions, bearer)
                 .await
         } else {
-            users::authenticate(&self.db, &self.tokens, &self.permissions, bearer).await
+            let (tokens, users, matrix) = (&self.tokens, &self.users, &self.permissions);
+            users::authenticate(&self.db, tokens, users, matrix, bearer).await
         }
     }
 
-    /// Call after an API key was revoked or a user changed: forgets the tenant's verified keys
-    /// here at once, and on PostgreSQL on every other replica through NOTIFY.
+    /// Call after an API key was revoked or a user changed (once it committed): forgets the
+    /// tenant's verified keys and users here at once, and on PostgreSQL on every other replica
+    /// through NOTIFY.
     pub async fn credentials_changed(&self, scope: &TenantScope) {
         self.api_keys.invalidate(scope.tenant_id());
+        self.users.invalidate(scope.tenant_id());
         let notice = format!("{KEYS_NOTICE}{}", scope.tenant_id());
         self.notify_replicas(notice).await;
     }

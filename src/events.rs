@@ -28,6 +28,7 @@ use crate::auth::api_keys::KeyCache;
 use crate::error::{AppError, AppResult};
 use crate::metrics::Latency;
 use crate::permissions::MatrixCache;
+use crate::platform::users::UserCache;
 use crate::tenancy::TenantScope;
 
 /// One tenant's feed on this replica: a task that reads the tenant's new log entries once per
@@ -403,12 +404,14 @@ pub const KEYS_NOTICE: &str = "keys:";
 pub struct Caches {
     pub matrix: Arc<MatrixCache>,
     pub keys: Arc<KeyCache>,
+    pub users: Arc<UserCache>,
 }
 
 impl Caches {
     fn forget_everything(&self) {
         self.matrix.invalidate_all();
         self.keys.invalidate_all();
+        self.users.invalidate_all();
     }
 }
 
@@ -437,8 +440,14 @@ fn relay_notice(payload: &str, bus: &EventBus, caches: &Caches) {
         }
     } else if let Some(tenant) = payload.strip_prefix(KEYS_NOTICE) {
         match tenant.parse::<Uuid>() {
-            Ok(tenant_id) => caches.keys.invalidate(tenant_id),
-            Err(_) => caches.keys.invalidate_all(),
+            Ok(tenant_id) => {
+                caches.keys.invalidate(tenant_id);
+                caches.users.invalidate(tenant_id);
+            }
+            Err(_) => {
+                caches.keys.invalidate_all();
+                caches.users.invalidate_all();
+            }
         }
     } else {
         match payload.parse::<Uuid>() {

@@ -14,6 +14,7 @@ use crate::auth::token::TokenKeys;
 use crate::config::Config;
 use crate::events::{Caches, EventBus};
 use crate::permissions::MatrixCache;
+use crate::platform::users::UserCache;
 use crate::{db, http};
 
 /// Connections of the pool that timers and other background jobs use.
@@ -52,10 +53,13 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
     let shutdown = watch::channel(false).0;
     let permissions = Arc::new(MatrixCache::default());
     let api_keys = Arc::new(KeyCache::default());
-    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+    let on_postgres = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let users = Arc::new(UserCache::new(on_postgres));
+    if on_postgres {
         let caches = Caches {
             matrix: permissions.clone(),
             keys: api_keys.clone(),
+            users: users.clone(),
         };
         tokio::spawn(crate::events::relay_replica_notices(
             config.database_url.clone(),
@@ -77,6 +81,7 @@ pub async fn build_app(config: &Config) -> Result<SharedApp, String> {
         ws_connections: Default::default(),
         permissions,
         api_keys,
+        users,
         metrics: Default::default(),
         webhooks: config.webhooks.clone(),
     });

@@ -226,6 +226,8 @@ impl PlatformMutation {
         let principal = ctx.principal()?;
         let app = ctx.app();
         users::change_password(&app.db, principal, current_password, new_password).await?;
+        // It revoked the caller's tokens: no replica may go on trusting them.
+        app.credentials_changed(&principal.scope()).await;
         Ok(true)
     }
 
@@ -235,6 +237,7 @@ impl PlatformMutation {
         let principal = ctx.principal()?;
         let app = ctx.app();
         users::logout_everywhere(&app.db, principal).await?;
+        app.credentials_changed(&principal.scope()).await;
         Ok(true)
     }
 }

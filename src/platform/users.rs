@@ -132,30 +132,133 @@ async fn verify_credentials(
     verified.ok_or(AppError::Unauthenticated("invalid credentials"))
 }
 
+/// Signed-in users as their last read found them (active, in an enabled tenant), per replica,
+/// so that a request on PostgreSQL does not read its user row. A change to a tenant's users
+/// forgets the tenant's entries here at once (`App::credentials_changed`, after the change
+/// committed) and on the other replicas through their notice, as the command line's tenant
+/// commands do; an entry also expires after `USER_TTL`, in case a notice was lost. On SQLite
+/// the read costs microseconds and another process (the command line) cannot send notices,
+/// so every request reads the row.
+pub struct UserCache {
+    enabled: bool,
+    users: std::sync::Mutex<SignedIn>,
+}
+
+#[derive(Default)]
+struct SignedIn {
+    by_id: std::collections::HashMap<Uuid, Known>,
+    /// Bumped by every invalidation under the same lock, so that a read that began before one
+    /// is not stored after it.
+    generation: u64,
+}
+
+/// What a request needs of a user's row.
+#[derive(Clone)]
+struct Known {
+    tenant_id: Uuid,
+    token_epoch: i32,
+    roles: Vec<Role>,
+    checked: std::time::Instant,
+}
+
+const USER_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl UserCache {
+    /// A cache that keeps users when `enabled` (on PostgreSQL), or reads them every time.
+    pub fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            users: Default::default(),
+        }
+    }
+
+    /// The tenant's users changed: read them again next time.
+    pub fn invalidate(&self, tenant_id: Uuid) {
+        let mut users = self.lock();
+        users.generation = users.generation.wrapping_add(1);
+        users.by_id.retain(|_, known| known.tenant_id != tenant_id);
+    }
+
+    /// Notices may have been lost: read every user again.
+    pub fn invalidate_all(&self) {
+        let mut users = self.lock();
+        users.generation = users.generation.wrapping_add(1);
+        users.by_id.clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SignedIn> {
+        // A panic while holding the lock cannot leave the map half-written: use it as it is.
+        self.users.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The user as last read, if that was recently enough; and the generation to store under.
+    fn fresh(&self, tenant_id: Uuid, user_id: Uuid) -> (Option<Known>, u64) {
+        let users = self.lock();
+        let known = users
+            .by_id
+            .get(&user_id)
+            .filter(|k| self.enabled && k.tenant_id == tenant_id)
+            .filter(|k| k.checked.elapsed() < USER_TTL)
+            .cloned();
+        (known, users.generation)
+    }
+
+    fn keep(&self, user_id: Uuid, known: Known, generation: u64) {
+        let mut users = self.lock();
+        if self.enabled && users.generation == generation {
+            users.by_id.insert(user_id, known);
+        }
+    }
+}
+
 /// A token for `user`, in the user's current token epoch.
 pub fn issue_token(tokens: &TokenKeys, user: &user::Model) -> AppResult<String> {
     tokens.issue(user.id, user.tenant_id, &roles_of(user), user.token_epoch)
 }
 
-/// The caller a token names, and when the token expires. The user row is read every time, so
-/// that a deactivation or a revoked token counts from the next request on every replica; roles
-/// come from that row, so a revoked role takes effect at once; the permission matrix comes
-/// from `matrix`.
+/// The caller a token names, and when the token expires. The user's row (active, in an
+/// enabled tenant, the token's epoch, the roles) comes from `users`, which every change to
+/// the tenant's users empties, so that a deactivation, a revoked token or a revoked role
+/// counts from the next request; the permission matrix comes from `matrix`.
 pub async fn authenticate(
     db: &DatabaseConnection,
     tokens: &TokenKeys,
+    users: &UserCache,
     matrix: &MatrixCache,
     bearer: &str,
 ) -> AppResult<(Principal, Option<DateTime<Utc>>)> {
+    const INVALID: AppError = AppError::Unauthenticated("invalid or expired token");
     let claims = tokens.verify(bearer)?;
-    let user = TenantScope::new(claims.tid)
-        .by_id::<user::Entity>(claims.sub)
-        .filter(tenants::in_enabled_tenant())
-        .one(db)
-        .await?
-        .filter(|u| u.active && claims.ep.is_none_or(|epoch| epoch == u.token_epoch))
-        .ok_or(AppError::Unauthenticated("invalid or expired token"))?;
-    let principal = principal_of(db, matrix, &user).await?;
+    let known = match users.fresh(claims.tid, claims.sub) {
+        (Some(known), _) => known,
+        (None, generation) => {
+            let user = TenantScope::new(claims.tid)
+                .by_id::<user::Entity>(claims.sub)
+                .filter(tenants::in_enabled_tenant())
+                .one(db)
+                .await?
+                .filter(|u| u.active)
+                .ok_or(INVALID)?;
+            let known = Known {
+                tenant_id: user.tenant_id,
+                token_epoch: user.token_epoch,
+                roles: roles_of(&user),
+                checked: std::time::Instant::now(),
+            };
+            users.keep(user.id, known.clone(), generation);
+            known
+        }
+    };
+    if claims.ep.is_some_and(|epoch| epoch != known.token_epoch) {
+        return Err(INVALID);
+    }
+    let scope = TenantScope::new(known.tenant_id);
+    let principal = Principal {
+        user_id: claims.sub,
+        tenant_id: known.tenant_id,
+        grants: matrix.grants_for(db, &scope, &known.roles).await?,
+        roles: known.roles,
+    };
     Ok((principal, DateTime::from_timestamp(claims.exp, 0)))
 }
 

@@ -357,3 +357,101 @@ async fn users_are_paged_with_cursors() {
         assert_eq!(error_field(&response), field);
     }
 }
+
+/// On PostgreSQL a request does not read its user's row while the replica knows it; a
+/// deactivation, a role change or signing out counts from the next request here, and within
+/// moments on a replica (its notice). On SQLite every request reads the row.
+#[tokio::test]
+async fn signed_in_users_are_known_without_a_read_until_they_change() {
+    use std::sync::atomic::Ordering;
+    let server = TestServer::start().await;
+    let acme = server.tenant("acme").await;
+    let (id, token) = server.user(&acme, "sam@acme.example.com", &["SALES"]).await;
+    const PING: &str = "{ __typename }";
+    const ME: &str = "{ me { email } }";
+    server.gql(Some(&token), PING, json!({})).await;
+    let before = server.app.statements.load(Ordering::SeqCst);
+    let known = server.gql(Some(&token), PING, json!({})).await;
+    assert_eq!(known["data"]["__typename"], "Query", "{known}");
+    let reads = server.app.statements.load(Ordering::SeqCst) - before;
+    assert_eq!(reads, if server.on_postgres() { 0 } else { 1 });
+
+    // A role revoked here counts from the next request.
+    const CONTACTS: &str = "{ contacts { totalCount } }";
+    let replica = server.replica().await;
+    let on_replica = replica.gql(Some(&token), CONTACTS, json!({})).await;
+    assert_eq!(
+        on_replica["data"]["contacts"]["totalCount"], 0,
+        "{on_replica}"
+    );
+    let user = server
+        .gql(
+            Some(&acme.token),
+            "{ users { nodes { id version } } }",
+            json!({}),
+        )
+        .await;
+    let version = user["data"]["users"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == id.as_str())
+        .map(|u| u["version"].clone())
+        .unwrap();
+    let updated = server
+        .gql(
+            Some(&acme.token),
+            UPDATE,
+            json!({ "id": id, "input": { "version": version, "roles": ["VIEWER"] } }),
+        )
+        .await;
+    assert_eq!(
+        updated["data"]["updateUser"]["roles"],
+        json!(["VIEWER"]),
+        "{updated}"
+    );
+    let create = "mutation { createContact(input: { lastName: \"Tan\" }) { id } }";
+    let refused = server.gql(Some(&token), create, json!({})).await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
+
+    // Deactivated on this replica: refused here at once, on the other within moments.
+    let deactivated = server
+        .gql(
+            Some(&acme.token),
+            UPDATE,
+            json!({ "id": id, "input": { "version": version.as_i64().unwrap() + 1, "active": false } }),
+        )
+        .await;
+    assert_eq!(
+        deactivated["data"]["updateUser"]["active"], false,
+        "{deactivated}"
+    );
+    let here = server.gql(Some(&token), ME, json!({})).await;
+    assert_eq!(error_code(&here), "UNAUTHENTICATED", "{here}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let there = replica.gql(Some(&token), ME, json!({})).await;
+        if error_code(&there) == "UNAUTHENTICATED" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replica still trusts the token: {there}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Signing out everywhere revokes the token the replica knows.
+    let fresh = server.tenant("globex").await;
+    replica.gql(Some(&fresh.token), PING, json!({})).await;
+    let out = server
+        .gql(
+            Some(&fresh.token),
+            "mutation { logoutEverywhere }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(out["data"]["logoutEverywhere"], true, "{out}");
+    let here = server.gql(Some(&fresh.token), ME, json!({})).await;
+    assert_eq!(error_code(&here), "UNAUTHENTICATED", "{here}");
+}
