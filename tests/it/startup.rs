@@ -190,7 +190,10 @@ async fn the_upgrade_that_records_offered_templates_finds_the_tenants_that_have_
         .await
         .unwrap()
         .expect("a payroll template");
-    definition::Entity::delete_by_id(lost.id).exec(db).await.unwrap();
+    definition::Entity::delete_by_id(lost.id)
+        .exec(db)
+        .await
+        .unwrap();
     migration::Migrator::up(db, None).await.unwrap();
 
     let offered: Vec<(uuid::Uuid, Option<String>)> = tenant::Entity::find()
@@ -204,7 +207,10 @@ async fn the_upgrade_that_records_offered_templates_finds_the_tenants_that_have_
     assert_eq!(offered.len(), 2);
     for (id, keys) in &offered {
         if *id == lost.tenant_id {
-            assert_eq!(*keys, None, "the one lacking a template is served at the start");
+            assert_eq!(
+                *keys, None,
+                "the one lacking a template is served at the start"
+            );
         } else {
             assert_eq!(keys.as_deref().map(|k| k.split(',').count()), Some(8));
         }
