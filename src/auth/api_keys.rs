@@ -22,6 +22,7 @@ use uuid::Uuid;
 use entity::integrations::api_key;
 use entity::platform::user;
 
+use crate::auth::cache::TenantCache;
 use crate::auth::secrets::{hex, random_text};
 use crate::auth::{Principal, Role};
 use crate::error::{AppError, AppResult};
@@ -74,37 +75,32 @@ struct Verified {
     user_id: Uuid,
     roles: Vec<Role>,
     expires_at: Option<DateTime<Utc>>,
-    checked: Instant,
 }
 
 /// Verified keys by hash, per replica.
-#[derive(Default)]
 pub struct KeyCache {
-    verified: Mutex<Verifieds>,
+    verified: TenantCache<String, Verified>,
     last_used: Mutex<HashMap<Uuid, Instant>>,
 }
 
-#[derive(Default)]
-struct Verifieds {
-    by_hash: HashMap<String, Verified>,
-    /// Bumped by every invalidation under the same lock, so that a read that began before one
-    /// is not stored after it.
-    generation: u64,
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self {
+            verified: TenantCache::new(CACHE_TTL),
+            last_used: Default::default(),
+        }
+    }
 }
 
 impl KeyCache {
     /// Forgets the tenant's keys: one was revoked or its user changed.
     pub fn invalidate(&self, tenant_id: Uuid) {
-        let mut verified = lock(&self.verified);
-        verified.generation = verified.generation.wrapping_add(1);
-        verified.by_hash.retain(|_, v| v.tenant_id != tenant_id);
+        self.verified.invalidate(tenant_id);
     }
 
     /// Notices may have been lost: forget every key.
     pub fn invalidate_all(&self) {
-        let mut verified = lock(&self.verified);
-        verified.generation = verified.generation.wrapping_add(1);
-        verified.by_hash.clear();
+        self.verified.invalidate_all();
     }
 
     /// Whether `lastUsedAt` of the key is due to be written, remembering that it now is.
@@ -136,23 +132,14 @@ pub async fn authenticate(
     key: &str,
 ) -> AppResult<(Principal, Option<DateTime<Utc>>)> {
     let hash = hasher.hash(key);
-    let (cached, generation) = {
-        let verified = lock(&cache.verified);
-        let fresh = verified
-            .by_hash
-            .get(&hash)
-            .filter(|v| v.checked.elapsed() < CACHE_TTL)
-            .cloned();
-        (fresh, verified.generation)
-    };
-    let verified = match cached {
-        Some(verified) => verified,
-        None => {
+    let verified = match cache.verified.fresh(&hash) {
+        Ok((_, verified)) => verified,
+        Err(generation) => {
             let loaded = load(db, &hash).await?;
-            let mut verified = lock(&cache.verified);
-            if verified.generation == generation {
-                verified.by_hash.insert(hash, loaded.clone());
-            }
+            let tenant_id = loaded.tenant_id;
+            cache
+                .verified
+                .keep(hash, tenant_id, loaded.clone(), generation);
             loaded
         }
     };
@@ -198,7 +185,6 @@ async fn load(db: &DatabaseConnection, hash: &str) -> AppResult<Verified> {
         user_id: key.user_id,
         roles,
         expires_at: key.expires_at,
-        checked: Instant::now(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Who is calling: roles, the verified principal, tokens and passwords.
 
 pub mod api_keys;
+pub mod cache;
 pub mod password;
 pub mod secrets;
 pub mod throttle;

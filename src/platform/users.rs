@@ -11,6 +11,7 @@ use entity::platform::user;
 
 use std::net::IpAddr;
 
+use crate::auth::cache::TenantCache;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::auth::{Principal, Role, password};
@@ -141,24 +142,14 @@ async fn verify_credentials(
 /// so every request reads the row.
 pub struct UserCache {
     enabled: bool,
-    users: std::sync::Mutex<SignedIn>,
-}
-
-#[derive(Default)]
-struct SignedIn {
-    by_id: std::collections::HashMap<Uuid, Known>,
-    /// Bumped by every invalidation under the same lock, so that a read that began before one
-    /// is not stored after it.
-    generation: u64,
+    users: TenantCache<Uuid, Known>,
 }
 
 /// What a request needs of a user's row.
 #[derive(Clone)]
 struct Known {
-    tenant_id: Uuid,
     token_epoch: i32,
     roles: Vec<Role>,
-    checked: std::time::Instant,
 }
 
 const USER_TTL: std::time::Duration = std::time::Duration::from_secs(30);
@@ -168,46 +159,18 @@ impl UserCache {
     pub fn new(enabled: bool) -> Self {
         Self {
             enabled,
-            users: Default::default(),
+            users: TenantCache::new(USER_TTL),
         }
     }
 
     /// The tenant's users changed: read them again next time.
     pub fn invalidate(&self, tenant_id: Uuid) {
-        let mut users = self.lock();
-        users.generation = users.generation.wrapping_add(1);
-        users.by_id.retain(|_, known| known.tenant_id != tenant_id);
+        self.users.invalidate(tenant_id);
     }
 
     /// Notices may have been lost: read every user again.
     pub fn invalidate_all(&self) {
-        let mut users = self.lock();
-        users.generation = users.generation.wrapping_add(1);
-        users.by_id.clear();
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, SignedIn> {
-        // A panic while holding the lock cannot leave the map half-written: use it as it is.
-        self.users.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The user as last read, if that was recently enough; and the generation to store under.
-    fn fresh(&self, tenant_id: Uuid, user_id: Uuid) -> (Option<Known>, u64) {
-        let users = self.lock();
-        let known = users
-            .by_id
-            .get(&user_id)
-            .filter(|k| self.enabled && k.tenant_id == tenant_id)
-            .filter(|k| k.checked.elapsed() < USER_TTL)
-            .cloned();
-        (known, users.generation)
-    }
-
-    fn keep(&self, user_id: Uuid, known: Known, generation: u64) {
-        let mut users = self.lock();
-        if self.enabled && users.generation == generation {
-            users.by_id.insert(user_id, known);
-        }
+        self.users.invalidate_all();
     }
 }
 
@@ -229,9 +192,11 @@ pub async fn authenticate(
 ) -> AppResult<(Principal, Option<DateTime<Utc>>)> {
     const INVALID: AppError = AppError::Unauthenticated("invalid or expired token");
     let claims = tokens.verify(bearer)?;
-    let known = match users.fresh(claims.tid, claims.sub) {
-        (Some(known), _) => known,
-        (None, generation) => {
+    let known = match users.users.fresh(&claims.sub) {
+        Ok((tenant_id, known)) if tenant_id == claims.tid => known,
+        // A token naming another tenant than its user's.
+        Ok(_) => return Err(INVALID),
+        Err(generation) => {
             let user = TenantScope::new(claims.tid)
                 .by_id::<user::Entity>(claims.sub)
                 .filter(tenants::in_enabled_tenant())
@@ -240,22 +205,25 @@ pub async fn authenticate(
                 .filter(|u| u.active)
                 .ok_or(INVALID)?;
             let known = Known {
-                tenant_id: user.tenant_id,
                 token_epoch: user.token_epoch,
                 roles: roles_of(&user),
-                checked: std::time::Instant::now(),
             };
-            users.keep(user.id, known.clone(), generation);
+            if users.enabled {
+                let tenant_id = user.tenant_id;
+                users
+                    .users
+                    .keep(user.id, tenant_id, known.clone(), generation);
+            }
             known
         }
     };
     if claims.ep.is_some_and(|epoch| epoch != known.token_epoch) {
         return Err(INVALID);
     }
-    let scope = TenantScope::new(known.tenant_id);
+    let scope = TenantScope::new(claims.tid);
     let principal = Principal {
         user_id: claims.sub,
-        tenant_id: known.tenant_id,
+        tenant_id: claims.tid,
         grants: matrix.grants_for(db, &scope, &known.roles).await?,
         roles: known.roles,
     };
