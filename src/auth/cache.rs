@@ -69,6 +69,13 @@ impl<K: Eq + Hash, V: Clone> TenantCache<K, V> {
         }
     }
 
+    /// Reads `key` again next time (a check that must see the database as it is now).
+    pub fn forget(&self, key: &K) {
+        let mut entries = self.lock();
+        entries.generation = entries.generation.wrapping_add(1);
+        entries.by_key.remove(key);
+    }
+
     /// The tenant's credentials changed: read them again next time.
     pub fn invalidate(&self, tenant_id: Uuid) {
         let mut entries = self.lock();
@@ -110,6 +117,10 @@ mod tests {
         cache.keep("late", acme, 4, stale_read);
         assert!(cache.fresh(&"late").is_err(), "read before the change");
         cache.invalidate_all();
+        assert!(cache.fresh(&"g").is_err());
+        let generation = cache.fresh(&"g").unwrap_err();
+        cache.keep("g", globex, 1, generation);
+        cache.forget(&"g");
         assert!(cache.fresh(&"g").is_err());
     }
 

@@ -270,12 +270,16 @@ impl Connection {
         let _ = writer.await;
     }
 
-    /// Authenticates the token again: the user must still be active and the token not revoked.
-    /// The fresh principal (roles, grants) serves the operations that follow.
+    /// Authenticates the token again, reading the user's row (not the replica's copy): the user
+    /// must still be active and the token not revoked. The fresh principal (roles, grants)
+    /// serves the operations that follow.
     async fn recheck(&mut self) -> Next {
         let Some(signed_in) = &mut self.signed_in else {
             return Next::Continue;
         };
+        if let Some(own) = signed_in.session.principal() {
+            self.state.app.users.forget(own.user_id);
+        }
         match session_for(&self.state.app, Some(&signed_in.token), self.client).await {
             Ok(session) if session.principal().is_some() => {
                 signed_in.session = session;

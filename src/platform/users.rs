@@ -172,6 +172,12 @@ impl UserCache {
     pub fn invalidate_all(&self) {
         self.users.invalidate_all();
     }
+
+    /// Reads the user again next time: a WebSocket's checks see the row as it is now, even
+    /// before another replica's notice has arrived.
+    pub fn forget(&self, user_id: Uuid) {
+        self.users.forget(&user_id);
+    }
 }
 
 /// A token for `user`, in the user's current token epoch.
