@@ -499,6 +499,22 @@ async fn webhooks_receive_signed_events_in_order_and_only_their_tenants() {
         log.iter()
             .all(|d| d["succeeded"] == true && d["statusCode"] == 204 && d["attempt"] == 1)
     );
+
+    // Deleting the webhook takes its delivery log along.
+    let deleted = server
+        .gql(
+            Some(&acme.token),
+            "mutation($id: ID!) { deleteWebhook(id: $id) }",
+            json!({ "id": hook["id"] }),
+        )
+        .await;
+    assert_eq!(deleted["data"]["deleteWebhook"], true, "{deleted}");
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let left = entity::integrations::webhook_delivery::Entity::find()
+        .count(&server.app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
 }
 
 fn event_last_name(ids: &[String], id: &str) -> String {
