@@ -10,7 +10,7 @@ use uuid::Uuid;
 use entity::process::{definition, instance};
 
 use super::instances::{ACTIVE, COMPLETED, fire_in, stale, start_in, write_step};
-use super::published::{body_of, latest};
+use super::published::{body_by_id, body_of, latest};
 use super::timers::clear_timers;
 use crate::auth::Principal;
 use crate::db::Conn;
@@ -160,15 +160,10 @@ pub async fn refuse_direct_change(
     else {
         return Ok(());
     };
-    let definition = scope
-        .by_id::<definition::Entity>(running.definition_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::internal("instance without its definition"))?;
-    if definition.bound_module.as_deref() != Some(module.as_str()) {
+    let body = body_by_id(txn, &scope, running.definition_id).await?;
+    if body.binding.as_deref() != Some(module.as_str()) {
         return Ok(());
     }
-    let body = body_of(&definition)?;
     let names: Vec<&str> = body
         .transitions
         .iter()
@@ -179,7 +174,7 @@ pub async fn refuse_direct_change(
         field,
         format!(
             "follows the process '{}'; fire one of its transitions instead: {}",
-            definition.key,
+            running.definition_key,
             names.join(", ")
         ),
     ))
@@ -202,15 +197,10 @@ pub async fn advance_to(
     else {
         return Ok(false);
     };
-    let definition = scope
-        .by_id::<definition::Entity>(running.definition_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::internal("instance without its definition"))?;
-    if definition.bound_module.as_deref() != Some(module.as_str()) {
+    let body = body_by_id(txn, &scope, running.definition_id).await?;
+    if body.binding.as_deref() != Some(module.as_str()) {
         return Ok(false);
     }
-    let body = body_of(&definition)?;
     let Some(transition) = body
         .transitions
         .iter()
@@ -220,7 +210,7 @@ pub async fn advance_to(
             "status",
             format!(
                 "the process '{}' has no transition from '{}' to '{target}'",
-                definition.key, running.state
+                running.definition_key, running.state
             ),
         ));
     };

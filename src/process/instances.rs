@@ -22,7 +22,7 @@ use super::definition::{Body, Transition};
 use super::guards::{
     cel_context, evaluate, guard_allows, record_json, role_allows, settings_json, to_json,
 };
-use super::published::{body_of, latest};
+use super::published::{body_by_id, body_of, latest};
 use super::timers::{clear_timers, schedule_timers};
 use crate::auth::Principal;
 use crate::config::Limits;
@@ -252,12 +252,7 @@ pub async fn fire(
     if current.status == CANCELLED {
         return Err(AppError::Conflict("the process is cancelled".into()));
     }
-    let definition = scope
-        .by_id::<definition::Entity>(current.definition_id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("instance without its definition"))?;
-    let body = body_of(&definition)?;
+    let body = body_by_id(&txn, &scope, current.definition_id).await?;
     let updated = fire_in(&txn, actor, &current, &body, transition_name, input).await?;
     txn.commit().await?;
     Ok(updated)
@@ -430,20 +425,16 @@ pub async fn available(
         return Ok(Vec::new());
     }
     let scope = actor.scope();
-    let definition = scope
-        .by_id::<definition::Entity>(current.definition_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("instance without its definition"))?;
-    let body = body_of(&definition)?;
+    let body = body_by_id(db, &scope, current.definition_id).await?;
     let record = record_json(db, &scope, &current).await?;
     let settings = settings_json(db, &scope).await?;
     let context = cel_context(&record, &current.variables, &json!({}), actor, &settings)?;
     Ok(body
         .transitions
-        .into_iter()
+        .iter()
         .filter(|t| t.from.contains(&current.state) && role_allows(t, actor))
         .filter(|t| guard_allows(t, &context).unwrap_or(true))
+        .cloned()
         .collect())
 }
 

@@ -1,6 +1,9 @@
 //! Published process definitions: publishing the next version of a key (or every problem it
 //! has), and reading the latest versions. Running instances keep the version they started with.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -166,4 +169,40 @@ pub async fn definition(
 
 pub(super) fn body_of(definition: &definition::Model) -> AppResult<Body> {
     serde_json::from_value(definition.body.clone()).map_err(AppError::internal)
+}
+
+/// Parsed bodies of published versions by tenant and id. A version never changes once
+/// published (a new one is a new row), so nothing needs forgetting; the map is emptied when
+/// it holds `BODIES_KEPT`, which bounds its memory.
+static BODIES: LazyLock<Mutex<Bodies>> = LazyLock::new(Default::default);
+type Bodies = HashMap<(Uuid, Uuid), Arc<Body>>;
+const BODIES_KEPT: usize = 10_000;
+
+/// The body of the version an instance runs: read and parsed once per process, not at every
+/// transition.
+pub(super) async fn body_by_id(
+    db: &impl Conn,
+    scope: &TenantScope,
+    id: Uuid,
+) -> AppResult<Arc<Body>> {
+    fn bodies() -> MutexGuard<'static, Bodies> {
+        // A panic while holding the lock cannot leave the map half-written: use it as it is.
+        BODIES.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    let key = (scope.tenant_id(), id);
+    if let Some(body) = bodies().get(&key) {
+        return Ok(body.clone());
+    }
+    let definition = scope
+        .by_id::<definition::Entity>(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("instance without its definition"))?;
+    let body = Arc::new(body_of(&definition)?);
+    let mut kept = bodies();
+    if kept.len() >= BODIES_KEPT {
+        kept.clear();
+    }
+    kept.insert(key, body.clone());
+    Ok(body)
 }

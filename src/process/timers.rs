@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use entity::process::{definition, instance, timer};
+use entity::process::{instance, timer};
 
 use super::definition::{Body, parse_duration};
 use super::guards::{cel_context, evaluate, moment_of, record_json, settings_json};
@@ -223,12 +223,7 @@ async fn act(txn: &impl Conn, actor: &Principal, timer: &timer::Model) -> AppRes
     let Some(name) = &timer.transition else {
         return Ok(false);
     };
-    let definition = scope
-        .by_id::<definition::Entity>(current.definition_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::internal("instance without its definition"))?;
-    let body = published::body_of(&definition)?;
+    let body = published::body_by_id(txn, &scope, current.definition_id).await?;
     let transition = body
         .transition(name)
         .filter(|t| t.from.contains(&current.state))

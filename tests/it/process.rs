@@ -1340,7 +1340,7 @@ async fn process_diagram_draws_states_transitions_timers_and_live_instances() {
 }
 
 #[tokio::test]
-async fn a_transition_reads_the_record_and_settings_only_to_evaluate_something() {
+async fn a_transition_reads_its_definition_once_and_the_record_and_settings_only_to_evaluate() {
     let server = TestServer::start().await;
     let acme = server.tenant("acme").await;
     let body = json!({
@@ -1366,10 +1366,11 @@ async fn a_transition_reads_the_record_and_settings_only_to_evaluate_something()
         "{published}"
     );
     let ticket = ticket(&server, &acme.token, "Low").await;
+    // Not asking for availableTransitions, which would read the definition before the fires.
     let started = server
         .gql(
             Some(&acme.token),
-            START,
+            "mutation($key: String!, $m: Module, $r: ID) { startProcess(key: $key, recordModule: $m, recordId: $r) { id } }",
             json!({ "key": "waiting", "m": "TICKETS", "r": ticket }),
         )
         .await;
@@ -1383,18 +1384,22 @@ async fn a_transition_reads_the_record_and_settings_only_to_evaluate_something()
             (server.app.statements.load(Ordering::SeqCst) - before, fired)
         }
     };
-    let (plain, waited) = fire("wait", 1).await;
+    // The first transition reads the definition; later ones find it parsed.
+    let (first, _) = fire("wait", 1).await;
+    fire("resume", 2).await;
+    let (plain, waited) = fire("wait", 3).await;
     assert_eq!(
         waited["data"]["fireTransition"]["state"], "Waiting",
         "{waited}"
     );
-    assert_eq!(waited["data"]["fireTransition"]["version"], 2, "{waited}");
-    let (guarded, resumed) = fire("resume", 2).await;
+    assert_eq!(waited["data"]["fireTransition"]["version"], 4, "{waited}");
+    assert_eq!(plain, first - 1, "the definition is read once");
+    let (guarded, resumed) = fire("resume", 4).await;
     assert_eq!(
         resumed["data"]["fireTransition"]["state"], "Open",
         "{resumed}"
     );
-    assert_eq!(resumed["data"]["fireTransition"]["version"], 3, "{resumed}");
+    assert_eq!(resumed["data"]["fireTransition"]["version"], 5, "{resumed}");
     assert_eq!(
         guarded,
         plain + 2,
