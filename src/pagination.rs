@@ -198,9 +198,7 @@ fn value_from_json(
         ColumnType::BigInteger => parse::<i64>(json).map(Value::from),
         ColumnType::Boolean => parse::<bool>(json).map(Value::from),
         ColumnType::Date => parse::<NaiveDate>(json).map(Value::from),
-        ColumnType::TimestampWithTimeZone | ColumnType::Timestamp => {
-            parse::<DateTime<Utc>>(json).map(Value::from)
-        }
+        ColumnType::TimestampWithTimeZone => parse::<DateTime<Utc>>(json).map(Value::from),
         ColumnType::Uuid => parse::<Uuid>(json).map(Value::from),
         ColumnType::Decimal(_) => parse::<Decimal>(json).map(Value::from),
         _ => None,

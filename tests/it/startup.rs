@@ -176,13 +176,7 @@ async fn the_upgrade_that_records_offered_templates_finds_the_tenants_that_have_
     let server = TestServer::start().await;
     add_tenants(&server, 0, 2).await;
     let db = &server.app.db;
-    let migrations = migration::Migrator::migrations();
-    let at = migrations
-        .iter()
-        .position(|m| m.name() == "m20261202_000031_built_in_templates_offered")
-        .expect("the offered templates' migration");
-    let steps = u32::try_from(migrations.len() - at).unwrap();
-    migration::Migrator::down(db, Some(steps)).await.unwrap();
+    crate::common::migrate_to_before(db, "m20261202_000031_built_in_templates_offered").await;
     // One tenant lost a template before the upgrade: the next start gives it back.
     let lost = definition::Entity::find()
         .filter(definition::Column::Key.eq("payroll-run"))

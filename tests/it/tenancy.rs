@@ -211,14 +211,7 @@ async fn the_upgrade_that_adds_tenant_keys_repairs_references_first() {
     let instance = lead_process(&server, &a).await;
     let db = &server.app.db;
 
-    // Back to before the migration that adds the tenant keys (and those after it).
-    let migrations = migration::Migrator::migrations();
-    let keys_at = migrations
-        .iter()
-        .position(|m| m.name() == "m20261201_000029_tenant_references")
-        .expect("the tenant keys' migration");
-    let steps = u32::try_from(migrations.len() - keys_at).unwrap();
-    migration::Migrator::down(db, Some(steps)).await.unwrap();
+    crate::common::migrate_to_before(db, "m20261201_000029_tenant_references").await;
     set_account(db, a_contact, b_account)
         .await
         .expect("nothing refuses it before the upgrade");

@@ -312,3 +312,16 @@ pub fn error_field(response: &Value) -> &str {
         .as_str()
         .unwrap_or_else(|| panic!("expected an error with a field: {response}"))
 }
+
+/// Migrates `db` back to before the migration `name`: undoes it and every one after it, as a
+/// database from before that upgrade would be.
+pub async fn migrate_to_before(db: &sea_orm::DatabaseConnection, name: &str) {
+    use migration::MigratorTrait;
+    let migrations = migration::Migrator::migrations();
+    let at = migrations
+        .iter()
+        .position(|m| m.name() == name)
+        .unwrap_or_else(|| panic!("no migration {name}"));
+    let steps = u32::try_from(migrations.len() - at).unwrap();
+    migration::Migrator::down(db, Some(steps)).await.unwrap();
+}
