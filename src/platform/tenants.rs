@@ -21,6 +21,80 @@ pub struct NewTenant {
     pub admin_password: String,
 }
 
+/// Which built-ins (process templates, reports) a tenant has been offered is kept in a column
+/// of its row (`built_in_templates`, `built_in_reports`) as sorted, comma-separated keys: a
+/// start serves only the tenants whose list differs from the current one, so that a new
+/// built-in reaches every tenant once and one a tenant deleted is not given again.
+pub mod offered {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    use uuid::Uuid;
+
+    use entity::platform::tenant;
+
+    use crate::db::Conn;
+    use crate::error::{AppError, AppResult};
+    use crate::tenancy::TenantScope;
+
+    /// The list a tenant offered every one of `keys` has.
+    pub fn list<'a>(keys: impl IntoIterator<Item = &'a str>) -> String {
+        let mut keys: Vec<&str> = keys.into_iter().collect();
+        keys.sort_unstable();
+        keys.join(",")
+    }
+
+    /// The keys the tenant has been offered.
+    pub async fn keys(
+        db: &impl Conn,
+        scope: &TenantScope,
+        column: tenant::Column,
+    ) -> AppResult<Vec<String>> {
+        let offered: Option<String> = tenant::Entity::find_by_id(scope.tenant_id())
+            .select_only()
+            .column(column)
+            .into_tuple::<Option<String>>()
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound("tenant"))?;
+        let offered = offered.unwrap_or_default();
+        Ok(offered.split(',').map(str::to_owned).collect())
+    }
+
+    /// Records that the tenant has been offered everything in `list`.
+    pub async fn record(
+        db: &impl Conn,
+        scope: &TenantScope,
+        column: tenant::Column,
+        list: &str,
+    ) -> AppResult<()> {
+        tenant::Entity::update_many()
+            .col_expr(column, Expr::value(list))
+            .filter(tenant::Column::Id.eq(scope.tenant_id()))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+
+    /// The tenants whose list is not `list`: one query across tenants, however many.
+    pub async fn lacking(
+        db: &impl Conn,
+        column: tenant::Column,
+        list: &str,
+    ) -> AppResult<Vec<Uuid>> {
+        Ok(tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .filter(
+                sea_orm::Condition::any()
+                    .add(column.is_null())
+                    .add(column.ne(list)),
+            )
+            .into_tuple()
+            .all(db)
+            .await?)
+    }
+}
+
 /// Slugs name tenants at login: short, lower-case, URL-safe.
 fn validate_slug(slug: &str) -> AppResult<String> {
     let slug = slug.trim().to_owned();

@@ -3,10 +3,7 @@
 //! it (and may drop the binding).
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, QuerySelect};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -16,6 +13,7 @@ use entity::process::definition;
 use super::definition::validate;
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
+use crate::platform::tenants::offered;
 use crate::tenancy::TenantScope;
 
 fn all_but(states: &[&str], excluded: &[&str]) -> Value {
@@ -245,26 +243,16 @@ pub fn templates() -> Vec<(&'static str, &'static str, Value)> {
     ]
 }
 
-/// Every template's key, sorted and comma-separated: what a tenant that has been offered
-/// them all has in `tenants.built_in_templates`.
+/// What a tenant that has been offered every template has in `tenants.built_in_templates`.
 fn all_keys() -> String {
-    let mut keys: Vec<&str> = templates().iter().map(|(key, ..)| *key).collect();
-    keys.sort_unstable();
-    keys.join(",")
+    offered::list(templates().iter().map(|(key, ..)| *key))
 }
 
 /// Publishes the templates a tenant has not been offered and does not have, in the caller's
 /// transaction, and records that it has been offered them all (so that a start need not
 /// look at its definitions again until an upgrade adds a template).
 pub async fn install(txn: &impl Conn, scope: &TenantScope, published_by: Uuid) -> AppResult<()> {
-    let offered: Option<String> = tenant::Entity::find_by_id(scope.tenant_id())
-        .select_only()
-        .column(tenant::Column::BuiltInTemplates)
-        .into_tuple::<Option<String>>()
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("tenant"))?;
-    let offered = offered.unwrap_or_default();
+    let offered = offered::keys(txn, scope, tenant::Column::BuiltInTemplates).await?;
     let present: Vec<String> = scope
         .select::<definition::Entity>()
         .select_only()
@@ -274,7 +262,7 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, published_by: Uuid) -
         .all(txn)
         .await?;
     for (key, name, body) in templates() {
-        if offered.split(',').any(|k| k == key) || present.iter().any(|k| k == key) {
+        if offered.iter().chain(&present).any(|k| k == key) {
             continue;
         }
         let parsed = validate(&body)
@@ -293,31 +281,14 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, published_by: Uuid) -
         .insert(txn)
         .await?;
     }
-    tenant::Entity::update_many()
-        .col_expr(tenant::Column::BuiltInTemplates, Expr::value(all_keys()))
-        .filter(tenant::Column::Id.eq(scope.tenant_id()))
-        .exec(txn)
-        .await?;
-    Ok(())
+    offered::record(txn, scope, tenant::Column::BuiltInTemplates, &all_keys()).await
 }
 
 /// Gives every existing tenant the templates it has not been offered (run with the
-/// migrations). One query on the tenants' own row finds them (after an upgrade that adds a
-/// template: all; otherwise none), so that a start costs the same for ten tenants or ten
-/// thousand.
+/// migrations): after an upgrade that adds a template, all; otherwise none.
 pub async fn install_everywhere(db: &impl Conn) -> AppResult<()> {
-    let lacking: Vec<Uuid> = tenant::Entity::find()
-        .select_only()
-        .column(tenant::Column::Id)
-        .filter(
-            sea_orm::Condition::any()
-                .add(tenant::Column::BuiltInTemplates.is_null())
-                .add(tenant::Column::BuiltInTemplates.ne(all_keys())),
-        )
-        .into_tuple()
-        .all(db)
-        .await?;
-    for tenant_id in lacking {
+    let column = tenant::Column::BuiltInTemplates;
+    for tenant_id in offered::lacking(db, column, &all_keys()).await? {
         install(db, &TenantScope::new(tenant_id), Uuid::nil()).await?;
     }
     Ok(())

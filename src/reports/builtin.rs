@@ -2,10 +2,7 @@
 //! still shows only what the viewer's role may read).
 
 use chrono::Utc;
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter, QuerySelect};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -14,6 +11,7 @@ use entity::reports::report;
 
 use crate::db::Conn;
 use crate::error::{AppError, AppResult};
+use crate::platform::tenants::offered;
 use crate::tenancy::TenantScope;
 
 use super::definition::ReportDefinition;
@@ -188,23 +186,16 @@ pub fn reports() -> Vec<(&'static str, &'static str, &'static str, Value)> {
     ]
 }
 
-/// Every built-in report's key, sorted and comma-separated: what a tenant that has been
-/// offered them all has in `tenants.built_in_reports`.
+/// What a tenant that has been offered every built-in report has in `tenants.built_in_reports`.
 fn all_keys() -> String {
-    let mut keys: Vec<&str> = reports().iter().map(|(key, ..)| *key).collect();
-    keys.sort_unstable();
-    keys.join(",")
+    offered::list(reports().iter().map(|(key, ..)| *key))
 }
 
 /// Gives the tenant the built-in reports it has not been offered yet, owned by `owner`, in the
 /// caller's transaction, and records that it has been offered them all: one it deletes is not
 /// given again, one an upgrade adds is.
 pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppResult<()> {
-    let tenant = tenant::Entity::find_by_id(scope.tenant_id())
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("tenant"))?;
-    let offered = tenant.built_in_reports.unwrap_or_default();
+    let offered = offered::keys(txn, scope, tenant::Column::BuiltInReports).await?;
     let present: Vec<Option<String>> = scope
         .select::<report::Entity>()
         .select_only()
@@ -215,9 +206,11 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppRe
         .await?;
     let now = Utc::now();
     for (key, name, description, definition) in reports() {
-        let given =
-            offered.split(',').any(|k| k == key) || present.iter().flatten().any(|k| k == key);
-        if given {
+        if offered
+            .iter()
+            .chain(present.iter().flatten())
+            .any(|k| k == key)
+        {
             continue;
         }
         serde_json::from_value::<ReportDefinition>(definition.clone())
@@ -240,31 +233,15 @@ pub async fn install(txn: &impl Conn, scope: &TenantScope, owner: Uuid) -> AppRe
         .await?;
         super::saved::keep_version(txn, &installed, owner).await?;
     }
-    tenant::Entity::update_many()
-        .col_expr(tenant::Column::BuiltInReports, Expr::value(all_keys()))
-        .filter(tenant::Column::Id.eq(scope.tenant_id()))
-        .exec(txn)
-        .await?;
-    Ok(())
+    offered::record(txn, scope, tenant::Column::BuiltInReports, &all_keys()).await
 }
 
 /// Offers the built-in reports to every tenant that has not been offered them all (tenants
 /// from before reports existed, or before an upgrade added some), with the migrations. One
 /// query finds them, so that a start costs the same for ten tenants or ten thousand.
 pub async fn install_everywhere(db: &impl Conn) -> AppResult<()> {
-    // The one query across tenants: which ones to serve, each then in its own scope.
-    let lacking: Vec<Uuid> = tenant::Entity::find()
-        .select_only()
-        .column(tenant::Column::Id)
-        .filter(
-            sea_orm::Condition::any()
-                .add(tenant::Column::BuiltInReports.is_null())
-                .add(tenant::Column::BuiltInReports.ne(all_keys())),
-        )
-        .into_tuple()
-        .all(db)
-        .await?;
-    for tenant_id in lacking {
+    let column = tenant::Column::BuiltInReports;
+    for tenant_id in offered::lacking(db, column, &all_keys()).await? {
         install(db, &TenantScope::new(tenant_id), Uuid::nil()).await?;
     }
     Ok(())
